@@ -1,0 +1,32 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', '.data/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // Workflows are replayed: they must stay deterministic, so no I/O and no Node built-ins.
+    // https://docs.temporal.io/develop/typescript/core-application#workflow-logic-requirements
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['node:*', 'fs', 'path', 'crypto', 'http', 'https', 'net', 'os', 'child_process'], message: 'Workflows must not do I/O; use an activity.' },
+          { group: ['pg', 'knex', 'express', 'nodemailer', 'jose', '@grpc/*', '@temporalio/client', '@temporalio/worker', '@temporalio/activity', 'pino'], message: 'Workflows must not do I/O; use an activity.' },
+          { group: ['../src/*', '../src/**'], message: 'Workflows import only @temporalio/workflow, shared types and `import type` from activities.', allowTypeImports: true },
+        ],
+      }],
+      'no-restricted-globals': ['error', { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' }, { name: 'setInterval', message: 'Use sleep() from @temporalio/workflow.' }],
+    },
+  },
+);

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+
+/**
+ * Environment variables: addresses and secrets. Everything else lives in the YAML file.
+ * Parsed once at boot; an invalid value fails fast with the variable's name.
+ */
+export const EnvSchema = z.object({
+  /** Path of the YAML configuration file. */
+  ISSUER_CONFIG: z.string().min(1).default('config/dev.yaml'),
+  /** Folder for state of the embedded services (Temporal dev server, PostgreSQL, dev secrets). Ignored by git. */
+  ISSUER_DATA_DIR: z.string().min(1).default('.data'),
+  /** HTTP port of the gateway. */
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** Port of the gRPC IssuerService. */
+  GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(9090),
+  /** Public base URL used in links (offers, metadata). Default http://localhost:$PORT. */
+  ISSUER_URL: z.url().optional(),
+  /** host:port of a Temporal frontend. When unset, `dev` starts a Temporal dev server. */
+  TEMPORAL_ADDRESS: z.string().min(1).optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /** Path to a `temporal` CLI binary to use for the dev server instead of searching/installing one. */
+  TEMPORAL_CLI_PATH: z.string().min(1).optional(),
+  /** postgres://user:password@host:port/db. When unset, `dev` starts an embedded PostgreSQL. */
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  /** smtp://user:pass@host:port or smtps://...; used for PIN e-mails. */
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
+  /** Fixes the dev API key instead of generating one (dev configuration only). */
+  ISSUER_DEV_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** TLS for the gateway (PEM file paths). With GATEWAY_TLS_CA the gateway asks for client certificates (mTLS). */
+  GATEWAY_TLS_CERT: z.string().min(1).optional(),
+  GATEWAY_TLS_KEY: z.string().min(1).optional(),
+  GATEWAY_TLS_CA: z.string().min(1).optional(),
+  /** TLS for the gRPC service (PEM file paths). With GRPC_TLS_CA, client certificates are required. */
+  GRPC_TLS_CERT: z.string().min(1).optional(),
+  GRPC_TLS_KEY: z.string().min(1).optional(),
+  GRPC_TLS_CA: z.string().min(1).optional(),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+/** The names of every environment variable the issuer reads (used by the compose-file test). */
+export const ENV_NAMES = Object.keys(EnvSchema.shape) as (keyof Env)[];
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Renders zod issues as `path.to.key: message` lines, the way operators look for them. */
+export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix = ''): string {
+  return issues
+    .map((issue) => {
+      const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+      return `${path || '(root)'}: ${issue.message}`;
+    })
+    .join('\n');
+}
+
+export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  // Empty strings count as unset, as shells and compose files often export `FOO=`.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const result = EnvSchema.safeParse(cleaned);
+  if (!result.success) throw new ConfigError(`invalid environment:\n${formatIssues(result.error.issues)}`);
+  return result.data;
+}
