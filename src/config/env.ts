@@ -26,6 +26,9 @@ export const EnvSchema = z.object({
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
   /** Fixes the dev API key instead of generating one (dev configuration only). */
   ISSUER_DEV_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Ports of the services `dev` embeds (fixed, so a restart finds the same addresses). The UI is on port+1000. */
+  TEMPORAL_DEV_PORT: z.coerce.number().int().min(1).max(64535).default(7233),
+  POSTGRES_DEV_PORT: z.coerce.number().int().min(1).max(65535).default(55432),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** TLS for the gateway (PEM file paths). With GATEWAY_TLS_CA the gateway asks for client certificates (mTLS). */
   GATEWAY_TLS_CERT: z.string().min(1).optional(),

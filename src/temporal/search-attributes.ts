@@ -1,13 +1,6 @@
-/**
- * Custom search attributes every business workflow sets, so an operator can find a holder's
- * process in the Temporal UI (DESIGN.md section 7). `dev` and the test harness register them in
- * the namespace; production registers them once with `temporal operator search-attribute create`.
- */
-export const SEARCH_ATTRIBUTES = {
-  AuthenticSource: 'Keyword',
-  Vct: 'Keyword',
-  DocumentId: 'Keyword',
-  ProcessState: 'Keyword',
-} as const;
+import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes';
 
-export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;
+/** Name → Temporal type of every custom search attribute, as `temporal server start-dev --search-attribute` wants it. */
+export const SEARCH_ATTRIBUTES: Record<string, 'Keyword'> = Object.fromEntries(SEARCH_ATTRIBUTE_KEYS.map((k) => [k.name, 'Keyword'] as const));
+
+export type SearchAttributeName = (typeof SEARCH_ATTRIBUTE_KEYS)[number]['name'];

@@ -1,0 +1,17 @@
+import type { Config } from '../src/config/config';
+import type { AuditLogRepository } from '../src/db/audit-log-repository';
+import { createAuditActivities } from './audit-activities';
+import { createWebhookActivities } from './webhook-activities';
+
+/** Everything activities need, built once by the worker's entry point. */
+export interface ActivityDeps {
+  config: Config;
+  audit: AuditLogRepository;
+  secret: (name: string) => string | undefined;
+  fetch: typeof fetch;
+}
+
+export const createActivities = (deps: ActivityDeps) => ({
+  ...createWebhookActivities(deps),
+  ...createAuditActivities(deps),
+});

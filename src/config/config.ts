@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, type Env, formatIssues, parseEnv } from './env';
+import { type AuthenticSourceConfig, type FileConfig, FileConfigSchema } from './file-schema';
+
+/** The whole configuration: parsed once at boot, then frozen and passed to whoever needs it. */
+export interface Config {
+  readonly env: Env;
+  readonly file: FileConfig;
+  /** Absolute path of the YAML file; relative paths inside it resolve from its folder. */
+  readonly configPath: string;
+  /** Base URL for links (offers, metadata). */
+  readonly issuerUrl: string;
+  /** Absolute data folder for embedded services and dev secrets. */
+  readonly dataDir: string;
+  /** The dev API key, present only in a development configuration that uses it. */
+  readonly devApiKey: string | undefined;
+  /** Credential types by vct, with the owning source and scope name. */
+  readonly credentialTypes: ReadonlyMap<string, { source: string; scope: string; format: string; vctmPath?: string }>;
+}
+
+export function loadConfig(envSource: NodeJS.ProcessEnv = process.env): Config {
+  const env = parseEnv(envSource);
+  const configPath = resolve(env.ISSUER_CONFIG);
+  const file = parseConfigFile(configPath);
+  const dataDir = resolve(env.ISSUER_DATA_DIR);
+  const usesDevKey = Object.values(file.authentic_sources).some((s) => s.dev_api_key);
+  const devApiKey = usesDevKey ? resolveDevApiKey(env, dataDir) : undefined;
+  const credentialTypes = indexCredentialTypes(file, configPath);
+  return deepFreeze({
+    env,
+    file,
+    configPath,
+    issuerUrl: (env.ISSUER_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
+    dataDir,
+    devApiKey,
+    credentialTypes,
+  });
+}
+
+export function parseConfigFile(path: string): FileConfig {
+  if (!existsSync(path)) throw new ConfigError(`ISSUER_CONFIG: file not found: ${path}`);
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`${path}: not valid YAML: ${(err as Error).message}`);
+  }
+  const result = FileConfigSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(`${path} is invalid:\n${formatIssues(result.error.issues)}`);
+  return result.data;
+}
+
+function indexCredentialTypes(file: FileConfig, configPath: string): Config['credentialTypes'] {
+  const byVct = new Map<string, { source: string; scope: string; format: string; vctmPath?: string }>();
+  for (const [sourceName, source] of Object.entries(file.authentic_sources)) {
+    for (const [scope, type] of Object.entries(source.credential_types)) {
+      const where = `authentic_sources.${sourceName}.credential_types.${scope}`;
+      const owner = byVct.get(type.vct);
+      // A vct belongs to one source: uploads are keyed by (source, vct, document id), and the
+      // wallet-facing credential configuration id is the vct (DESIGN.md section 7).
+      if (owner && owner.source !== sourceName) throw new ConfigError(`${where}.vct: "${type.vct}" is already configured for ${owner.source}`);
+      const vctmPath = type.vctm_path ? (isAbsolute(type.vctm_path) ? type.vctm_path : resolve(dirname(configPath), type.vctm_path)) : undefined;
+      if (vctmPath) checkVctm(vctmPath, type.vct, `${where}.vctm_path`);
+      byVct.set(type.vct, { source: sourceName, scope, format: type.format, ...(vctmPath ? { vctmPath } : {}) });
+    }
+  }
+  return byVct;
+}
+
+function checkVctm(path: string, vct: string, where: string): void {
+  if (!existsSync(path)) throw new ConfigError(`${where}: file not found: ${path}`);
+  let vctm: unknown;
+  try {
+    vctm = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`${where}: not valid JSON: ${(err as Error).message}`);
+  }
+  const declared = (vctm as { vct?: unknown } | null)?.vct;
+  if (declared !== vct) throw new ConfigError(`${where}: the type metadata declares vct "${String(declared)}", expected "${vct}"`);
+}
+
+/** ISSUER_DEV_API_KEY when set; otherwise one generated once into the data folder, so restarts keep it. */
+function resolveDevApiKey(env: Env, dataDir: string): string {
+  if (env.ISSUER_DEV_API_KEY) return env.ISSUER_DEV_API_KEY;
+  const keyFile = resolve(dataDir, 'dev-api-key');
+  if (existsSync(keyFile)) return readFileSync(keyFile, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const key = `dev_${randomBytes(24).toString('base64url')}`;
+  writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
+  chmodSync(keyFile, 0o600);
+  return key;
+}
+
+export function sourceByName(config: Config, name: string): AuthenticSourceConfig | undefined {
+  return Object.hasOwn(config.file.authentic_sources, name) ? config.file.authentic_sources[name] : undefined;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value) && !(value instanceof Map)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

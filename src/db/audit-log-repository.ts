@@ -1,0 +1,38 @@
+import type { Db } from './knex';
+
+export interface AuditEntry {
+  requestId?: string;
+  actor: string;
+  action: string;
+  method?: string;
+  path?: string;
+  status?: number;
+  /** Ids only; never document data, identities or secrets. */
+  target?: Record<string, string | number | boolean | null>;
+  clientIp?: string;
+}
+
+export function createAuditLogRepository(db: Db) {
+  return {
+    /** Appends one entry; pass the transaction of the business write so both commit or neither does. */
+    async append(entry: AuditEntry, trx: Db = db): Promise<void> {
+      await trx('audit_log').insert({
+        request_id: entry.requestId ?? null,
+        actor: entry.actor,
+        action: entry.action,
+        method: entry.method ?? null,
+        path: entry.path ?? null,
+        status: entry.status ?? null,
+        target: JSON.stringify(entry.target ?? {}),
+        client_ip: entry.clientIp ?? null,
+      });
+    },
+    async list(filter: { actor?: string; limit?: number } = {}) {
+      const q = db('audit_log').orderBy('id', 'desc').limit(filter.limit ?? 100);
+      if (filter.actor) q.where('actor', filter.actor);
+      return q.select('*');
+    },
+  };
+}
+
+export type AuditLogRepository = ReturnType<typeof createAuditLogRepository>;

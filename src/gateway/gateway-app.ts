@@ -1,0 +1,205 @@
+import { randomUUID } from 'node:crypto';
+import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import { getAbsoluteFSPath } from 'swagger-ui-dist';
+import type { Config } from '../config/config';
+import type { AuditLogRepository } from '../db/audit-log-repository';
+import {
+  ApiError,
+  InternalError,
+  InvalidFormatError,
+  MethodNotAllowedError,
+  PayloadTooLargeError,
+  RateLimitedError,
+  RouteNotFoundError,
+  ServiceUnavailableError,
+  UnauthorizedError,
+  UnsupportedMediaTypeError,
+} from './api-errors';
+import type { SourcePrincipal } from './authenticate-source';
+import { buildOpenApiDocument } from './openapi';
+import { TokenBuckets } from './rate-limit';
+import { type AnyRouteSpec, mountRoutes } from './route-registry';
+
+export interface GatewayDeps {
+  config: Config;
+  logger: Logger;
+  audit: AuditLogRepository;
+  authenticate: (req: Request) => Promise<SourcePrincipal>;
+  routes: AnyRouteSpec[];
+  /** Readiness probes by name (database, temporal); each throws when its dependency is unreachable. */
+  readinessChecks: Record<string, () => Promise<void>>;
+  version: string;
+}
+
+/** After this many failed authentications in a burst, an address waits (brute-force limit on API keys). */
+const FAILED_AUTH_BURST = 20;
+const FAILED_AUTH_PER_SECOND = 0.2;
+
+export function createGatewayApp(deps: GatewayDeps): express.Express {
+  const { config, logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.file.gateway.trust_proxy);
+  app.set('etag', false);
+
+  app.use(requestContext(deps));
+  app.use(helmet());
+  const limiter = new TokenBuckets(config.file.gateway.rate_limit.requests_per_second, config.file.gateway.rate_limit.burst);
+  app.use((req, res, next) => {
+    if (req.path === '/healthz' || req.path === '/readyz') return next();
+    const wait = limiter.take(`ip:${req.ip}`);
+    if (wait > 0) return next(new RateLimitedError(wait));
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res, next) => {
+    const results = await Promise.all(
+      Object.entries(deps.readinessChecks).map(async ([name, check]) => {
+        try {
+          await withTimeout(check(), 3000);
+          return [name, 'ok'] as const;
+        } catch (err) {
+          logger.warn({ check: name, err: (err as Error).message }, 'readiness check failed');
+          return [name, 'unavailable'] as const;
+        }
+      }),
+    );
+    const checks = Object.fromEntries(results);
+    if (results.some(([, r]) => r !== 'ok')) return next(new ServiceUnavailableError('A dependency is unavailable', { checks }));
+    res.json({ status: 'ready', checks });
+  });
+
+  const openapi = buildOpenApiDocument(deps.routes, { title: 'Durable Issuer API', version: deps.version, serverUrl: config.issuerUrl });
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+  mountDocsPage(app);
+
+  // Bodies: JSON only, bounded. A body with another media type is refused rather than ignored.
+  app.use((req, _res, next) => {
+    const hasBody = Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
+    if (hasBody && !req.is('application/json')) return next(new UnsupportedMediaTypeError('Request body must be application/json'));
+    next();
+  });
+  app.use(express.json({ limit: config.file.gateway.body_limit, strict: true }));
+
+  const failedAuth = new TokenBuckets(FAILED_AUTH_PER_SECOND, FAILED_AUTH_BURST);
+  const router = express.Router();
+  mountRoutes(router, deps.routes, {
+    authenticate: async (req) => {
+      const key = `ip:${req.ip}`;
+      const wait = failedAuth.peek(key);
+      if (wait > 0) throw new RateLimitedError(wait);
+      try {
+        return await deps.authenticate(req);
+      } catch (err) {
+        if (err instanceof UnauthorizedError) failedAuth.take(key);
+        throw err;
+      }
+    },
+  });
+  app.use(router);
+
+  app.use(notFound(deps.routes));
+  app.use(errorHandler(logger));
+  return app;
+}
+
+/** Request id, structured access log and the audit row for API calls that did not write one in their own transaction. */
+function requestContext({ logger, audit }: GatewayDeps): RequestHandler {
+  return (req, res, next) => {
+    const incoming = req.get('x-request-id');
+    const requestId = incoming && /^[A-Za-z0-9._-]{1,64}$/.test(incoming) ? incoming : randomUUID();
+    res.locals.requestId = requestId;
+    res.setHeader('X-Request-Id', requestId);
+    const started = performance.now();
+    res.on('finish', () => {
+      // Paths and statuses only: bodies, query strings and headers may carry secrets or personal data.
+      const entry = { reqId: requestId, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(performance.now() - started), actor: res.locals.actor };
+      if (res.statusCode >= 500) logger.error(entry, 'request failed');
+      else logger.info(entry, 'request');
+      if (req.path.startsWith('/api/') && !res.locals.audited) {
+        audit
+          .append({ requestId, actor: res.locals.actor ?? 'anonymous', action: `${req.method} ${req.path}`, method: req.method, path: req.path, status: res.statusCode, clientIp: req.ip })
+          .catch((err: Error) => logger.error({ reqId: requestId, err: err.message }, 'audit log write failed'));
+      }
+    });
+    next();
+  };
+}
+
+function mountDocsPage(app: express.Express): void {
+  const assets = getAbsoluteFSPath();
+  app.get('/docs/swagger-initializer.js', (_req, res) => {
+    res.type('application/javascript').send(
+      `window.onload = () => { window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true, presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: 'StandaloneLayout' }); };`,
+    );
+  });
+  app.get('/docs', (req, res, next) => (req.originalUrl === '/docs' ? res.redirect(301, '/docs/') : next()));
+  app.use('/docs', express.static(assets, { index: 'index.html' }));
+}
+
+function notFound(routes: AnyRouteSpec[]): RequestHandler {
+  const methodsByPath = new Map<string, string[]>();
+  for (const r of routes) methodsByPath.set(r.path, [...(methodsByPath.get(r.path) ?? []), r.method.toUpperCase()]);
+  return (req, res, next) => {
+    const allowed = methodsByPath.get(req.path);
+    if (allowed) {
+      res.setHeader('Allow', allowed.join(', '));
+      return next(new MethodNotAllowedError(`Use ${allowed.join(' or ')} on ${req.path}`));
+    }
+    next(new RouteNotFoundError('No such endpoint', { path: req.path }));
+  };
+}
+
+/** The only place errors become responses: known ones with their code, everything else a bare 500. */
+function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const apiError = toApiError(err);
+    if (!apiError.expose) logger.error({ reqId: res.locals.requestId, path: req.path, err: errorSummary(err) }, 'unhandled error');
+    if (apiError instanceof RateLimitedError) res.setHeader('Retry-After', String(apiError.retryAfterSeconds));
+    if (res.headersSent) return;
+    const body = apiError.expose ? apiError.toBody() : new InternalError('Internal server error', { request_id: res.locals.requestId }).toBody();
+    res.status(apiError.status).json(body);
+  };
+}
+
+function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  // body-parser marks its errors with `type` and a 4xx status.
+  const e = err as { type?: string; status?: number };
+  switch (e?.type) {
+    case 'entity.parse.failed':
+      return new InvalidFormatError('Request body is not valid JSON');
+    case 'entity.too.large':
+      return new PayloadTooLargeError('Request body is too large');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new UnsupportedMediaTypeError('Unsupported body encoding or charset');
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return new InvalidFormatError('Request body could not be read');
+  }
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new InvalidFormatError('Malformed request');
+  return new InternalError('Internal server error', undefined, { cause: err });
+}
+
+function errorSummary(err: unknown): Record<string, unknown> {
+  const e = err as Error & { code?: string };
+  return { name: e?.name, message: e?.message, code: e?.code, stack: e?.stack };
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { ErrorBodySchema } from './api-errors';
+import type { AnyRouteSpec, ErrorStatus } from './route-registry';
+
+const ERROR_DESCRIPTIONS: Record<ErrorStatus, string> = {
+  400: 'INVALID_FORMAT: the request is malformed; details.fields points at each offending field',
+  401: 'UNAUTHORIZED: missing or invalid API key / client certificate',
+  403: 'FORBIDDEN or IDENTITY_MISMATCH: not allowed for this authentic source',
+  404: 'DOCUMENT_NOT_FOUND: no such document',
+  409: 'ALREADY_REVOKED or another conflict',
+  413: 'PAYLOAD_TOO_LARGE: body exceeds the configured limit',
+  415: 'UNSUPPORTED_MEDIA_TYPE: the body must be application/json',
+  429: 'RATE_LIMITED: too many requests; see Retry-After',
+  500: 'INTERNAL_ERROR: nothing is revealed beyond the request id',
+  503: 'SERVICE_UNAVAILABLE: a dependency is down',
+};
+
+/** OpenAPI 3.1 (whose schemas are JSON Schema 2020-12), generated from the same zod schemas that validate requests. */
+export function buildOpenApiDocument(routes: AnyRouteSpec[], info: { title: string; version: string; serverUrl: string }): Record<string, unknown> {
+  const schemas: Record<string, unknown> = {};
+  const toSchema = (schema: z.ZodType, io: 'input' | 'output') => {
+    // Named schemas (`.meta({ id })`) land in components and are referenced, as a reader expects.
+    const generated = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' });
+    const json = JSON.parse(JSON.stringify(generated).replaceAll('"#/$defs/', '"#/components/schemas/')) as Record<string, unknown>;
+    const defs = (json.$defs ?? {}) as Record<string, unknown>;
+    for (const [id, def] of Object.entries(defs)) schemas[id] = def;
+    delete json.$defs;
+    delete json.$schema;
+    if (typeof json.id === 'string') {
+      const id = json.id;
+      delete json.id;
+      schemas[id] = json;
+      return { $ref: `#/components/schemas/${id}` };
+    }
+    return json;
+  };
+  const errorRef = toSchema(ErrorBodySchema, 'output');
+
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const path = route.path.replace(/:([A-Za-z_]+)/g, '{$1}');
+    const responses: Record<string, unknown> = {
+      200: { description: 'Success', content: { 'application/json': { schema: toSchema(route.response, 'output') } } },
+    };
+    for (const status of [...route.errors, 429, 500] as ErrorStatus[]) {
+      responses[status] = { description: ERROR_DESCRIPTIONS[status], content: { 'application/json': { schema: errorRef } } };
+    }
+    paths[path] ??= {};
+    paths[path][route.method] = {
+      operationId: route.operationId,
+      summary: route.summary,
+      ...(route.description ? { description: route.description } : {}),
+      tags: route.tags,
+      security: [{ apiKey: [] }, { mutualTLS: [] }],
+      ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: toSchema(route.body, 'input') } } } } : {}),
+      responses,
+    };
+  }
+  paths['/healthz'] = { get: { operationId: 'healthz', summary: 'Liveness', tags: ['Operations'], security: [], responses: { 200: { description: 'The process is up' } } } };
+  paths['/readyz'] = {
+    get: {
+      operationId: 'readyz',
+      summary: 'Readiness: PostgreSQL and Temporal reachable',
+      tags: ['Operations'],
+      security: [],
+      responses: { 200: { description: 'Ready' }, 503: { description: ERROR_DESCRIPTIONS[503], content: { 'application/json': { schema: errorRef } } } },
+    },
+  };
+
+  return {
+    openapi: '3.1.0',
+    info: { title: info.title, version: info.version },
+    servers: [{ url: info.serverUrl }],
+    paths,
+    components: {
+      schemas,
+      securitySchemes: {
+        apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'Authentic-source API key (seed 000)' },
+        mutualTLS: { type: 'mutualTLS', description: 'Client certificate whose subject the authentic source lists in mtls_subjects' },
+      },
+    },
+  };
+}

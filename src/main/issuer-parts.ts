@@ -1,0 +1,120 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import type { Logger } from 'pino';
+import { createActivities } from '../../activities';
+import type { Config } from '../config/config';
+import { createAuditLogRepository } from '../db/audit-log-repository';
+import { createDocumentsRepository } from '../db/documents-repository';
+import { createDb, type Db, ensureDatabase, migrateLatest } from '../db/knex';
+import { createSourceAuthenticator } from '../gateway/authenticate-source';
+import { datastoreRoutes } from '../gateway/datastore/datastore-routes';
+import { createGatewayApp } from '../gateway/gateway-app';
+import { startGrpcServer } from '../grpc/grpc-server';
+import { unimplementedHandlers } from '../grpc/issuer-service';
+import { connectTemporalClient } from '../temporal/temporal-client';
+import { type RunningWorker, startIssuerWorker } from '../worker/issuer-worker';
+
+/** A started part of the issuer; `close()` stops it gracefully and is safe to call twice. */
+export interface RunningPart {
+  name: string;
+  /** Where it listens, for the banner. */
+  url?: string;
+  close(): Promise<void>;
+}
+
+export const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+function requireSetting<T>(value: T | undefined, name: string): T {
+  if (value === undefined) throw new Error(`${name} is required for this command (or use \`dev\`, which starts embedded services)`);
+  return value;
+}
+
+export async function runMigrations(config: Config, logger: Logger): Promise<void> {
+  const url = requireSetting(config.env.DATABASE_URL, 'DATABASE_URL');
+  await ensureDatabase(url);
+  const db = createDb(url, { poolMax: 1 });
+  try {
+    const applied = await migrateLatest(db);
+    logger.info({ applied }, applied.length ? 'migrations applied' : 'database schema is up to date');
+  } finally {
+    await db.destroy();
+  }
+}
+
+export async function startGateway(config: Config, logger: Logger): Promise<RunningPart> {
+  const db = createDb(requireSetting(config.env.DATABASE_URL, 'DATABASE_URL'));
+  const temporal = await connectTemporalClient(requireSetting(config.env.TEMPORAL_ADDRESS, 'TEMPORAL_ADDRESS'), config.env.TEMPORAL_NAMESPACE);
+  const audit = createAuditLogRepository(db);
+  const app = createGatewayApp({
+    config,
+    logger,
+    audit,
+    authenticate: createSourceAuthenticator(config),
+    routes: datastoreRoutes({ config, documents: createDocumentsRepository(db), audit }),
+    readinessChecks: { database: () => pingDatabase(db), temporal: temporal.check },
+    version: VERSION,
+  });
+  const { env } = config;
+  const tls = env.GATEWAY_TLS_CERT && env.GATEWAY_TLS_KEY;
+  const server: Server = tls
+    ? createTlsServer(
+        {
+          cert: readFileSync(env.GATEWAY_TLS_CERT!),
+          key: readFileSync(env.GATEWAY_TLS_KEY!),
+          // With a CA, clients may present certificates (mTLS); the API-key path stays open for those who do not.
+          ...(env.GATEWAY_TLS_CA ? { ca: readFileSync(env.GATEWAY_TLS_CA), requestCert: true, rejectUnauthorized: false } : {}),
+        },
+        app,
+      )
+    : createServer(app);
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(env.PORT, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : env.PORT;
+  let closing: Promise<void> | undefined;
+  return {
+    name: 'gateway',
+    url: `${tls ? 'https' : 'http'}://localhost:${port}`,
+    close: () =>
+      (closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+        await temporal.close();
+        await db.destroy();
+      })()),
+  };
+}
+
+export async function startWorker(config: Config, logger: Logger): Promise<RunningPart & { running: RunningWorker }> {
+  const db = createDb(requireSetting(config.env.DATABASE_URL, 'DATABASE_URL'));
+  const activities = createActivities({ config, audit: createAuditLogRepository(db), secret: (name) => process.env[name], fetch: globalThis.fetch });
+  const running = await startIssuerWorker({ address: requireSetting(config.env.TEMPORAL_ADDRESS, 'TEMPORAL_ADDRESS'), namespace: config.env.TEMPORAL_NAMESPACE, activities, logger });
+  let closing: Promise<void> | undefined;
+  return {
+    name: 'worker',
+    running,
+    close: () =>
+      (closing ??= (async () => {
+        await running.close();
+        await db.destroy();
+      })()),
+  };
+}
+
+export async function startGrpc(config: Config, logger: Logger): Promise<RunningPart> {
+  const { env } = config;
+  const tls = env.GRPC_TLS_CERT && env.GRPC_TLS_KEY ? { cert: readFileSync(env.GRPC_TLS_CERT), key: readFileSync(env.GRPC_TLS_KEY), ...(env.GRPC_TLS_CA ? { ca: readFileSync(env.GRPC_TLS_CA) } : {}) } : undefined;
+  const server = await startGrpcServer({ port: env.GRPC_PORT, handlers: unimplementedHandlers(), logger, ...(tls ? { tls } : {}) });
+  return { name: 'grpc', url: `${tls ? 'grpcs' : 'grpc'}://localhost:${server.port}`, close: () => server.close() };
+}
+
+async function pingDatabase(db: Db): Promise<void> {
+  await db.raw('select 1');
+}

@@ -1,0 +1,2 @@
+// Every workflow the worker runs. Re-exports only.
+export * from './webhook-delivery';
