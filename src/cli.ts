@@ -1,10 +1,10 @@
 import 'reflect-metadata';
-import { Runtime } from '@temporalio/worker';
 import { loadConfig } from './config/config';
 import { ConfigError } from './config/env';
 import { createLogger } from './logger';
 import { startDevStack } from './main/dev-stack';
 import { type RunningPart, runMigrations, startGateway, startGrpc, startWorker } from './main/issuer-parts';
+import { installTemporalRuntime } from './worker/temporal-runtime';
 
 const USAGE = `usage: issuer <command>
 
@@ -24,8 +24,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig();
   const logger = createLogger(config.env.LOG_LEVEL);
-  // Our entry point decides the shutdown order; the SDK must not stop workers on signals by itself.
-  Runtime.install({ shutdownSignals: [] });
+  installTemporalRuntime(logger.child({ component: 'temporal-sdk' }));
 
   if (command === 'migrate') {
     await runMigrations(config, logger);

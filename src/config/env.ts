@@ -18,6 +18,8 @@ export const EnvSchema = z.object({
   /** host:port of a Temporal frontend. When unset, `dev` starts a Temporal dev server. */
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /** Task queue of the issuer's workflows and activities (separate queues isolate deployments sharing a namespace). */
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('issuer'),
   /** Path to a `temporal` CLI binary to use for the dev server instead of searching/installing one. */
   TEMPORAL_CLI_PATH: z.string().min(1).optional(),
   /** postgres://user:password@host:port/db. When unset, `dev` starts an embedded PostgreSQL. */

@@ -95,7 +95,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
 export async function startWorker(config: Config, logger: Logger): Promise<RunningPart & { running: RunningWorker }> {
   const db = createDb(requireSetting(config.env.DATABASE_URL, 'DATABASE_URL'));
   const activities = createActivities({ config, audit: createAuditLogRepository(db), secret: (name) => process.env[name], fetch: globalThis.fetch });
-  const running = await startIssuerWorker({ address: requireSetting(config.env.TEMPORAL_ADDRESS, 'TEMPORAL_ADDRESS'), namespace: config.env.TEMPORAL_NAMESPACE, activities, logger });
+  const running = await startIssuerWorker({ address: requireSetting(config.env.TEMPORAL_ADDRESS, 'TEMPORAL_ADDRESS'), namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE, activities, logger });
   let closing: Promise<void> | undefined;
   return {
     name: 'worker',

@@ -2,17 +2,18 @@ import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../../activities';
-import { TASK_QUEUES } from '../temporal/task-queues';
+import { installTemporalRuntime } from './temporal-runtime';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
 export interface IssuerWorkerOptions {
   address: string;
   namespace: string;
+  taskQueue: string;
   activities: ReturnType<typeof createActivities>;
   logger: Logger;
-  /** A prebuilt bundle (tests bundle once per file); otherwise workflows are bundled at start. */
-  workflowBundle?: WorkflowBundleWithSourceMap;
+  /** A prebuilt bundle (the test harness bundles once per run); otherwise workflows are bundled at start. */
+  workflowBundle?: WorkflowBundleWithSourceMap | { codePath: string };
 }
 
 export interface RunningWorker {
@@ -28,11 +29,12 @@ export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
 }
 
 export async function startIssuerWorker(opts: IssuerWorkerOptions): Promise<RunningWorker> {
+  installTemporalRuntime(opts.logger);
   const connection = await NativeConnection.connect({ address: opts.address });
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace,
-    taskQueue: TASK_QUEUES.issuer,
+    taskQueue: opts.taskQueue,
     workflowBundle: opts.workflowBundle ?? (await bundleWorkflows()),
     activities: opts.activities,
     // On SIGTERM the entry point calls close(): in-flight activities get this long to finish.

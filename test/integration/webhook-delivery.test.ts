@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { createActivities } from '../../activities';
+import { createAuditLogRepository } from '../../src/db/audit-log-repository';
+import { createLogger } from '../../src/logger';
+import { type RunningWorker, startIssuerWorker } from '../../src/worker/issuer-worker';
+import { AuthenticSource, ProcessState } from '../../workflows/search-attributes';
+import { type WebhookDeliveryInput, webhookDeliveryStateQuery, webhookDeliveryWorkflow, webhookDeliveryWorkflowId } from '../../workflows/webhook-delivery';
+import { createTestDatabase, loadTestConfig, testConfigFile, testEnv, uniqueName } from '../support/test-services';
+
+const SECRET = 'whsec-test-0123456789';
+
+/** A subscriber that answers from a script of statuses and records what it received. */
+function startReceiver(): Promise<{ server: Server; url: string; received: { headers: IncomingHttpHeaders; body: string }[]; script: number[] }> {
+  const received: { headers: IncomingHttpHeaders; body: string }[] = [];
+  const script: number[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body });
+      res.statusCode = script.shift() ?? 200;
+      res.end();
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, received, script })));
+}
+
+describe('webhook delivery workflow, on a real Temporal server and worker', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let worker: RunningWorker;
+  let client: Client;
+  let connection: Connection;
+  const taskQueue = uniqueName('webhooks');
+
+  before(async () => {
+    database = await createTestDatabase();
+    receiver = await startReceiver();
+    const config = loadTestConfig(
+      testConfigFile((f) => {
+        const sources = f.authentic_sources as Record<string, Record<string, unknown>>;
+        sources['hr.example.org']!.notification_endpoint = { url: receiver.url, auth_header: 'X-Webhook-Secret', auth_secret_env: 'HR_WEBHOOK_SECRET' };
+      }),
+    );
+    const activities = createActivities({ config, audit: createAuditLogRepository(database.db), secret: (name) => (name === 'HR_WEBHOOK_SECRET' ? SECRET : undefined), fetch });
+    const { temporalAddress, workflowBundle } = testEnv();
+    worker = await startIssuerWorker({ address: temporalAddress, namespace: 'default', taskQueue, activities, logger: createLogger('silent'), workflowBundle: { codePath: workflowBundle } });
+    connection = await Connection.connect({ address: temporalAddress });
+    client = new Client({ connection, namespace: 'default' });
+  });
+  after(async () => {
+    await worker?.close();
+    await connection?.close();
+    await new Promise((r) => receiver?.server.close(r));
+    await database?.drop();
+  });
+
+  const start = (input: WebhookDeliveryInput) =>
+    client.workflow.start(webhookDeliveryWorkflow, { taskQueue, workflowId: webhookDeliveryWorkflowId(input.subscriber, input.event.id), args: [input] });
+  const event = (type = 'document.uploaded') => ({ id: uniqueName('evt'), type, occurred_at: new Date().toISOString(), data: { vct: 'urn:eudi:diploma:1', document_id: 'diploma-2025-001234' } });
+
+  test('retries a failing subscriber with backoff until it answers 2xx, then reports DELIVERED', async () => {
+    receiver.script.push(503, 503);
+    const ev = event();
+    const handle = await start({ subscriber: 'hr.example.org', event: ev });
+    const result = await handle.result();
+    assert.deepEqual(result, { state: 'DELIVERED', attempts: 3, responseStatus: 200 });
+    const mine = receiver.received.filter((r) => r.headers['idempotency-key'] === ev.id);
+    assert.equal(mine.length, 3, 'one request per attempt, all with the same idempotency key');
+    assert.equal(mine[0]!.headers['x-webhook-secret'], SECRET);
+    assert.deepEqual(JSON.parse(mine[2]!.body), ev);
+  });
+
+  test('an operator finds the delivery by search attributes and its state query', async () => {
+    const ev = event();
+    const handle = await start({ subscriber: 'hr.example.org', event: ev });
+    await handle.result();
+    const description = await handle.describe();
+    assert.equal(description.typedSearchAttributes.get(AuthenticSource), 'hr.example.org');
+    assert.equal(description.typedSearchAttributes.get(ProcessState), 'DELIVERED');
+    assert.equal((await handle.query(webhookDeliveryStateQuery)).state, 'DELIVERED');
+  });
+
+  test('the subscriber secret never enters the workflow history', async () => {
+    const ev = event();
+    const handle = await start({ subscriber: 'hr.example.org', event: ev });
+    await handle.result();
+    const history = await handle.fetchHistory();
+    assert.ok(!JSON.stringify(history).includes(SECRET));
+    assert.ok(!Buffer.from(JSON.stringify(history)).toString('base64').includes(Buffer.from(SECRET).toString('base64')));
+  });
+
+  test('a 4xx refusal is not retried: the event is dead-lettered and audited for an operator', async () => {
+    receiver.script.push(400);
+    const ev = event('document.deleted');
+    const handle = await start({ subscriber: 'hr.example.org', event: ev });
+    const result = await handle.result();
+    assert.equal(result.state, 'DEAD_LETTERED');
+    assert.match(result.lastError ?? '', /HTTP 400/);
+    assert.equal(receiver.received.filter((r) => r.headers['idempotency-key'] === ev.id).length, 1);
+    const audit = await database.db('audit_log').where({ action: 'webhook.dead_lettered' });
+    assert.equal(audit.length, 1);
+    assert.equal(audit[0].target.event_id, ev.id);
+  });
+
+  test('a source without a notification_endpoint ends NOT_CONFIGURED without retrying', async () => {
+    const result = await (await start({ subscriber: 'registry.example.org', event: event() })).result();
+    assert.equal(result.state, 'NOT_CONFIGURED');
+  });
+
+  test('the workflow id is the business key: the same event cannot be delivered by a second workflow', async () => {
+    receiver.script.push(503, 503, 503);
+    const ev = event();
+    const first = await start({ subscriber: 'hr.example.org', event: ev });
+    await assert.rejects(start({ subscriber: 'hr.example.org', event: ev }), WorkflowExecutionAlreadyStartedError);
+    await first.result();
+  });
+});
