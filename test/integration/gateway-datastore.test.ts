@@ -4,7 +4,6 @@ import { createLogger } from '../../src/logger';
 import { type RunningPart, startGateway } from '../../src/main/issuer-parts';
 import { createTestDatabase, loadTestConfig, REGISTRY_API_KEY, TEST_DEV_API_KEY, testConfigFile, testEnv } from '../support/test-services';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const bodyOf = (res: Response): Promise<any> => res.json();
 
 /** Seed 000 "Document Upload Flow", upload payload verbatim. */

@@ -1,0 +1,111 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { KeyDecryptionError } from './credential-errors';
+import { Es256PrivateJwkSchema, type Es256PrivateJwk } from './signer';
+
+/**
+ * Envelope encryption of private signing keys at rest.
+ *
+ * Format (one string, fit for a text column):
+ *
+ *     v1.<iv>.<ciphertext>.<tag>          each part base64url, iv 12 bytes, tag 16 bytes
+ *
+ * Cipher AES-256-GCM (NIST SP 800-38D) under a 32-byte key-encryption key (KEK) from the environment.
+ * The plaintext is the JWK as JSON. The additional authenticated data is `v1:<kid>`, so a row copied
+ * under another kid, a downgraded version label, or any flipped bit fails authentication instead of
+ * yielding a key. A fresh random IV per encryption; 2^32 encryptions per KEK is far beyond key counts.
+ */
+const VERSION = 'v1';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+export const KEK_BYTES = 32;
+
+function aadFor(kid: string): Buffer {
+  if (kid.length === 0) throw new TypeError('aad (the kid) must not be empty');
+  return Buffer.from(`${VERSION}:${kid}`, 'utf8');
+}
+
+function assertKek(kek: Uint8Array): void {
+  if (!(kek instanceof Uint8Array) || kek.length !== KEK_BYTES) {
+    throw new TypeError(`the key-encryption key must be ${KEK_BYTES} bytes`);
+  }
+}
+
+/** Encrypts a private JWK under `kek`, bound to `aad` (the key's kid). */
+export function encryptPrivateKey(jwk: Es256PrivateJwk, kek: Uint8Array, aad: string): string {
+  assertKek(kek);
+  const plaintext = Buffer.from(JSON.stringify(Es256PrivateJwkSchema.parse(jwk)), 'utf8');
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', kek, iv, { authTagLength: TAG_BYTES });
+  cipher.setAAD(aadFor(aad));
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  const tag = cipher.getAuthTag();
+  plaintext.fill(0);
+  return [VERSION, iv, ciphertext, tag].map((p) => (typeof p === 'string' ? p : p.toString('base64url'))).join('.');
+}
+
+/**
+ * Decrypts an envelope made by `encryptPrivateKey`. Throws `KeyDecryptionError` when the envelope is
+ * malformed, the KEK is wrong, the row was tampered with, or `aad` is not the kid it was sealed under.
+ */
+export function decryptPrivateKey(envelope: string, kek: Uint8Array, aad: string): Es256PrivateJwk {
+  assertKek(kek);
+  const parts = envelope.split('.');
+  if (parts.length !== 4 || parts[0] !== VERSION || !parts.slice(1).every((p) => /^[A-Za-z0-9_-]*$/.test(p))) {
+    throw new KeyDecryptionError(`unsupported key envelope (expected ${VERSION}.<iv>.<ciphertext>.<tag>)`);
+  }
+  const iv = Buffer.from(parts[1]!, 'base64url');
+  const ciphertext = Buffer.from(parts[2]!, 'base64url');
+  const tag = Buffer.from(parts[3]!, 'base64url');
+  if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES || ciphertext.length === 0) {
+    throw new KeyDecryptionError('malformed key envelope');
+  }
+  let plaintext: Buffer;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', kek, iv, { authTagLength: TAG_BYTES });
+    decipher.setAAD(aadFor(aad));
+    decipher.setAuthTag(tag);
+    plaintext = Buffer.concat([decipher.update(ciphertext), decipher.final()]);
+  } catch (cause) {
+    // GCM gives one answer for all of these on purpose: wrong KEK, wrong kid, tampered bytes.
+    throw new KeyDecryptionError('private key envelope failed authentication (wrong KEK, wrong kid or tampered)', { cause });
+  }
+  try {
+    return Es256PrivateJwkSchema.parse(JSON.parse(plaintext.toString('utf8')));
+  } catch (cause) {
+    throw new KeyDecryptionError('decrypted private key is not an ES256 JWK', { cause });
+  } finally {
+    plaintext.fill(0);
+  }
+}
+
+/** Generates a new random KEK (32 bytes). */
+export function generateKek(): Uint8Array {
+  return new Uint8Array(randomBytes(KEK_BYTES));
+}
+
+/**
+ * Parses a KEK given as text (environment variable or dev key file): 64 hex characters, or base64 /
+ * base64url of 32 bytes. Surrounding whitespace is ignored.
+ */
+export const KekTextSchema = z
+  .string()
+  .trim()
+  .transform((text, ctx) => {
+    const bytes = /^[0-9a-fA-F]{64}$/.test(text)
+      ? Buffer.from(text, 'hex')
+      : /^[A-Za-z0-9+/_-]{43}=?$/.test(text)
+        ? Buffer.from(text.replace(/\+/g, '-').replace(/\//g, '_').replace(/=$/, ''), 'base64url')
+        : undefined;
+    if (!bytes || bytes.length !== KEK_BYTES) {
+      ctx.addIssue({ code: 'custom', message: `must be ${KEK_BYTES} bytes as 64 hex characters or base64/base64url` });
+      return z.NEVER;
+    }
+    return new Uint8Array(bytes);
+  });
+
+/** Formats a KEK as base64url, the form `generateKek` output is written to the dev key file in. */
+export function formatKek(kek: Uint8Array): string {
+  assertKek(kek);
+  return Buffer.from(kek).toString('base64url');
+}
