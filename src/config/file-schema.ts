@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { validateLayout } from '../identity/date-normalization';
 
 /**
  * The YAML configuration file, shaped after seed 000's configuration sections
@@ -56,7 +57,13 @@ export const IdentityMatchingSchema = z.strictObject({
     .strictObject({ enabled: z.boolean().default(false), threshold: z.number().min(0).max(1).default(0.85) })
     .default({ enabled: false, threshold: 0.85 }),
   /** Go reference-time layouts, as in the seed ("2006-01-02" is ISO 8601). */
-  date_formats: z.array(z.string().min(1)).default(['2006-01-02']),
+  date_formats: z
+    .array(z.string().min(1).superRefine((layout, ctx) => {
+      const error = validateLayout(layout);
+      if (error) ctx.addIssue({ code: 'custom', message: error });
+    }))
+    .min(1)
+    .default(['2006-01-02']),
 });
 
 export const FileConfigSchema = z

@@ -1,13 +1,31 @@
 import { createHash } from 'node:crypto';
+import { normalizeDate } from '../identity/date-normalization';
 import type { Db } from './knex';
 
 /** What an authentic source uploads (seed 000 `POST /upload`), already validated. */
 export interface DocumentUpload {
-  meta: { authentic_source: string; vct: string; document_id: string; real_data?: boolean; credential_valid_from?: number; credential_valid_to?: number } & Record<string, unknown>;
-  identities: ({ authentic_source_person_id?: string; family_name: string; given_name: string; birth_date: string } & Record<string, unknown>)[];
+  meta: {
+    authentic_source: string;
+    vct: string;
+    document_id: string;
+    real_data?: boolean;
+    credential_valid_from?: number;
+    credential_valid_to?: number;
+    collect?: { id: string; valid_until?: number };
+  } & Record<string, unknown>;
+  identities: StoredIdentity[];
   document_display?: Record<string, unknown>;
   document_data: Record<string, unknown>;
   document_data_version?: string;
+}
+
+export type StoredIdentity = { authentic_source_person_id?: string; family_name: string; given_name: string; birth_date: string } & Record<string, unknown>;
+
+/** An identity that may collect a document, with the document it belongs to (identity matching input). */
+export interface IdentityCandidate {
+  personId: string | null;
+  identity: StoredIdentity;
+  document: DocumentKey;
 }
 
 export interface DocumentKey {
@@ -18,7 +36,29 @@ export interface DocumentKey {
 
 export type UpsertResult = 'created' | 'updated' | 'unchanged';
 
-export function createDocumentsRepository(db: Db) {
+export function createDocumentsRepository(db: Db, opts: { dateFormats: readonly string[] }) {
+  const identityRow = (documentPk: string, authenticSource: string, identity: StoredIdentity, position: number) => ({
+    document_pk: documentPk,
+    position,
+    authentic_source: authenticSource,
+    authentic_source_person_id: identity.authentic_source_person_id ?? null,
+    family_name: identity.family_name,
+    given_name: identity.given_name,
+    birth_date: identity.birth_date,
+    birth_date_iso: normalizeDate(identity.birth_date, opts.dateFormats) ?? null,
+    attributes: JSON.stringify(identity),
+  });
+  const identitiesOf = async (documentPk: string, trx: Db = db): Promise<StoredIdentity[]> =>
+    (await trx('document_identities').where('document_pk', documentPk).orderBy('position').select('attributes')).map((i: { attributes: StoredIdentity }) => i.attributes);
+  const toUpload = async (doc: { id: string; meta: DocumentUpload['meta']; document_display: unknown; document_data: Record<string, unknown>; document_data_version: string | null }): Promise<DocumentUpload> => ({
+    meta: doc.meta,
+    identities: await identitiesOf(doc.id),
+    ...(doc.document_display ? { document_display: doc.document_display as Record<string, unknown> } : {}),
+    document_data: doc.document_data,
+    ...(doc.document_data_version ? { document_data_version: doc.document_data_version } : {}),
+  });
+  const DOCUMENT_COLUMNS = ['id', 'meta', 'document_display', 'document_data', 'document_data_version'];
+
   return {
     /**
      * Stores a document and its identities in one transaction. Keyed by (source, vct, id):
@@ -41,6 +81,7 @@ export function createDocumentsRepository(db: Db) {
           document_display: doc.document_display ? JSON.stringify(doc.document_display) : null,
           document_data: JSON.stringify(doc.document_data),
           content_hash: hash,
+          collect_id: meta.collect?.id ?? meta.document_id,
         };
         // `xmax = 0` tells an inserted row from an updated one; the WHERE skips identical repeats.
         const written: { id: string; inserted: boolean }[] = await trx('documents')
@@ -53,18 +94,7 @@ export function createDocumentsRepository(db: Db) {
         const result: UpsertResult = !first ? 'unchanged' : first.inserted ? 'created' : 'updated';
         if (first) {
           if (!first.inserted) await trx('document_identities').where('document_pk', first.id).delete();
-          await trx('document_identities').insert(
-            doc.identities.map((identity, position) => ({
-              document_pk: first.id,
-              position,
-              authentic_source: meta.authentic_source,
-              authentic_source_person_id: identity.authentic_source_person_id ?? null,
-              family_name: identity.family_name,
-              given_name: identity.given_name,
-              birth_date: identity.birth_date,
-              attributes: JSON.stringify(identity),
-            })),
-          );
+          await trx('document_identities').insert(doc.identities.map((identity, position) => identityRow(first.id, meta.authentic_source, identity, position)));
         }
         if (onCommit) await onCommit(trx, result);
         return result;
@@ -72,16 +102,93 @@ export function createDocumentsRepository(db: Db) {
     },
 
     async get(key: DocumentKey): Promise<DocumentUpload | undefined> {
-      const doc = await db('documents').where(key).first('id', 'meta', 'document_display', 'document_data', 'document_data_version');
-      if (!doc) return undefined;
-      const identities = await db('document_identities').where('document_pk', doc.id).orderBy('position').select('attributes');
-      return {
-        meta: doc.meta,
-        identities: identities.map((i: { attributes: DocumentUpload['identities'][number] }) => i.attributes),
-        ...(doc.document_display ? { document_display: doc.document_display } : {}),
-        document_data: doc.document_data,
-        ...(doc.document_data_version ? { document_data_version: doc.document_data_version } : {}),
-      };
+      const doc = await db('documents').where(key).first(DOCUMENT_COLUMNS);
+      return doc ? toUpload(doc) : undefined;
+    },
+
+    /** Seed 000 `collect_id`: `meta.collect.id` when the source gave one, else the document id. */
+    async getByCollectId(source: string, vct: string, collectId: string): Promise<DocumentUpload | undefined> {
+      const doc = await db('documents').where({ authentic_source: source, vct, collect_id: collectId }).orderBy('id').first(DOCUMENT_COLUMNS);
+      return doc ? toUpload(doc) : undefined;
+    },
+
+    /**
+     * Adds a person who may collect the document (a legal representative, say). An identity with
+     * the same authentic_source_person_id is replaced rather than duplicated, so a retry is harmless.
+     */
+    async addIdentity(key: DocumentKey, identity: StoredIdentity, onCommit?: (trx: Db) => Promise<void>): Promise<'added' | 'replaced' | 'not_found'> {
+      return db.transaction(async (trx) => {
+        const doc = await trx('documents').where(key).forUpdate().first('id');
+        if (!doc) return 'not_found';
+        const existing = identity.authentic_source_person_id
+          ? await trx('document_identities').where({ document_pk: doc.id, authentic_source_person_id: identity.authentic_source_person_id }).first('position')
+          : undefined;
+        let outcome: 'added' | 'replaced';
+        if (existing) {
+          await trx('document_identities').where({ document_pk: doc.id, position: existing.position }).update(identityRow(doc.id, key.authentic_source, identity, existing.position));
+          outcome = 'replaced';
+        } else {
+          const { max } = (await trx('document_identities').where('document_pk', doc.id).max('position as max').first()) as { max: number | null };
+          await trx('document_identities').insert(identityRow(doc.id, key.authentic_source, identity, (max ?? -1) + 1));
+          outcome = 'added';
+        }
+        await trx('documents').where('id', doc.id).update({ updated_at: trx.fn.now() });
+        if (onCommit) await onCommit(trx);
+        return outcome;
+      });
+    },
+
+    /** Removes an identity by person id; the last identity of a document cannot be removed. */
+    async removeIdentity(key: DocumentKey, personId: string, onCommit?: (trx: Db) => Promise<void>): Promise<'removed' | 'document_not_found' | 'identity_not_found' | 'last_identity'> {
+      return db.transaction(async (trx) => {
+        const doc = await trx('documents').where(key).forUpdate().first('id');
+        if (!doc) return 'document_not_found';
+        const count = Number(((await trx('document_identities').where('document_pk', doc.id).count('* as n').first()) as { n: string }).n);
+        const target = trx('document_identities').where({ document_pk: doc.id, authentic_source_person_id: personId });
+        const matching = Number(((await target.clone().count('* as n').first()) as { n: string }).n);
+        if (matching === 0) return 'identity_not_found';
+        if (matching >= count) return 'last_identity';
+        await target.delete();
+        await trx('documents').where('id', doc.id).update({ updated_at: trx.fn.now() });
+        if (onCommit) await onCommit(trx);
+        return 'removed';
+      });
+    },
+
+    /** Deletes the document and its identities (cascade); audit rows stay. */
+    async delete(key: DocumentKey, onCommit?: (trx: Db) => Promise<void>): Promise<boolean> {
+      return db.transaction(async (trx) => {
+        const deleted = await trx('documents').where(key).delete();
+        if (deleted > 0 && onCommit) await onCommit(trx);
+        return deleted > 0;
+      });
+    },
+
+    /**
+     * Identities of one source that could be the presented person. Birth dates are never matched
+     * fuzzily, so when one is given the index narrows the search to that exact date.
+     */
+    async identityCandidates(source: string, filter: { birthDateIso?: string; vct?: string } = {}): Promise<IdentityCandidate[]> {
+      const q = db('document_identities as i')
+        .join('documents as d', 'd.id', 'i.document_pk')
+        .where('i.authentic_source', source)
+        .select('i.authentic_source_person_id', 'i.attributes', 'd.authentic_source', 'd.vct', 'd.document_id')
+        .orderBy(['d.id', 'i.position'])
+        .limit(10_000);
+      if (filter.birthDateIso) q.where('i.birth_date_iso', filter.birthDateIso);
+      if (filter.vct) q.where('d.vct', filter.vct);
+      const rows: { authentic_source_person_id: string | null; attributes: StoredIdentity; authentic_source: string; vct: string; document_id: string }[] = await q;
+      return rows.map((r) => ({ personId: r.authentic_source_person_id, identity: r.attributes, document: { authentic_source: r.authentic_source, vct: r.vct, document_id: r.document_id } }));
+    },
+
+    /** meta and document_display of the given documents (seed 000 `POST /document/list`). */
+    async summaries(keys: DocumentKey[]): Promise<{ meta: DocumentUpload['meta']; document_display?: Record<string, unknown> }[]> {
+      if (keys.length === 0) return [];
+      const rows: { meta: DocumentUpload['meta']; document_display: Record<string, unknown> | null }[] = await db('documents')
+        .whereIn(['authentic_source', 'vct', 'document_id'], keys.map((k) => [k.authentic_source, k.vct, k.document_id]))
+        .orderBy('id')
+        .select('meta', 'document_display');
+      return rows.map((r) => ({ meta: r.meta, ...(r.document_display ? { document_display: r.document_display } : {}) }));
     },
   };
 }

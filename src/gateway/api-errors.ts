@@ -53,6 +53,20 @@ export class AlreadyRevokedError extends ApiError {
   readonly status = 409;
   readonly code = 'ALREADY_REVOKED';
 }
+/** Two or more distinct persons match the presented identity: an error, never a guess. */
+export class AmbiguousIdentityError extends ApiError {
+  readonly status = 409;
+  readonly code = 'AMBIGUOUS_IDENTITY';
+}
+/** The last identity of a document cannot be removed: nobody could collect it. */
+export class IdentityRequiredError extends ApiError {
+  readonly status = 409;
+  readonly code = 'IDENTITY_REQUIRED';
+}
+export class IdentityNotFoundError extends ApiError {
+  readonly status = 404;
+  readonly code = 'IDENTITY_NOT_FOUND';
+}
 export class PayloadTooLargeError extends ApiError {
   readonly status = 413;
   readonly code = 'PAYLOAD_TOO_LARGE';

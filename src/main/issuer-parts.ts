@@ -9,6 +9,7 @@ import { createDocumentsRepository } from '../db/documents-repository';
 import { createDb, type Db, ensureDatabase, migrateLatest } from '../db/knex';
 import { createSourceAuthenticator } from '../gateway/authenticate-source';
 import { datastoreRoutes } from '../gateway/datastore/datastore-routes';
+import { createDocumentDataValidator } from '../gateway/datastore/document-data-validator';
 import { createGatewayApp } from '../gateway/gateway-app';
 import { startGrpcServer } from '../grpc/grpc-server';
 import { unimplementedHandlers } from '../grpc/issuer-service';
@@ -51,7 +52,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     logger,
     audit,
     authenticate: createSourceAuthenticator(config),
-    routes: datastoreRoutes({ config, documents: createDocumentsRepository(db), audit }),
+    routes: datastoreRoutes({ config, documents: createDocumentsRepository(db, { dateFormats: config.file.identity_matching.date_formats }), audit, validateDocumentData: createDocumentDataValidator(config) }),
     readinessChecks: { database: () => pingDatabase(db), temporal: temporal.check },
     version: VERSION,
   });

@@ -43,6 +43,10 @@ export const UploadMeta = z
     document_id: DocumentId,
     document_version: Text(64).optional(),
     document_type: Text(128).optional(),
+    collect: z
+      .strictObject({ id: Identifier, valid_until: UnixSeconds.optional() })
+      .optional()
+      .meta({ description: 'Collect id the holder presents to `POST /document/collect_id` (defaults to document_id)' }),
     real_data: z.boolean().optional().meta({ description: 'false marks test data' }),
     credential_valid_from: UnixSeconds.optional().meta({ description: 'Unix seconds; the credential is not valid before' }),
     credential_valid_to: UnixSeconds.optional().meta({ description: 'Unix seconds; the credential is not valid after' }),
@@ -102,3 +106,69 @@ export const DocumentResponse = z
     }),
   })
   .meta({ id: 'DocumentResponse' });
+
+/** Seed 000 batch provisioning in one request: each document is validated and stored on its own. */
+export const BatchUploadRequest = z
+  .strictObject({ documents: z.array(z.unknown()).min(1).max(500).meta({ description: 'Upload requests (the `POST /upload` body), at most 500' }) })
+  .meta({ id: 'BatchUploadRequest' });
+
+export const BatchUploadResponse = z
+  .object({
+    data: z.object({
+      stored: z.number().int(),
+      rejected: z.number().int(),
+      results: z.array(
+        z.object({
+          index: z.number().int(),
+          document_id: z.string().optional(),
+          result: z.enum(['created', 'updated', 'unchanged']).optional(),
+          error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() }).optional(),
+        }),
+      ),
+    }),
+  })
+  .meta({ id: 'BatchUploadResponse' });
+
+export const AddIdentityRequest = z
+  .strictObject({ authentic_source: AuthenticSourceName, vct: Vct, document_id: DocumentId, identity: Identity })
+  .meta({ id: 'AddIdentityRequest' });
+
+export const DeleteIdentityRequest = z
+  .strictObject({ authentic_source: AuthenticSourceName, vct: Vct, document_id: DocumentId, authentic_source_person_id: Text(256) })
+  .meta({ id: 'DeleteIdentityRequest' });
+
+/**
+ * An identity presented for matching (typically from the holder's PID). Which attributes are
+ * required is configuration (`identity_matching.required_attributes`), checked by the matcher.
+ */
+export const PresentedIdentity = z
+  .looseObject({
+    schema: IdentitySchemaRef,
+    family_name: Text(256).optional(),
+    given_name: Text(256).optional(),
+    birth_date: Text(64).optional(),
+  })
+  .refine((i) => Object.values(i).every((v) => v === undefined || typeof v === 'string' || (typeof v === 'object' && v !== null && !Array.isArray(v))), 'attributes must be strings')
+  .meta({ id: 'PresentedIdentity' });
+
+export const IdentityMappingRequest = z
+  .strictObject({ authentic_source: AuthenticSourceName, identity: PresentedIdentity })
+  .meta({ id: 'IdentityMappingRequest' });
+
+export const IdentityMappingResponse = z
+  .object({ data: z.object({ authentic_source_person_id: z.string() }) })
+  .meta({ id: 'IdentityMappingResponse' });
+
+export const CollectIdRequest = z
+  .strictObject({ authentic_source: AuthenticSourceName, vct: Vct, collect_id: Identifier, identity: PresentedIdentity })
+  .meta({ id: 'CollectIdRequest' });
+
+export const DocumentListRequest = z
+  .strictObject({ authentic_source: AuthenticSourceName, vct: Vct.optional(), identity: PresentedIdentity })
+  .meta({ id: 'DocumentListRequest' });
+
+export const DocumentListResponse = z
+  .object({ data: z.array(z.object({ meta: z.record(z.string(), z.unknown()), document_display: z.record(z.string(), z.unknown()).optional() })) })
+  .meta({ id: 'DocumentListResponse' });
+
+export const EmptyResponse = z.object({ data: z.object({ status: z.string() }) }).meta({ id: 'StatusResponse' });

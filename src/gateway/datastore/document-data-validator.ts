@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import type { Config } from '../../config/config';
+import { ConfigError } from '../../config/env';
+import { type ClaimPath, type LoadedVctm, loadVctm } from '../../credentials/vctm';
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+/**
+ * Validates `document_data` against the credential type's type metadata (VCTM): its JSON Schema
+ * (`schema`, SD-JWT VC type metadata drafts) and every claim marked `mandatory`. Built once at
+ * boot; a VCTM that does not parse or whose schema does not compile fails the boot.
+ */
+export function createDocumentDataValidator(config: Config): (vct: string, data: Record<string, unknown>) => FieldError[] {
+  const ajv = new Ajv2020({ allErrors: true, strict: false });
+  (addFormats as unknown as (a: Ajv2020) => void)(ajv);
+  const byVct = new Map<string, { vctm: LoadedVctm; schema?: ValidateFunction }>();
+  for (const [vct, type] of config.credentialTypes) {
+    if (!type.vctmPath) continue;
+    const loaded = loadVctm(readFileSync(type.vctmPath));
+    if (!loaded.success) throw new ConfigError(`${type.vctmPath}: invalid type metadata:\n${loaded.errors.join('\n')}`);
+    let schema: ValidateFunction | undefined;
+    try {
+      schema = loaded.data.metadata.schema ? ajv.compile(loaded.data.metadata.schema) : undefined;
+    } catch (err) {
+      throw new ConfigError(`${type.vctmPath}: schema does not compile: ${(err as Error).message}`);
+    }
+    byVct.set(vct, { vctm: loaded.data, ...(schema ? { schema } : {}) });
+  }
+
+  return (vct, data) => {
+    const entry = byVct.get(vct);
+    if (!entry) return [];
+    const errors: FieldError[] = [];
+    for (const claim of entry.vctm.metadata.claims ?? []) {
+      if (claim.mandatory && !hasPath(data, claim.path)) errors.push({ path: `document_data.${claim.path.join('.')}`, message: 'is mandatory for this credential type' });
+    }
+    if (entry.schema && !entry.schema(data)) {
+      for (const e of entry.schema.errors ?? []) {
+        // Ajv reports a missing property at its parent; point at the property itself.
+        const missing = e.keyword === 'required' ? `/${String((e.params as { missingProperty: string }).missingProperty)}` : '';
+        const pointer = `${e.instancePath}${missing}`.split('/').filter(Boolean).join('.');
+        const path = `document_data${pointer ? `.${pointer}` : ''}`;
+        if (e.keyword === 'required' && errors.some((x) => x.path === path)) continue;
+        errors.push({ path, message: e.message ?? 'is invalid' });
+      }
+    }
+    return errors;
+  };
+}
+
+/** True when some value exists at `path` (null selects every array element, as in VCTM claim paths). */
+function hasPath(value: unknown, path: ClaimPath): boolean {
+  const [head, ...rest] = path;
+  if (head === undefined) return value !== undefined && value !== null;
+  if (head === null) return Array.isArray(value) && value.length > 0 && value.every((v) => hasPath(v, rest));
+  if (typeof head === 'number') return Array.isArray(value) && hasPath(value[head], rest);
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && hasPath((value as Record<string, unknown>)[head], rest);
+}
