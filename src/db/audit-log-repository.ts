@@ -12,20 +12,25 @@ export interface AuditEntry {
   clientIp?: string;
 }
 
+/** The row an entry becomes; exported for writers that append in their own SQL statement. */
+export function auditRow(entry: AuditEntry) {
+  return {
+    request_id: entry.requestId ?? null,
+    actor: entry.actor,
+    action: entry.action,
+    method: entry.method ?? null,
+    path: entry.path ?? null,
+    status: entry.status ?? null,
+    target: JSON.stringify(entry.target ?? {}),
+    client_ip: entry.clientIp ?? null,
+  };
+}
+
 export function createAuditLogRepository(db: Db) {
   return {
     /** Appends one entry; pass the transaction of the business write so both commit or neither does. */
     async append(entry: AuditEntry, trx: Db = db): Promise<void> {
-      await trx('audit_log').insert({
-        request_id: entry.requestId ?? null,
-        actor: entry.actor,
-        action: entry.action,
-        method: entry.method ?? null,
-        path: entry.path ?? null,
-        status: entry.status ?? null,
-        target: JSON.stringify(entry.target ?? {}),
-        client_ip: entry.clientIp ?? null,
-      });
+      await trx('audit_log').insert(auditRow(entry));
     },
     async list(filter: { actor?: string; limit?: number } = {}) {
       const q = db('audit_log').orderBy('id', 'desc').limit(filter.limit ?? 100);

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { normalizeDate } from '../identity/date-normalization';
-import type { Db } from './knex';
+import { type AuditEntry, auditRow } from './audit-log-repository';
+import type { Knex } from 'knex';
+import { type Db, preparedQuery } from './knex';
 
 /** What an authentic source uploads (seed 000 `POST /upload`), already validated. */
 export interface DocumentUpload {
@@ -61,42 +63,44 @@ export function createDocumentsRepository(db: Db, opts: { dateFormats: readonly 
 
   return {
     /**
-     * Stores a document and its identities in one transaction. Keyed by (source, vct, id):
-     * an identical repeat changes nothing, a changed upload replaces the previous version, and
-     * concurrent uploads of one document end in one row (the unique key arbitrates).
+     * Stores a document and its identities, and appends the audit entry (its target gains
+     * `result`), atomically. Keyed by (source, vct, id): an identical repeat changes nothing, a
+     * changed upload replaces the stored version, and concurrent uploads of one document end in
+     * one row (the unique key arbitrates).
      */
-    async upsert(doc: DocumentUpload, onCommit?: (trx: Db, result: UpsertResult) => Promise<void>): Promise<UpsertResult> {
-      const hash = contentHash(doc);
-      const { meta } = doc;
+    async upsert(doc: DocumentUpload, audit: AuditEntry): Promise<UpsertResult> {
+      const row = documentRow(doc);
+      const identities = doc.identities.map((identity, position) => identityRow('0', doc.meta.authentic_source, identity, position));
+      const auditFor = (result: UpsertResult) => auditRow({ ...audit, target: { ...audit.target, result } });
+      // Fast path, one round trip (one statement is one transaction): a new document, or an identical repeat.
+      const [outcome] = await preparedQuery<{ inserted_id: string | null; existing_hash: string | null }>(db, 'documents-insert-or-unchanged', INSERT_OR_UNCHANGED_SQL, [
+        ...DOCUMENT_COLUMN_NAMES.map((c) => row[c]),
+        JSON.stringify(identities.map((identity, i) => ({ ...identity, attributes: doc.identities[i] }))),
+        ...AUDIT_COLUMN_NAMES.map((c) => auditFor('created')[c]),
+        JSON.stringify({ ...audit.target, result: 'unchanged' }),
+        row.authentic_source,
+        row.vct,
+        row.document_id,
+        row.content_hash,
+      ]);
+      if (outcome?.inserted_id != null) return 'created';
+      if (outcome?.existing_hash === row.content_hash) return 'unchanged';
+      // A changed document (or a race with a concurrent first upload): replace it in a transaction.
       return db.transaction(async (trx) => {
-        const row = {
-          authentic_source: meta.authentic_source,
-          vct: meta.vct,
-          document_id: meta.document_id,
-          document_data_version: doc.document_data_version ?? null,
-          real_data: meta.real_data ?? null,
-          credential_valid_from: meta.credential_valid_from ?? null,
-          credential_valid_to: meta.credential_valid_to ?? null,
-          meta: JSON.stringify(meta),
-          document_display: doc.document_display ? JSON.stringify(doc.document_display) : null,
-          document_data: JSON.stringify(doc.document_data),
-          content_hash: hash,
-          collect_id: meta.collect?.id ?? meta.document_id,
-        };
         // `xmax = 0` tells an inserted row from an updated one; the WHERE skips identical repeats.
         const written: { id: string; inserted: boolean }[] = await trx('documents')
           .insert(row)
           .onConflict(['authentic_source', 'vct', 'document_id'])
           .merge({ ...row, updated_at: trx.fn.now() })
-          .where('documents.content_hash', '<>', hash)
+          .where('documents.content_hash', '<>', row.content_hash)
           .returning([trx.raw('id'), trx.raw('(xmax = 0) as inserted')]);
         const first = written[0];
         const result: UpsertResult = !first ? 'unchanged' : first.inserted ? 'created' : 'updated';
         if (first) {
           if (!first.inserted) await trx('document_identities').where('document_pk', first.id).delete();
-          await trx('document_identities').insert(doc.identities.map((identity, position) => identityRow(first.id, meta.authentic_source, identity, position)));
+          await trx('document_identities').insert(identities.map((identity) => ({ ...identity, document_pk: first.id })));
         }
-        if (onCommit) await onCommit(trx, result);
+        await trx('audit_log').insert(auditFor(result));
         return result;
       });
     },
@@ -194,6 +198,73 @@ export function createDocumentsRepository(db: Db, opts: { dateFormats: readonly 
 }
 
 export type DocumentsRepository = ReturnType<typeof createDocumentsRepository>;
+
+const DOCUMENT_COLUMN_NAMES = [
+  'authentic_source',
+  'vct',
+  'document_id',
+  'document_data_version',
+  'real_data',
+  'credential_valid_from',
+  'credential_valid_to',
+  'meta',
+  'document_display',
+  'document_data',
+  'content_hash',
+  'collect_id',
+] as const;
+const AUDIT_COLUMN_NAMES = ['request_id', 'actor', 'action', 'method', 'path', 'status', 'target', 'client_ip'] as const;
+
+function documentRow(doc: DocumentUpload): Record<(typeof DOCUMENT_COLUMN_NAMES)[number], Knex.Value> {
+  const { meta } = doc;
+  return {
+    authentic_source: meta.authentic_source,
+    vct: meta.vct,
+    document_id: meta.document_id,
+    document_data_version: doc.document_data_version ?? null,
+    real_data: meta.real_data ?? null,
+    credential_valid_from: meta.credential_valid_from ?? null,
+    credential_valid_to: meta.credential_valid_to ?? null,
+    meta: JSON.stringify(meta),
+    document_display: doc.document_display ? JSON.stringify(doc.document_display) : null,
+    document_data: JSON.stringify(doc.document_data),
+    content_hash: contentHash(doc),
+    collect_id: meta.collect?.id ?? meta.document_id,
+  };
+}
+
+/**
+ * Inserts a new document with its identities and audit row, or recognises an identical repeat
+ * (audited as `unchanged`); returns the new id, or the stored hash so the caller can tell a
+ * repeat from a change. All in one statement: the upload hot path is one round trip.
+ */
+const INSERT_OR_UNCHANGED_SQL = numberPlaceholders(`
+with ins as (
+  insert into documents (${DOCUMENT_COLUMN_NAMES.join(', ')})
+  values (${DOCUMENT_COLUMN_NAMES.map(() => '?').join(', ')})
+  on conflict (authentic_source, vct, document_id) do nothing
+  returning id
+), ids as (
+  insert into document_identities (document_pk, position, authentic_source, authentic_source_person_id, family_name, given_name, birth_date, birth_date_iso, attributes)
+  select ins.id, x.position, x.authentic_source, x.authentic_source_person_id, x.family_name, x.given_name, x.birth_date, x.birth_date_iso, x.attributes
+  from ins cross join jsonb_to_recordset(?::jsonb) as x(position int, authentic_source text, authentic_source_person_id text, family_name text, given_name text, birth_date text, birth_date_iso text, attributes jsonb)
+), audit_values as (
+  select ${AUDIT_COLUMN_NAMES.map((c) => `?${c === 'status' ? '::int' : c === 'target' ? '::jsonb' : '::text'} as ${c}`).join(', ')}, ?::jsonb as unchanged_target
+), existing as (
+  select content_hash from documents where authentic_source = ? and vct = ? and document_id = ?
+), aud as (
+  insert into audit_log (${AUDIT_COLUMN_NAMES.join(', ')})
+  select ${AUDIT_COLUMN_NAMES.map((c) => (c === 'target' ? `case when exists (select 1 from ins) then a.target else a.unchanged_target end` : `a.${c}`)).join(', ')}
+  from audit_values a
+  where exists (select 1 from ins) or exists (select 1 from existing e where e.content_hash = ?)
+)
+select (select id from ins) as inserted_id, (select content_hash from existing) as existing_hash`);
+
+/** `?` → `$1, $2, ...` (the SQL above has no literal question marks). */
+function numberPlaceholders(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
 
 /** Hash of a canonical JSON form (sorted keys), so key order in the request does not matter. */
 function contentHash(value: unknown): string {

@@ -8,7 +8,7 @@ export function createDb(databaseUrl: string, opts: { poolMax?: number } = {}): 
   return knexFactory({
     client: 'pg',
     connection: { connectionString: databaseUrl, application_name: 'durable-issuer' },
-    pool: { min: 0, max: opts.poolMax ?? 10 },
+    pool: { min: 0, max: opts.poolMax ?? Number(process.env.DB_POOL_MAX ?? 10) },
     // Migrations are code (TypeScript modules listed in ./migrations), not files found at run time.
     migrations: { migrationSource: migrationSource(), tableName: 'knex_migrations' },
   });
@@ -45,4 +45,23 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   } finally {
     await admin.destroy();
   }
+}
+
+/**
+ * Runs a named prepared statement on a pooled connection: PostgreSQL parses and plans it once per
+ * connection instead of on every call, which matters for the hot path's multi-CTE statement.
+ * `text` uses $1..$n placeholders.
+ */
+export async function preparedQuery<Row>(db: Db, name: string, text: string, values: unknown[]): Promise<Row[]> {
+  const client = db.client as { acquireConnection(): Promise<PgConnection>; releaseConnection(c: PgConnection): Promise<void> };
+  const connection = await client.acquireConnection();
+  try {
+    return (await connection.query({ name, text, values })).rows as Row[];
+  } finally {
+    await client.releaseConnection(connection);
+  }
+}
+
+interface PgConnection {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
 }

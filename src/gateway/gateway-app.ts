@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
-import { getAbsoluteFSPath } from 'swagger-ui-dist';
+// The path helper alone: the package's index would load the whole Swagger UI bundle into the gateway.
+import getAbsoluteFSPath from 'swagger-ui-dist/absolute-path.js';
 import type { Config } from '../config/config';
 import type { AuditLogRepository } from '../db/audit-log-repository';
 import {

@@ -71,11 +71,17 @@ export function datastoreRoutes({ config, documents, audit, validateDocumentData
     authorize(principal, authentic_source, vct);
     const fieldErrors = validateDocumentData(vct, body.document_data);
     if (fieldErrors.length) throw new InvalidFormatError('document_data does not match the credential type metadata', { fields: fieldErrors });
-    let result: UpsertResult = 'unchanged';
-    await documents.upsert(body, async (trx, outcome) => {
-      result = outcome;
-      await auditIn(req, res, principal, 'document.upload', { authentic_source, vct, document_id, result: outcome })(trx);
+    const result = await documents.upsert(body, {
+      requestId: res.locals.requestId,
+      actor: `source:${principal.source}`,
+      action: 'document.upload',
+      method: req.method,
+      path: req.path,
+      status: 200,
+      target: { authentic_source, vct, document_id },
+      clientIp: req.ip,
     });
+    res.locals.audited = true;
     return result;
   };
 
