@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { KekTextSchema } from '../credentials/key-encryption';
 
 /**
  * Environment variables: addresses and secrets. Everything else lives in the YAML file.
@@ -26,6 +27,17 @@ export const EnvSchema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   /** smtp://user:pass@host:port or smtps://...; used for PIN e-mails. */
   SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
+  /**
+   * Key-encryption key (KEK) that seals the signing keys' private parts in PostgreSQL (AES-256-GCM,
+   * src/credentials/key-encryption.ts): 32 random bytes as 64 hex characters or base64/base64url,
+   * e.g. `openssl rand -hex 32`. The same value on every process that signs. Required when the
+   * configuration's `environment` is `production`; in `development`, when unset, one is generated once
+   * into `$ISSUER_DATA_DIR/kek` (mode 0600) and reused. Losing it makes the stored keys unusable.
+   */
+  ISSUER_KEK: z
+    .string()
+    .refine((text) => text.trim() === '' || KekTextSchema.safeParse(text).success, 'must be 32 bytes as 64 hex characters or base64/base64url')
+    .optional(),
   /** Fixes the dev API key instead of generating one (dev configuration only). */
   ISSUER_DEV_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Ports of the services `dev` embeds (fixed, so a restart finds the same addresses). The UI is on port+1000. */

@@ -58,6 +58,11 @@ export class AmbiguousIdentityError extends ApiError {
   readonly status = 409;
   readonly code = 'AMBIGUOUS_IDENTITY';
 }
+/** The request conflicts with what exists (a credentialId already used, say). */
+export class ConflictError extends ApiError {
+  readonly status = 409;
+  readonly code = 'CONFLICT';
+}
 /** The last identity of a document cannot be removed: nobody could collect it. */
 export class IdentityRequiredError extends ApiError {
   readonly status = 409;

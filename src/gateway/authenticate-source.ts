@@ -13,6 +13,12 @@ export interface SourcePrincipal {
   readonly via: 'api_key' | 'mtls';
 }
 
+/** A caller of the Bearer-authenticated APIs. */
+export interface ClientPrincipal {
+  readonly kind: 'client';
+  readonly client: string;
+}
+
 type KeyCheck = { source: string; matches: (presented: string, presentedSha256: Buffer) => Promise<boolean> };
 
 /**
@@ -77,4 +83,24 @@ function parseSubject(subject: string): Map<string, string> {
       return [rdn.slice(0, eq).trim().toUpperCase(), rdn.slice(eq + 1).trim()] as [string, string];
     }),
   );
+}
+
+/**
+ * `Authorization: Bearer <token>` (RFC 6750 §2.1) for the Create Credential API (seed 001), checked
+ * in constant time against `api_clients.<name>.token_hash`; in development also the dev API key.
+ */
+export function createBearerAuthenticator(config: Config): (req: Request) => Promise<ClientPrincipal> {
+  const checks: KeyCheck[] = Object.entries(config.file.api_clients).map(([name, client]) => ({ source: name, matches: hashMatcher(client.token_hash) }));
+  if (config.file.environment === 'development' && config.devApiKey) checks.push({ source: 'dev', matches: hashMatcher(`sha256:${sha256(config.devApiKey).toString('hex')}`) });
+  return async (req) => {
+    const header = req.get('authorization');
+    const match = header ? /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/.exec(header) : null;
+    if (!match?.[1]) throw new UnauthorizedError('Missing or malformed Authorization: Bearer token');
+    const token = match[1];
+    const digest = sha256(token);
+    let found: string | undefined;
+    for (const check of checks) if ((await check.matches(token, digest)) && !found) found = check.source;
+    if (!found) throw new UnauthorizedError('Invalid bearer token');
+    return { kind: 'client', client: found };
+  };
 }

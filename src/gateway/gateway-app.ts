@@ -18,7 +18,7 @@ import {
   UnauthorizedError,
   UnsupportedMediaTypeError,
 } from './api-errors';
-import type { SourcePrincipal } from './authenticate-source';
+import type { ClientPrincipal, SourcePrincipal } from './authenticate-source';
 import { buildOpenApiDocument } from './openapi';
 import { TokenBuckets } from './rate-limit';
 import { type AnyRouteSpec, mountRoutes } from './route-registry';
@@ -27,7 +27,7 @@ export interface GatewayDeps {
   config: Config;
   logger: Logger;
   audit: AuditLogRepository;
-  authenticate: (req: Request) => Promise<SourcePrincipal>;
+  authenticate: { source: (req: Request) => Promise<SourcePrincipal>; bearer: (req: Request) => Promise<ClientPrincipal> };
   routes: AnyRouteSpec[];
   /** Readiness probes by name (database, temporal); each throws when its dependency is unreachable. */
   readinessChecks: Record<string, () => Promise<void>>;
@@ -91,19 +91,21 @@ export function createGatewayApp(deps: GatewayDeps): express.Express {
 
   const failedAuth = new TokenBuckets(FAILED_AUTH_PER_SECOND, FAILED_AUTH_BURST);
   const router = express.Router();
-  mountRoutes(router, deps.routes, {
-    authenticate: async (req) => {
+  /** Failed authentications spend the address's budget; an exhausted budget answers 429 before checking. */
+  const limited =
+    <P>(authenticate: (req: Request) => Promise<P>) =>
+    async (req: Request): Promise<P> => {
       const key = `ip:${req.ip}`;
       const wait = failedAuth.peek(key);
       if (wait > 0) throw new RateLimitedError(wait);
       try {
-        return await deps.authenticate(req);
+        return await authenticate(req);
       } catch (err) {
         if (err instanceof UnauthorizedError) failedAuth.take(key);
         throw err;
       }
-    },
-  });
+    };
+  mountRoutes(router, deps.routes, { authenticate: { source: limited(deps.authenticate.source), bearer: limited(deps.authenticate.bearer) } });
   app.use(router);
 
   app.use(notFound(deps.routes));

@@ -51,7 +51,8 @@ export function buildOpenApiDocument(routes: AnyRouteSpec[], info: { title: stri
       summary: route.summary,
       ...(route.description ? { description: route.description } : {}),
       tags: route.tags,
-      security: [{ apiKey: [] }, { mutualTLS: [] }],
+      ...(route.params ? { parameters: Object.keys((toSchema(route.params, 'input') as { properties?: object }).properties ?? {}).map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })) } : {}),
+      security: route.security === 'none' ? [] : route.security === 'bearer' ? [{ bearer: [] }] : [{ apiKey: [] }, { mutualTLS: [] }],
       ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: toSchema(route.body, 'input') } } } } : {}),
       responses,
     };
@@ -77,6 +78,7 @@ export function buildOpenApiDocument(routes: AnyRouteSpec[], info: { title: stri
       securitySchemes: {
         apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'Authentic-source API key (seed 000)' },
         mutualTLS: { type: 'mutualTLS', description: 'Client certificate whose subject the authentic source lists in mtls_subjects' },
+        bearer: { type: 'http', scheme: 'bearer', description: 'Token of an api_clients entry (seed 001 "Using a Token")' },
       },
     },
   };

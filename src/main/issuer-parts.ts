@@ -6,13 +6,18 @@ import { createActivities } from '../../activities';
 import type { Config } from '../config/config';
 import { createAuditLogRepository } from '../db/audit-log-repository';
 import { createDocumentsRepository } from '../db/documents-repository';
+import { createW3cCredentialsRepository } from '../db/w3c-credentials-repository';
+import { createIssuanceService } from '../credentials/issuance-service';
+import { createKeyStore, type KeyStore, keyStoreOptions } from '../credentials/key-store';
 import { createDb, type Db, ensureDatabase, migrateLatest } from '../db/knex';
-import { createSourceAuthenticator } from '../gateway/authenticate-source';
+import { createBearerAuthenticator, createSourceAuthenticator } from '../gateway/authenticate-source';
 import { datastoreRoutes } from '../gateway/datastore/datastore-routes';
 import { createDocumentDataValidator } from '../gateway/datastore/document-data-validator';
+import { credentialsRoutes } from '../gateway/credentials/credentials-routes';
 import { createGatewayApp } from '../gateway/gateway-app';
+import { wellKnownRoutes } from '../gateway/well-known-routes';
 import { startGrpcServer } from '../grpc/grpc-server';
-import { unimplementedHandlers } from '../grpc/issuer-service';
+import { createIssuerGrpcHandlers } from '../grpc/issuer-grpc-handlers';
 import { connectTemporalClient } from '../temporal/temporal-client';
 import { type RunningWorker, startIssuerWorker } from '../worker/issuer-worker';
 
@@ -43,16 +48,29 @@ export async function runMigrations(config: Config, logger: Logger): Promise<voi
   }
 }
 
+/** Signing keys for a process that signs or publishes keys; provisions them on first start (idempotent across processes). */
+async function openKeyStore(config: Config, db: Db, logger: Logger): Promise<KeyStore> {
+  const keyStore = createKeyStore(keyStoreOptions(config, db, { logger }));
+  await keyStore.ensureProvisioned();
+  return keyStore;
+}
+
 export async function startGateway(config: Config, logger: Logger): Promise<RunningPart> {
   const db = createDb(requireSetting(config.env.DATABASE_URL, 'DATABASE_URL'));
   const temporal = await connectTemporalClient(requireSetting(config.env.TEMPORAL_ADDRESS, 'TEMPORAL_ADDRESS'), config.env.TEMPORAL_NAMESPACE);
   const audit = createAuditLogRepository(db);
+  const keyStore = await openKeyStore(config, db, logger);
+  const issuance = createIssuanceService({ config, keyStore });
   const app = createGatewayApp({
     config,
     logger,
     audit,
-    authenticate: createSourceAuthenticator(config),
-    routes: datastoreRoutes({ config, documents: createDocumentsRepository(db, { dateFormats: config.file.identity_matching.date_formats }), audit, validateDocumentData: createDocumentDataValidator(config) }),
+    authenticate: { source: createSourceAuthenticator(config), bearer: createBearerAuthenticator(config) },
+    routes: [
+      ...datastoreRoutes({ config, documents: createDocumentsRepository(db, { dateFormats: config.file.identity_matching.date_formats }), audit, validateDocumentData: createDocumentDataValidator(config) }),
+      ...credentialsRoutes({ config, issuance, credentials: createW3cCredentialsRepository(db), audit }),
+      ...wellKnownRoutes({ config, keyStore }),
+    ],
     readinessChecks: { database: () => pingDatabase(db), temporal: temporal.check },
     version: VERSION,
   });
@@ -111,9 +129,21 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
 
 export async function startGrpc(config: Config, logger: Logger): Promise<RunningPart> {
   const { env } = config;
+  const db = createDb(requireSetting(config.env.DATABASE_URL, 'DATABASE_URL'), { poolMax: 2 });
+  const keyStore = await openKeyStore(config, db, logger);
+  const handlers = createIssuerGrpcHandlers(createIssuanceService({ config, keyStore }));
   const tls = env.GRPC_TLS_CERT && env.GRPC_TLS_KEY ? { cert: readFileSync(env.GRPC_TLS_CERT), key: readFileSync(env.GRPC_TLS_KEY), ...(env.GRPC_TLS_CA ? { ca: readFileSync(env.GRPC_TLS_CA) } : {}) } : undefined;
-  const server = await startGrpcServer({ port: env.GRPC_PORT, handlers: unimplementedHandlers(), logger, ...(tls ? { tls } : {}) });
-  return { name: 'grpc', url: `${tls ? 'grpcs' : 'grpc'}://localhost:${server.port}`, close: () => server.close() };
+  const server = await startGrpcServer({ port: env.GRPC_PORT, handlers, logger, ...(tls ? { tls } : {}) });
+  let closing: Promise<void> | undefined;
+  return {
+    name: 'grpc',
+    url: `${tls ? 'grpcs' : 'grpc'}://localhost:${server.port}`,
+    close: () =>
+      (closing ??= (async () => {
+        await server.close();
+        await db.destroy();
+      })()),
+  };
 }
 
 async function pingDatabase(db: Db): Promise<void> {

@@ -105,10 +105,12 @@ async function startOnce(opts: StartEmbeddedPostgresOptions): Promise<EmbeddedPo
     }
   };
   const onError = (err: unknown): void => onLog(`[error] ${err instanceof Error ? err.message : String(err)}`);
-  const failure = (what: string, err: unknown): Error =>
-    new Error(`${what} (data directory ${dataDir}, log ${dataDir}.log): ${err instanceof Error ? err.message : 'exited'}\n${tail.join('\n')}`, {
+  const failure = (what: string, err: unknown): Error => {
+    const reason = err instanceof Error ? err.message : 'the server exited';
+    return new Error(`${what} (data directory ${dataDir}, log ${dataDir}.log): ${reason}\n${tail.join('\n')}`, {
       cause: err,
     });
+  };
 
   const settings = {
     user: 'postgres',

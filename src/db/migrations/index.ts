@@ -1,10 +1,14 @@
 import * as documents from './0001-documents';
 import * as auditLog from './0002-audit-log';
+import * as signingKeys from './0003-signing-keys';
 import * as documentLookup from './0004-document-lookup';
+import * as w3cCredentials from './0005-w3c-credentials';
 
 /** Every migration, in order. A new migration is a new module appended here. */
 export const migrations = [
   { name: '0001-documents', ...documents },
   { name: '0002-audit-log', ...auditLog },
+  { name: '0003-signing-keys', ...signingKeys },
   { name: '0004-document-lookup', ...documentLookup },
+  { name: '0005-w3c-credentials', ...w3cCredentials },
 ];

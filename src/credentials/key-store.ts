@@ -1,0 +1,305 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config';
+import { ConfigError } from '../config/env';
+import {
+  createSigningKeysRepository,
+  type NewSigningKey,
+  type SigningKeyPurpose,
+  type SigningKeyQueries,
+  type SigningKeyRow,
+} from '../db/signing-keys-repository';
+import type { Db } from '../db/knex';
+import { createDevPki, createDocumentSigner, pemToBase64Der, type CertifiedKey } from './dev-pki';
+import { KekTextSchema, decryptPrivateKey, encryptPrivateKey, formatKek, generateKek } from './key-encryption';
+import { createLocalSigner, es256Thumbprint, generateEs256PrivateJwk, publicJwkOf, type CredentialSigner, type Es256PrivateJwk, type PublishedJwk } from './signer';
+
+/**
+ * The issuer's signing keys, kept in PostgreSQL (`signing_keys`, migration 0003) with their private
+ * parts sealed under the KEK (key-encryption.ts), and handed to the formats only as `CredentialSigner`s.
+ *
+ * - `ensureProvisioned()` creates, on first start, an ES256 credential key and a development IACA with a
+ *   Document Signer (dev-pki.ts) whose country is the first authentic source's. It runs under a
+ *   PostgreSQL advisory lock in one transaction, so processes starting together provision once.
+ * - `signer(purpose)` decrypts a key once per process and caches the signer. Every `refreshIntervalMs`
+ *   it re-reads which kid is active, in the background, so a rotation made by another process is
+ *   picked up without a restart (the old key stays published meanwhile, so nothing breaks).
+ * - `rotate(purpose)` makes a new active key; the old one is retired and stays in the JWKS (or the IACA
+ *   list) until `not_after` = now + the longest credential validity, so credentials it signed verify
+ *   to their end (issue 4: "old keys stay in the JWKS while credentials signed by them are valid").
+ *
+ * Private keys are never logged, returned or put in an error message.
+ */
+
+/** Purposes a format signs with; the IACA only certifies Document Signers. */
+export type SignerPurpose = Exclude<SigningKeyPurpose, 'iaca'>;
+
+export interface KeyStoreOptions {
+  db: Db;
+  /** 32-byte key-encryption key (see `resolveKek`). */
+  kek: Uint8Array;
+  /** Base URL for the certificates' issuerAltName and CRL distribution point. */
+  issuerUrl: string;
+  /** ISO 3166-1 alpha-2 country of the dev IACA and Document Signer (an mDL's issuing_country must equal it). */
+  country: string;
+  /** Organisation in the dev certificates' subjects. */
+  organization?: string;
+  /** How long a retired key stays published: the longest validity of a credential it may have signed. Default 365 days. */
+  maxCredentialValidityDays?: number;
+  /** How often a cached signer re-checks which key is active. Default 60 000 ms. */
+  refreshIntervalMs?: number;
+  now?: () => Date;
+  logger?: Logger;
+}
+
+export interface KeyStore {
+  /** Creates whatever keys are missing; idempotent and safe to call from several processes at once. */
+  ensureProvisioned(): Promise<void>;
+  /** The signer of the active key for `purpose`; the Document Signer's carries `x5c`. */
+  signer(purpose: SignerPurpose): Promise<CredentialSigner>;
+  /** Replaces the active key of `purpose` (rotating `iaca` also issues a new Document Signer under it). */
+  rotate(purpose: SigningKeyPurpose): Promise<{ kid: string }>;
+  /** The credential keys verifiers may need: the active one and retired ones whose `not_after` is ahead. */
+  jwks(): Promise<{ keys: PublishedJwk[] }>;
+  /** PEM certificates of the IACAs that current Document Signers chain to (active, and retired until `not_after`). */
+  iacaCertificatesPem(): Promise<string[]>;
+}
+
+const DAY_MS = 86_400_000;
+const DEFAULT_MAX_CREDENTIAL_VALIDITY_DAYS = 365;
+const DEFAULT_REFRESH_INTERVAL_MS = 60_000;
+
+interface ActiveEntry {
+  kid: string;
+  signer: Promise<CredentialSigner>;
+  checkedAt: number;
+  refreshing?: Promise<void>;
+}
+
+export function createKeyStore(opts: KeyStoreOptions): KeyStore {
+  const { kek, issuerUrl, country, logger } = opts;
+  if (kek.length !== 32) throw new TypeError('the key-encryption key must be 32 bytes');
+  const repo = createSigningKeysRepository(opts.db);
+  const now = opts.now ?? (() => new Date());
+  const retentionMs = (opts.maxCredentialValidityDays ?? DEFAULT_MAX_CREDENTIAL_VALIDITY_DAYS) * DAY_MS;
+  const refreshIntervalMs = opts.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS;
+  const log = logger?.child({ component: 'key-store' });
+
+  /** Decrypted signers by kid: each key is opened once per process. */
+  const signers = new Map<string, Promise<CredentialSigner>>();
+  const active = new Map<SignerPurpose, ActiveEntry>();
+  const loading = new Map<SignerPurpose, Promise<ActiveEntry>>();
+
+  function signerFor(row: SigningKeyRow): Promise<CredentialSigner> {
+    let signer = signers.get(row.kid);
+    if (!signer) {
+      signer = openSigner(row, kek);
+      signers.set(row.kid, signer);
+      // A failure (wrong KEK, tampered row) is not cached: the next call tries again.
+      signer.catch(() => signers.delete(row.kid));
+    }
+    return signer;
+  }
+
+  /** Bumped by every local rotation, so a read that started before it cannot reinstate the old key. */
+  let generation = 0;
+
+  async function loadActive(purpose: SignerPurpose): Promise<ActiveEntry> {
+    const startedAt = generation;
+    const row = await repo.active(purpose);
+    if (!row) throw new Error(`no active ${purpose} signing key: call ensureProvisioned() first`);
+    const entry: ActiveEntry = { kid: row.kid, signer: signerFor(row), checkedAt: performance.now() };
+    await entry.signer;
+    if (startedAt === generation) active.set(purpose, entry);
+    return entry;
+  }
+
+  function refreshInBackground(purpose: SignerPurpose, entry: ActiveEntry): void {
+    entry.refreshing ??= loadActive(purpose).then(
+      (fresh) => {
+        if (fresh.kid !== entry.kid) log?.info({ purpose, kid: fresh.kid, previousKid: entry.kid }, 'signing key changed; using the new active key');
+      },
+      (err: unknown) => {
+        // Keep signing with the key we have; try again at the next interval.
+        entry.checkedAt = performance.now();
+        entry.refreshing = undefined;
+        log?.warn({ purpose, err: (err as Error).message }, 'could not re-read the active signing key');
+      },
+    );
+  }
+
+  function forget(purposes: readonly SigningKeyPurpose[]): void {
+    generation++;
+    for (const purpose of purposes) if (purpose !== 'iaca') active.delete(purpose);
+  }
+
+  const newRow = (purpose: SigningKeyPurpose, kid: string, privateJwk: Es256PrivateJwk, certificatePem: string | null, createdAt: Date): NewSigningKey => ({
+    kid,
+    purpose,
+    alg: 'ES256',
+    publicJwk: { ...publicJwkOf(privateJwk), kid, use: 'sig', alg: 'ES256' },
+    privateKeyEnvelope: encryptPrivateKey(privateJwk, kek, kid),
+    certificatePem,
+    createdAt,
+  });
+
+  async function newCredentialKey(at: Date): Promise<NewSigningKey> {
+    const privateJwk = generateEs256PrivateJwk();
+    return newRow('credential', await es256Thumbprint(privateJwk), privateJwk, null, at);
+  }
+
+  const certified = (purpose: SigningKeyPurpose, key: CertifiedKey, at: Date) => newRow(purpose, key.kid, key.privateJwk, key.certificatePem, at);
+
+  async function newDevPki(at: Date): Promise<{ iaca: NewSigningKey; documentSigner: NewSigningKey }> {
+    const pki = await createDevPki({ country, issuerUrl, now: at, ...(opts.organization ? { organization: opts.organization } : {}) });
+    return { iaca: certified('iaca', pki.iaca, at), documentSigner: certified('document_signer', pki.documentSigner, at) };
+  }
+
+  async function newDocumentSigner(iaca: SigningKeyRow, at: Date): Promise<NewSigningKey> {
+    if (!iaca.certificatePem) throw new Error(`IACA ${iaca.kid} has no certificate`);
+    const iacaKey = { certificatePem: iaca.certificatePem, privateJwk: decryptPrivateKey(iaca.privateKeyEnvelope, kek, iaca.kid) };
+    return certified('document_signer', await createDocumentSigner(iacaKey, { issuerUrl, now: at }), at);
+  }
+
+  async function retire(keys: SigningKeyQueries, row: SigningKeyRow | undefined, at: Date): Promise<void> {
+    if (row) await keys.retire(row.kid, { retiredAt: at, notAfter: new Date(at.getTime() + retentionMs) });
+  }
+
+  return {
+    async ensureProvisioned() {
+      const present = await Promise.all((['credential', 'document_signer', 'iaca'] as const).map((p) => repo.active(p)));
+      if (present.every(Boolean)) return;
+      const created = await repo.exclusive(async (keys) => {
+        const at = now();
+        const made: NewSigningKey[] = [];
+        if (!(await keys.active('credential'))) made.push(await newCredentialKey(at));
+        const iaca = await keys.active('iaca');
+        if (!iaca) {
+          // A Document Signer must chain to the active IACA: a new root comes with a new signer.
+          const pki = await newDevPki(at);
+          await retire(keys, await keys.active('document_signer'), at);
+          made.push(pki.iaca, pki.documentSigner);
+        } else if (!(await keys.active('document_signer'))) {
+          made.push(await newDocumentSigner(iaca, at));
+        }
+        for (const row of made) await keys.insert(row);
+        return made;
+      });
+      forget(created.map((r) => r.purpose));
+      for (const row of created) log?.info({ purpose: row.purpose, kid: row.kid }, 'signing key provisioned');
+    },
+
+    async signer(purpose) {
+      const entry = active.get(purpose);
+      if (entry) {
+        if (performance.now() - entry.checkedAt >= refreshIntervalMs) refreshInBackground(purpose, entry);
+        return entry.signer;
+      }
+      let pending = loading.get(purpose);
+      if (!pending) {
+        pending = loadActive(purpose).finally(() => loading.delete(purpose));
+        loading.set(purpose, pending);
+      }
+      return (await pending).signer;
+    },
+
+    async rotate(purpose) {
+      const { kid, affected } = await repo.exclusive(async (keys) => {
+        const at = now();
+        if (purpose === 'credential') {
+          const next = await newCredentialKey(at);
+          await retire(keys, await keys.active('credential'), at);
+          await keys.insert(next);
+          return { kid: next.kid, affected: ['credential'] as SigningKeyPurpose[] };
+        }
+        if (purpose === 'document_signer') {
+          const iaca = await keys.active('iaca');
+          if (!iaca) throw new Error('no active IACA: call ensureProvisioned() first');
+          const next = await newDocumentSigner(iaca, at);
+          await retire(keys, await keys.active('document_signer'), at);
+          await keys.insert(next);
+          return { kid: next.kid, affected: ['document_signer'] as SigningKeyPurpose[] };
+        }
+        const pki = await newDevPki(at);
+        await retire(keys, await keys.active('document_signer'), at);
+        await retire(keys, await keys.active('iaca'), at);
+        await keys.insert(pki.iaca);
+        await keys.insert(pki.documentSigner);
+        return { kid: pki.iaca.kid, affected: ['iaca', 'document_signer'] as SigningKeyPurpose[] };
+      });
+      forget(affected);
+      log?.info({ purpose, kid }, 'signing key rotated');
+      return { kid };
+    },
+
+    async jwks() {
+      const rows = await repo.published('credential', now());
+      // Rebuilt member by member: only public members can reach a response.
+      return { keys: rows.map(({ publicJwk: k }) => ({ kty: 'EC', crv: 'P-256', x: k.x, y: k.y, kid: k.kid, use: 'sig', alg: 'ES256' }) satisfies PublishedJwk) };
+    },
+
+    async iacaCertificatesPem() {
+      const rows = await repo.published('iaca', now());
+      return rows.flatMap((r) => (r.certificatePem ? [r.certificatePem] : []));
+    },
+  };
+}
+
+/** Opens a sealed key into a signer, checking that the row's kid is the key's thumbprint. */
+async function openSigner(row: SigningKeyRow, kek: Uint8Array): Promise<CredentialSigner> {
+  const privateJwk = decryptPrivateKey(row.privateKeyEnvelope, kek, row.kid);
+  const x5c = row.purpose === 'document_signer' && row.certificatePem ? [pemToBase64Der(row.certificatePem)] : undefined;
+  const signer = await createLocalSigner(privateJwk, x5c ? { x5c } : {});
+  if (signer.kid !== row.kid) throw new Error(`signing key ${row.kid}: the stored key's thumbprint is ${signer.kid}`);
+  return signer;
+}
+
+/**
+ * The KEK for this process: `ISSUER_KEK` when set. When unset, a development configuration gets one
+ * generated once into `<ISSUER_DATA_DIR>/kek` (mode 0600) and reused on every start; a production
+ * configuration fails to boot (a generated key would silently differ between machines).
+ */
+export function resolveKek(config: Pick<Config, 'env' | 'file' | 'dataDir'>): Uint8Array {
+  const text = config.env.ISSUER_KEK;
+  if (text && text.trim() !== '') return parseKek(text, 'ISSUER_KEK');
+  if (config.file.environment !== 'development') {
+    throw new ConfigError('ISSUER_KEK: required when the configuration\'s environment is production (32 bytes as 64 hex characters or base64, e.g. `openssl rand -hex 32`)');
+  }
+  return devKek(join(config.dataDir, 'kek'));
+}
+
+/** Reads the dev KEK file, or creates it. Several processes may start at once: the first link wins and all read it. */
+function devKek(path: string): Uint8Array {
+  if (!existsSync(path)) {
+    mkdirSync(dirname(path), { recursive: true });
+    const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    writeFileSync(temporary, `${formatKek(generateKek())}\n`, { mode: 0o600 });
+    try {
+      // link() fails with EEXIST when another process got there first: then its key is the one.
+      linkSync(temporary, path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      unlinkSync(temporary);
+    }
+  }
+  return parseKek(readFileSync(path, 'utf8'), path);
+}
+
+function parseKek(text: string, where: string): Uint8Array {
+  const parsed = KekTextSchema.safeParse(text);
+  if (!parsed.success) throw new ConfigError(`${where}: must be 32 bytes as 64 hex characters or base64/base64url`);
+  return parsed.data;
+}
+
+/** Country of the dev IACA and Document Signer: the first authentic source's (DESIGN.md section 7: SE in dev). */
+export function keyStoreCountry(config: Pick<Config, 'file'>): string {
+  return Object.values(config.file.authentic_sources)[0]?.country_code ?? 'SE';
+}
+
+/** The key store options a process derives from its configuration (resolves the KEK). */
+export function keyStoreOptions(config: Config, db: Db, extra: Pick<KeyStoreOptions, 'logger' | 'now'> = {}): KeyStoreOptions {
+  return { db, kek: resolveKek(config), issuerUrl: config.issuerUrl, country: keyStoreCountry(config), organization: config.file.issuer.name, ...extra };
+}

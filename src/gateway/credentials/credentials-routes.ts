@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../../config/config';
+import { CredentialInputError } from '../../credentials/credential-errors';
+import type { IssuanceService } from '../../credentials/issuance-service';
+import { bitstringStatusListEntry } from '../../credentials/vc20-jose-issuer';
+import type { AuditLogRepository } from '../../db/audit-log-repository';
+import type { W3cCredentialRecord, W3cCredentialsRepository } from '../../db/w3c-credentials-repository';
+import { ConflictError, InvalidFormatError, RouteNotFoundError } from '../api-errors';
+import { type AnyRouteSpec, defineRoute } from '../route-registry';
+import { CreateCredentialRequest, CredentialIdParams, CredentialResponse } from './credentials-schemas';
+
+export interface CredentialsDeps {
+  config: Config;
+  issuance: Pick<IssuanceService, 'makeVc20'>;
+  credentials: W3cCredentialsRepository;
+  audit: AuditLogRepository;
+  now?: () => Date;
+}
+
+/** Bits per published revocation list (Bitstring Status List §6.1: at least 131,072 for herd privacy). */
+const STATUS_LIST_BITS = 131_072;
+const YEAR_MS = 365 * 86_400_000;
+const TAG = ['Credentials'];
+
+/** Seed 001 Create Credential API: W3C VC 2.0 credentials secured with JOSE, created on request. */
+export function credentialsRoutes({ config, issuance, credentials, audit, now = () => new Date() }: CredentialsDeps): AnyRouteSpec[] {
+  const toResponse = (r: W3cCredentialRecord) => ({
+    id: r.id,
+    createdAt: r.created_at.toISOString(),
+    updatedAt: r.updated_at.toISOString(),
+    type: r.credential_type as 'IdentityCredential' | 'DSCSAATPCredential',
+    data: r.data as never,
+  });
+
+  return [
+    defineRoute({
+      method: 'post',
+      path: '/api/v1/credentials',
+      operationId: 'createCredential',
+      summary: 'Create a W3C verifiable credential (IdentityCredential or DSCSAATPCredential)',
+      description:
+        'Issues a W3C VC 2.0 credential secured with JOSE (application/vc+jwt), returned as an EnvelopedVerifiableCredential. Revocable by default: each credential gets an index in the issuer\'s BitstringStatusList unless credentialStatusId names another list. Default expiry one year after issuance; a future issuanceDate is allowed.',
+      tags: TAG,
+      security: 'bearer',
+      body: CreateCredentialRequest,
+      response: CredentialResponse,
+      errors: [400, 401, 409, 413, 415],
+      handler: async ({ body, principal, req, res }) => {
+        const validFrom = body.issuanceDate ? new Date(body.issuanceDate) : now();
+        const validUntil = body.expirationDate ? new Date(body.expirationDate) : new Date(validFrom.getTime() + YEAR_MS);
+        if (validUntil <= now()) throw new InvalidFormatError('Request body is malformed', { fields: [{ path: 'expirationDate', message: 'is already in the past' }] });
+        const credentialId = body.credentialId ?? `urn:uuid:${randomUUID()}`;
+        // The index is taken before signing; if signing or storing fails the index stays unused (a gap), never reused.
+        const statusListIndex = await credentials.allocateStatusIndex();
+        const listNumber = Math.floor(statusListIndex / STATUS_LIST_BITS);
+        const credentialStatus = bitstringStatusListEntry({
+          statusListCredential: body.credentialStatusId ?? `${config.issuerUrl}/status-lists/w3c/revocation/${listNumber}`,
+          statusListIndex: statusListIndex % STATUS_LIST_BITS,
+        });
+        let jwt: string;
+        try {
+          const issued = await issuance.makeVc20({
+            types: [body.credentialType],
+            documentData: { type: body.credentialType, ...body.data },
+            subjectDid: body.recipientDid,
+            validFrom,
+            validUntil,
+            id: credentialId,
+            credentialStatus,
+            ...(body.onboardingId ? { extra: { onboardingId: body.onboardingId } } : {}),
+          });
+          jwt = issued.credential;
+        } catch (err) {
+          if (err instanceof CredentialInputError) throw new InvalidFormatError(err.message, { fields: [{ path: err.path ?? '(root)', message: err.message }] });
+          throw err;
+        }
+        const record = await credentials.insert({
+          id: randomUUID(),
+          credential_id: credentialId,
+          credential_type: body.credentialType,
+          recipient_did: body.recipientDid,
+          onboarding_id: body.onboardingId ?? null,
+          client: principal.client,
+          status_list_index: statusListIndex,
+          valid_from: validFrom,
+          valid_until: validUntil,
+          data: { '@context': 'https://www.w3.org/ns/credentials/v2', id: `data:application/vc+jwt,${jwt}`, type: 'EnvelopedVerifiableCredential' },
+        });
+        if (!record) throw new ConflictError('A credential with this credentialId already exists', { credentialId });
+        await audit.append({ requestId: res.locals.requestId, actor: `client:${principal.client}`, action: 'credential.create', method: req.method, path: req.path, status: 200, target: { id: record.id, credential_id: credentialId, type: body.credentialType }, clientIp: req.ip });
+        res.locals.audited = true;
+        return toResponse(record);
+      },
+    }),
+
+    defineRoute({
+      method: 'get',
+      path: '/api/v1/credentials/:id',
+      operationId: 'getCredential',
+      summary: 'Get a created credential by its id',
+      tags: TAG,
+      security: 'bearer',
+      params: CredentialIdParams,
+      response: CredentialResponse,
+      errors: [401, 404],
+      handler: async ({ params }) => {
+        const record = await credentials.get(params.id!);
+        if (!record) throw new RouteNotFoundError('No credential with this id', { id: params.id });
+        return toResponse(record);
+      },
+    }),
+  ];
+}

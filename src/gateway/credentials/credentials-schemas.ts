@@ -1,0 +1,86 @@
+import { z } from 'zod';
+
+/**
+ * Seed 001 (Spherity CARO) Create Credential API payloads. Per-type required fields follow the
+ * seed's "Credential Data" table, including the conditional ones.
+ */
+
+const Text = z.string().trim().min(1).max(1024);
+
+/** W3C DID Core §3.1 DID syntax: `did:<method-name>:<method-specific-id>`. */
+export const Did = z
+  .string()
+  .max(2048)
+  .regex(/^did:[a-z0-9]+:(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2}|:)*(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2})$/, 'must be a DID (did:<method>:<method-specific-id>, W3C DID Core §3.1)');
+
+const IsoDateTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2025-06-01T09:17:17.038Z' });
+
+export const CredentialType = z.enum(['IdentityCredential', 'DSCSAATPCredential']);
+
+const CommonData = {
+  issuerName: Text,
+  legalName: Text,
+  streetAddress: Text,
+  addressLocality: Text,
+  addressRegion: Text,
+  postalCode: Text,
+  addressCountry: Text,
+};
+
+/** Credential data; `parentOrganization` is required for IdentityCredential, `organizationType` and `identifier` for DSCSAATPCredential. */
+export const CredentialData = z.strictObject({
+  ...CommonData,
+  parentOrganization: Text.optional(),
+  organizationType: Text.optional(),
+  identifier: Text.optional(),
+});
+
+export const CreateCredentialRequest = z
+  .strictObject({
+    credentialId: z
+      .string()
+      .regex(/^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a urn:uuid: URN')
+      .optional()
+      .meta({ description: 'Id of the issued credential; a urn:uuid: is generated when absent' }),
+    credentialType: CredentialType,
+    credentialStatusId: z.url().max(2048).optional().meta({ description: 'Status list URL to use instead of the issuer-managed revocation list' }),
+    recipientDid: Did.meta({ description: 'The DID that will receive and hold the credential' }),
+    data: CredentialData,
+    expirationDate: IsoDateTime.optional().meta({ description: 'Default: one year after the issuance date' }),
+    issuanceDate: IsoDateTime.optional().meta({ description: 'Default: now. A future date issues a credential that becomes valid then' }),
+    onboardingId: Text.optional(),
+  })
+  .superRefine((req, ctx) => {
+    const need = (field: keyof typeof req.data) => {
+      if (req.data[field] === undefined) ctx.addIssue({ code: 'custom', path: ['data', field], message: `is required for ${req.credentialType}` });
+    };
+    if (req.credentialType === 'IdentityCredential') need('parentOrganization');
+    if (req.credentialType === 'DSCSAATPCredential') {
+      need('organizationType');
+      need('identifier');
+    }
+    if (req.issuanceDate && req.expirationDate && Date.parse(req.expirationDate) <= Date.parse(req.issuanceDate)) {
+      ctx.addIssue({ code: 'custom', path: ['expirationDate'], message: 'must be after issuanceDate' });
+    }
+  })
+  .meta({ id: 'CreateCredentialRequest' });
+export type CreateCredentialRequest = z.infer<typeof CreateCredentialRequest>;
+
+/** VC 2.0 §4.13 EnvelopedVerifiableCredential: the JOSE-secured credential (`application/vc+jwt`) as a data: URL. */
+export const EnvelopedCredential = z.object({
+  '@context': z.literal('https://www.w3.org/ns/credentials/v2'),
+  id: z.string().startsWith('data:application/vc+jwt,'),
+  type: z.literal('EnvelopedVerifiableCredential'),
+});
+
+export const CredentialResponse = z
+  .object({
+    id: z.uuid(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    type: CredentialType,
+    data: EnvelopedCredential.meta({ description: 'The signed W3C VC 2.0 credential, secured with JOSE (VC-JOSE-COSE §3.1.1)' }),
+  })
+  .meta({ id: 'CredentialResponse' });
+
+export const CredentialIdParams = z.object({ id: z.uuid() });
