@@ -4,7 +4,7 @@
  * PostgreSQL, measured in the same run. Prints documents/s, latency percentiles and peak RSS.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,6 +63,24 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 }
 
+/** CPU seconds of a process tree (live descendants plus what exited children left in the parent's counters). */
+function treeCpuSeconds(root: number): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const pid = Number(entry);
+      if (pid === root) total += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100;
+      else if (Number(fields[1]) === root) total += (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // exited while we looked
+    }
+  }
+  return total;
+}
+
 /** Peak resident set (VmHWM) of a process, in MiB. */
 function peakRssMiB(pid: number): number {
   const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -99,12 +117,6 @@ export async function runUploadBench(): Promise<void> {
       const migrate = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'migrate'], { env, stdio: 'inherit' });
       migrate.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`migrate exited ${code}`))));
     });
-    gateway = spawn(process.execPath, [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '--import', 'tsx', 'src/cli.ts', 'gateway'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    gateway.stdout!.on('data', (c: Buffer) => (out += c));
-    gateway.stderr!.on('data', (c: Buffer) => (out += c));
-    await waitReady(`http://127.0.0.1:${port}/readyz`, gateway, () => out);
-
     console.log(`upload benchmark: ${DOCUMENTS} documents, ${CONCURRENCY} in flight, ${cpus().length} cores shared by client, gateway and PostgreSQL`);
     console.log('(the upload path makes no Temporal round trip, so Temporal\'s own ceiling does not bound it)\n');
 
@@ -122,6 +134,12 @@ export async function runUploadBench(): Promise<void> {
     summary('documents repository upsert', DOCUMENTS, await drive(DOCUMENTS, CONCURRENCY, async (i) => void (await documents.upsert({ ...JSON.parse(body(i)), meta: { ...JSON.parse(body(i)).meta, document_id: `repo-${i}` } }, audit))));
     await db.destroy();
 
+    gateway = spawn(process.execPath, [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '--import', 'tsx', 'src/cli.ts', 'gateway'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    gateway.stdout!.on('data', (c: Buffer) => (out += c));
+    gateway.stderr!.on('data', (c: Buffer) => (out += c));
+    await waitReady(`http://127.0.0.1:${port}/readyz`, gateway, () => out);
+
     const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
     const post = (i: number) =>
       new Promise<void>((resolve, reject) => {
@@ -134,12 +152,15 @@ export async function runUploadBench(): Promise<void> {
         req.end(payload);
       });
     await drive(500, CONCURRENCY, (i) => post(1_000_000 + i)); // warm-up: JIT, pool, prepared caches
-    const cpuBefore = { gateway: cpuSeconds(gateway.pid!), client: process.cpuUsage() };
+    const postmasterPid = Number(readFileSync(join(work, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const cpuBefore = { gateway: cpuSeconds(gateway.pid!), client: process.cpuUsage(), postgres: treeCpuSeconds(postmasterPid) };
     const run = await drive(DOCUMENTS, CONCURRENCY, post);
     const uploads = summary('POST /api/v1/upload (gateway)', DOCUMENTS, run);
     const gatewayCpu = cpuSeconds(gateway.pid!) - cpuBefore.gateway;
     const clientCpu = (process.cpuUsage(cpuBefore.client).user + process.cpuUsage(cpuBefore.client).system) / 1e6;
-    console.log(`CPU per upload: gateway ${((gatewayCpu / DOCUMENTS) * 1e6).toFixed(0)} µs (${((gatewayCpu / run.seconds) * 100).toFixed(0)}% of a core), bench client ${((clientCpu / DOCUMENTS) * 1e6).toFixed(0)} µs`);
+    const postgresCpu = treeCpuSeconds(postmasterPid) - cpuBefore.postgres;
+    const perUpload = (cpu: number) => `${((cpu / DOCUMENTS) * 1e6).toFixed(0)} µs (${((cpu / run.seconds) * 100).toFixed(0)}% of a core)`;
+    console.log(`CPU per upload: gateway ${perUpload(gatewayCpu)}, PostgreSQL ${perUpload(postgresCpu)}, bench client ${perUpload(clientCpu)}`);
     agent.destroy();
 
     console.log(`\nratio upload / raw insert: ${(uploads / baseline).toFixed(2)}   (target: >= 2000 uploads/s)`);

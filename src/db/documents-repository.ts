@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { normalizeDate } from '../identity/date-normalization';
 import { type AuditEntry, auditRow } from './audit-log-repository';
-import type { Knex } from 'knex';
-import { type Db, preparedQuery } from './knex';
+import { type BatchItem, createUploadBatcher } from './document-upload-batcher';
+import type { Db } from './knex';
 
 /** What an authentic source uploads (seed 000 `POST /upload`), already validated. */
 export interface DocumentUpload {
@@ -39,6 +39,7 @@ export interface DocumentKey {
 export type UpsertResult = 'created' | 'updated' | 'unchanged';
 
 export function createDocumentsRepository(db: Db, opts: { dateFormats: readonly string[] }) {
+  const uploadBatch = createUploadBatcher(db);
   const identityRow = (documentPk: string, authenticSource: string, identity: StoredIdentity, position: number) => ({
     document_pk: documentPk,
     position,
@@ -72,19 +73,16 @@ export function createDocumentsRepository(db: Db, opts: { dateFormats: readonly 
       const row = documentRow(doc);
       const identities = doc.identities.map((identity, position) => identityRow('0', doc.meta.authentic_source, identity, position));
       const auditFor = (result: UpsertResult) => auditRow({ ...audit, target: { ...audit.target, result } });
-      // Fast path, one round trip (one statement is one transaction): a new document, or an identical repeat.
-      const [outcome] = await preparedQuery<{ inserted_id: string | null; existing_hash: string | null }>(db, 'documents-insert-or-unchanged', INSERT_OR_UNCHANGED_SQL, [
-        ...DOCUMENT_COLUMN_NAMES.map((c) => row[c]),
-        JSON.stringify(identities.map((identity, i) => ({ ...identity, attributes: doc.identities[i] }))),
-        ...AUDIT_COLUMN_NAMES.map((c) => auditFor('created')[c]),
-        JSON.stringify({ ...audit.target, result: 'unchanged' }),
-        row.authentic_source,
-        row.vct,
-        row.document_id,
-        row.content_hash,
-      ]);
-      if (outcome?.inserted_id != null) return 'created';
-      if (outcome?.existing_hash === row.content_hash) return 'unchanged';
+      // Fast path, shared with concurrent uploads in one statement: a new document, or an identical repeat.
+      const { target: _target, ...auditColumns } = auditFor('created');
+      const fast = await uploadBatch({
+        document: { ...row, meta: doc.meta, document_display: doc.document_display ?? null, document_data: doc.document_data } as BatchItem['document'],
+        identities: identities.map((identity, i) => ({ ...identity, attributes: doc.identities[i] })),
+        audit: auditColumns,
+        targetCreated: { ...audit.target, result: 'created' },
+        targetUnchanged: { ...audit.target, result: 'unchanged' },
+      });
+      if (fast !== 'changed') return fast;
       // A changed document (or a race with a concurrent first upload): replace it in a transaction.
       return db.transaction(async (trx) => {
         // `xmax = 0` tells an inserted row from an updated one; the WHERE skips identical repeats.
@@ -199,23 +197,9 @@ export function createDocumentsRepository(db: Db, opts: { dateFormats: readonly 
 
 export type DocumentsRepository = ReturnType<typeof createDocumentsRepository>;
 
-const DOCUMENT_COLUMN_NAMES = [
-  'authentic_source',
-  'vct',
-  'document_id',
-  'document_data_version',
-  'real_data',
-  'credential_valid_from',
-  'credential_valid_to',
-  'meta',
-  'document_display',
-  'document_data',
-  'content_hash',
-  'collect_id',
-] as const;
-const AUDIT_COLUMN_NAMES = ['request_id', 'actor', 'action', 'method', 'path', 'status', 'target', 'client_ip'] as const;
 
-function documentRow(doc: DocumentUpload): Record<(typeof DOCUMENT_COLUMN_NAMES)[number], Knex.Value> {
+/** The documents columns of an upload (JSON columns as text, for knex). */
+function documentRow(doc: DocumentUpload) {
   const { meta } = doc;
   return {
     authentic_source: meta.authentic_source,
@@ -231,39 +215,6 @@ function documentRow(doc: DocumentUpload): Record<(typeof DOCUMENT_COLUMN_NAMES)
     content_hash: contentHash(doc),
     collect_id: meta.collect?.id ?? meta.document_id,
   };
-}
-
-/**
- * Inserts a new document with its identities and audit row, or recognises an identical repeat
- * (audited as `unchanged`); returns the new id, or the stored hash so the caller can tell a
- * repeat from a change. All in one statement: the upload hot path is one round trip.
- */
-const INSERT_OR_UNCHANGED_SQL = numberPlaceholders(`
-with ins as (
-  insert into documents (${DOCUMENT_COLUMN_NAMES.join(', ')})
-  values (${DOCUMENT_COLUMN_NAMES.map(() => '?').join(', ')})
-  on conflict (authentic_source, vct, document_id) do nothing
-  returning id
-), ids as (
-  insert into document_identities (document_pk, position, authentic_source, authentic_source_person_id, family_name, given_name, birth_date, birth_date_iso, attributes)
-  select ins.id, x.position, x.authentic_source, x.authentic_source_person_id, x.family_name, x.given_name, x.birth_date, x.birth_date_iso, x.attributes
-  from ins cross join jsonb_to_recordset(?::jsonb) as x(position int, authentic_source text, authentic_source_person_id text, family_name text, given_name text, birth_date text, birth_date_iso text, attributes jsonb)
-), audit_values as (
-  select ${AUDIT_COLUMN_NAMES.map((c) => `?${c === 'status' ? '::int' : c === 'target' ? '::jsonb' : '::text'} as ${c}`).join(', ')}, ?::jsonb as unchanged_target
-), existing as (
-  select content_hash from documents where authentic_source = ? and vct = ? and document_id = ?
-), aud as (
-  insert into audit_log (${AUDIT_COLUMN_NAMES.join(', ')})
-  select ${AUDIT_COLUMN_NAMES.map((c) => (c === 'target' ? `case when exists (select 1 from ins) then a.target else a.unchanged_target end` : `a.${c}`)).join(', ')}
-  from audit_values a
-  where exists (select 1 from ins) or exists (select 1 from existing e where e.content_hash = ?)
-)
-select (select id from ins) as inserted_id, (select content_hash from existing) as existing_hash`);
-
-/** `?` → `$1, $2, ...` (the SQL above has no literal question marks). */
-function numberPlaceholders(sql: string): string {
-  let n = 0;
-  return sql.replace(/\?/g, () => `$${++n}`);
 }
 
 /** Hash of a canonical JSON form (sorted keys), so key order in the request does not matter. */

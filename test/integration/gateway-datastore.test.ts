@@ -106,6 +106,29 @@ describe('gateway: seed 000 Datastore upload and read, against real PostgreSQL a
     assert.equal(identities.length, 1);
   });
 
+  test('concurrent uploads that share statements (new, identical repeats, changes) each get their own result and audit row', async () => {
+    const doc = (i: number, gpa = '3.8') => {
+      const d = seedUpload();
+      d.meta.document_id = `mixed-${i}`;
+      d.document_data.gpa = gpa;
+      d.identities[0]!.authentic_source_person_id = `P-${i}`;
+      return d;
+    };
+    const first = await Promise.all(Array.from({ length: 40 }, (_, i) => post('/api/v1/upload', doc(i)).then(bodyOf)));
+    assert.ok(first.every((b) => b.data.result === 'created'));
+    // Half repeat unchanged, half change their data, all at once.
+    const second = await Promise.all(Array.from({ length: 40 }, (_, i) => post('/api/v1/upload', doc(i, i % 2 ? '4.0' : '3.8')).then(bodyOf)));
+    second.forEach((b, i) => assert.equal(b.data.result, i % 2 ? 'updated' : 'unchanged', `document ${i}`));
+    const stored = await database.db('documents').where('document_id', 'like', 'mixed-%').select('document_id', 'document_data');
+    assert.equal(stored.length, 40);
+    for (const row of stored) assert.equal(row.document_data.gpa, Number(row.document_id.slice(6)) % 2 ? '4.0' : '3.8');
+    const identities = await database.db('document_identities').where('authentic_source_person_id', 'like', 'P-%').count<{ count: string }[]>('* as count');
+    assert.equal(Number(identities[0]!.count), 40, 'an update replaces identities, never duplicates them');
+    const audits = await database.db('audit_log').where('action', 'document.upload').whereRaw(`target->>'document_id' like 'mixed-%'`).select('target');
+    assert.equal(audits.length, 80, 'one audit row per upload');
+    assert.equal(audits.filter((a) => a.target.result === 'updated').length, 20);
+  });
+
   test('without an API key the upload is 401 UNAUTHORIZED in the seed error format', async () => {
     const res = await post('/api/v1/upload', seedUpload(), {});
     assert.equal(res.status, 401);

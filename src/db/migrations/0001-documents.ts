@@ -33,7 +33,7 @@ export async function up(knex: Knex): Promise<void> {
     /** The identity object as uploaded (schema, e-mail and any further attributes). */
     t.jsonb('attributes').notNullable();
     t.unique(['document_pk', 'position']);
-    t.index(['authentic_source', 'authentic_source_person_id']);
+    t.index(['authentic_source_person_id', 'authentic_source']);
     t.index(['authentic_source', 'birth_date']);
   });
 }

@@ -1,0 +1,91 @@
+/** Small measuring helpers shared by the benchmark suites. */
+
+export interface RateResult {
+  operations: number;
+  seconds: number;
+  /** Operations per second (wall clock). */
+  rate: number;
+  /** CPU time (user + system) this process spent per operation, in microseconds. */
+  cpuMicrosPerOperation: number;
+}
+
+/** CPU time (user + system) of this process so far, in microseconds. */
+export function cpuMicros(usage: NodeJS.CpuUsage = process.cpuUsage()): number {
+  return usage.user + usage.system;
+}
+
+/** Runs `fn` back to back for `durationMs` (after `warmupMs`) and reports the rate. */
+export async function measureRate(fn: () => unknown, durationMs: number, warmupMs = Math.min(300, durationMs / 4)): Promise<RateResult> {
+  const warmupEnd = performance.now() + warmupMs;
+  while (performance.now() < warmupEnd) await fn();
+  let operations = 0;
+  const cpuStart = cpuMicros();
+  const started = performance.now();
+  const end = started + durationMs;
+  while (performance.now() < end) {
+    await fn();
+    operations++;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return { operations, seconds, rate: operations / seconds, cpuMicrosPerOperation: (cpuMicros() - cpuStart) / operations };
+}
+
+export interface LoadResult extends RateResult {
+  /** Latencies in milliseconds, sorted. */
+  latenciesMs: number[];
+  errors: number;
+}
+
+/**
+ * Keeps `concurrency` calls of `fn` in flight for `durationMs` (after `warmupMs`), recording each
+ * latency. `onMeasured(start|end)` runs just before and after the measured window (to sample another
+ * process's CPU time, for instance).
+ */
+export async function measureLoad(
+  fn: () => Promise<unknown>,
+  opts: { concurrency: number; durationMs: number; warmupMs?: number; onWindow?: (edge: 'start' | 'end') => Promise<void> },
+): Promise<LoadResult> {
+  const runFor = async (ms: number, record: boolean) => {
+    const latencies: number[] = [];
+    let errors = 0;
+    const end = performance.now() + ms;
+    const worker = async () => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        try {
+          await fn();
+          if (record) latencies.push(performance.now() - t0);
+        } catch {
+          errors++;
+        }
+      }
+    };
+    const started = performance.now();
+    await Promise.all(Array.from({ length: opts.concurrency }, worker));
+    return { latencies, errors, seconds: (performance.now() - started) / 1000 };
+  };
+  await runFor(opts.warmupMs ?? 500, false);
+  await opts.onWindow?.('start');
+  const cpuStart = cpuMicros();
+  const { latencies, errors, seconds } = await runFor(opts.durationMs, true);
+  const cpu = cpuMicros() - cpuStart;
+  await opts.onWindow?.('end');
+  latencies.sort((a, b) => a - b);
+  return { operations: latencies.length, seconds, rate: latencies.length / seconds, cpuMicrosPerOperation: cpu / latencies.length, latenciesMs: latencies, errors };
+}
+
+/** Nearest-rank percentile of sorted values. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+export const perSecond = (rate: number) => `${Math.round(rate).toLocaleString('en-US')}/s`;
+export const ms = (value: number) => `${value.toFixed(2)} ms`;
+export const micros = (value: number) => `${Math.round(value)} µs`;
+/** process.resourceUsage().maxRSS is in kilobytes. */
+export const megabytes = (kilobytes: number) => `${(kilobytes / 1024).toFixed(0)} MB`;
+
+export function line(label: string, value: string, note = ''): void {
+  process.stdout.write(`  ${label.padEnd(44)} ${value.padStart(12)}${note ? `   ${note}` : ''}\n`);
+}

@@ -1,0 +1,63 @@
+/**
+ * Child process of the signing benchmark: the gRPC IssuerService over TLS with the benchmark's
+ * issuance service, so the server's CPU and memory are its own; and a second server on another port
+ * whose MakeSDJWT answers with one pre-issued credential, to measure the transport alone.
+ * Messages over the IPC channel:
+ *
+ *   parent -> child  { tls: { cert, key } }   child -> parent  { port, transportOnlyPort }
+ *   parent -> child  { cpu: true }            child -> parent  { cpuMicros }   (user + system so far)
+ *   parent -> child  { stop: true }           child -> parent  { maxRssKb }, then it exits
+ */
+import { Metadata } from '@grpc/grpc-js';
+import { pino } from 'pino';
+import { startGrpcServer } from '../src/grpc/grpc-server';
+import { createIssuerGrpcHandlers } from '../src/grpc/issuer-grpc-handlers';
+import type { MakeSDJWTRequest } from '../src/grpc/issuer-service';
+import { cpuMicros } from './bench-kit';
+import { createSigningFixture } from './signing-fixture';
+
+type Message = { tls: { cert: string; key: string } } | { cpu: true } | { stop: true };
+
+const send = (message: object) => new Promise<void>((resolve) => process.send!(message, () => resolve()));
+
+async function start(tls: { cert: string; key: string }): Promise<void> {
+  const fixture = await createSigningFixture();
+  const handlers = createIssuerGrpcHandlers(fixture.issuance);
+  const request: MakeSDJWTRequest = {
+    scope: fixture.sdJwt.scope!,
+    documentData: Buffer.from(JSON.stringify(fixture.sdJwt.documentData)),
+    jwk: { kid: '', alg: '', use: '', n: '', e: '', ...fixture.holderJwk },
+    integrity: '',
+    vctm: Buffer.alloc(0),
+  };
+  const preIssued = await handlers.MakeSDJWT(request, { peer: '', metadata: new Metadata(), signal: new AbortController().signal });
+  const options = {
+    host: '127.0.0.1',
+    port: 0,
+    tls: { cert: Buffer.from(tls.cert), key: Buffer.from(tls.key) },
+    logger: pino({ level: 'silent' }),
+    shutdownTimeoutMs: 2_000,
+  };
+  const server = await startGrpcServer({ ...options, handlers });
+  const transportOnly = await startGrpcServer({ ...options, handlers: { ...handlers, MakeSDJWT: async () => preIssued } });
+  process.on('message', (message: Message) => {
+    if ('cpu' in message) void send({ cpuMicros: cpuMicros() });
+    if ('stop' in message) {
+      void Promise.all([server.close(), transportOnly.close()]).then(async () => {
+        await send({ maxRssKb: process.resourceUsage().maxRSS });
+        process.exit(0);
+      });
+    }
+  });
+  await send({ port: server.port, transportOnlyPort: transportOnly.port });
+}
+
+process.once('message', (message: Message) => {
+  if (!('tls' in message)) throw new Error('expected { tls } first');
+  start(message.tls).catch((err: unknown) => {
+    process.stderr.write(`bench gRPC server failed: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  });
+});
+// If the benchmark dies, do not linger.
+process.on('disconnect', () => process.exit(0));
