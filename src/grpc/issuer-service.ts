@@ -209,13 +209,30 @@ function unaryCall(
 ): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
     const started = process.hrtime.bigint();
-    const abort = new AbortController();
-    call.on('cancelled', () => abort.abort(new GrpcError(grpc.status.CANCELLED, 'call cancelled')));
+    // Built on first use: most handlers read neither, and these cost measurable time per call.
+    let abort: AbortController | undefined;
+    let cancelled = false;
+    call.on('cancelled', () => {
+      cancelled = true;
+      abort?.abort(CALL_CANCELLED);
+    });
+    // The certificate is taken now (the call's auth context ends with it); its subject is rendered on first read.
+    const certificate = call.getAuthContext().sslPeerCertificate;
+    let subject: { value: string | undefined } | undefined;
     const context: CallContext = {
       peer: call.getPeer(),
       metadata: call.metadata,
-      clientCertificateSubject: clientCertificateSubject(call),
-      signal: abort.signal,
+      get clientCertificateSubject() {
+        subject ??= { value: renderSubject(certificate) };
+        return subject.value;
+      },
+      get signal() {
+        if (!abort) {
+          abort = new AbortController();
+          if (cancelled) abort.abort(CALL_CANCELLED);
+        }
+        return abort.signal;
+      },
     };
     const done = (code: grpc.status, extra: Record<string, unknown> = {}) => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
@@ -243,8 +260,10 @@ function unaryCall(
   };
 }
 
-function clientCertificateSubject(call: grpc.ServerUnaryCall<unknown, unknown>): string | undefined {
-  const certificate = call.getAuthContext().sslPeerCertificate;
+/** One shared abort reason: creating an error (and its stack) per cancelled call is wasted work. */
+const CALL_CANCELLED = new GrpcError(grpc.status.CANCELLED, 'call cancelled');
+
+function renderSubject(certificate: ReturnType<grpc.ServerUnaryCall<unknown, unknown>['getAuthContext']>['sslPeerCertificate']): string | undefined {
   if (!certificate || Object.keys(certificate).length === 0) return undefined;
   // node's PeerCertificate.subject is an object of RDN attributes; render it the usual way.
   return Object.entries(certificate.subject ?? {})
