@@ -72,6 +72,7 @@ export function unpackSdJwt(payload: Record<string, unknown>, disclosures: Discl
         const d = take(digest, 'property');
         if (!d) continue;
         assert.ok(!(d.name! in out), `disclosed claim ${d.name} already exists (§7.1 step 3.c)`);
+        assert.ok(!['_sd', '...'].includes(d.name!), 'disclosure of a reserved name');
         disclosed.add([...path, d.name!].join('.'));
         out[d.name!] = walk(d.value, [...path, d.name!]);
       }
@@ -121,7 +122,7 @@ export function decodeIssuerSigned(bytes: Uint8Array) {
   const msoTag = cbor.decode(issuerAuth[2]) as Tag;
   assert.ok(msoTag instanceof Tag && msoTag.tag === 24, 'the COSE payload is MobileSecurityObjectBytes = #6.24(bstr)');
   const mso = cbor.decode(msoTag.value as Uint8Array) as Map<string, any>;
-  return { nameSpaces, issuerAuth, mso };
+  return { issuerSigned, nameSpaces, issuerAuth, mso, msoBytes: msoTag.value as Uint8Array };
 }
 
 /** CBOR major type 2 header for a byte string of `length` (RFC 8949 §3.1), written by hand. */

@@ -17,6 +17,7 @@ import {
   type DevPki,
   type MdocIssuer,
 } from '../../src/credentials/index';
+import { bstrHeader, decodeIssuerSigned } from '../support/credential-verifiers';
 
 // Independent verification of what mdoc-issuer.ts produces: a CBOR decoder (cbor-x, maps as Maps),
 // a minimal hand-written CBOR walker for tags, our own SHA-256 digests and Sig_structure, WebCrypto
@@ -44,27 +45,6 @@ async function setup(now?: () => Date): Promise<{ issuer: MdocIssuer; holderJwk:
 
 const inOneYear = () => new Date(Date.now() + 365 * 86400_000);
 
-/** ISO/IEC 18013-5 structures, decoded. */
-function decodeIssuerSigned(bytes: Uint8Array) {
-  const issuerSigned = decoder.decode(bytes) as Map<string, unknown>;
-  assert.ok(issuerSigned instanceof Map);
-  const nameSpaces = issuerSigned.get('nameSpaces') as Map<string, Tag[]>;
-  const issuerAuth = issuerSigned.get('issuerAuth') as [Uint8Array, Map<number, unknown>, Uint8Array, Uint8Array];
-  assert.ok(Array.isArray(issuerAuth), 'issuerAuth is an untagged COSE_Sign1 array (ISO/IEC 18013-5 §9.1.2.4)');
-  assert.equal(issuerAuth.length, 4);
-  const msoTag = decoder.decode(issuerAuth[2]) as Tag;
-  assert.ok(msoTag instanceof Tag && msoTag.tag === 24, 'the COSE payload is MobileSecurityObjectBytes = #6.24(bstr)');
-  const mso = decoder.decode(msoTag.value as Uint8Array) as Map<string, any>;
-  return { issuerSigned, nameSpaces, issuerAuth, mso, msoBytes: msoTag.value as Uint8Array };
-}
-
-/** CBOR major type 2 header for a byte string of `length` (RFC 8949 §3.1), written by hand. */
-function bstrHeader(length: number): Uint8Array {
-  if (length < 24) return Uint8Array.of(0x40 + length);
-  if (length < 0x100) return Uint8Array.of(0x58, length);
-  if (length < 0x10000) return Uint8Array.of(0x59, length >> 8, length & 0xff);
-  return Uint8Array.of(0x5a, (length >>> 24) & 0xff, (length >> 16) & 0xff, (length >> 8) & 0xff, length & 0xff);
-}
 const concat = (...parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
 const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
 

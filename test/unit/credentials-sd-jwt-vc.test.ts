@@ -14,6 +14,7 @@ import {
   type CredentialSigner,
   type LoadedVctm,
 } from '../../src/credentials/index';
+import { splitSdJwt, unpackSdJwt } from '../support/credential-verifiers';
 
 // Independent verification: plain `jose` for the JWS and our own SHA-256 digest bookkeeping
 // (RFC 9901 §7.1), not the @sd-jwt library that produced the credential.
@@ -41,75 +42,7 @@ async function setup(opts: { allowedClaims?: 'disclose' | 'plain'; now?: () => n
   return { signer, holderJwk, issuer, vctm: loaded(vctmBytes) };
 }
 
-type Disclosure = { encoded: string; digest: string; salt: string; name?: string; value: unknown };
-
-/** Splits `<jwt>~<d1>~...~<dn>~` (RFC 9901 §4) and decodes each disclosure with its base64url SHA-256 digest (§4.2.3). */
-function splitSdJwt(compact: string): { jwt: string; disclosures: Disclosure[] } {
-  assert.ok(compact.endsWith('~'), 'an SD-JWT without key binding ends with ~ (RFC 9901 §4)');
-  const [jwt, ...rest] = compact.split('~');
-  const disclosures = rest.slice(0, -1).map((encoded) => {
-    const decoded = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as unknown[];
-    const digest = createHash('sha256').update(encoded, 'ascii').digest('base64url');
-    if (decoded.length === 3) return { encoded, digest, salt: decoded[0] as string, name: decoded[1] as string, value: decoded[2] };
-    assert.equal(decoded.length, 2, 'a disclosure is [salt, name, value] or [salt, value]');
-    return { encoded, digest, salt: decoded[0] as string, value: decoded[1] };
-  });
-  return { jwt: jwt!, disclosures };
-}
-
-/**
- * Rebuilds the claims from the signed payload and the disclosures, following RFC 9901 §7.1 step 3:
- * digests in `_sd` arrays are object properties, `{"...": digest}` array entries are array elements.
- * Returns the claims and the dotted paths whose values came from a disclosure. Throws when a
- * disclosure is not referenced by exactly one digest.
- */
-function unpack(payload: Record<string, unknown>, disclosures: Disclosure[]) {
-  const byDigest = new Map(disclosures.map((d) => [d.digest, d]));
-  const used = new Set<string>();
-  const disclosed = new Set<string>();
-  const take = (digest: unknown, kind: 'property' | 'element') => {
-    assert.equal(typeof digest, 'string');
-    const d = byDigest.get(digest as string);
-    if (!d) return undefined; // a decoy digest (§4.2.5)
-    assert.ok(!used.has(d.digest), `digest ${d.digest} referenced twice (§7.1 step 3.d)`);
-    used.add(d.digest);
-    assert.equal(d.name !== undefined, kind === 'property', 'disclosure form must match where its digest is (§7.1)');
-    return d;
-  };
-  const walk = (node: unknown, path: string[]): unknown => {
-    if (Array.isArray(node)) {
-      const out: unknown[] = [];
-      for (const el of node) {
-        if (el && typeof el === 'object' && !Array.isArray(el) && Object.keys(el).length === 1 && '...' in el) {
-          const d = take((el as Record<string, unknown>)['...'], 'element');
-          if (!d) continue;
-          disclosed.add([...path, String(out.length)].join('.'));
-          out.push(walk(d.value, [...path, String(out.length)]));
-        } else out.push(walk(el, [...path, String(out.length)]));
-      }
-      return out;
-    }
-    if (node && typeof node === 'object') {
-      const obj = node as Record<string, unknown>;
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(obj)) if (k !== '_sd' && k !== '_sd_alg') out[k] = walk(v, [...path, k]);
-      for (const digest of (obj._sd as unknown[] | undefined) ?? []) {
-        const d = take(digest, 'property');
-        if (!d) continue;
-        assert.ok(!(d.name! in out), `disclosed claim ${d.name} already exists (§7.1 step 3.c)`);
-        assert.ok(!['_sd', '...'].includes(d.name!), 'disclosure of a reserved name');
-        disclosed.add([...path, d.name!].join('.'));
-        out[d.name!] = walk(d.value, [...path, d.name!]);
-      }
-      return out;
-    }
-    return node;
-  };
-  const claims = walk(payload, []) as Record<string, unknown>;
-  const unreferenced = disclosures.filter((d) => !used.has(d.digest));
-  if (unreferenced.length > 0) throw new Error(`disclosures not referenced by any digest: ${unreferenced.length} (§7.1 step 4)`);
-  return { claims, disclosed };
-}
+const unpack = unpackSdJwt;
 
 /** Every concrete path of a JSON value, dotted. */
 function allPaths(value: unknown, prefix: string[] = []): string[] {
