@@ -1,10 +1,11 @@
 import type { Config } from '../src/config/config';
 import type { AuditLogRepository } from '../src/db/audit-log-repository';
 import { createAuditActivities } from './audit-activities';
+import { createOfferActivities, type OfferActivityDeps } from './offer-activities';
 import { createWebhookActivities } from './webhook-activities';
 
 /** Everything activities need, built once by the worker's entry point. */
-export interface ActivityDeps {
+export interface ActivityDeps extends OfferActivityDeps {
   config: Config;
   audit: AuditLogRepository;
   secret: (name: string) => string | undefined;
@@ -14,4 +15,5 @@ export interface ActivityDeps {
 export const createActivities = (deps: ActivityDeps) => ({
   ...createWebhookActivities(deps),
   ...createAuditActivities(deps),
+  ...createOfferActivities(deps),
 });

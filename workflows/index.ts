@@ -1,2 +1,3 @@
 // Every workflow the worker runs. Re-exports only.
 export * from './webhook-delivery';
+export * from './credential-offer';

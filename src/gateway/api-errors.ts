@@ -63,6 +63,11 @@ export class ConflictError extends ApiError {
   readonly status = 409;
   readonly code = 'CONFLICT';
 }
+/** The document is outside its validity (credential_valid_from/to), so it is not offered. */
+export class DocumentNotValidError extends ApiError {
+  readonly status = 409;
+  readonly code = 'DOCUMENT_NOT_VALID';
+}
 /** The last identity of a document cannot be removed: nobody could collect it. */
 export class IdentityRequiredError extends ApiError {
   readonly status = 409;

@@ -29,6 +29,8 @@ export interface GatewayDeps {
   audit: AuditLogRepository;
   authenticate: { source: (req: Request) => Promise<SourcePrincipal>; bearer: (req: Request) => Promise<ClientPrincipal> };
   routes: AnyRouteSpec[];
+  /** Endpoints with their own protocol conventions (OpenID4VCI: form bodies, OAuth error bodies), mounted as they are. */
+  protocolRouters?: express.Router[];
   /** Readiness probes by name (database, temporal); each throws when its dependency is unreachable. */
   readinessChecks: Record<string, () => Promise<void>>;
   version: string;
@@ -80,6 +82,8 @@ export function createGatewayApp(deps: GatewayDeps): express.Express {
     res.json(openapi);
   });
   mountDocsPage(app);
+
+  for (const router of deps.protocolRouters ?? []) app.use(router);
 
   // Bodies: JSON only, bounded. A body with another media type is refused rather than ignored.
   app.use((req, _res, next) => {

@@ -3,12 +3,13 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { Logger } from 'pino';
 import { createActivities } from '../../activities';
+import { createActivityDeps } from './activity-deps';
 import type { Config } from '../config/config';
 import { createAuditLogRepository } from '../db/audit-log-repository';
 import { createDocumentsRepository } from '../db/documents-repository';
 import { createW3cCredentialsRepository } from '../db/w3c-credentials-repository';
 import { createIssuanceService } from '../credentials/issuance-service';
-import { createKeyStore, type KeyStore, keyStoreOptions } from '../credentials/key-store';
+import { createKeyStore, type KeyStore, keyStoreOptions, resolveKek } from '../credentials/key-store';
 import { createDb, type Db, ensureDatabase, migrateLatest } from '../db/knex';
 import { createBearerAuthenticator, createSourceAuthenticator } from '../gateway/authenticate-source';
 import { datastoreRoutes } from '../gateway/datastore/datastore-routes';
@@ -16,6 +17,11 @@ import { createDocumentDataValidator } from '../gateway/datastore/document-data-
 import { credentialsRoutes } from '../gateway/credentials/credentials-routes';
 import { createGatewayApp } from '../gateway/gateway-app';
 import { wellKnownRoutes } from '../gateway/well-known-routes';
+import { notificationRoutes } from '../gateway/oid4vci/notification-routes';
+import { walletEndpoints } from '../gateway/oid4vci/wallet-endpoints';
+import { createAccessTokensRepository } from '../db/nonces-repository';
+import { createOffersRepository } from '../db/offers-repository';
+import { createOfferSecrets } from '../oid4vci/offer-secrets';
 import { startGrpcServer } from '../grpc/grpc-server';
 import { createIssuerGrpcHandlers } from '../grpc/issuer-grpc-handlers';
 import { connectTemporalClient } from '../temporal/temporal-client';
@@ -61,16 +67,21 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const audit = createAuditLogRepository(db);
   const keyStore = await openKeyStore(config, db, logger);
   const issuance = createIssuanceService({ config, keyStore });
+  const documents = createDocumentsRepository(db, { dateFormats: config.file.identity_matching.date_formats });
+  const offers = createOffersRepository(db);
+  const secrets = createOfferSecrets(resolveKek(config));
   const app = createGatewayApp({
     config,
     logger,
     audit,
     authenticate: { source: createSourceAuthenticator(config), bearer: createBearerAuthenticator(config) },
     routes: [
-      ...datastoreRoutes({ config, documents: createDocumentsRepository(db, { dateFormats: config.file.identity_matching.date_formats }), audit, validateDocumentData: createDocumentDataValidator(config) }),
+      ...datastoreRoutes({ config, documents, audit, validateDocumentData: createDocumentDataValidator(config) }),
+      ...notificationRoutes({ config, documents, offers, secrets, temporal: temporal.client }),
       ...credentialsRoutes({ config, issuance, credentials: createW3cCredentialsRepository(db), audit }),
       ...wellKnownRoutes({ config, keyStore }),
     ],
+    protocolRouters: [walletEndpoints({ config, offers, secrets, temporal: temporal.client, accessTokens: createAccessTokensRepository(db) })],
     readinessChecks: { database: () => pingDatabase(db), temporal: temporal.check },
     version: VERSION,
   });
@@ -113,7 +124,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
 
 export async function startWorker(config: Config, logger: Logger): Promise<RunningPart & { running: RunningWorker }> {
   const db = createDb(requireSetting(config.env.DATABASE_URL, 'DATABASE_URL'));
-  const activities = createActivities({ config, audit: createAuditLogRepository(db), secret: (name) => process.env[name], fetch: globalThis.fetch });
+  const activities = createActivities(createActivityDeps(config, db));
   const running = await startIssuerWorker({ address: requireSetting(config.env.TEMPORAL_ADDRESS, 'TEMPORAL_ADDRESS'), namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE, activities, logger });
   let closing: Promise<void> | undefined;
   return {

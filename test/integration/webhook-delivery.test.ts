@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { createActivities } from '../../activities';
-import { createAuditLogRepository } from '../../src/db/audit-log-repository';
 import { createLogger } from '../../src/logger';
+import { createActivityDeps } from '../../src/main/activity-deps';
 import { type RunningWorker, startIssuerWorker } from '../../src/worker/issuer-worker';
 import { AuthenticSource, ProcessState } from '../../workflows/search-attributes';
 import { type WebhookDeliveryInput, webhookDeliveryStateQuery, webhookDeliveryWorkflow, webhookDeliveryWorkflowId } from '../../workflows/webhook-delivery';
@@ -46,7 +46,7 @@ describe('webhook delivery workflow, on a real Temporal server and worker', () =
         sources['hr.example.org']!.notification_endpoint = { url: receiver.url, auth_header: 'X-Webhook-Secret', auth_secret_env: 'HR_WEBHOOK_SECRET' };
       }),
     );
-    const activities = createActivities({ config, audit: createAuditLogRepository(database.db), secret: (name) => (name === 'HR_WEBHOOK_SECRET' ? SECRET : undefined), fetch });
+    const activities = createActivities(createActivityDeps(config, database.db, { secret: (name) => (name === 'HR_WEBHOOK_SECRET' ? SECRET : undefined) }));
     const { temporalAddress, workflowBundle } = testEnv();
     worker = await startIssuerWorker({ address: temporalAddress, namespace: 'default', taskQueue, activities, logger: createLogger('silent'), workflowBundle: { codePath: workflowBundle } });
     connection = await Connection.connect({ address: temporalAddress });

@@ -3,6 +3,8 @@ import * as auditLog from './0002-audit-log';
 import * as signingKeys from './0003-signing-keys';
 import * as documentLookup from './0004-document-lookup';
 import * as w3cCredentials from './0005-w3c-credentials';
+import * as oid4vci from './0006-oid4vci';
+import * as credentialOffers from './0007-credential-offers';
 
 /** Every migration, in order. A new migration is a new module appended here. */
 export const migrations = [
@@ -11,4 +13,6 @@ export const migrations = [
   { name: '0003-signing-keys', ...signingKeys },
   { name: '0004-document-lookup', ...documentLookup },
   { name: '0005-w3c-credentials', ...w3cCredentials },
+  { name: '0006-oid4vci', ...oid4vci },
+  { name: '0007-credential-offers', ...credentialOffers },
 ];

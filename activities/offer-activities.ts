@@ -1,0 +1,37 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { DocumentsRepository } from '../src/db/documents-repository';
+import type { OffersRepository } from '../src/db/offers-repository';
+import type { OfferSecrets } from '../src/oid4vci/offer-secrets';
+
+export interface OfferActivityDeps {
+  offers: OffersRepository;
+  documents: DocumentsRepository;
+  secrets: OfferSecrets;
+  sendPinEmail: (input: { to: string; pin: string; offerId: string; idempotencyKey: string }) => Promise<{ messageId: string }>;
+}
+
+export const createOfferActivities = ({ offers, documents, secrets, sendPinEmail }: OfferActivityDeps) => ({
+  /**
+   * E-mails the offer's PIN (tx_code) to the holder: the address the notification request gave,
+   * else the first identity of the document that has one (DESIGN.md section 7). The PIN is derived,
+   * so a retry sends the same PIN, and the message id is the same for the same workflow step.
+   */
+  async sendOfferPin({ offerId }: { offerId: string }): Promise<void> {
+    const offer = await offers.byId(offerId);
+    if (!offer) throw ApplicationFailure.nonRetryable(`offer ${offerId} not found`, 'OfferNotFound');
+    let to = offer.email ?? undefined;
+    if (!to) {
+      const doc = await documents.get({ authentic_source: offer.authentic_source, vct: offer.vct, document_id: offer.document_id });
+      const withEmail = doc?.identities.find((i) => typeof i.email === 'string');
+      to = withEmail?.email as string | undefined;
+    }
+    if (!to) throw ApplicationFailure.nonRetryable('no e-mail address for the PIN: give `email` in the notification or on an identity', 'NoRecipient');
+    const workflowId = Context.current().info.workflowExecution?.workflowId ?? 'offer';
+    await sendPinEmail({ to, pin: secrets.pin(offerId), offerId, idempotencyKey: `${workflowId}/${offerId}/email-pin` });
+  },
+
+  /** Records how the offer ended, so /token and /offers answer without asking Temporal. */
+  async closeOffer({ offerId, state }: { offerId: string; state: string }): Promise<void> {
+    await offers.close(offerId, state);
+  },
+});

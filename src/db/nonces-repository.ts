@@ -1,0 +1,93 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { type Db, preparedQuery } from './knex';
+
+/** SHA-256 (hex) of a bearer value: what the tables keep instead of the value. */
+const sha256Hex = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');
+
+/** 256 bits from the CSPRNG, base64url: unguessable bearer values (RFC 6749 §10.10). */
+const randomValue = () => randomBytes(32).toString('base64url');
+
+const checkTtl = (ttlSeconds: number) => {
+  if (!Number.isFinite(ttlSeconds) || ttlSeconds < 0) throw new RangeError(`ttlSeconds must be a non-negative number, got ${ttlSeconds}`);
+};
+
+export type NonceOutcome = 'ok' | 'unknown' | 'expired' | 'used';
+
+/**
+ * c_nonces of the Nonce Endpoint (OpenID4VCI 1.0 §7). A nonce is accepted once: the credential
+ * endpoint consumes it, and a replay, an expired or an unknown nonce is answered with
+ * `invalid_nonce` (§8.3.1.2). Expiry is judged by the database clock, the same for every process.
+ */
+export function createNoncesRepository(db: Db) {
+  return {
+    async issue(ttlSeconds: number): Promise<{ nonce: string; expiresAt: Date }> {
+      checkTtl(ttlSeconds);
+      const nonce = randomValue();
+      const [row] = await preparedQuery<{ expires_at: Date }>(
+        db,
+        'oid4vci_nonce_issue',
+        'insert into oid4vci_nonces (nonce_hash, expires_at) values ($1, now() + make_interval(secs => $2)) returning expires_at',
+        [sha256Hex(nonce), ttlSeconds],
+      );
+      return { nonce, expiresAt: row!.expires_at };
+    },
+
+    /** Marks the nonce used if it is live and unused, in one statement, so concurrent requests cannot both win. */
+    async consume(nonce: string): Promise<NonceOutcome> {
+      const hash = sha256Hex(nonce);
+      const taken = await preparedQuery(
+        db,
+        'oid4vci_nonce_consume',
+        'update oid4vci_nonces set used_at = now() where nonce_hash = $1 and used_at is null and expires_at > now() returning nonce_hash',
+        [hash],
+      );
+      if (taken.length === 1) return 'ok';
+      const [row] = await preparedQuery<{ used: boolean }>(db, 'oid4vci_nonce_state', 'select used_at is not null as used from oid4vci_nonces where nonce_hash = $1', [hash]);
+      if (!row) return 'unknown';
+      return row.used ? 'used' : 'expired';
+    },
+
+    /** Deletes expired nonces, used or not (a replay of one is then 'unknown', still refused). Returns how many. */
+    async purgeExpired(): Promise<number> {
+      return db('oid4vci_nonces').where('expires_at', '<=', db.fn.now()).delete();
+    },
+  };
+}
+
+/**
+ * Access tokens issued by the token endpoint for a redeemed pre-authorized code (OpenID4VCI 1.0 §6).
+ * They lead the credential endpoint to the offer's workflow and survive a restart of every process.
+ */
+export function createAccessTokensRepository(db: Db) {
+  return {
+    async issue(input: { workflowId: string; offerId: string; ttlSeconds: number }): Promise<{ token: string; expiresAt: Date }> {
+      checkTtl(input.ttlSeconds);
+      const token = randomValue();
+      const [row] = await preparedQuery<{ expires_at: Date }>(
+        db,
+        'oid4vci_access_token_issue',
+        'insert into oid4vci_access_tokens (token_hash, workflow_id, offer_id, expires_at) values ($1, $2, $3, now() + make_interval(secs => $4)) returning expires_at',
+        [sha256Hex(token), input.workflowId, input.offerId, input.ttlSeconds],
+      );
+      return { token, expiresAt: row!.expires_at };
+    },
+
+    /** The offer a live token was issued for; undefined for an unknown or expired token. */
+    async resolve(token: string): Promise<{ workflowId: string; offerId: string } | undefined> {
+      const [row] = await preparedQuery<{ workflow_id: string; offer_id: string }>(
+        db,
+        'oid4vci_access_token_resolve',
+        'select workflow_id, offer_id from oid4vci_access_tokens where token_hash = $1 and expires_at > now()',
+        [sha256Hex(token)],
+      );
+      return row ? { workflowId: row.workflow_id, offerId: row.offer_id } : undefined;
+    },
+
+    async purgeExpired(): Promise<number> {
+      return db('oid4vci_access_tokens').where('expires_at', '<=', db.fn.now()).delete();
+    },
+  };
+}
+
+export type NoncesRepository = ReturnType<typeof createNoncesRepository>;
+export type AccessTokensRepository = ReturnType<typeof createAccessTokensRepository>;

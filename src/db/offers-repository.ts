@@ -1,0 +1,38 @@
+import type { Db } from './knex';
+
+export interface OfferRecord {
+  offer_id: string;
+  workflow_id: string;
+  authentic_source: string;
+  vct: string;
+  document_id: string;
+  code_hash: string;
+  tx_code_required: boolean;
+  email: string | null;
+  state: string;
+  expires_at: Date;
+  created_at: Date;
+  closed_at: Date | null;
+}
+
+export function createOffersRepository(db: Db) {
+  return {
+    async create(offer: Omit<OfferRecord, 'state' | 'created_at' | 'closed_at'>): Promise<void> {
+      await db('credential_offers').insert(offer);
+    },
+    async byId(offerId: string): Promise<OfferRecord | undefined> {
+      return db('credential_offers').where({ offer_id: offerId }).first();
+    },
+    async byCodeHash(codeHash: string): Promise<OfferRecord | undefined> {
+      return db('credential_offers').where({ code_hash: codeHash }).first();
+    },
+    async close(offerId: string, state: string): Promise<void> {
+      await db('credential_offers').where({ offer_id: offerId }).update({ state, closed_at: db.fn.now() });
+    },
+    async remove(offerId: string): Promise<void> {
+      await db('credential_offers').where({ offer_id: offerId }).delete();
+    },
+  };
+}
+
+export type OffersRepository = ReturnType<typeof createOffersRepository>;

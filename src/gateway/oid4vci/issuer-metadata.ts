@@ -1,0 +1,57 @@
+import { readFileSync } from 'node:fs';
+import type { Config } from '../../config/config';
+import { loadVctm } from '../../credentials/vctm';
+
+/** Proof signing algorithms accepted in `proofs.jwt` (OpenID4VCI 1.0 §8.2 `proof_types_supported`). */
+export const PROOF_SIGNING_ALGS = ['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256'];
+export const BATCH_SIZE = 10;
+
+/**
+ * Credential Issuer Metadata (OpenID4VCI 1.0 §12.2): one credential configuration per configured
+ * type, its id the vct / doctype (DESIGN.md section 7), with `credential_metadata` display and
+ * claims taken from the type metadata (VCTM).
+ */
+export function credentialIssuerMetadata(config: Config): Record<string, unknown> {
+  const url = config.issuerUrl;
+  const configurations: Record<string, unknown> = {};
+  for (const [vct, type] of config.credentialTypes) {
+    const vctm = type.vctmPath ? loadVctm(readFileSync(type.vctmPath)) : undefined;
+    const metadata = vctm?.success ? vctm.data.metadata : undefined;
+    const display = metadata?.display?.map((d) => ({ name: d.name, locale: (d as { locale?: string; lang?: string }).locale ?? (d as { lang?: string }).lang, ...(d.description ? { description: d.description } : {}) }));
+    const claims = metadata?.claims?.map((c) => ({ path: c.path, ...(c.mandatory ? { mandatory: true } : {}), ...(c.display ? { display: c.display.map((d) => ({ name: (d as { label?: string; name?: string }).label ?? (d as { name?: string }).name, locale: (d as { locale?: string; lang?: string }).locale ?? (d as { lang?: string }).lang })) } : {}) }));
+    const common = {
+      scope: type.scope,
+      proof_types_supported: { jwt: { proof_signing_alg_values_supported: PROOF_SIGNING_ALGS } },
+      ...(display || claims ? { credential_metadata: { ...(display ? { display } : {}), ...(claims ? { claims } : {}) } } : {}),
+    };
+    if (type.format === 'mso_mdoc') {
+      // Appendix A.2: COSE algorithm numbers for mdoc (-7 = ES256).
+      configurations[vct] = { format: 'mso_mdoc', doctype: vct, cryptographic_binding_methods_supported: ['cose_key'], credential_signing_alg_values_supported: [-7], ...common };
+    } else if (type.format === 'jwt_vc_json') {
+      configurations[vct] = { format: 'jwt_vc_json', credential_definition: { type: ['VerifiableCredential', vct] }, cryptographic_binding_methods_supported: ['jwk', 'did:jwk'], credential_signing_alg_values_supported: ['ES256'], ...common };
+    } else {
+      configurations[vct] = { format: 'dc+sd-jwt', vct, cryptographic_binding_methods_supported: ['jwk'], credential_signing_alg_values_supported: ['ES256'], ...common };
+    }
+  }
+  return {
+    credential_issuer: url,
+    credential_endpoint: `${url}/credential`,
+    nonce_endpoint: `${url}/nonce`,
+    notification_endpoint: `${url}/notification`,
+    batch_credential_issuance: { batch_size: BATCH_SIZE },
+    display: [{ name: config.file.issuer.name }],
+    credential_configurations_supported: configurations,
+  };
+}
+
+/** OAuth 2.0 Authorization Server Metadata (RFC 8414) for the pre-authorized code grant (OpenID4VCI 1.0 §12.3). */
+export function authorizationServerMetadata(config: Config): Record<string, unknown> {
+  return {
+    issuer: config.issuerUrl,
+    token_endpoint: `${config.issuerUrl}/token`,
+    grant_types_supported: ['urn:ietf:params:oauth:grant-type:pre-authorized_code'],
+    response_types_supported: [],
+    token_endpoint_auth_methods_supported: ['none'],
+    'pre-authorized_grant_anonymous_access_supported': true,
+  };
+}

@@ -1,0 +1,25 @@
+import type { ActivityDeps } from '../../activities';
+import { createEmailActivities } from '../../activities/email-activities';
+import type { Config } from '../config/config';
+import { resolveKek } from '../credentials/key-store';
+import { createAuditLogRepository } from '../db/audit-log-repository';
+import { createDocumentsRepository } from '../db/documents-repository';
+import type { Db } from '../db/knex';
+import { createOffersRepository } from '../db/offers-repository';
+import { createOfferSecrets } from '../oid4vci/offer-secrets';
+
+/** Everything the activities need, built once per worker process from the configuration. */
+export function createActivityDeps(config: Config, db: Db, overrides: Partial<ActivityDeps> = {}): ActivityDeps {
+  const email = createEmailActivities({ smtpUrl: config.env.SMTP_URL, from: `${config.file.issuer.name} <no-reply@${new URL(config.issuerUrl).hostname}>`, issuerName: config.file.issuer.name });
+  return {
+    config,
+    audit: createAuditLogRepository(db),
+    secret: (name) => process.env[name],
+    fetch: globalThis.fetch,
+    offers: createOffersRepository(db),
+    documents: createDocumentsRepository(db, { dateFormats: config.file.identity_matching.date_formats }),
+    secrets: createOfferSecrets(resolveKek(config)),
+    sendPinEmail: email.sendPinEmail,
+    ...overrides,
+  };
+}

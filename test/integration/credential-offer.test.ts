@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { SMTPServer } from 'smtp-server';
+import { createActivities } from '../../activities';
+import { createLogger } from '../../src/logger';
+import { createActivityDeps } from '../../src/main/activity-deps';
+import { type RunningPart, startGateway } from '../../src/main/issuer-parts';
+import { type RunningWorker, startIssuerWorker } from '../../src/worker/issuer-worker';
+import { offerStateQuery } from '../../workflows/credential-offer';
+import { ProcessState } from '../../workflows/search-attributes';
+import { createTestDatabase, loadTestConfig, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';
+
+/**
+ * Seed 000 "Generate Credential Offer" and "Pre-Authorized Code Flow" over OpenID4VCI 1.0, against
+ * real Temporal, PostgreSQL and SMTP: the offer workflow, the offer by reference (§4.1.3), the
+ * token endpoint with tx_code (§6.1), attempts, lockout and expiry.
+ */
+const bodyOf = (res: Response): Promise<any> => res.json();
+const CODE_TTL = 4;
+const GRANT = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
+
+/** A real SMTP receiver: every message's recipients and text. */
+async function startSmtp() {
+  const mails: { to: string[]; text: string }[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    onData(stream, session, callback) {
+      let text = '';
+      stream.on('data', (c: Buffer) => (text += c.toString()));
+      stream.on('end', () => {
+        mails.push({ to: session.envelope.rcptTo.map((r) => r.address), text });
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, mails, url: `smtp://127.0.0.1:${(server.server.address() as AddressInfo).port}` };
+}
+
+describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  let gateway: RunningPart;
+  let worker: RunningWorker;
+  let client: Client;
+  let connection: Connection;
+  let base: string;
+
+  before(async () => {
+    database = await createTestDatabase();
+    smtp = await startSmtp();
+    const taskQueue = uniqueName('offers');
+    const config = loadTestConfig(
+      testConfigFile((f) => {
+        f.issuer = { pre_authorized_code: { enabled: true, pin_required: true, code_ttl: CODE_TTL } };
+      }),
+      { DATABASE_URL: database.url, TEMPORAL_ADDRESS: testEnv().temporalAddress, TEMPORAL_TASK_QUEUE: taskQueue, PORT: '0', SMTP_URL: smtp.url, ISSUER_URL: 'https://issuer.example.org' },
+    );
+    worker = await startIssuerWorker({
+      address: testEnv().temporalAddress,
+      namespace: 'default',
+      taskQueue,
+      activities: createActivities(createActivityDeps(config, database.db)),
+      logger: createLogger('silent'),
+      workflowBundle: { codePath: testEnv().workflowBundle },
+    });
+    gateway = await startGateway(config, createLogger('silent'));
+    base = gateway.url!;
+    connection = await Connection.connect({ address: testEnv().temporalAddress });
+    client = new Client({ connection, namespace: 'default' });
+  });
+  after(async () => {
+    await gateway?.close();
+    await worker?.close();
+    await connection?.close();
+    await new Promise((r) => smtp?.server.close(() => r(undefined)));
+    await database?.drop();
+  });
+
+  const upload = async (documentId: string, extra: { email?: string; validTo?: number } = {}) => {
+    const res = await fetch(`${base}/api/v1/upload`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': TEST_DEV_API_KEY },
+      body: JSON.stringify({
+        meta: { authentic_source: 'hr.example.org', vct: 'urn:eudi:diploma:1', document_id: documentId, ...(extra.validTo ? { credential_valid_to: extra.validTo } : {}) },
+        identities: [{ authentic_source_person_id: 'EMP-1', family_name: 'Smith', given_name: 'Alice', birth_date: '1990-05-15', ...(extra.email ? { email: extra.email } : {}) }],
+        document_data: { degree_type: 'Bachelor of Science', field_of_study: 'Computer Science', issuing_institution: 'Example University', graduation_date: '2025-05-15' },
+      }),
+    });
+    assert.equal(res.status, 200);
+  };
+  const notify = (documentId: string, email?: string) =>
+    fetch(`${base}/api/v1/notification`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': TEST_DEV_API_KEY },
+      body: JSON.stringify({ authentic_source: 'hr.example.org', vct: 'urn:eudi:diploma:1', document_id: documentId, ...(email ? { email } : {}) }),
+    });
+  const offerFrom = async (deepLink: string) => {
+    const uri = decodeURIComponent(deepLink.slice('openid-credential-offer://?credential_offer_uri='.length));
+    assert.match(uri, /^https:\/\/issuer\.example\.org\/offers\/[A-Za-z0-9_-]+$/);
+    return bodyOf(await fetch(`${base}${new URL(uri).pathname}`));
+  };
+  const token = (code: string, txCode?: string) =>
+    fetch(`${base}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: GRANT, 'pre-authorized_code': code, ...(txCode !== undefined ? { tx_code: txCode } : {}) }) });
+  const waitForPin = async (to: string) => {
+    for (let i = 0; i < 100; i++) {
+      const mail = smtp.mails.find((m) => m.to.includes(to));
+      const pin = mail && /\b(\d{6})\b/.exec(mail.text)?.[1];
+      if (pin) return pin;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no PIN e-mail for ${to}`);
+  };
+  const wrongPin = (pin: string) => String((Number(pin) + 1) % 1_000_000).padStart(6, '0');
+
+  test('the notification answers the seed\'s {qr:{base64_image, deep_link}}, and a repeat finds the same live offer', async () => {
+    await upload('offer-1', { email: 'alice@example.org' });
+    const res = await notify('offer-1');
+    const body = await bodyOf(res);
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.match(body.qr.base64_image, /^data:image\/png;base64,iVBORw0KGgo/);
+    assert.match(body.qr.deep_link, /^openid-credential-offer:\/\/\?credential_offer_uri=https%3A%2F%2Fissuer\.example\.org%2Foffers%2F/);
+    const again = await bodyOf(await notify('offer-1'));
+    assert.equal(again.qr.deep_link, body.qr.deep_link);
+    const handle = client.workflow.getHandle('offer/hr.example.org/urn:eudi:diploma:1/offer-1');
+    assert.equal((await handle.query(offerStateQuery)).state, 'OFFERED');
+    assert.equal((await handle.describe()).typedSearchAttributes.get(ProcessState), 'OFFERED');
+  });
+
+  test('the offer by reference carries the pre-authorized code and a numeric tx_code (OpenID4VCI 1.0 §4.1.1)', async () => {
+    const { qr } = await bodyOf(await notify('offer-1'));
+    const offer = await offerFrom(qr.deep_link);
+    assert.equal(offer.credential_issuer, 'https://issuer.example.org');
+    assert.deepEqual(offer.credential_configuration_ids, ['urn:eudi:diploma:1']);
+    const grant = offer.grants[GRANT];
+    assert.match(grant['pre-authorized_code'], /^[A-Za-z0-9_-]{43}$/);
+    assert.deepEqual(grant.tx_code, { input_mode: 'numeric', length: 6, description: 'Enter the PIN sent to your email' });
+  });
+
+  test('a wrong PIN is invalid_grant with the attempts left; the right PIN from the e-mail gives an access token; the code cannot be used twice', async () => {
+    const { qr } = await bodyOf(await notify('offer-1'));
+    const code = (await offerFrom(qr.deep_link)).grants[GRANT]['pre-authorized_code'];
+    const pin = await waitForPin('alice@example.org');
+    const wrong = await token(code, wrongPin(pin));
+    assert.equal(wrong.status, 400);
+    assert.deepEqual(await bodyOf(wrong), { error: 'invalid_grant', error_description: 'Wrong tx_code; 4 attempt(s) left' });
+    assert.equal((await bodyOf(await token(code))).error, 'invalid_request', 'a missing tx_code is invalid_request');
+    const right = await token(code, pin);
+    const body = await bodyOf(right);
+    assert.equal(right.status, 200, JSON.stringify(body));
+    assert.equal(body.token_type, 'Bearer');
+    assert.ok(body.access_token.length >= 32);
+    assert.equal(right.headers.get('cache-control'), 'no-store');
+    const reuse = await token(code, pin);
+    assert.equal((await bodyOf(reuse)).error, 'invalid_grant');
+    const handle = client.workflow.getHandle('offer/hr.example.org/urn:eudi:diploma:1/offer-1');
+    const state = await handle.query(offerStateQuery);
+    assert.equal(state.state, 'REDEEMED');
+    assert.equal(state.pinAttempts, 1);
+    const history = JSON.stringify(await handle.fetchHistory());
+    // The code is derived, never passed to the workflow (a 6-digit PIN could match any number in a history, so it is not searched for).
+    assert.ok(!history.includes(code), 'the pre-authorized code is not in the history');
+  });
+
+  test('the PIN goes to the address given in the notification, which wins over the identity\'s', async () => {
+    await upload('offer-2', { email: 'alice@example.org' });
+    await notify('offer-2', 'guardian@example.org');
+    assert.match(await waitForPin('guardian@example.org'), /^\d{6}$/);
+  });
+
+  test('after five wrong PINs the offer locks, and even the right PIN is refused', async () => {
+    await upload('offer-3', { email: 'bob@example.org' });
+    const { qr } = await bodyOf(await notify('offer-3'));
+    const code = (await offerFrom(qr.deep_link)).grants[GRANT]['pre-authorized_code'];
+    const pin = await waitForPin('bob@example.org');
+    const answers = [];
+    for (let i = 0; i < 5; i++) answers.push((await bodyOf(await token(code, wrongPin(pin)))).error_description);
+    assert.equal(answers.at(-1), 'Too many wrong tx_codes: the offer is locked');
+    assert.equal((await bodyOf(await token(code, pin))).error, 'invalid_grant');
+    const handle = client.workflow.getHandle('offer/hr.example.org/urn:eudi:diploma:1/offer-3');
+    assert.equal((await handle.result()).state, 'LOCKED');
+  });
+
+  test('an offer not redeemed within code_ttl expires; a new notification then starts a fresh offer', async () => {
+    await upload('offer-4', { email: 'carol@example.org' });
+    const first = await bodyOf(await notify('offer-4'));
+    const code = (await offerFrom(first.qr.deep_link)).grants[GRANT]['pre-authorized_code'];
+    const handle = client.workflow.getHandle('offer/hr.example.org/urn:eudi:diploma:1/offer-4');
+    assert.equal((await handle.result()).state, 'EXPIRED');
+    assert.equal((await bodyOf(await token(code, await waitForPin('carol@example.org')))).error, 'invalid_grant');
+    assert.equal((await fetch(`${base}${new URL(decodeURIComponent(first.qr.deep_link.split('=')[1])).pathname}`)).status, 404);
+    const second = await bodyOf(await notify('offer-4'));
+    assert.notEqual(second.qr.deep_link, first.qr.deep_link);
+  });
+
+  test('a document past its validity is not offered (409 DOCUMENT_NOT_VALID); an unknown one is 404', async () => {
+    await upload('offer-old', { email: 'dan@example.org', validTo: 1_600_000_000 });
+    const res = await notify('offer-old');
+    assert.equal(res.status, 409);
+    assert.equal((await bodyOf(res)).error.code, 'DOCUMENT_NOT_VALID');
+    assert.equal((await notify('nope')).status, 404);
+  });
+
+  test('the token endpoint speaks OAuth errors: unsupported_grant_type and an unknown code', async () => {
+    const res = await fetch(`${base}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=authorization_code&code=x' });
+    assert.equal((await bodyOf(res)).error, 'unsupported_grant_type');
+    assert.equal((await bodyOf(await token('not-a-code', '123456'))).error, 'invalid_grant');
+  });
+
+  test('issuer metadata lists a credential configuration per type, and the AS metadata allows anonymous pre-authorized access', async () => {
+    const meta = await bodyOf(await fetch(`${base}/.well-known/openid-credential-issuer`));
+    assert.equal(meta.credential_issuer, 'https://issuer.example.org');
+    assert.equal(meta.nonce_endpoint, 'https://issuer.example.org/nonce');
+    const diploma = meta.credential_configurations_supported['urn:eudi:diploma:1'];
+    assert.equal(diploma.format, 'dc+sd-jwt');
+    assert.equal(diploma.vct, 'urn:eudi:diploma:1');
+    assert.deepEqual(diploma.credential_signing_alg_values_supported, ['ES256']);
+    assert.ok(diploma.credential_metadata.claims.some((c: { path: string[] }) => c.path[0] === 'degree_type'));
+    const as = await bodyOf(await fetch(`${base}/.well-known/oauth-authorization-server`));
+    assert.equal(as.token_endpoint, 'https://issuer.example.org/token');
+    assert.equal(as['pre-authorized_grant_anonymous_access_supported'], true);
+  });
+});
