@@ -1,11 +1,12 @@
 import type { Config } from '../src/config/config';
 import type { AuditLogRepository } from '../src/db/audit-log-repository';
 import { createAuditActivities } from './audit-activities';
+import { createIssuanceActivities, type IssuanceActivityDeps } from './issuance-activities';
 import { createOfferActivities, type OfferActivityDeps } from './offer-activities';
 import { createWebhookActivities } from './webhook-activities';
 
 /** Everything activities need, built once by the worker's entry point. */
-export interface ActivityDeps extends OfferActivityDeps {
+export interface ActivityDeps extends OfferActivityDeps, IssuanceActivityDeps {
   config: Config;
   audit: AuditLogRepository;
   secret: (name: string) => string | undefined;
@@ -16,4 +17,5 @@ export const createActivities = (deps: ActivityDeps) => ({
   ...createWebhookActivities(deps),
   ...createAuditActivities(deps),
   ...createOfferActivities(deps),
+  ...createIssuanceActivities(deps),
 });

@@ -1,4 +1,4 @@
-import { condition, defineQuery, defineSignal, defineUpdate, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { allHandlersFinished, condition, defineQuery, defineSignal, defineUpdate, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { AuthenticSource, DocumentId, ProcessState, Vct } from './search-attributes';
 
@@ -39,6 +39,15 @@ export const offerStateQuery = defineQuery<OfferStatus>('state');
 /** The token endpoint's call: the gateway checked the PIN against the derived one and says whether it matched. */
 export const redeemOfferUpdate = defineUpdate<RedeemResult, [{ pinCorrect: boolean }]>('redeem');
 export const cancelOfferSignal = defineSignal<[]>('cancel');
+/**
+ * The credential endpoint's call, after it verified the proofs: one credential per holder key.
+ * Returns pickup ids of the sealed credentials (never the credentials: they would enter the history).
+ */
+export const issueCredentialsUpdate = defineUpdate<{ pickupIds: string[] }, [{ holderJwks: Record<string, unknown>[] }]>('issueCredentials');
+/** Events from the wallet's notification endpoint (OpenID4VCI 1.0 §11). */
+export const walletNotificationSignal = defineSignal<[{ event: 'credential_accepted' | 'credential_failure' | 'credential_deleted' }]>('walletNotification');
+/** Largest batch of holder keys in one credential request (metadata `batch_credential_issuance.batch_size`). */
+export const MAX_BATCH = 10;
 
 export const credentialOfferWorkflowId = (source: string, vct: string, documentId: string) => `offer/${source}/${vct}/${documentId}`;
 
@@ -76,6 +85,29 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
     },
   );
 
+  const { issueOfferCredentials } = proxyActivities<ReturnType<typeof createActivities>>({
+    startToCloseTimeout: '30s',
+    retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['OfferNotFound', 'DocumentGone', 'CredentialInput'] },
+  });
+  setHandler(
+    issueCredentialsUpdate,
+    async ({ holderJwks }) => {
+      const result = await issueOfferCredentials({ offerId: input.offerId, holderJwks });
+      status.credentialsIssued += holderJwks.length;
+      if (status.state === 'REDEEMED') setState('ISSUED');
+      return result;
+    },
+    {
+      validator: ({ holderJwks }) => {
+        if (status.state !== 'REDEEMED' && status.state !== 'ISSUED') throw new Error(`offer is ${status.state}`);
+        if (!Array.isArray(holderJwks) || holderJwks.length < 1 || holderJwks.length > MAX_BATCH) throw new Error(`between 1 and ${MAX_BATCH} holder keys`);
+      },
+    },
+  );
+  setHandler(walletNotificationSignal, ({ event }) => {
+    status.walletEvents.push(event);
+  });
+
   const { sendOfferPin, closeOffer } = proxyActivities<ReturnType<typeof createActivities>>({
     startToCloseTimeout: '30s',
     retry: { initialInterval: '2s', maximumInterval: '1m', nonRetryableErrorTypes: ['EmailNotConfigured', 'EmailRejected', 'NoRecipient'] },
@@ -94,9 +126,12 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
     const redeemed = await condition(() => status.state !== 'OFFERED', input.codeTtlSeconds * 1000);
     if (!redeemed) setState('EXPIRED');
   }
-  if (status.state === 'REDEEMED') {
-    await condition(() => status.state !== 'REDEEMED', input.issuanceWindowSeconds * 1000);
+  if (status.state === 'REDEEMED' || status.state === 'ISSUED') {
+    // The wallet may request credentials (and report on them) until the window closes or it says it is done.
+    await condition(() => status.state === 'CANCELLED' || status.walletEvents.length > 0, input.issuanceWindowSeconds * 1000);
   }
+  // Let a credential request that is being served finish before the workflow completes.
+  await condition(allHandlersFinished);
   await closeOffer({ offerId: input.offerId, state: status.state });
   return status;
 }

@@ -1,15 +1,20 @@
 import type { ActivityDeps } from '../../activities';
 import { createEmailActivities } from '../../activities/email-activities';
 import type { Config } from '../config/config';
-import { resolveKek } from '../credentials/key-store';
+import { createIssuanceService } from '../credentials/issuance-service';
+import { createKeyStore, keyStoreOptions, resolveKek } from '../credentials/key-store';
+import { createIssuedCredentialsRepository } from '../db/issued-credentials-repository';
 import { createAuditLogRepository } from '../db/audit-log-repository';
 import { createDocumentsRepository } from '../db/documents-repository';
 import type { Db } from '../db/knex';
 import { createOffersRepository } from '../db/offers-repository';
 import { createOfferSecrets } from '../oid4vci/offer-secrets';
 
-/** Everything the activities need, built once per worker process from the configuration. */
-export function createActivityDeps(config: Config, db: Db, overrides: Partial<ActivityDeps> = {}): ActivityDeps {
+/** Everything the activities need, built once per worker process from the configuration (keys provisioned). */
+export async function createActivityDeps(config: Config, db: Db, overrides: Partial<ActivityDeps> = {}): Promise<ActivityDeps> {
+  const kek = resolveKek(config);
+  const keyStore = createKeyStore(keyStoreOptions(config, db));
+  await keyStore.ensureProvisioned();
   const email = createEmailActivities({ smtpUrl: config.env.SMTP_URL, from: `${config.file.issuer.name} <no-reply@${new URL(config.issuerUrl).hostname}>`, issuerName: config.file.issuer.name });
   return {
     config,
@@ -18,7 +23,9 @@ export function createActivityDeps(config: Config, db: Db, overrides: Partial<Ac
     fetch: globalThis.fetch,
     offers: createOffersRepository(db),
     documents: createDocumentsRepository(db, { dateFormats: config.file.identity_matching.date_formats }),
-    secrets: createOfferSecrets(resolveKek(config)),
+    secrets: createOfferSecrets(kek),
+    issuance: createIssuanceService({ config, keyStore }),
+    issued: createIssuedCredentialsRepository(db, kek),
     sendPinEmail: email.sendPinEmail,
     ...overrides,
   };

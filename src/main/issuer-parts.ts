@@ -19,7 +19,8 @@ import { createGatewayApp } from '../gateway/gateway-app';
 import { wellKnownRoutes } from '../gateway/well-known-routes';
 import { notificationRoutes } from '../gateway/oid4vci/notification-routes';
 import { walletEndpoints } from '../gateway/oid4vci/wallet-endpoints';
-import { createAccessTokensRepository } from '../db/nonces-repository';
+import { createAccessTokensRepository, createNoncesRepository } from '../db/nonces-repository';
+import { createIssuedCredentialsRepository } from '../db/issued-credentials-repository';
 import { createOffersRepository } from '../db/offers-repository';
 import { createOfferSecrets } from '../oid4vci/offer-secrets';
 import { startGrpcServer } from '../grpc/grpc-server';
@@ -81,7 +82,17 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       ...credentialsRoutes({ config, issuance, credentials: createW3cCredentialsRepository(db), audit }),
       ...wellKnownRoutes({ config, keyStore }),
     ],
-    protocolRouters: [walletEndpoints({ config, offers, secrets, temporal: temporal.client, accessTokens: createAccessTokensRepository(db) })],
+    protocolRouters: [
+      walletEndpoints({
+        config,
+        offers,
+        secrets,
+        temporal: temporal.client,
+        accessTokens: createAccessTokensRepository(db),
+        nonces: createNoncesRepository(db),
+        issued: createIssuedCredentialsRepository(db, resolveKek(config)),
+      }),
+    ],
     readinessChecks: { database: () => pingDatabase(db), temporal: temporal.check },
     version: VERSION,
   });
@@ -124,7 +135,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
 
 export async function startWorker(config: Config, logger: Logger): Promise<RunningPart & { running: RunningWorker }> {
   const db = createDb(requireSetting(config.env.DATABASE_URL, 'DATABASE_URL'));
-  const activities = createActivities(createActivityDeps(config, db));
+  const activities = createActivities(await createActivityDeps(config, db));
   const running = await startIssuerWorker({ address: requireSetting(config.env.TEMPORAL_ADDRESS, 'TEMPORAL_ADDRESS'), namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE, activities, logger });
   let closing: Promise<void> | undefined;
   return {

@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { SMTPServer } from 'smtp-server';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { createActivities } from '../../activities';
+import { verifySdJwtVc } from '../support/credential-verifiers';
 import { createLogger } from '../../src/logger';
 import { createActivityDeps } from '../../src/main/activity-deps';
 import { type RunningPart, startGateway } from '../../src/main/issuer-parts';
@@ -63,7 +65,7 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
       address: testEnv().temporalAddress,
       namespace: 'default',
       taskQueue,
-      activities: createActivities(createActivityDeps(config, database.db)),
+      activities: createActivities(await createActivityDeps(config, database.db)),
       logger: createLogger('silent'),
       workflowBundle: { codePath: testEnv().workflowBundle },
     });
@@ -182,6 +184,92 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
     assert.equal((await bodyOf(await token(code, pin))).error, 'invalid_grant');
     const handle = client.workflow.getHandle('offer/hr.example.org/urn:eudi:diploma:1/offer-3');
     assert.equal((await handle.result()).state, 'LOCKED');
+  });
+
+  /** A holder key and an OpenID4VCI key proof for it (Appendix F.1). */
+  const holder = async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const jwk = await exportJWK(publicKey);
+    const proof = (claims: { nonce?: string; aud?: string; iat?: number }, typ = 'openid4vci-proof+jwt') =>
+      new SignJWT({ ...(claims.nonce ? { nonce: claims.nonce } : {}) })
+        .setProtectedHeader({ alg: 'ES256', typ, jwk })
+        .setAudience(claims.aud ?? 'https://issuer.example.org')
+        .setIssuedAt(claims.iat ?? Math.floor(Date.now() / 1000))
+        .sign(privateKey);
+    return { jwk, proof };
+  };
+  const nonce = async () => (await bodyOf(await fetch(`${base}/nonce`, { method: 'POST' }))).c_nonce as string;
+  const credential = (accessToken: string, body: unknown) =>
+    fetch(`${base}/credential`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` }, body: JSON.stringify(body) });
+  const redeemed = async (documentId: string, email: string) => {
+    await upload(documentId, { email });
+    const { qr } = await bodyOf(await notify(documentId));
+    const code = (await offerFrom(qr.deep_link)).grants[GRANT]['pre-authorized_code'];
+    return (await bodyOf(await token(code, await waitForPin(email)))).access_token as string;
+  };
+
+  test('the credential endpoint issues an SD-JWT VC bound to the proof key, verified with plain jose against the published JWKS (§8, SD-JWT VC)', async () => {
+    const accessToken = await redeemed('offer-5', 'erin@example.org');
+    const { jwk, proof } = await holder();
+    const res = await credential(accessToken, { credential_configuration_id: 'urn:eudi:diploma:1', proofs: { jwt: [await proof({ nonce: await nonce() })] } });
+    const body = await bodyOf(res);
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.equal(body.credentials.length, 1);
+    assert.equal(typeof body.notification_id, 'string');
+    const jwks = await bodyOf(await fetch(`${base}/.well-known/jwks.json`));
+    const verified = await verifySdJwtVc(body.credentials[0].credential, jwks, { issuer: 'https://issuer.example.org' });
+    assert.equal(verified.payload.vct, 'urn:eudi:diploma:1');
+    assert.equal(verified.claims.field_of_study, 'Computer Science');
+    assert.equal(await calculateJwkThumbprint((verified.payload.cnf as { jwk: JWK }).jwk), await calculateJwkThumbprint(jwk));
+    const records = await database.db('issued_credentials').where({ document_id: 'offer-5' });
+    assert.equal(records.length, 1);
+    assert.equal(records[0].holder_key_thumbprint, await calculateJwkThumbprint(jwk));
+    assert.equal((await database.db('credential_pickups').count('* as n').first())!.n, '0', 'the pickup slot is emptied on delivery');
+    const handle = client.workflow.getHandle('offer/hr.example.org/urn:eudi:diploma:1/offer-5');
+    assert.ok(!JSON.stringify(await handle.fetchHistory()).includes('Computer Science'), 'no claim enters the workflow history');
+
+    // §11: the wallet reports; the offer's process completes with the event recorded.
+    const note = await fetch(`${base}/notification`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` }, body: JSON.stringify({ notification_id: body.notification_id, event: 'credential_accepted' }) });
+    assert.equal(note.status, 204);
+    const final = await handle.result();
+    assert.equal(final.state, 'ISSUED');
+    assert.equal(final.credentialsIssued, 1);
+    assert.deepEqual(final.walletEvents, ['credential_accepted']);
+  });
+
+  test('several proofs give several credentials, one per key (batch issuance)', async () => {
+    const accessToken = await redeemed('offer-6', 'frank@example.org');
+    const [a, b] = [await holder(), await holder()];
+    const c = await nonce();
+    const res = await credential(accessToken, { credential_configuration_id: 'urn:eudi:diploma:1', proofs: { jwt: [await a.proof({ nonce: c }), await b.proof({ nonce: c })] } });
+    const body = await bodyOf(res);
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.equal(body.credentials.length, 2);
+  });
+
+  test('proof and request errors: nonce replay, missing nonce, wrong aud, stale iat, wrong typ, unknown configuration, no token', async () => {
+    const accessToken = await redeemed('offer-7', 'gina@example.org');
+    const { proof } = await holder();
+    const used = await nonce();
+    assert.equal((await credential(accessToken, { credential_configuration_id: 'urn:eudi:diploma:1', proofs: { jwt: [await proof({ nonce: used })] } })).status, 200);
+    const cases: [string, unknown, string][] = [
+      ['nonce replay', { credential_configuration_id: 'urn:eudi:diploma:1', proofs: { jwt: [await proof({ nonce: used })] } }, 'invalid_nonce'],
+      ['no nonce', { credential_configuration_id: 'urn:eudi:diploma:1', proofs: { jwt: [await proof({})] } }, 'invalid_nonce'],
+      ['wrong aud', { credential_configuration_id: 'urn:eudi:diploma:1', proofs: { jwt: [await proof({ nonce: await nonce(), aud: 'https://evil.example' })] } }, 'invalid_proof'],
+      ['stale iat', { credential_configuration_id: 'urn:eudi:diploma:1', proofs: { jwt: [await proof({ nonce: await nonce(), iat: Math.floor(Date.now() / 1000) - 3600 })] } }, 'invalid_proof'],
+      ['wrong typ', { credential_configuration_id: 'urn:eudi:diploma:1', proofs: { jwt: [await proof({ nonce: await nonce() }, 'JWT')] } }, 'invalid_proof'],
+      ['unknown configuration', { credential_configuration_id: 'urn:example:employee:1', proofs: { jwt: [await proof({ nonce: await nonce() })] } }, 'unknown_credential_configuration'],
+      ['no proofs', { credential_configuration_id: 'urn:eudi:diploma:1' }, 'invalid_proof'],
+      ['malformed', { proofs: 'x' }, 'invalid_credential_request'],
+    ];
+    for (const [name, body, error] of cases) {
+      const res = await credential(accessToken, body);
+      assert.equal(res.status, 400, name);
+      assert.equal((await bodyOf(res)).error, error, name);
+    }
+    const anonymous = await fetch(`${base}/credential`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(anonymous.status, 401);
+    assert.equal((await bodyOf(anonymous)).error, 'invalid_token');
   });
 
   test('an offer not redeemed within code_ttl expires; a new notification then starts a fresh offer', async () => {

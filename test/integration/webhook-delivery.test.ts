@@ -46,7 +46,7 @@ describe('webhook delivery workflow, on a real Temporal server and worker', () =
         sources['hr.example.org']!.notification_endpoint = { url: receiver.url, auth_header: 'X-Webhook-Secret', auth_secret_env: 'HR_WEBHOOK_SECRET' };
       }),
     );
-    const activities = createActivities(createActivityDeps(config, database.db, { secret: (name) => (name === 'HR_WEBHOOK_SECRET' ? SECRET : undefined) }));
+    const activities = createActivities(await createActivityDeps(config, database.db, { secret: (name) => (name === 'HR_WEBHOOK_SECRET' ? SECRET : undefined) }));
     const { temporalAddress, workflowBundle } = testEnv();
     worker = await startIssuerWorker({ address: temporalAddress, namespace: 'default', taskQueue, activities, logger: createLogger('silent'), workflowBundle: { codePath: workflowBundle } });
     connection = await Connection.connect({ address: temporalAddress });

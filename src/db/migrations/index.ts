@@ -5,6 +5,7 @@ import * as documentLookup from './0004-document-lookup';
 import * as w3cCredentials from './0005-w3c-credentials';
 import * as oid4vci from './0006-oid4vci';
 import * as credentialOffers from './0007-credential-offers';
+import * as issuedCredentials from './0008-issued-credentials';
 
 /** Every migration, in order. A new migration is a new module appended here. */
 export const migrations = [
@@ -15,4 +16,5 @@ export const migrations = [
   { name: '0005-w3c-credentials', ...w3cCredentials },
   { name: '0006-oid4vci', ...oid4vci },
   { name: '0007-credential-offers', ...credentialOffers },
+  { name: '0008-issued-credentials', ...issuedCredentials },
 ];

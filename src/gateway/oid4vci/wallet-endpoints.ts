@@ -4,7 +4,12 @@ import type { Config } from '../../config/config';
 import type { OffersRepository } from '../../db/offers-repository';
 import type { OfferSecrets } from '../../oid4vci/offer-secrets';
 import { PIN_LENGTH } from '../../oid4vci/offer-secrets';
-import { type RedeemResult, redeemOfferUpdate } from '../../../workflows/credential-offer';
+import { issueCredentialsUpdate, MAX_BATCH, type RedeemResult, redeemOfferUpdate, walletNotificationSignal } from '../../../workflows/credential-offer';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { z } from 'zod';
+import type { IssuedCredentialsRepository } from '../../db/issued-credentials-repository';
+import type { AccessTokensRepository, NoncesRepository } from '../../db/nonces-repository';
+import { verifyProofJwt } from '../../oid4vci/proof-jwt';
 import { authorizationServerMetadata, credentialIssuerMetadata } from './issuer-metadata';
 
 const PRE_AUTHORIZED_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
@@ -15,8 +20,23 @@ export interface WalletDeps {
   offers: OffersRepository;
   secrets: OfferSecrets;
   temporal: Client;
-  accessTokens: { issue(input: { workflowId: string; offerId: string; ttlSeconds: number }): Promise<{ token: string; expiresAt: Date }> };
+  accessTokens: AccessTokensRepository;
+  nonces: NoncesRepository;
+  issued: Pick<IssuedCredentialsRepository, 'pickUp'>;
 }
+
+const NONCE_TTL_SECONDS = 300;
+
+const CredentialRequest = z.object({
+  credential_configuration_id: z.string().min(1).max(512),
+  proofs: z.object({ jwt: z.array(z.string().min(1).max(16_384)).min(1).max(MAX_BATCH) }).optional(),
+});
+
+const WalletNotification = z.object({
+  notification_id: z.string().min(1).max(256),
+  event: z.enum(['credential_accepted', 'credential_failure', 'credential_deleted']),
+  event_description: z.string().max(1024).optional(),
+});
 
 /** OAuth-style error body (RFC 6749 §5.2), which wallets expect from these endpoints. */
 function oauthError(res: Response, status: number, error: string, description: string): void {
@@ -28,7 +48,7 @@ function oauthError(res: Response, status: number, error: string, description: s
  * authorization-server metadata (§12.2, §12.3) and the token endpoint for the pre-authorized code
  * grant (§6). Bodies of /token are form-encoded (RFC 6749 §4.1.3); JSON is tolerated.
  */
-export function walletEndpoints({ config, offers, secrets, temporal, accessTokens }: WalletDeps): Router {
+export function walletEndpoints({ config, offers, secrets, temporal, accessTokens, nonces, issued }: WalletDeps): Router {
   const router = express.Router();
   const issuerMetadata = credentialIssuerMetadata(config);
   const asMetadata = authorizationServerMetadata(config);
@@ -84,6 +104,79 @@ export function walletEndpoints({ config, offers, secrets, temporal, accessToken
       }
       const { token } = await accessTokens.issue({ workflowId: offer.workflow_id, offerId: offer.offer_id, ttlSeconds: ACCESS_TOKEN_TTL_SECONDS });
       res.set('Cache-Control', 'no-store').json({ access_token: token, token_type: 'Bearer', expires_in: ACCESS_TOKEN_TTL_SECONDS });
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  // Nonce endpoint (§7): a fresh, single-use c_nonce for key proofs.
+  router.post('/nonce', async (_req, res, next) => {
+    try {
+      const { nonce } = await nonces.issue(NONCE_TTL_SECONDS);
+      res.set('Cache-Control', 'no-store').json({ c_nonce: nonce });
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  /** The access token of a Bearer request (RFC 6750), resolved to its offer. */
+  const authorize = async (req: Request, res: Response) => {
+    const match = /^(?:Bearer|DPoP) ([A-Za-z0-9_-]{20,128})$/.exec(req.get('authorization') ?? '');
+    const grant = match ? await accessTokens.resolve(match[1]!) : undefined;
+    if (!grant) {
+      res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
+      oauthError(res, 401, 'invalid_token', 'Missing, unknown or expired access token');
+    }
+    return grant;
+  };
+
+  // Credential endpoint (§8): verifies each key proof and its nonce, then asks the offer's workflow to sign.
+  router.post('/credential', express.json({ limit: '256kb' }), async (req: Request, res: Response, next) => {
+    try {
+      const grant = await authorize(req, res);
+      if (!grant) return;
+      const parsed = CredentialRequest.safeParse(req.body);
+      if (!parsed.success) return oauthError(res, 400, 'invalid_credential_request', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+      const offer = await offers.byId(grant.offerId);
+      if (!offer || parsed.data.credential_configuration_id !== offer.vct) return oauthError(res, 400, 'unknown_credential_configuration', 'This access token is for another credential configuration');
+      const proofs = parsed.data.proofs?.jwt;
+      if (!proofs) return oauthError(res, 400, 'invalid_proof', 'proofs.jwt is required: the credential is bound to the holder\'s key');
+      const holderJwks: Record<string, unknown>[] = [];
+      const consumed = new Map<string, string>();
+      for (const jwt of proofs) {
+        const verified = await verifyProofJwt(jwt, { audience: config.issuerUrl });
+        if (!verified.success) return oauthError(res, 400, verified.error, verified.description);
+        if (!verified.nonce) return oauthError(res, 400, 'invalid_nonce', 'The proof carries no nonce: get one from the nonce endpoint');
+        // Proofs of one batch usually share a c_nonce; each nonce is spent once, on its first use here.
+        const outcome = consumed.get(verified.nonce) ?? (await nonces.consume(verified.nonce));
+        consumed.set(verified.nonce, outcome === 'ok' ? 'ok-in-this-request' : outcome);
+        if (outcome !== 'ok' && outcome !== 'ok-in-this-request') return oauthError(res, 400, 'invalid_nonce', `The proof's nonce is ${outcome}: get a fresh one from the nonce endpoint`);
+        holderJwks.push(verified.holderJwk as Record<string, unknown>);
+      }
+      let pickupIds: string[];
+      try {
+        ({ pickupIds } = await temporal.workflow.getHandle(grant.workflowId).executeUpdate(issueCredentialsUpdate, { args: [{ holderJwks }] }));
+      } catch (err) {
+        if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError) return oauthError(res, 400, 'invalid_credential_request', 'The offer can no longer issue credentials');
+        throw err;
+      }
+      const credentials = await issued.pickUp(pickupIds);
+      res.set('Cache-Control', 'no-store').json({ credentials: credentials.map((credential) => ({ credential })), notification_id: grant.offerId });
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  // Notification endpoint (§11): the wallet tells what became of the credentials.
+  router.post('/notification', express.json({ limit: '16kb' }), async (req: Request, res: Response, next) => {
+    try {
+      const grant = await authorize(req, res);
+      if (!grant) return;
+      const parsed = WalletNotification.safeParse(req.body);
+      if (!parsed.success) return oauthError(res, 400, 'invalid_notification_request', 'notification_id and a known event are required');
+      if (parsed.data.notification_id !== grant.offerId) return oauthError(res, 400, 'invalid_notification_id', 'Unknown notification_id');
+      await temporal.workflow.getHandle(grant.workflowId).signal(walletNotificationSignal, { event: parsed.data.event }).catch(() => undefined);
+      res.status(204).end();
     } catch (err) {
       next(err);
     }

@@ -1,0 +1,60 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Config } from '../src/config/config';
+import { CredentialInputError } from '../src/credentials/credential-errors';
+import { holderKeyThumbprint, parseHolderJwk } from '../src/credentials/holder-key';
+import type { IssuanceService } from '../src/credentials/issuance-service';
+import type { DocumentsRepository } from '../src/db/documents-repository';
+import type { IssuedCredentialRecord, IssuedCredentialsRepository } from '../src/db/issued-credentials-repository';
+import type { OffersRepository } from '../src/db/offers-repository';
+
+export interface IssuanceActivityDeps {
+  config: Config;
+  offers: OffersRepository;
+  documents: DocumentsRepository;
+  issuance: IssuanceService;
+  issued: IssuedCredentialsRepository;
+}
+
+const toDate = (v: number | string | Date | undefined): Date | null => (v === undefined ? null : typeof v === 'number' ? new Date(v * 1000) : new Date(v));
+
+export const createIssuanceActivities = ({ config, offers, documents, issuance, issued }: IssuanceActivityDeps) => ({
+  /**
+   * Signs one credential of the offer's document per holder key (OpenID4VCI 1.0 batch issuance),
+   * records them and parks them, sealed, for the waiting /credential request. Returns only pickup
+   * ids, so no credential (and no claim) enters the workflow history.
+   */
+  async issueOfferCredentials({ offerId, holderJwks }: { offerId: string; holderJwks: Record<string, unknown>[] }): Promise<{ pickupIds: string[] }> {
+    const offer = await offers.byId(offerId);
+    if (!offer) throw ApplicationFailure.nonRetryable(`offer ${offerId} not found`, 'OfferNotFound');
+    const key = { authentic_source: offer.authentic_source, vct: offer.vct, document_id: offer.document_id };
+    const doc = await documents.get(key);
+    if (!doc) throw ApplicationFailure.nonRetryable('the document was deleted', 'DocumentGone');
+    const format = config.credentialTypes.get(offer.vct)?.format;
+    const validity = { ...(doc.meta.credential_valid_from !== undefined ? { validFrom: doc.meta.credential_valid_from } : {}), ...(doc.meta.credential_valid_to !== undefined ? { validUntil: doc.meta.credential_valid_to } : {}) };
+    const credentials: string[] = [];
+    const records: IssuedCredentialRecord[] = [];
+    try {
+      for (const holderJwk of holderJwks) {
+        const record = { offer_id: offerId, ...key, holder_key_thumbprint: holderKeyThumbprint(parseHolderJwk(holderJwk)) };
+        if (format === 'mso_mdoc') {
+          const made = await issuance.makeMdoc({ docType: offer.vct, documentData: doc.document_data, holderJwk, ...validity });
+          credentials.push(made.credential);
+          records.push({ ...record, format, valid_from: made.validFrom, valid_until: made.validUntil });
+        } else if (format === 'jwt_vc_json') {
+          const made = await issuance.makeVc20({ types: [offer.vct], documentData: doc.document_data, holderJwk, ...validity });
+          credentials.push(made.credential);
+          records.push({ ...record, format, valid_from: toDate(made.validFrom), valid_until: toDate(made.validUntil) });
+        } else {
+          const made = await issuance.makeSdJwt({ vct: offer.vct, documentData: doc.document_data, holderJwk, ...validity });
+          credentials.push(made.credential);
+          records.push({ ...record, format: 'dc+sd-jwt', valid_from: toDate(made.validFrom), valid_until: toDate(made.validUntil) });
+        }
+      }
+    } catch (err) {
+      // Bad data or a bad key will not sign on a retry either.
+      if (err instanceof CredentialInputError) throw ApplicationFailure.nonRetryable(err.message, 'CredentialInput');
+      throw err;
+    }
+    return { pickupIds: await issued.recordAndPark(records, credentials) };
+  },
+});
