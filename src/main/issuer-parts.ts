@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from 'pino';
+import { cancelOfferSignal, credentialOfferWorkflowId } from '../../workflows/credential-offer';
 import { createActivities } from '../../activities';
 import { createActivityDeps } from './activity-deps';
 import type { Config } from '../config/config';
@@ -55,6 +57,16 @@ export async function runMigrations(config: Config, logger: Logger): Promise<voi
   }
 }
 
+/** Signals the document's offer workflow to cancel; an offer that is not running needs nothing. */
+async function cancelOffer(client: Client, key: { authentic_source: string; vct: string; document_id: string }): Promise<void> {
+  await client.workflow
+    .getHandle(credentialOfferWorkflowId(key.authentic_source, key.vct, key.document_id))
+    .signal(cancelOfferSignal)
+    .catch((err: unknown) => {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    });
+}
+
 /** Signing keys for a process that signs or publishes keys; provisions them on first start (idempotent across processes). */
 async function openKeyStore(config: Config, db: Db, logger: Logger): Promise<KeyStore> {
   const keyStore = createKeyStore(keyStoreOptions(config, db, { logger }));
@@ -77,7 +89,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     audit,
     authenticate: { source: createSourceAuthenticator(config), bearer: createBearerAuthenticator(config) },
     routes: [
-      ...datastoreRoutes({ config, documents, audit, validateDocumentData: createDocumentDataValidator(config) }),
+      ...datastoreRoutes({ config, documents, audit, validateDocumentData: createDocumentDataValidator(config), cancelProcesses: (key) => cancelOffer(temporal.client, key) }),
       ...notificationRoutes({ config, documents, offers, secrets, temporal: temporal.client }),
       ...credentialsRoutes({ config, issuance, credentials: createW3cCredentialsRepository(db), audit }),
       ...wellKnownRoutes({ config, keyStore }),

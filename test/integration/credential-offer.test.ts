@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { SMTPServer } from 'smtp-server';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, type JWK, jwtVerify, SignJWT } from 'jose';
 import { createActivities } from '../../activities';
-import { verifySdJwtVc } from '../support/credential-verifiers';
+import { decodeIssuerSigned, verifyIssuerAuth, verifySdJwtVc } from '../support/credential-verifiers';
 import { createLogger } from '../../src/logger';
 import { createActivityDeps } from '../../src/main/activity-deps';
 import { type RunningPart, startGateway } from '../../src/main/issuer-parts';
@@ -94,11 +94,11 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
     });
     assert.equal(res.status, 200);
   };
-  const notify = (documentId: string, email?: string) =>
+  const notify = (documentId: string, email?: string, vct = 'urn:eudi:diploma:1') =>
     fetch(`${base}/api/v1/notification`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-api-key': TEST_DEV_API_KEY },
-      body: JSON.stringify({ authentic_source: 'hr.example.org', vct: 'urn:eudi:diploma:1', document_id: documentId, ...(email ? { email } : {}) }),
+      body: JSON.stringify({ authentic_source: 'hr.example.org', vct, document_id: documentId, ...(email ? { email } : {}) }),
     });
   const offerFrom = async (deepLink: string) => {
     const uri = decodeURIComponent(deepLink.slice('openid-credential-offer://?credential_offer_uri='.length));
@@ -237,6 +237,41 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
     assert.deepEqual(final.walletEvents, ['credential_accepted']);
   });
 
+  test('the same flow issues an mDL (mso_mdoc, ISO/IEC 18013-5) and a W3C VC 2.0 (jwt_vc_json) from their configurations', async () => {
+    const uploadAs = async (vct: string, documentId: string, document_data: Record<string, unknown>, email: string) => {
+      const res = await fetch(`${base}/api/v1/upload`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': TEST_DEV_API_KEY },
+        body: JSON.stringify({ meta: { authentic_source: 'hr.example.org', vct, document_id: documentId }, identities: [{ family_name: 'Smith', given_name: 'Alice', birth_date: '1990-05-15', email }], document_data }),
+      });
+      assert.equal(res.status, 200, JSON.stringify(await bodyOf(res)));
+      const { qr } = await bodyOf(await notify(documentId, undefined, vct));
+      const code = (await offerFrom(qr.deep_link)).grants[GRANT]['pre-authorized_code'];
+      const accessToken = (await bodyOf(await token(code, await waitForPin(email)))).access_token as string;
+      const { proof } = await holder();
+      const res2 = await credential(accessToken, { credential_configuration_id: vct, proofs: { jwt: [await proof({ nonce: await nonce() })] } });
+      const body = await bodyOf(res2);
+      assert.equal(res2.status, 200, JSON.stringify(body));
+      return body.credentials[0].credential as string;
+    };
+    const mdoc = await uploadAs(
+      'org.iso.18013.5.1.mDL',
+      'mdl-1',
+      { family_name: 'Smith', given_name: 'Alice', birth_date: '1990-05-15', issue_date: '2024-01-01', expiry_date: '2034-01-01', issuing_country: 'SE', issuing_authority: 'Transportstyrelsen', document_number: 'SE123456', driving_privileges: [{ vehicle_category_code: 'B', issue_date: '2010-01-01' }], un_distinguishing_sign: 'S' },
+      'mdl@example.org',
+    );
+    const { iacas } = await bodyOf(await fetch(`${base}/.well-known/iacas`));
+    const { nameSpaces, issuerAuth, mso } = decodeIssuerSigned(Buffer.from(mdoc, 'base64url'));
+    assert.equal(mso.get('docType'), 'org.iso.18013.5.1.mDL');
+    assert.ok(nameSpaces.get('org.iso.18013.5.1')!.length >= 9);
+    await verifyIssuerAuth(issuerAuth, iacas);
+    const vc = await uploadAs('EmploymentCredential', 'vc-1', { employer: 'Example AB', jobTitle: 'Engineer' }, 'vc@example.org');
+    assert.equal(decodeProtectedHeader(vc).typ, 'vc+jwt');
+    const { payload } = await jwtVerify(vc, createLocalJWKSet(await bodyOf(await fetch(`${base}/.well-known/jwks.json`))));
+    assert.deepEqual(payload.type, ['VerifiableCredential', 'EmploymentCredential']);
+    assert.equal((payload.credentialSubject as Record<string, unknown>).employer, 'Example AB');
+  });
+
   test('several proofs give several credentials, one per key (batch issuance)', async () => {
     const accessToken = await redeemed('offer-6', 'frank@example.org');
     const [a, b] = [await holder(), await holder()];
@@ -282,6 +317,17 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
     assert.equal((await fetch(`${base}${new URL(decodeURIComponent(first.qr.deep_link.split('=')[1])).pathname}`)).status, 404);
     const second = await bodyOf(await notify('offer-4'));
     assert.notEqual(second.qr.deep_link, first.qr.deep_link);
+  });
+
+  test('deleting a document cancels its running offer, and its code no longer redeems', async () => {
+    await upload('offer-8', { email: 'hank@example.org' });
+    const { qr } = await bodyOf(await notify('offer-8'));
+    const code = (await offerFrom(qr.deep_link)).grants[GRANT]['pre-authorized_code'];
+    const pin = await waitForPin('hank@example.org');
+    const res = await fetch(`${base}/api/v1/document`, { method: 'DELETE', headers: { 'content-type': 'application/json', 'x-api-key': TEST_DEV_API_KEY }, body: JSON.stringify({ authentic_source: 'hr.example.org', vct: 'urn:eudi:diploma:1', document_id: 'offer-8' }) });
+    assert.equal(res.status, 200);
+    assert.equal((await client.workflow.getHandle('offer/hr.example.org/urn:eudi:diploma:1/offer-8').result()).state, 'CANCELLED');
+    assert.equal((await bodyOf(await token(code, pin))).error, 'invalid_grant');
   });
 
   test('a document past its validity is not offered (409 DOCUMENT_NOT_VALID); an unknown one is 404', async () => {

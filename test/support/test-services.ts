@@ -53,6 +53,8 @@ export function testConfigFile(overrides: (file: Record<string, unknown>) => voi
         credential_types: {
           diploma: { vct: 'urn:eudi:diploma:1', vctm_path: join(process.cwd(), 'metadata/vctm_diploma.json'), format: 'dc+sd-jwt' },
           employee_badge: { vct: 'urn:example:employee:1', vctm_path: join(process.cwd(), 'metadata/vctm_employee.json'), format: 'dc+sd-jwt' },
+          mdl: { vct: 'org.iso.18013.5.1.mDL', format: 'mso_mdoc' },
+          employment: { vct: 'EmploymentCredential', format: 'jwt_vc_json' },
         },
       },
       'registry.example.org': {

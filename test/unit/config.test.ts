@@ -15,12 +15,13 @@ const load = (file: unknown, env: NodeJS.ProcessEnv = {}) => {
   return loadConfig({ ISSUER_CONFIG: path, ISSUER_DATA_DIR: join(dir, 'data'), ...env });
 };
 
-test('the shipped dev configuration loads with the seed example source and its two credential types', () => {
+test('the shipped dev configuration loads with the seed example source, its two SD-JWT VC types, an mDL and a W3C type', () => {
   const config = loadConfig({ ISSUER_CONFIG: 'config/dev.yaml', ISSUER_DATA_DIR: join(dir, 'dev-data') });
   assert.equal(config.file.environment, 'development');
   const source = config.file.authentic_sources['hr.example.org']!;
   assert.equal(source.country_code, 'SE');
-  assert.deepEqual(Object.keys(source.credential_types).sort(), ['diploma', 'employee_badge']);
+  assert.deepEqual(Object.keys(source.credential_types).sort(), ['diploma', 'employee_badge', 'employment', 'mdl']);
+  assert.equal(config.credentialTypes.get('org.iso.18013.5.1.mDL')?.format, 'mso_mdoc');
   assert.equal(config.credentialTypes.get('urn:eudi:diploma:1')?.scope, 'diploma');
   assert.equal(config.issuerUrl, 'http://localhost:8080');
   assert.equal(config.file.issuer.pre_authorized_code.code_ttl, 300);

@@ -41,12 +41,14 @@ export interface DatastoreDeps {
   documents: DocumentsRepository;
   audit: AuditLogRepository;
   validateDocumentData: (vct: string, data: Record<string, unknown>) => FieldError[];
+  /** Stops any running process for a deleted document (its credential offer), so nothing issues it afterwards. */
+  cancelProcesses?: (key: DocumentKey) => Promise<void>;
 }
 
 const TAG = ['Datastore'];
 
 /** Seed 000 Datastore API, `/api/v1/*`: what authentic sources call. */
-export function datastoreRoutes({ config, documents, audit, validateDocumentData }: DatastoreDeps): AnyRouteSpec[] {
+export function datastoreRoutes({ config, documents, audit, validateDocumentData, cancelProcesses }: DatastoreDeps): AnyRouteSpec[] {
   const rules = config.file.identity_matching;
 
   /** A source acts only on itself and on the vcts configured for it. */
@@ -178,7 +180,7 @@ export function datastoreRoutes({ config, documents, audit, validateDocumentData
       path: '/api/v1/document',
       operationId: 'deleteDocument',
       summary: 'Delete a document',
-      description: 'Removes the document and its identities. The audit log keeps the record that it existed and was deleted.',
+      description: 'Removes the document and its identities and cancels its running credential offer. The audit log keeps the record that it existed and was deleted.',
       tags: TAG,
       security: 'source',
       body: DocumentRef,
@@ -188,6 +190,7 @@ export function datastoreRoutes({ config, documents, audit, validateDocumentData
         authorize(principal, body.authentic_source, body.vct);
         const deleted = await documents.delete(body, auditIn(req, res, principal, 'document.delete', { ...body }));
         if (!deleted) throw notFound(body);
+        await cancelProcesses?.(body);
         return { data: { status: 'deleted' } };
       },
     }),
