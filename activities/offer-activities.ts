@@ -1,16 +1,24 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DocumentsRepository } from '../src/db/documents-repository';
 import type { OffersRepository } from '../src/db/offers-repository';
+import type { Config } from '../src/config/config';
+import { type PreparedOffer, prepareOffer } from '../src/oid4vci/offer-preparation';
 import type { OfferSecrets } from '../src/oid4vci/offer-secrets';
 
 export interface OfferActivityDeps {
+  config: Config;
   offers: OffersRepository;
   documents: DocumentsRepository;
   secrets: OfferSecrets;
   sendPinEmail: (input: { to: string; pin: string; offerId: string; idempotencyKey: string }) => Promise<{ messageId: string }>;
 }
 
-export const createOfferActivities = ({ offers, documents, secrets, sendPinEmail }: OfferActivityDeps) => ({
+export const createOfferActivities = ({ config, offers, documents, secrets, sendPinEmail }: OfferActivityDeps) => ({
+  /** Records a new offer for one document of a batch (see prepareOffer); the batch workflow then starts it. */
+  async prepareBatchOffer({ authenticSource, vct, documentId }: { authenticSource: string; vct: string; documentId: string }): Promise<PreparedOffer> {
+    return prepareOffer({ config, documents, offers, secrets }, { authentic_source: authenticSource, vct, document_id: documentId });
+  },
+
   /**
    * E-mails the offer's PIN (tx_code) to the holder: the address the notification request gave,
    * else the first identity of the document that has one (DESIGN.md section 7). The PIN is derived,

@@ -1,3 +1,4 @@
 // Every workflow the worker runs. Re-exports only.
 export * from './webhook-delivery';
 export * from './credential-offer';
+export * from './batch-offer';

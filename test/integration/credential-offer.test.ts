@@ -12,7 +12,7 @@ import { type RunningPart, startGateway } from '../../src/main/issuer-parts';
 import { type RunningWorker, startIssuerWorker } from '../../src/worker/issuer-worker';
 import { offerStateQuery } from '../../workflows/credential-offer';
 import { ProcessState } from '../../workflows/search-attributes';
-import { createTestDatabase, loadTestConfig, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';
+import { createTestDatabase, loadTestConfig, REGISTRY_API_KEY, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';
 
 /**
  * Seed 000 "Generate Credential Offer" and "Pre-Authorized Code Flow" over OpenID4VCI 1.0, against
@@ -328,6 +328,38 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
     assert.equal(res.status, 200);
     assert.equal((await client.workflow.getHandle('offer/hr.example.org/urn:eudi:diploma:1/offer-8').result()).state, 'CANCELLED');
     assert.equal((await bodyOf(await token(code, pin))).error, 'invalid_grant');
+  });
+
+  test('another source cannot offer this source\'s documents (403 FORBIDDEN)', async () => {
+    const res = await fetch(`${base}/api/v1/notification`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': REGISTRY_API_KEY },
+      body: JSON.stringify({ authentic_source: 'hr.example.org', vct: 'urn:eudi:diploma:1', document_id: 'offer-1' }),
+    });
+    assert.equal(res.status, 403);
+  });
+
+  test('a batch starts one offer per document with bounded concurrency and reports each one; a repeat finds the same batch', async () => {
+    for (const id of ['batch-a', 'batch-b', 'batch-c']) await upload(id, { email: `${id}@example.org` });
+    const request = { authentic_source: 'hr.example.org', vct: 'urn:eudi:diploma:1', document_ids: ['batch-a', 'batch-b', 'batch-c', 'no-such-doc'] };
+    const post = () => fetch(`${base}/api/v1/notification/batch`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': TEST_DEV_API_KEY }, body: JSON.stringify(request) });
+    const first = await bodyOf(await post());
+    assert.equal(first.data.total, 4);
+    let view = first;
+    for (let i = 0; i < 100 && view.data.state !== 'DONE'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      view = await bodyOf(await fetch(`${base}/api/v1/notification/batch/${first.data.batch_id}`, { headers: { 'x-api-key': TEST_DEV_API_KEY } }));
+    }
+    assert.equal(view.data.state, 'DONE');
+    const byId = Object.fromEntries(view.data.documents.map((d: { document_id: string; status: string }) => [d.document_id, d]));
+    assert.equal(byId['batch-a'].status, 'offered');
+    assert.match(byId['batch-a'].deep_link, /^openid-credential-offer:\/\/\?credential_offer_uri=/);
+    assert.equal(byId['no-such-doc'].status, 'document_not_found');
+    assert.equal((await client.workflow.getHandle('offer/hr.example.org/urn:eudi:diploma:1/batch-b').query(offerStateQuery)).state, 'OFFERED');
+    assert.match(await waitForPin('batch-c@example.org'), /^\d{6}$/);
+    assert.equal((await bodyOf(await post())).data.batch_id, first.data.batch_id);
+    const foreign = await fetch(`${base}/api/v1/notification/batch/${first.data.batch_id}`, { headers: { 'x-api-key': REGISTRY_API_KEY } });
+    assert.equal(foreign.status, 404);
   });
 
   test('a document past its validity is not offered (409 DOCUMENT_NOT_VALID); an unknown one is 404', async () => {

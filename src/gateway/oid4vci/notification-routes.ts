@@ -1,14 +1,17 @@
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import QRCode from 'qrcode';
 import { z } from 'zod';
 import type { Config } from '../../config/config';
 import type { DocumentsRepository } from '../../db/documents-repository';
 import type { OffersRepository } from '../../db/offers-repository';
+import { offerDeepLink, prepareOffer } from '../../oid4vci/offer-preparation';
 import type { OfferSecrets } from '../../oid4vci/offer-secrets';
-import { type CredentialOfferInput, credentialOfferWorkflow, credentialOfferWorkflowId, offerStateQuery } from '../../../workflows/credential-offer';
-import { DocumentNotFoundError, DocumentNotValidError, ForbiddenError } from '../api-errors';
+import { batchOfferWorkflow, batchStateQuery } from '../../../workflows/batch-offer';
+import { credentialOfferWorkflow, credentialOfferWorkflowId, offerStateQuery } from '../../../workflows/credential-offer';
+import { DocumentNotFoundError, DocumentNotValidError, ForbiddenError, RouteNotFoundError } from '../api-errors';
 import { AuthenticSourceName, DocumentId, Vct } from '../datastore/datastore-schemas';
+import type { SourcePrincipal } from '../authenticate-source';
 import { type AnyRouteSpec, defineRoute } from '../route-registry';
 
 export const NotificationRequest = z
@@ -29,8 +32,29 @@ export const NotificationResponse = z
   })
   .meta({ id: 'NotificationResponse' });
 
-const MAX_PIN_ATTEMPTS = 5;
-const ISSUANCE_WINDOW_SECONDS = 600;
+export const BatchNotificationRequest = z
+  .strictObject({
+    authentic_source: AuthenticSourceName,
+    vct: Vct,
+    document_ids: z.array(DocumentId).min(1).max(1000).refine((ids) => new Set(ids).size === ids.length, 'document ids must be unique'),
+  })
+  .meta({ id: 'BatchNotificationRequest' });
+
+const BatchStatusResponse = z
+  .object({
+    data: z.object({
+      batch_id: z.string(),
+      workflow_id: z.string(),
+      state: z.enum(['RUNNING', 'DONE']),
+      total: z.number().int(),
+      done: z.number().int(),
+      documents: z.array(z.object({ document_id: z.string(), status: z.string(), deep_link: z.string().optional() })),
+    }),
+  })
+  .meta({ id: 'BatchStatusResponse' });
+
+/** Offers started at once by a batch: bounded, so a large batch cannot flood the workers. */
+const BATCH_CONCURRENCY = 8;
 
 export interface NotificationDeps {
   config: Config;
@@ -46,10 +70,8 @@ export interface NotificationDeps {
  * offer), and answers with the deep link and its QR code.
  */
 export function notificationRoutes({ config, documents, offers, secrets, temporal }: NotificationDeps): AnyRouteSpec[] {
-  const { pre_authorized_code: preAuth } = config.file.issuer;
-
   const qrFor = async (offerId: string) => {
-    const deepLink = `openid-credential-offer://?credential_offer_uri=${encodeURIComponent(`${config.issuerUrl}/offers/${offerId}`)}`;
+    const deepLink = offerDeepLink(config.issuerUrl, offerId);
     return { qr: { base64_image: await QRCode.toDataURL(deepLink, { errorCorrectionLevel: 'M' }), deep_link: deepLink } };
   };
 
@@ -66,7 +88,77 @@ export function notificationRoutes({ config, documents, offers, secrets, tempora
     }
   };
 
+  /** A source offers only its own documents of its configured types. */
+  const authorize = (principal: SourcePrincipal, source: string, vct: string) => {
+    if (principal.source !== source) throw new ForbiddenError('API key does not belong to this authentic source', { authentic_source: source });
+    const type = config.credentialTypes.get(vct);
+    if (!type || type.source !== source) throw new ForbiddenError('Credential type is not configured for this authentic source', { authentic_source: source, vct });
+  };
+
+  const batchView = async (batchId: string) => {
+    const workflowId = `batch/${batchId}`;
+    const status = await temporal.workflow.getHandle(workflowId).query(batchStateQuery);
+    return {
+      data: {
+        batch_id: batchId,
+        workflow_id: workflowId,
+        state: status.state,
+        total: status.total,
+        done: status.done,
+        documents: status.documents.map((d) => ({ document_id: d.documentId, status: d.status, ...(d.offerId ? { deep_link: offerDeepLink(config.issuerUrl, d.offerId) } : {}) })),
+      },
+    };
+  };
+
   return [
+    defineRoute({
+      method: 'post',
+      path: '/api/v1/notification/batch',
+      operationId: 'createCredentialOffers',
+      summary: 'Generate credential offers for many documents (batch)',
+      description:
+        'Starts a durable batch workflow that starts one offer workflow per document, a bounded number at a time. The same set of documents maps to the same batch, so a repeated request finds it. Progress and deep links: GET /api/v1/notification/batch/{batch_id}.',
+      tags: ['Issuance'],
+      security: 'source',
+      body: BatchNotificationRequest,
+      response: BatchStatusResponse,
+      errors: [400, 401, 403],
+      handler: async ({ body, principal }) => {
+        authorize(principal, body.authentic_source, body.vct);
+        const digest = createHash('sha256').update(JSON.stringify([body.authentic_source, body.vct, [...body.document_ids].sort()])).digest('base64url').slice(0, 22);
+        const batchId = `${body.authentic_source}.${digest}`;
+        await temporal.workflow.start(batchOfferWorkflow, {
+          taskQueue: config.env.TEMPORAL_TASK_QUEUE,
+          workflowId: `batch/${batchId}`,
+          args: [{ batchId, authenticSource: body.authentic_source, vct: body.vct, documentIds: body.document_ids, concurrency: BATCH_CONCURRENCY }],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+        });
+        return batchView(batchId);
+      },
+    }),
+
+    defineRoute({
+      method: 'get',
+      path: '/api/v1/notification/batch/:batchId',
+      operationId: 'getCredentialOfferBatch',
+      summary: 'Progress of a batch of credential offers, with each document\'s deep link',
+      tags: ['Issuance'],
+      security: 'source',
+      params: z.object({ batchId: z.string().regex(/^[A-Za-z0-9._-]{1,300}$/) }),
+      response: BatchStatusResponse,
+      errors: [401, 403, 404],
+      handler: async ({ params, principal }) => {
+        const batchId = params.batchId!;
+        if (!batchId.startsWith(`${principal.source}.`)) throw new RouteNotFoundError('No such batch', { batch_id: batchId });
+        try {
+          return await batchView(batchId);
+        } catch (err) {
+          if (err instanceof WorkflowNotFoundError) throw new RouteNotFoundError('No such batch', { batch_id: batchId });
+          throw err;
+        }
+      },
+    }),
+
     defineRoute({
       method: 'post',
       path: '/api/v1/notification',
@@ -78,43 +170,20 @@ export function notificationRoutes({ config, documents, offers, secrets, tempora
       body: NotificationRequest,
       response: NotificationResponse,
       errors: [400, 401, 403, 404, 409],
-      handler: async ({ body }) => {
+      handler: async ({ body, principal }) => {
+        authorize(principal, body.authentic_source, body.vct);
         const key = { authentic_source: body.authentic_source, vct: body.vct, document_id: body.document_id };
-        const doc = await documents.get(key);
-        if (!doc) throw new DocumentNotFoundError('No document found with the specified ID', { ...key });
-        const now = Math.floor(Date.now() / 1000);
-        const { credential_valid_from: from, credential_valid_to: to } = doc.meta;
-        if ((to !== undefined && to <= now) || (from !== undefined && from > now + preAuth.code_ttl)) {
-          throw new DocumentNotValidError('The document is outside its validity period and is not offered', { ...key, credential_valid_from: from ?? null, credential_valid_to: to ?? null });
-        }
-        if (!preAuth.enabled) throw new ForbiddenError('The pre-authorized code flow is disabled in this configuration');
-
         const workflowId = credentialOfferWorkflowId(body.authentic_source, body.vct, body.document_id);
         const existing = await runningOffer(workflowId);
         if (existing) return qrFor(existing);
-
-        const offerId = randomBytes(16).toString('base64url');
-        await offers.create({
-          offer_id: offerId,
-          workflow_id: workflowId,
-          authentic_source: key.authentic_source,
-          vct: key.vct,
-          document_id: key.document_id,
-          code_hash: secrets.codeHash(secrets.preAuthorizedCode(offerId)),
-          tx_code_required: preAuth.pin_required,
-          email: body.email ?? null,
-          expires_at: new Date(Date.now() + preAuth.code_ttl * 1000),
-        });
-        const input: CredentialOfferInput = {
-          offerId,
-          authenticSource: key.authentic_source,
-          vct: key.vct,
-          documentId: key.document_id,
-          codeTtlSeconds: preAuth.code_ttl,
-          pinRequired: preAuth.pin_required,
-          maxPinAttempts: MAX_PIN_ATTEMPTS,
-          issuanceWindowSeconds: ISSUANCE_WINDOW_SECONDS,
-        };
+        const prepared = await prepareOffer({ config, documents, offers, secrets }, key, body.email);
+        if (!prepared.ok) {
+          if (prepared.reason === 'document_not_found') throw new DocumentNotFoundError('No document found with the specified ID', { ...key });
+          if (prepared.reason === 'document_not_valid') throw new DocumentNotValidError('The document is outside its validity period and is not offered', { ...key });
+          throw new ForbiddenError('The pre-authorized code flow is disabled in this configuration');
+        }
+        const { input } = prepared;
+        const offerId = input.offerId;
         // A concurrent request may have started the workflow first: then its offer is the one.
         const handle = await temporal.workflow.start(credentialOfferWorkflow, { taskQueue: config.env.TEMPORAL_TASK_QUEUE, workflowId, args: [input], workflowIdConflictPolicy: 'USE_EXISTING' });
         const live = (await handle.query(offerStateQuery)).offerId;
