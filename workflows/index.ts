@@ -2,3 +2,4 @@
 export * from './webhook-delivery';
 export * from './credential-offer';
 export * from './batch-offer';
+export * from './ceiling-probe';

@@ -1,0 +1,164 @@
+/**
+ * `npm run bench -- issuance`: documents through upload → notification → offer → token → nonce →
+ * credential (SD-JWT VC), against real gateway and worker processes, Temporal and PostgreSQL;
+ * credentials/s and per-step latency, beside Temporal's bare ceiling and the in-process signing
+ * rate measured in the same run.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { parse, stringify } from 'yaml';
+import { loadConfig } from '../src/config/config';
+import { createIssuanceService } from '../src/credentials/issuance-service';
+import { createKeyStore, keyStoreOptions } from '../src/credentials/key-store';
+import { createDb } from '../src/db/knex';
+import { startEmbeddedPostgres } from '../src/runtime/embedded-postgres';
+import { freePort } from '../src/runtime/free-port';
+import { findOrInstallTemporalCli } from '../src/runtime/temporal-cli';
+import { startTemporalDevServer } from '../src/runtime/temporal-dev-server';
+import { SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes';
+import { ceilingProbeWorkflow, finishProbeUpdate } from '../workflows/ceiling-probe';
+import { percentile } from './bench-kit';
+
+export const description = 'documents through upload → notification → token → nonce → credential: credentials/s, per-step latency';
+
+const DOCUMENTS = Number(process.env.BENCH_DOCUMENTS ?? 300);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const KEY = 'bench-dev-api-key-0123456789';
+const GRANT = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
+const STEPS = ['upload', 'notification', 'offer', 'token', 'nonce', 'credential'] as const;
+
+const peakRssMiB = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+
+async function drive(n: number, concurrency: number, task: (i: number) => Promise<void>): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < n) await task(next++);
+  }));
+  return (performance.now() - started) / 1000;
+}
+
+function spawnPart(part: string, env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', part], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out = (out + c).slice(-4000)));
+  child.stderr!.on('data', (c: Buffer) => (out = (out + c).slice(-4000)));
+  return { child, output: () => out };
+}
+
+export async function run(): Promise<void> {
+  const log = () => {};
+  const work = mkdtempSync(join(tmpdir(), 'issuer-bench-issuance-'));
+  chmodSync(work, 0o755);
+  const binary = await findOrInstallTemporalCli({ explicitPath: process.env.TEMPORAL_CLI_PATH, log });
+  const [temporal, pg] = await Promise.all([
+    startTemporalDevServer({ binary, port: 0, headless: true, namespace: 'default', searchAttributes: SEARCH_ATTRIBUTES, log }),
+    startEmbeddedPostgres({ dataDir: join(work, 'postgres'), port: 0, database: 'issuer', log }),
+  ]);
+  const parts: ReturnType<typeof spawnPart>[] = [];
+  try {
+    // The dev configuration without the PIN (the bench measures the machine path, not the mail round trip).
+    const file = parse(readFileSync('config/dev.yaml', 'utf8')) as Record<string, any>;
+    file.issuer.pre_authorized_code.pin_required = false;
+    for (const type of Object.values(file.authentic_sources['hr.example.org'].credential_types) as { vctm_path?: string }[]) {
+      if (type.vctm_path) type.vctm_path = join(process.cwd(), 'config', type.vctm_path);
+    }
+    writeFileSync(join(work, 'issuer.yaml'), stringify(file));
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const env = { ...process.env, ISSUER_CONFIG: join(work, 'issuer.yaml'), ISSUER_DATA_DIR: join(work, 'data'), ISSUER_DEV_API_KEY: KEY, DATABASE_URL: pg.url, TEMPORAL_ADDRESS: temporal.address, PORT: String(port), ISSUER_URL: base, LOG_LEVEL: 'warn' };
+    await new Promise<void>((resolve, reject) => spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'migrate'], { env, stdio: 'ignore' }).on('exit', (c) => (c === 0 ? resolve() : reject(new Error(`migrate: ${c}`)))));
+    const worker = spawnPart('worker', env);
+    const gateway = spawnPart('gateway', env);
+    parts.push(worker, gateway);
+    for (let i = 0; ; i++) {
+      if (gateway.child.exitCode !== null || worker.child.exitCode !== null) throw new Error(`a part exited:\n${gateway.output()}\n${worker.output()}`);
+      if (await fetch(`${base}/readyz`).then((r) => r.ok, () => false)) break;
+      if (i > 600) throw new Error('gateway did not become ready');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+
+    console.log(`issuance benchmark: ${DOCUMENTS} documents, ${CONCURRENCY} in flight; ${cpus().length} cores shared by client, gateway, worker, Temporal and PostgreSQL; load ${loadavg()[0]!.toFixed(1)}`);
+
+    // Baseline 1: Temporal's bare ceiling (start + one Update + completion), same server, same worker.
+    const connection = await Connection.connect({ address: temporal.address });
+    const client = new Client({ connection });
+    const probes = 300;
+    const probeSeconds = await drive(probes, CONCURRENCY, async (i) => {
+      const handle = await client.workflow.start(ceilingProbeWorkflow, { taskQueue: 'issuer', workflowId: `probe-${i}-${Date.now()}` });
+      await handle.executeUpdate(finishProbeUpdate, { args: ['x'] });
+      await handle.result();
+    });
+    const ceiling = probes / probeSeconds;
+    console.log(`  Temporal ceiling (start + Update + complete)   ${ceiling.toFixed(0).padStart(6)} workflows/s`);
+
+    // Baseline 2: in-process SD-JWT VC signing with the same keys and type metadata.
+    const config = loadConfig(env);
+    const db = createDb(pg.url, { poolMax: 2 });
+    const keyStore = createKeyStore(keyStoreOptions(config, db));
+    await keyStore.ensureProvisioned();
+    const issuance = createIssuanceService({ config, keyStore });
+    const holderJwk = await exportJWK((await generateKeyPair('ES256')).publicKey);
+    const documentData = { degree_type: 'Bachelor of Science', field_of_study: 'Computer Science', issuing_institution: 'Example University', graduation_date: '2025-05-15', gpa: '3.8', credits_earned: 120 };
+    let signed = 0;
+    const signStart = performance.now();
+    while (performance.now() - signStart < 1500) {
+      await issuance.makeSdJwt({ vct: 'urn:eudi:diploma:1', documentData, holderJwk });
+      signed++;
+    }
+    const signingRate = signed / ((performance.now() - signStart) / 1000);
+    console.log(`  in-process SD-JWT VC signing (one thread)     ${signingRate.toFixed(0).padStart(6)} credentials/s`);
+    await db.destroy();
+
+    // The flow, as wallets and the source drive it.
+    const latencies: Record<(typeof STEPS)[number], number[]> = { upload: [], notification: [], offer: [], token: [], nonce: [], credential: [] };
+    const timed = async <T>(step: (typeof STEPS)[number], fn: () => Promise<T>): Promise<T> => {
+      const t = performance.now();
+      const value = await fn();
+      latencies[step].push(performance.now() - t);
+      return value;
+    };
+    const json = async (res: Response) => {
+      const body = await res.json();
+      if (!res.ok) throw new Error(`${res.url}: ${res.status} ${JSON.stringify(body)}`);
+      return body as any;
+    };
+    const source = { 'content-type': 'application/json', 'x-api-key': KEY };
+    const keys = await Promise.all(Array.from({ length: CONCURRENCY }, () => generateKeyPair('ES256')));
+    const jwks = await Promise.all(keys.map((k) => exportJWK(k.publicKey)));
+    const flow = async (i: number) => {
+      const documentId = `bench-${i}`;
+      await timed('upload', async () => json(await fetch(`${base}/api/v1/upload`, { method: 'POST', headers: source, body: JSON.stringify({ meta: { authentic_source: 'hr.example.org', vct: 'urn:eudi:diploma:1', document_id: documentId }, identities: [{ family_name: 'Smith', given_name: 'Alice', birth_date: '1990-05-15' }], document_data: documentData }) })));
+      const { qr } = await timed('notification', async () => json(await fetch(`${base}/api/v1/notification`, { method: 'POST', headers: source, body: JSON.stringify({ authentic_source: 'hr.example.org', vct: 'urn:eudi:diploma:1', document_id: documentId }) })));
+      const offer = await timed('offer', async () => json(await fetch(decodeURIComponent(qr.deep_link.split('credential_offer_uri=')[1]))));
+      const { access_token } = await timed('token', async () => json(await fetch(`${base}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: GRANT, 'pre-authorized_code': offer.grants[GRANT]['pre-authorized_code'] }) })));
+      const { c_nonce } = await timed('nonce', async () => json(await fetch(`${base}/nonce`, { method: 'POST' })));
+      const k = i % keys.length;
+      const proof = await new SignJWT({ nonce: c_nonce }).setProtectedHeader({ alg: 'ES256', typ: 'openid4vci-proof+jwt', jwk: jwks[k]! }).setAudience(base).setIssuedAt().sign(keys[k]!.privateKey);
+      await timed('credential', async () => json(await fetch(`${base}/credential`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${access_token}` }, body: JSON.stringify({ credential_configuration_id: 'urn:eudi:diploma:1', proofs: { jwt: [proof] } }) })));
+    };
+    await drive(Math.min(32, DOCUMENTS), CONCURRENCY, (i) => flow(1_000_000 + i)); // warm-up
+    for (const step of STEPS) latencies[step].length = 0;
+    const seconds = await drive(DOCUMENTS, CONCURRENCY, flow);
+    const rate = DOCUMENTS / seconds;
+
+    console.log(`\n  end to end                                    ${rate.toFixed(0).padStart(6)} credentials/s   (target >= 200/s: ${rate >= 200 ? 'met' : 'NOT MET'})`);
+    for (const step of STEPS) {
+      const sorted = latencies[step].sort((a, b) => a - b);
+      console.log(`    ${step.padEnd(13)} p50 ${percentile(sorted, 50).toFixed(1).padStart(6)} ms   p95 ${percentile(sorted, 95).toFixed(1).padStart(6)} ms   p99 ${percentile(sorted, 99).toFixed(1).padStart(6)} ms`);
+    }
+    console.log(`  ratio to Temporal ceiling ${(rate / ceiling).toFixed(2)}, to in-process signing ${(rate / signingRate).toFixed(3)}`);
+    console.log('  Temporal round trips per credential: start (notification), query (notification), Update redeem (token), Update issue (credential) + its activity');
+    console.log(`  peak RSS: gateway ${peakRssMiB(gateway.child.pid!).toFixed(0)} MiB, worker ${peakRssMiB(worker.child.pid!).toFixed(0)} MiB, Temporal ${peakRssMiB(temporal.pid).toFixed(0)} MiB, bench ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+    await connection.close();
+  } finally {
+    for (const { child } of parts) child.kill('SIGTERM');
+    await Promise.all(parts.map(({ child }) => new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)))));
+    await Promise.all([temporal.stop(), pg.stop()]);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
