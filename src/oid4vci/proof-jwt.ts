@@ -12,7 +12,8 @@ import { z } from 'zod';
 export const PROOF_JWT_TYP = 'openid4vci-proof+jwt';
 
 /** Asymmetric algorithms accepted for proofs; `none` and MAC algorithms never are (§F.1 `alg`). */
-export const PROOF_SIGNING_ALGS = ['ES256', 'ES384', 'EdDSA', 'Ed25519', 'RS256', 'PS256'] as const;
+/** Algorithms whose keys the issuer can bind credentials to (EC P-256/384/521, Ed25519; src/credentials/holder-key.ts). */
+export const PROOF_SIGNING_ALGS = ['ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
 
 export interface ProofExpectations {
   /** The Credential Issuer Identifier, which `aud` must equal. */

@@ -198,6 +198,10 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
         .sign(privateKey);
     return { jwk, proof };
   };
+  const rsaProof = async (c: string) => {
+    const { privateKey, publicKey } = await generateKeyPair('RS256');
+    return new SignJWT({ nonce: c }).setProtectedHeader({ alg: 'RS256', typ: 'openid4vci-proof+jwt', jwk: await exportJWK(publicKey) }).setAudience('https://issuer.example.org').setIssuedAt().sign(privateKey);
+  };
   const nonce = async () => (await bodyOf(await fetch(`${base}/nonce`, { method: 'POST' }))).c_nonce as string;
   const credential = (accessToken: string, body: unknown) =>
     fetch(`${base}/credential`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` }, body: JSON.stringify(body) });
@@ -296,6 +300,7 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
       ['unknown configuration', { credential_configuration_id: 'urn:example:employee:1', proofs: { jwt: [await proof({ nonce: await nonce() })] } }, 'unknown_credential_configuration'],
       ['no proofs', { credential_configuration_id: 'urn:eudi:diploma:1' }, 'invalid_proof'],
       ['malformed', { proofs: 'x' }, 'invalid_credential_request'],
+      ['an RSA key, which no credential can be bound to', { credential_configuration_id: 'urn:eudi:diploma:1', proofs: { jwt: [await rsaProof(await nonce())] } }, 'invalid_proof'],
     ];
     for (const [name, body, error] of cases) {
       const res = await credential(accessToken, body);

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '../../config/config';
 import { loadVctm } from '../../credentials/vctm';
+import { PROOF_SIGNING_ALGS } from '../../oid4vci/proof-jwt';
 
-/** Proof signing algorithms accepted in `proofs.jwt` (OpenID4VCI 1.0 §8.2 `proof_types_supported`). */
-export const PROOF_SIGNING_ALGS = ['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256'];
 export const BATCH_SIZE = 10;
 
 /**
@@ -17,12 +16,14 @@ export function credentialIssuerMetadata(config: Config): Record<string, unknown
   for (const [vct, type] of config.credentialTypes) {
     const vctm = type.vctmPath ? loadVctm(readFileSync(type.vctmPath)) : undefined;
     const metadata = vctm?.success ? vctm.data.metadata : undefined;
-    const display = metadata?.display?.map((d) => ({ name: d.name, locale: (d as { locale?: string; lang?: string }).locale ?? (d as { lang?: string }).lang, ...(d.description ? { description: d.description } : {}) }));
+    // Without type metadata the scope name is the display name: every configuration carries
+    // `credential_metadata`, which is how 1.0 clients tell this metadata from draft versions.
+    const display = (metadata?.display ?? [{ name: type.scope, lang: 'en' }]).map((d) => ({ name: d.name, locale: (d as { locale?: string; lang?: string }).locale ?? (d as { lang?: string }).lang, ...(d.description ? { description: d.description } : {}) }));
     const claims = metadata?.claims?.map((c) => ({ path: c.path, ...(c.mandatory ? { mandatory: true } : {}), ...(c.display ? { display: c.display.map((d) => ({ name: (d as { label?: string; name?: string }).label ?? (d as { name?: string }).name, locale: (d as { locale?: string; lang?: string }).locale ?? (d as { lang?: string }).lang })) } : {}) }));
     const common = {
       scope: type.scope,
-      proof_types_supported: { jwt: { proof_signing_alg_values_supported: PROOF_SIGNING_ALGS } },
-      ...(display || claims ? { credential_metadata: { ...(display ? { display } : {}), ...(claims ? { claims } : {}) } } : {}),
+      proof_types_supported: { jwt: { proof_signing_alg_values_supported: [...PROOF_SIGNING_ALGS] } },
+      credential_metadata: { display, ...(claims ? { claims } : {}) },
     };
     if (type.format === 'mso_mdoc') {
       // Appendix A.2: COSE algorithm numbers for mdoc (-7 = ES256).

@@ -9,6 +9,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import { z } from 'zod';
 import type { IssuedCredentialsRepository } from '../../db/issued-credentials-repository';
 import type { AccessTokensRepository, NoncesRepository } from '../../db/nonces-repository';
+import { parseHolderJwk } from '../../credentials/holder-key';
 import { verifyProofJwt } from '../../oid4vci/proof-jwt';
 import { authorizationServerMetadata, credentialIssuerMetadata } from './issuer-metadata';
 
@@ -151,6 +152,12 @@ export function walletEndpoints({ config, offers, secrets, temporal, accessToken
         const outcome = consumed.get(verified.nonce) ?? (await nonces.consume(verified.nonce));
         consumed.set(verified.nonce, outcome === 'ok' ? 'ok-in-this-request' : outcome);
         if (outcome !== 'ok' && outcome !== 'ok-in-this-request') return oauthError(res, 400, 'invalid_nonce', `The proof's nonce is ${outcome}: get a fresh one from the nonce endpoint`);
+        // The key must be one a credential can be bound to (OpenID4VCI 1.0 §8.3.1.2: otherwise invalid_proof).
+        try {
+          parseHolderJwk(verified.holderJwk);
+        } catch {
+          return oauthError(res, 400, 'invalid_proof', 'The proof key type cannot be bound to a credential: use an EC P-256/P-384/P-521 or Ed25519 key');
+        }
         holderJwks.push(verified.holderJwk as Record<string, unknown>);
       }
       let pickupIds: string[];
