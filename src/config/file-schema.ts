@@ -83,6 +83,8 @@ export const FileConfigSchema = z
             code_ttl: z.number().int().positive().default(300),
           })
           .prefault({}),
+        /** Require DPoP-bound access tokens (RFC 9449) on the OpenID4VCI endpoints; when false DPoP is still honoured. */
+        dpop_required: z.boolean().default(false),
       })
       .prefault({}),
     gateway: z

@@ -60,27 +60,28 @@ export function createNoncesRepository(db: Db) {
  */
 export function createAccessTokensRepository(db: Db) {
   return {
-    async issue(input: { workflowId: string; offerId: string; ttlSeconds: number }): Promise<{ token: string; expiresAt: Date }> {
+    /** `dpopJkt`: the RFC 7638 thumbprint of the DPoP key the token is bound to (RFC 9449 §6), if any. */
+    async issue(input: { workflowId: string; offerId: string; ttlSeconds: number; dpopJkt?: string }): Promise<{ token: string; expiresAt: Date }> {
       checkTtl(input.ttlSeconds);
       const token = randomValue();
       const [row] = await preparedQuery<{ expires_at: Date }>(
         db,
-        'oid4vci_access_token_issue',
-        'insert into oid4vci_access_tokens (token_hash, workflow_id, offer_id, expires_at) values ($1, $2, $3, now() + make_interval(secs => $4)) returning expires_at',
-        [sha256Hex(token), input.workflowId, input.offerId, input.ttlSeconds],
+        'oid4vci_access_token_issue_v2',
+        'insert into oid4vci_access_tokens (token_hash, workflow_id, offer_id, expires_at, dpop_jkt) values ($1, $2, $3, now() + make_interval(secs => $4), $5) returning expires_at',
+        [sha256Hex(token), input.workflowId, input.offerId, input.ttlSeconds, input.dpopJkt ?? null],
       );
       return { token, expiresAt: row!.expires_at };
     },
 
     /** The offer a live token was issued for; undefined for an unknown or expired token. */
-    async resolve(token: string): Promise<{ workflowId: string; offerId: string } | undefined> {
-      const [row] = await preparedQuery<{ workflow_id: string; offer_id: string }>(
+    async resolve(token: string): Promise<{ workflowId: string; offerId: string; dpopJkt?: string } | undefined> {
+      const [row] = await preparedQuery<{ workflow_id: string; offer_id: string; dpop_jkt: string | null }>(
         db,
-        'oid4vci_access_token_resolve',
-        'select workflow_id, offer_id from oid4vci_access_tokens where token_hash = $1 and expires_at > now()',
+        'oid4vci_access_token_resolve_v2',
+        'select workflow_id, offer_id, dpop_jkt from oid4vci_access_tokens where token_hash = $1 and expires_at > now()',
         [sha256Hex(token)],
       );
-      return row ? { workflowId: row.workflow_id, offerId: row.offer_id } : undefined;
+      return row ? { workflowId: row.workflow_id, offerId: row.offer_id, ...(row.dpop_jkt ? { dpopJkt: row.dpop_jkt } : {}) } : undefined;
     },
 
     async purgeExpired(): Promise<number> {

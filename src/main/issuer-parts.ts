@@ -103,6 +103,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
         accessTokens: createAccessTokensRepository(db),
         nonces: createNoncesRepository(db),
         issued: createIssuedCredentialsRepository(db, resolveKek(config)),
+        db,
       }),
     ],
     readinessChecks: { database: () => pingDatabase(db), temporal: temporal.check },

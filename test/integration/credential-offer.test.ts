@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
@@ -274,6 +275,65 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
     const { payload } = await jwtVerify(vc, createLocalJWKSet(await bodyOf(await fetch(`${base}/.well-known/jwks.json`))));
     assert.deepEqual(payload.type, ['VerifiableCredential', 'EmploymentCredential']);
     assert.equal((payload.credentialSubject as Record<string, unknown>).employer, 'Example AB');
+  });
+
+  test('DPoP (RFC 9449): a token bound at /token must be presented with the DPoP scheme and a fresh proof by the same key', async () => {
+    await upload('dpop-1', { email: 'ivy@example.org' });
+    const { qr } = await bodyOf(await notify('dpop-1'));
+    const code = (await offerFrom(qr.deep_link)).grants[GRANT]['pre-authorized_code'];
+    const pin = await waitForPin('ivy@example.org');
+    const dpopKey = await generateKeyPair('ES256');
+    const dpopJwk = await exportJWK(dpopKey.publicKey);
+    const dpopProof = (htm: string, htu: string, accessToken?: string) =>
+      new SignJWT({ htm, htu, jti: crypto.randomUUID(), ...(accessToken ? { ath: createHash('sha256').update(accessToken).digest('base64url') } : {}) })
+        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: dpopJwk })
+        .setIssuedAt()
+        .sign(dpopKey.privateKey);
+    const tokenRes = await fetch(`${base}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: await dpopProof('POST', 'https://issuer.example.org/token') },
+      body: new URLSearchParams({ grant_type: GRANT, 'pre-authorized_code': code, tx_code: pin }),
+    });
+    const tokenBody = await bodyOf(tokenRes);
+    assert.equal(tokenBody.token_type, 'DPoP');
+    const { proof } = await holder();
+    const request = async () => JSON.stringify({ credential_configuration_id: 'urn:eudi:diploma:1', proofs: { jwt: [await proof({ nonce: await nonce() })] } });
+    const asBearer = await fetch(`${base}/credential`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tokenBody.access_token}` }, body: await request() });
+    assert.equal(asBearer.status, 401);
+    assert.equal((await bodyOf(asBearer)).error, 'invalid_dpop_proof');
+    const replayed = await dpopProof('POST', 'https://issuer.example.org/credential', tokenBody.access_token);
+    const ok = await fetch(`${base}/credential`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `DPoP ${tokenBody.access_token}`, dpop: replayed }, body: await request() });
+    assert.equal(ok.status, 200, JSON.stringify(await bodyOf(ok.clone())));
+    const again = await fetch(`${base}/credential`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `DPoP ${tokenBody.access_token}`, dpop: replayed }, body: await request() });
+    assert.equal(again.status, 401, 'a DPoP proof is single use (jti)');
+    const otherKey = await generateKeyPair('ES256');
+    const foreign = await new SignJWT({ htm: 'POST', htu: 'https://issuer.example.org/credential', jti: crypto.randomUUID(), ath: createHash('sha256').update(tokenBody.access_token).digest('base64url') })
+      .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: await exportJWK(otherKey.publicKey) })
+      .setIssuedAt()
+      .sign(otherKey.privateKey);
+    const stolen = await fetch(`${base}/credential`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `DPoP ${tokenBody.access_token}`, dpop: foreign }, body: await request() });
+    assert.equal(stolen.status, 401, 'a proof by another key does not unlock the token');
+  });
+
+  test('with issuer.dpop_required the token endpoint refuses a request without a DPoP proof, and metadata lists the DPoP algorithms', async () => {
+    const strict = await startGateway(
+      loadTestConfig(
+        testConfigFile((f) => {
+          f.issuer = { pre_authorized_code: { enabled: true, pin_required: true, code_ttl: CODE_TTL }, dpop_required: true };
+        }),
+        { DATABASE_URL: database.url, TEMPORAL_ADDRESS: testEnv().temporalAddress, PORT: '0', ISSUER_URL: 'https://issuer.example.org' },
+      ),
+      createLogger('silent'),
+    );
+    try {
+      const res = await fetch(`${strict.url}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: GRANT, 'pre-authorized_code': 'x', tx_code: '123456' }) });
+      assert.equal(res.status, 400);
+      assert.equal((await bodyOf(res)).error, 'invalid_dpop_proof');
+      const as = await bodyOf(await fetch(`${strict.url}/.well-known/oauth-authorization-server`));
+      assert.ok(as.dpop_signing_alg_values_supported.includes('ES256'));
+    } finally {
+      await strict.close();
+    }
   });
 
   test('several proofs give several credentials, one per key (batch issuance)', async () => {

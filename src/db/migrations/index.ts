@@ -6,6 +6,7 @@ import * as w3cCredentials from './0005-w3c-credentials';
 import * as oid4vci from './0006-oid4vci';
 import * as credentialOffers from './0007-credential-offers';
 import * as issuedCredentials from './0008-issued-credentials';
+import * as dpop from './0009-dpop';
 
 /** Every migration, in order. A new migration is a new module appended here. */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   { name: '0006-oid4vci', ...oid4vci },
   { name: '0007-credential-offers', ...credentialOffers },
   { name: '0008-issued-credentials', ...issuedCredentials },
+  { name: '0009-dpop', ...dpop },
 ];

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '../../config/config';
 import { loadVctm } from '../../credentials/vctm';
+import { DPOP_SIGNING_ALGS } from '../../oid4vci/dpop';
 import { PROOF_SIGNING_ALGS } from '../../oid4vci/proof-jwt';
 
 export const BATCH_SIZE = 10;
@@ -54,5 +55,6 @@ export function authorizationServerMetadata(config: Config): Record<string, unkn
     response_types_supported: [],
     token_endpoint_auth_methods_supported: ['none'],
     'pre-authorized_grant_anonymous_access_supported': true,
+    dpop_signing_alg_values_supported: DPOP_SIGNING_ALGS,
   };
 }

@@ -10,7 +10,9 @@ import { z } from 'zod';
 import type { IssuedCredentialsRepository } from '../../db/issued-credentials-repository';
 import type { AccessTokensRepository, NoncesRepository } from '../../db/nonces-repository';
 import { parseHolderJwk } from '../../credentials/holder-key';
+import { verifyDpopProof } from '../../oid4vci/dpop';
 import { verifyProofJwt } from '../../oid4vci/proof-jwt';
+import type { Db } from '../../db/knex';
 import { authorizationServerMetadata, credentialIssuerMetadata } from './issuer-metadata';
 
 const PRE_AUTHORIZED_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
@@ -24,6 +26,8 @@ export interface WalletDeps {
   accessTokens: AccessTokensRepository;
   nonces: NoncesRepository;
   issued: Pick<IssuedCredentialsRepository, 'pickUp'>;
+  /** For DPoP proof jti replay protection. */
+  db: Db;
 }
 
 const NONCE_TTL_SECONDS = 300;
@@ -49,7 +53,8 @@ function oauthError(res: Response, status: number, error: string, description: s
  * authorization-server metadata (§12.2, §12.3) and the token endpoint for the pre-authorized code
  * grant (§6). Bodies of /token are form-encoded (RFC 6749 §4.1.3); JSON is tolerated.
  */
-export function walletEndpoints({ config, offers, secrets, temporal, accessTokens, nonces, issued }: WalletDeps): Router {
+export function walletEndpoints({ config, offers, secrets, temporal, accessTokens, nonces, issued, db }: WalletDeps): Router {
+  const dpopRequired = config.file.issuer.dpop_required;
   const router = express.Router();
   const issuerMetadata = credentialIssuerMetadata(config);
   const asMetadata = authorizationServerMetadata(config);
@@ -86,6 +91,14 @@ export function walletEndpoints({ config, offers, secrets, temporal, accessToken
       const code = body['pre-authorized_code'];
       if (typeof code !== 'string' || code.length === 0 || code.length > 256) return oauthError(res, 400, 'invalid_request', 'pre-authorized_code is required');
       // Some wallets still send the draft-era `user_pin`; `resource` (RFC 8707) is accepted and ignored.
+      // DPoP (RFC 9449 §5): a proof here binds the access token to the wallet's key.
+      const dpopProof = req.get('dpop');
+      let dpopJkt: string | undefined;
+      if (dpopProof) {
+        const dpop = await verifyDpopProof(db, dpopProof, { htm: 'POST', htu: `${config.issuerUrl}/token` });
+        if (!dpop.success) return oauthError(res, 400, 'invalid_dpop_proof', dpop.description);
+        dpopJkt = dpop.jkt;
+      } else if (dpopRequired) return oauthError(res, 400, 'invalid_dpop_proof', 'A DPoP proof is required (RFC 9449)');
       const txCode = typeof body.tx_code === 'string' ? body.tx_code : typeof body.user_pin === 'string' ? body.user_pin : undefined;
       const offer = await offers.byCodeHash(secrets.codeHash(code));
       if (!offer || offer.state !== 'OFFERED' || offer.expires_at.getTime() <= Date.now()) return oauthError(res, 400, 'invalid_grant', 'The pre-authorized code is invalid, expired or already used');
@@ -103,8 +116,8 @@ export function walletEndpoints({ config, offers, secrets, temporal, accessToken
         if (result.reason === 'locked') return oauthError(res, 400, 'invalid_grant', 'Too many wrong tx_codes: the offer is locked');
         return oauthError(res, 400, 'invalid_grant', 'The pre-authorized code is invalid, expired or already used');
       }
-      const { token } = await accessTokens.issue({ workflowId: offer.workflow_id, offerId: offer.offer_id, ttlSeconds: ACCESS_TOKEN_TTL_SECONDS });
-      res.set('Cache-Control', 'no-store').json({ access_token: token, token_type: 'Bearer', expires_in: ACCESS_TOKEN_TTL_SECONDS });
+      const { token } = await accessTokens.issue({ workflowId: offer.workflow_id, offerId: offer.offer_id, ttlSeconds: ACCESS_TOKEN_TTL_SECONDS, ...(dpopJkt ? { dpopJkt } : {}) });
+      res.set('Cache-Control', 'no-store').json({ access_token: token, token_type: dpopJkt ? 'DPoP' : 'Bearer', expires_in: ACCESS_TOKEN_TTL_SECONDS });
     } catch (err) {
       next(err);
     }
@@ -122,11 +135,22 @@ export function walletEndpoints({ config, offers, secrets, temporal, accessToken
 
   /** The access token of a Bearer request (RFC 6750), resolved to its offer. */
   const authorize = async (req: Request, res: Response) => {
-    const match = /^(?:Bearer|DPoP) ([A-Za-z0-9_-]{20,128})$/.exec(req.get('authorization') ?? '');
-    const grant = match ? await accessTokens.resolve(match[1]!) : undefined;
+    const match = /^(Bearer|DPoP) ([A-Za-z0-9_-]{20,128})$/.exec(req.get('authorization') ?? '');
+    const grant = match ? await accessTokens.resolve(match[2]!) : undefined;
     if (!grant) {
-      res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
+      res.set('WWW-Authenticate', `${dpopRequired ? 'DPoP' : 'Bearer'} error="invalid_token"`);
       oauthError(res, 401, 'invalid_token', 'Missing, unknown or expired access token');
+      return undefined;
+    }
+    if (grant.dpopJkt) {
+      // RFC 9449 §7: a DPoP-bound token is presented with the DPoP scheme and a proof by the same key.
+      const proof = req.get('dpop');
+      const dpop = match![1] === 'DPoP' && proof ? await verifyDpopProof(db, proof, { htm: req.method, htu: `${config.issuerUrl}${req.path}`, accessToken: match![2]! }) : undefined;
+      if (!dpop?.success || dpop.jkt !== grant.dpopJkt) {
+        res.set('WWW-Authenticate', 'DPoP error="invalid_dpop_proof"');
+        oauthError(res, 401, 'invalid_dpop_proof', dpop && !dpop.success ? dpop.description : 'A DPoP proof by the key the token is bound to is required');
+        return undefined;
+      }
     }
     return grant;
   };
