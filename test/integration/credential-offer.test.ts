@@ -1,4 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import jsQR from 'jsqr';
+import { PNG } from 'pngjs';
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -141,6 +147,29 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
     const grant = offer.grants[GRANT];
     assert.match(grant['pre-authorized_code'], /^[A-Za-z0-9_-]{43}$/);
     assert.deepEqual(grant.tx_code, { input_mode: 'numeric', length: 6, description: 'Enter the PIN sent to your email' });
+  });
+
+  test('a browser gets the holder page, which headless Chromium renders with a QR code that decodes to the deep link', async (t) => {
+    const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+    if (!chromium) return t.skip('Chromium is not installed here (.ci/run installs it)');
+    const { qr } = await bodyOf(await notify('offer-1'));
+    const pageUrl = decodeURIComponent(qr.deep_link.split('credential_offer_uri=')[1]).replace('https://issuer.example.org', base);
+    const html = await fetch(pageUrl, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
+    assert.match(html.headers.get('content-type') ?? '', /text\/html/);
+    const dir = mkdtempSync(join(tmpdir(), 'issuer-chromium-'));
+    const screenshot = join(dir, 'page.png');
+    await new Promise<void>((resolve, reject) =>
+      execFile(
+        chromium,
+        ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${join(dir, 'profile')}`, '--window-size=600,900', `--screenshot=${screenshot}`, pageUrl],
+        { timeout: 60_000 },
+        (err) => (err ? reject(err) : resolve()),
+      ),
+    );
+    const png = PNG.sync.read(readFileSync(screenshot));
+    rmSync(dir, { recursive: true, force: true });
+    const decoded = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+    assert.equal(decoded?.data, qr.deep_link, 'the QR code on the rendered page is the offer\'s deep link');
   });
 
   test('a wrong PIN is invalid_grant with the attempts left; the right PIN from the e-mail gives an access token; the code cannot be used twice', async () => {

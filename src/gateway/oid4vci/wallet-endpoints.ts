@@ -4,6 +4,8 @@ import type { Config } from '../../config/config';
 import type { OffersRepository } from '../../db/offers-repository';
 import type { OfferSecrets } from '../../oid4vci/offer-secrets';
 import { PIN_LENGTH } from '../../oid4vci/offer-secrets';
+import { offerDeepLink } from '../../oid4vci/offer-preparation';
+import QRCode from 'qrcode';
 import { issueCredentialsUpdate, MAX_BATCH, type RedeemResult, redeemOfferUpdate, walletNotificationSignal } from '../../../workflows/credential-offer';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { z } from 'zod';
@@ -43,6 +45,25 @@ const WalletNotification = z.object({
   event_description: z.string().max(1024).optional(),
 });
 
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The holder's page for an offer: the QR code to scan with a wallet, and the same link to open on this device. */
+async function offerPage(config: Config, vct: string, deepLink: string, pinRequired: boolean): Promise<string> {
+  const qr = await QRCode.toDataURL(deepLink, { errorCorrectionLevel: 'M', margin: 2, width: 360 });
+  const issuer = escapeHtml(config.file.issuer.name);
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Your credential from ${issuer}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b;text-align:center}img{width:360px;height:360px;image-rendering:pixelated}a.button{display:inline-block;margin-top:1rem;padding:.75rem 1.25rem;background:#1f5fbf;color:#fff;border-radius:.5rem;text-decoration:none}</style>
+</head><body>
+<h1>${issuer}</h1>
+<p>A credential of type <strong>${escapeHtml(vct)}</strong> is ready for you. Scan the code with your wallet app.</p>
+<img id="qr" alt="QR code of the credential offer" src="${qr}">
+<p><a class="button" href="${escapeHtml(deepLink)}">Open in a wallet on this device</a></p>
+${pinRequired ? '<p>Your wallet will ask for the PIN we sent to your e-mail address.</p>' : ''}
+</body></html>`;
+}
+
 /** OAuth-style error body (RFC 6749 §5.2), which wallets expect from these endpoints. */
 function oauthError(res: Response, status: number, error: string, description: string): void {
   res.status(status).set('Cache-Control', 'no-store').json({ error, error_description: description });
@@ -71,6 +92,11 @@ export function walletEndpoints({ config, offers, secrets, temporal, accessToken
       const offerId = String(req.params.id);
       const offer = /^[A-Za-z0-9_-]{16,64}$/.test(offerId) ? await offers.byId(offerId) : undefined;
       if (!offer || offer.state !== 'OFFERED' || offer.expires_at.getTime() <= Date.now()) return oauthError(res, 404, 'invalid_request', 'No such credential offer, or it is no longer valid');
+      // A browser (the holder following a link) gets a page with the QR code; wallets get the JSON offer.
+      if (req.accepts(['application/json', 'text/html']) === 'text/html') {
+        res.set('Cache-Control', 'no-store').type('html').send(await offerPage(config, offer.vct, offerDeepLink(config.issuerUrl, offer.offer_id), offer.tx_code_required));
+        return;
+      }
       const grant: Record<string, unknown> = { 'pre-authorized_code': secrets.preAuthorizedCode(offer.offer_id) };
       if (offer.tx_code_required) grant.tx_code = { input_mode: 'numeric', length: PIN_LENGTH, description: 'Enter the PIN sent to your email' };
       res.set('Cache-Control', 'no-store').json({
