@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { createTransport } from 'nodemailer';
 
 export interface EmailDeps {
+  /** Development only: with no SMTP_URL, PIN e-mails are written here as .eml files. */
+  mailboxDir?: string | undefined;
   /** `SMTP_URL`, e.g. `smtp://user:pass@mail.example.org:587`; undefined when e-mail is not configured. */
   smtpUrl: string | undefined;
   /** The sender address (`From:`). */
@@ -33,11 +37,12 @@ interface SmtpError {
   command?: string;
 }
 
-export const createEmailActivities = ({ smtpUrl, from, issuerName }: EmailDeps) => {
+export const createEmailActivities = ({ smtpUrl, from, issuerName, mailboxDir }: EmailDeps) => {
   let transport: ReturnType<typeof createTransport> | undefined;
   const transporter = () => {
-    if (!smtpUrl) throw ApplicationFailure.nonRetryable('SMTP_URL is not configured', 'EmailNotConfigured');
-    transport ??= createTransport(smtpUrl);
+    if (!smtpUrl && !mailboxDir) throw ApplicationFailure.nonRetryable('SMTP_URL is not configured', 'EmailNotConfigured');
+    // Development without SMTP: messages are rendered as .eml files into the mailbox folder instead.
+    transport ??= smtpUrl ? createTransport(smtpUrl) : createTransport({ streamTransport: true, buffer: true });
     return transport;
   };
 
@@ -52,7 +57,7 @@ export const createEmailActivities = ({ smtpUrl, from, issuerName }: EmailDeps) 
       const mailer = transporter();
       const messageId = pinEmailMessageId(input.idempotencyKey);
       try {
-        await mailer.sendMail({
+        const info = await mailer.sendMail({
           from,
           to: input.to,
           subject: `Your PIN for a credential from ${issuerName}`,
@@ -60,6 +65,11 @@ export const createEmailActivities = ({ smtpUrl, from, issuerName }: EmailDeps) 
           text: pinText(issuerName, input),
           html: pinHtml(issuerName, input),
         });
+        if (!smtpUrl && mailboxDir) {
+          await mkdir(mailboxDir, { recursive: true, mode: 0o700 });
+          const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${createHash('sha256').update(messageId).digest('hex').slice(0, 8)}.eml`;
+          await writeFile(join(mailboxDir, name), (info as { message: Buffer }).message, { mode: 0o600 });
+        }
       } catch (err) {
         const { code, responseCode, command } = (err ?? {}) as SmtpError;
         const where = [responseCode, command].filter(Boolean).join(' ');

@@ -152,7 +152,7 @@ export async function run(): Promise<void> {
       console.log(`    ${step.padEnd(13)} p50 ${percentile(sorted, 50).toFixed(1).padStart(6)} ms   p95 ${percentile(sorted, 95).toFixed(1).padStart(6)} ms   p99 ${percentile(sorted, 99).toFixed(1).padStart(6)} ms`);
     }
     console.log(`  ratio to Temporal ceiling ${(rate / ceiling).toFixed(2)}, to in-process signing ${(rate / signingRate).toFixed(3)}`);
-    console.log('  Temporal round trips per credential: start (notification), query (notification), Update redeem (token), Update issue (credential) + its activity');
+    console.log('  Temporal round trips per credential: start (notification), Update redeem (token), Update issue with a local signing activity (credential)');
     console.log(`  peak RSS: gateway ${peakRssMiB(gateway.child.pid!).toFixed(0)} MiB, worker ${peakRssMiB(worker.child.pid!).toFixed(0)} MiB, Temporal ${peakRssMiB(temporal.pid).toFixed(0)} MiB, bench ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
     await connection.close();
   } finally {

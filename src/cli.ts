@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { loadConfig } from './config/config';
 import { ConfigError } from './config/env';
 import { createLogger } from './logger';
+import { devMailboxDir } from './main/activity-deps';
 import { startDevStack } from './main/dev-stack';
 import { type RunningPart, runMigrations, startGateway, startGrpc, startWorker } from './main/issuer-parts';
 import { installTemporalRuntime } from './worker/temporal-runtime';
@@ -47,6 +48,7 @@ async function main(argv: string[]): Promise<number> {
         `  gRPC         ${grpc}`,
         `  Temporal UI  ${stack.temporalUiUrl ?? '(external Temporal: see its own UI)'}`,
         `  Dev API key  ${stack.config.devApiKey ?? '(none configured)'}`,
+        `  PIN e-mails  ${stack.config.env.SMTP_URL ? 'sent through SMTP_URL' : `${devMailboxDir(stack.config)} (.eml files; set SMTP_URL to send them)`}`,
         `  Data folder  ${stack.config.dataDir}`,
         'Press Ctrl-C to stop everything.',
         '',

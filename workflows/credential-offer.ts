@@ -1,4 +1,4 @@
-import { allHandlersFinished, condition, defineQuery, defineSignal, defineUpdate, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { allHandlersFinished, condition, defineQuery, proxyLocalActivities, defineSignal, defineUpdate, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { AuthenticSource, DocumentId, ProcessState, Vct } from './search-attributes';
 
@@ -85,7 +85,9 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
     },
   );
 
-  const { issueOfferCredentials } = proxyActivities<ReturnType<typeof createActivities>>({
+  // A local activity: signing runs in the worker that holds this workflow task, saving two server
+  // round trips on the wallet's wait; its result (pickup ids) is still recorded in the history.
+  const { issueOfferCredentials } = proxyLocalActivities<ReturnType<typeof createActivities>>({
     startToCloseTimeout: '30s',
     retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['OfferNotFound', 'DocumentGone', 'CredentialInput'] },
   });

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { ActivityDeps } from '../../activities';
 import { createEmailActivities } from '../../activities/email-activities';
 import type { Config } from '../config/config';
@@ -10,12 +11,19 @@ import type { Db } from '../db/knex';
 import { createOffersRepository } from '../db/offers-repository';
 import { createOfferSecrets } from '../oid4vci/offer-secrets';
 
+/** Where `dev` without SMTP_URL puts PIN e-mails (.eml files), so the local demo works end to end. */
+export const devMailboxDir = (config: Config) => join(config.dataDir, 'mailbox');
+
 /** Everything the activities need, built once per worker process from the configuration (keys provisioned). */
 export async function createActivityDeps(config: Config, db: Db, overrides: Partial<ActivityDeps> = {}): Promise<ActivityDeps> {
   const kek = resolveKek(config);
   const keyStore = createKeyStore(keyStoreOptions(config, db));
   await keyStore.ensureProvisioned();
-  const email = createEmailActivities({ smtpUrl: config.env.SMTP_URL, from: `${config.file.issuer.name} <no-reply@${new URL(config.issuerUrl).hostname}>`, issuerName: config.file.issuer.name });
+  const email = createEmailActivities({
+    smtpUrl: config.env.SMTP_URL,
+    ...(config.file.environment === 'development' ? { mailboxDir: devMailboxDir(config) } : {}),
+    from: `${config.file.issuer.name} <no-reply@${new URL(config.issuerUrl).hostname}>`, issuerName: config.file.issuer.name,
+  });
   return {
     config,
     audit: createAuditLogRepository(db),

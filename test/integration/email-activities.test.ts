@@ -129,3 +129,19 @@ describe('PIN e-mail activity, against a real SMTP receiver', () => {
     });
   });
 });
+
+test('in development without SMTP_URL the PIN e-mail is written to the mailbox folder as an .eml file, readable only by its owner', async () => {
+  const { mkdtempSync, readdirSync, readFileSync, statSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const mailboxDir = join(mkdtempSync(join(tmpdir(), 'issuer-mailbox-')), 'mailbox');
+  const { sendPinEmail } = createEmailActivities({ smtpUrl: undefined, mailboxDir, from: 'Issuer <no-reply@issuer.example.org>', issuerName: 'Issuer' });
+  await sendPinEmail({ to: 'alice@example.org', pin: '482913', offerId: 'offer-x', idempotencyKey: 'wf/offer-x/email-pin' });
+  const files = readdirSync(mailboxDir);
+  assert.equal(files.length, 1);
+  assert.match(files[0]!, /\.eml$/);
+  const eml = readFileSync(join(mailboxDir, files[0]!), 'utf8');
+  assert.match(eml, /To: alice@example\.org/);
+  assert.match(eml, /482913/);
+  assert.equal(statSync(join(mailboxDir, files[0]!)).mode & 0o077, 0);
+});

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import QRCode from 'qrcode';
 import { z } from 'zod';
 import type { Config } from '../../config/config';
@@ -9,7 +9,7 @@ import { offerDeepLink, prepareOffer } from '../../oid4vci/offer-preparation';
 import type { OfferSecrets } from '../../oid4vci/offer-secrets';
 import { batchOfferWorkflow, batchStateQuery } from '../../../workflows/batch-offer';
 import { credentialOfferWorkflow, credentialOfferWorkflowId, offerStateQuery } from '../../../workflows/credential-offer';
-import { DocumentNotFoundError, DocumentNotValidError, ForbiddenError, RouteNotFoundError } from '../api-errors';
+import { ConflictError, DocumentNotFoundError, DocumentNotValidError, ForbiddenError, RouteNotFoundError } from '../api-errors';
 import { AuthenticSourceName, DocumentId, Vct } from '../datastore/datastore-schemas';
 import type { SourcePrincipal } from '../authenticate-source';
 import { type AnyRouteSpec, defineRoute } from '../route-registry';
@@ -174,8 +174,8 @@ export function notificationRoutes({ config, documents, offers, secrets, tempora
         authorize(principal, body.authentic_source, body.vct);
         const key = { authentic_source: body.authentic_source, vct: body.vct, document_id: body.document_id };
         const workflowId = credentialOfferWorkflowId(body.authentic_source, body.vct, body.document_id);
-        const existing = await runningOffer(workflowId);
-        if (existing) return qrFor(existing);
+        // Prepared first, then started: a fresh document costs one Temporal round trip. When an offer
+        // for the document is already running, that one is answered and the prepared record dropped.
         const prepared = await prepareOffer({ config, documents, offers, secrets }, key, body.email);
         if (!prepared.ok) {
           if (prepared.reason === 'document_not_found') throw new DocumentNotFoundError('No document found with the specified ID', { ...key });
@@ -183,12 +183,16 @@ export function notificationRoutes({ config, documents, offers, secrets, tempora
           throw new ForbiddenError('The pre-authorized code flow is disabled in this configuration');
         }
         const { input } = prepared;
-        const offerId = input.offerId;
-        // A concurrent request may have started the workflow first: then its offer is the one.
-        const handle = await temporal.workflow.start(credentialOfferWorkflow, { taskQueue: config.env.TEMPORAL_TASK_QUEUE, workflowId, args: [input], workflowIdConflictPolicy: 'USE_EXISTING' });
-        const live = (await handle.query(offerStateQuery)).offerId;
-        if (live !== offerId) await offers.remove(offerId);
-        return qrFor(live);
+        try {
+          await temporal.workflow.start(credentialOfferWorkflow, { taskQueue: config.env.TEMPORAL_TASK_QUEUE, workflowId, args: [input], workflowIdConflictPolicy: 'FAIL' });
+          return qrFor(input.offerId);
+        } catch (err) {
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+          await offers.remove(input.offerId);
+          const existing = await runningOffer(workflowId);
+          if (!existing) throw new ConflictError('The document\'s previous offer was just closing; repeat the request', { ...key });
+          return qrFor(existing);
+        }
       },
     }),
   ];
