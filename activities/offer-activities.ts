@@ -35,7 +35,7 @@ export const createOfferActivities = ({ config, offers, documents, secrets, send
     }
     if (!to) throw ApplicationFailure.nonRetryable('no e-mail address for the PIN: give `email` in the notification or on an identity', 'NoRecipient');
     const workflowId = Context.current().info.workflowExecution?.workflowId ?? 'offer';
-    await sendPinEmail({ to, pin: secrets.pin(offerId), offerId, idempotencyKey: `${workflowId}/${offerId}/email-pin` });
+    await sendPinEmail({ to, pin: secrets.pin(offerId, config.file.issuer.pre_authorized_code.pin_length), offerId, idempotencyKey: `${workflowId}/${offerId}/email-pin` });
   },
 
   /** Records how the offer ended, so /token and /offers answer without asking Temporal. */

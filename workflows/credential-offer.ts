@@ -1,6 +1,7 @@
-import { allHandlersFinished, condition, defineQuery, proxyLocalActivities, defineSignal, defineUpdate, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { allHandlersFinished, condition, defineQuery, proxyLocalActivities, startChild, defineSignal, defineUpdate, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { AuthenticSource, DocumentId, ProcessState, Vct } from './search-attributes';
+import { type WebhookEvent, webhookDeliveryWorkflow, webhookDeliveryWorkflowId } from './webhook-delivery';
 
 /**
  * One credential offer (seed 000 "Generate Credential Offer" and "Pre-Authorized Code Flow",
@@ -18,6 +19,10 @@ export interface CredentialOfferInput {
   pinRequired: boolean;
   /** Wrong PINs allowed before the offer locks. */
   maxPinAttempts: number;
+  /** Whether the workflow e-mails the PIN (else the authentic source got it in the notification response). */
+  pinByEmail: boolean;
+  /** Whether the authentic source has a notification_endpoint to tell how the offer ended. */
+  notifySource: boolean;
   /** How long the wallet may keep requesting credentials after redeeming the code. */
   issuanceWindowSeconds: number;
 }
@@ -115,7 +120,7 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
     retry: { initialInterval: '2s', maximumInterval: '1m', nonRetryableErrorTypes: ['EmailNotConfigured', 'EmailRejected', 'NoRecipient'] },
   });
 
-  if (input.pinRequired) {
+  if (input.pinByEmail) {
     try {
       await sendOfferPin({ offerId: input.offerId });
     } catch {
@@ -135,5 +140,19 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
   // Let a credential request that is being served finish before the workflow completes.
   await condition(allHandlersFinished);
   await closeOffer({ offerId: input.offerId, state: status.state });
+  if (input.notifySource) {
+    // Tell the authentic source how the offer ended, by its own durable, retrying delivery workflow.
+    const event: WebhookEvent = {
+      id: `offer.${input.offerId}.${status.state.toLowerCase()}`,
+      type: `credential_offer.${status.state.toLowerCase()}`,
+      occurred_at: new Date().toISOString(),
+      data: { vct: input.vct, document_id: input.documentId, offer_id: input.offerId, credentials_issued: status.credentialsIssued },
+    };
+    await startChild(webhookDeliveryWorkflow, {
+      workflowId: webhookDeliveryWorkflowId(input.authenticSource, event.id),
+      args: [{ subscriber: input.authenticSource, event }],
+      parentClosePolicy: 'ABANDON',
+    });
+  }
   return status;
 }

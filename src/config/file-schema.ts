@@ -38,6 +38,11 @@ export const AuthenticSourceSchema = z
     /** mTLS alternative to the API key: client-certificate subjects (RFC 4514 strings) that act as this source. */
     mtls_subjects: z.array(z.string().min(1)).default([]),
     credential_types: z.record(z.string().regex(/^[a-z0-9_]+$/, 'scope names are lowercase a-z, 0-9 and _'), CredentialTypeSchema),
+    /**
+     * How the PIN reaches the holder: `email` (to the identity's or the request's address), or
+     * `authentic_source` (returned as `tx_code` in the notification response, for the source to deliver).
+     */
+    pin_delivery: z.enum(['email', 'authentic_source']).default('email'),
     /** Optional webhook for status updates. The secret sent in `auth_header` comes from the env var `auth_secret_env`. */
     notification_endpoint: z
       .strictObject({
@@ -81,6 +86,10 @@ export const FileConfigSchema = z
             pin_required: z.boolean().default(false),
             /** Seconds a pre-authorized code stays redeemable (seed default: 5 minutes). */
             code_ttl: z.number().int().positive().default(300),
+            /** Digits of the PIN (tx_code). */
+            pin_length: z.number().int().min(4).max(10).default(6),
+            /** Wrong PINs after which an offer locks. */
+            max_pin_attempts: z.number().int().min(1).max(20).default(5),
           })
           .prefault({}),
         /** Require DPoP-bound access tokens (RFC 9449) on the OpenID4VCI endpoints; when false DPoP is still honoured. */

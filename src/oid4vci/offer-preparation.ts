@@ -5,7 +5,6 @@ import type { OffersRepository } from '../db/offers-repository';
 import { type CredentialOfferInput, credentialOfferWorkflowId } from '../../workflows/credential-offer';
 import type { OfferSecrets } from './offer-secrets';
 
-const MAX_PIN_ATTEMPTS = 5;
 const ISSUANCE_WINDOW_SECONDS = 600;
 
 export type PreparedOffer = { ok: true; input: CredentialOfferInput } | { ok: false; reason: 'document_not_found' | 'document_not_valid' | 'flow_disabled' };
@@ -41,6 +40,7 @@ export async function prepareOffer({ config, documents, offers, secrets }: Offer
     email: email ?? null,
     expires_at: new Date(Date.now() + preAuth.code_ttl * 1000),
   });
+  const source = config.file.authentic_sources[key.authentic_source];
   return {
     ok: true,
     input: {
@@ -50,7 +50,9 @@ export async function prepareOffer({ config, documents, offers, secrets }: Offer
       documentId: key.document_id,
       codeTtlSeconds: preAuth.code_ttl,
       pinRequired: preAuth.pin_required,
-      maxPinAttempts: MAX_PIN_ATTEMPTS,
+      maxPinAttempts: preAuth.max_pin_attempts,
+      pinByEmail: preAuth.pin_required && source?.pin_delivery !== 'authentic_source',
+      notifySource: source?.notification_endpoint !== undefined,
       issuanceWindowSeconds: ISSUANCE_WINDOW_SECONDS,
     },
   };

@@ -9,27 +9,26 @@ import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 export interface OfferSecrets {
   preAuthorizedCode(offerId: string): string;
   codeHash(code: string): string;
-  pin(offerId: string): string;
-  pinMatches(offerId: string, presented: string): boolean;
+  /** The offer's PIN of `length` digits (issuer.pre_authorized_code.pin_length). */
+  pin(offerId: string, length: number): string;
+  pinMatches(offerId: string, presented: string, length: number): boolean;
 }
-
-export const PIN_LENGTH = 6;
 
 export function createOfferSecrets(kek: Uint8Array): OfferSecrets {
   const subKey = (purpose: string) => Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), `durable-issuer/oid4vci/${purpose}`, 32));
   const codeKey = subKey('pre-authorized-code');
   const pinKey = subKey('tx-code');
-  const pin = (offerId: string) => {
-    // 64 bits reduced mod 10^6: the bias is below 2^-40.
-    const n = createHmac('sha256', pinKey).update(offerId).digest().readBigUInt64BE(0) % 10n ** BigInt(PIN_LENGTH);
-    return n.toString().padStart(PIN_LENGTH, '0');
+  const pin = (offerId: string, length: number) => {
+    // 64 bits reduced mod 10^length (length <= 10): the bias is below 2^-30.
+    const n = createHmac('sha256', pinKey).update(offerId).digest().readBigUInt64BE(0) % 10n ** BigInt(length);
+    return n.toString().padStart(length, '0');
   };
   return {
     preAuthorizedCode: (offerId) => createHmac('sha256', codeKey).update(offerId).digest('base64url'),
     codeHash: (code) => createHash('sha256').update(code, 'utf8').digest('hex'),
     pin,
-    pinMatches: (offerId, presented) => {
-      const expected = Buffer.from(pin(offerId));
+    pinMatches: (offerId, presented, length) => {
+      const expected = Buffer.from(pin(offerId, length));
       const given = Buffer.from(presented);
       return given.length === expected.length && timingSafeEqual(given, expected);
     },

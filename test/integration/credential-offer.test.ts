@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createServer as createHttpServer } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,9 +50,26 @@ async function startSmtp() {
   return { server, mails, url: `smtp://127.0.0.1:${(server.server.address() as AddressInfo).port}` };
 }
 
+/** The authentic source's notification_endpoint: records the events it is told. */
+async function startHookReceiver() {
+  const events: { type: string; data: Record<string, unknown> }[] = [];
+  const server = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c));
+    req.on('end', () => {
+      events.push(JSON.parse(body));
+      res.statusCode = 204;
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, events, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks` };
+}
+
 describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  let hooks: Awaited<ReturnType<typeof startHookReceiver>>;
   let gateway: RunningPart;
   let worker: RunningWorker;
   let client: Client;
@@ -61,10 +79,14 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
   before(async () => {
     database = await createTestDatabase();
     smtp = await startSmtp();
+    hooks = await startHookReceiver();
     const taskQueue = uniqueName('offers');
     const config = loadTestConfig(
       testConfigFile((f) => {
-        f.issuer = { pre_authorized_code: { enabled: true, pin_required: true, code_ttl: CODE_TTL } };
+        f.issuer = { pre_authorized_code: { enabled: true, pin_required: true, code_ttl: CODE_TTL, max_pin_attempts: 3 } };
+        const sources = f.authentic_sources as Record<string, Record<string, unknown>>;
+        sources['hr.example.org']!.notification_endpoint = { url: hooks.url };
+        sources['registry.example.org']!.pin_delivery = 'authentic_source';
       }),
       { DATABASE_URL: database.url, TEMPORAL_ADDRESS: testEnv().temporalAddress, TEMPORAL_TASK_QUEUE: taskQueue, PORT: '0', SMTP_URL: smtp.url, ISSUER_URL: 'https://issuer.example.org' },
     );
@@ -86,6 +108,7 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
     await worker?.close();
     await connection?.close();
     await new Promise((r) => smtp?.server.close(() => r(undefined)));
+    await new Promise((r) => hooks?.server.close(() => r(undefined)));
     await database?.drop();
   });
 
@@ -153,7 +176,7 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
     const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
     if (!chromium) return t.skip('Chromium is not installed here (.ci/run installs it)');
     const { qr } = await bodyOf(await notify('offer-1'));
-    const pageUrl = decodeURIComponent(qr.deep_link.split('credential_offer_uri=')[1]).replace('https://issuer.example.org', base);
+    const pageUrl = `${decodeURIComponent(qr.deep_link.split('credential_offer_uri=')[1]).replace('https://issuer.example.org', base)}/view`;
     const html = await fetch(pageUrl, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
     assert.match(html.headers.get('content-type') ?? '', /text\/html/);
     const dir = mkdtempSync(join(tmpdir(), 'issuer-chromium-'));
@@ -178,7 +201,7 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
     const pin = await waitForPin('alice@example.org');
     const wrong = await token(code, wrongPin(pin));
     assert.equal(wrong.status, 400);
-    assert.deepEqual(await bodyOf(wrong), { error: 'invalid_grant', error_description: 'Wrong tx_code; 4 attempt(s) left' });
+    assert.deepEqual(await bodyOf(wrong), { error: 'invalid_grant', error_description: 'Wrong tx_code; 2 attempt(s) left' });
     assert.equal((await bodyOf(await token(code))).error, 'invalid_request', 'a missing tx_code is invalid_request');
     const right = await token(code, pin);
     const body = await bodyOf(right);
@@ -203,13 +226,14 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
     assert.match(await waitForPin('guardian@example.org'), /^\d{6}$/);
   });
 
-  test('after five wrong PINs the offer locks, and even the right PIN is refused', async () => {
+  test('after the configured number of wrong PINs (max_pin_attempts: 3) the offer locks, and even the right PIN is refused', async () => {
     await upload('offer-3', { email: 'bob@example.org' });
     const { qr } = await bodyOf(await notify('offer-3'));
     const code = (await offerFrom(qr.deep_link)).grants[GRANT]['pre-authorized_code'];
     const pin = await waitForPin('bob@example.org');
     const answers = [];
-    for (let i = 0; i < 5; i++) answers.push((await bodyOf(await token(code, wrongPin(pin)))).error_description);
+    for (let i = 0; i < 3; i++) answers.push((await bodyOf(await token(code, wrongPin(pin)))).error_description);
+    assert.deepEqual(answers.slice(0, 2), ['Wrong tx_code; 2 attempt(s) left', 'Wrong tx_code; 1 attempt(s) left']);
     assert.equal(answers.at(-1), 'Too many wrong tx_codes: the offer is locked');
     assert.equal((await bodyOf(await token(code, pin))).error, 'invalid_grant');
     const handle = client.workflow.getHandle('offer/hr.example.org/urn:eudi:diploma:1/offer-3');
@@ -411,6 +435,9 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
     assert.equal((await fetch(`${base}${new URL(decodeURIComponent(first.qr.deep_link.split('=')[1])).pathname}`)).status, 404);
     const second = await bodyOf(await notify('offer-4'));
     assert.notEqual(second.qr.deep_link, first.qr.deep_link);
+    // The authentic source's notification_endpoint is told, by a durable delivery workflow.
+    for (let i = 0; i < 100 && !hooks.events.some((e) => e.type === 'credential_offer.expired' && e.data.document_id === 'offer-4'); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(hooks.events.some((e) => e.type === 'credential_offer.expired' && e.data.document_id === 'offer-4'), JSON.stringify(hooks.events));
   });
 
   test('deleting a document cancels its running offer, and its code no longer redeems', async () => {
@@ -422,6 +449,21 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
     assert.equal(res.status, 200);
     assert.equal((await client.workflow.getHandle('offer/hr.example.org/urn:eudi:diploma:1/offer-8').result()).state, 'CANCELLED');
     assert.equal((await bodyOf(await token(code, pin))).error, 'invalid_grant');
+  });
+
+  test('with pin_delivery: authentic_source the PIN comes back in the notification response and no e-mail is sent', async () => {
+    const up = await fetch(`${base}/api/v1/upload`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': REGISTRY_API_KEY },
+      body: JSON.stringify({ meta: { authentic_source: 'registry.example.org', vct: 'urn:example:licence:1', document_id: 'lic-1' }, identities: [{ family_name: 'Smith', given_name: 'Alice', birth_date: '1990-05-15', email: 'licence@example.org' }], document_data: { category: 'B' } }),
+    });
+    assert.equal(up.status, 200);
+    const res = await fetch(`${base}/api/v1/notification`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': REGISTRY_API_KEY }, body: JSON.stringify({ authentic_source: 'registry.example.org', vct: 'urn:example:licence:1', document_id: 'lic-1' }) });
+    const body = await bodyOf(res);
+    assert.match(body.tx_code, /^\d{6}$/);
+    const code = (await offerFrom(body.qr.deep_link)).grants[GRANT]['pre-authorized_code'];
+    assert.equal((await token(code, body.tx_code)).status, 200);
+    assert.ok(!smtp.mails.some((m) => m.to.includes('licence@example.org')), 'no PIN e-mail');
   });
 
   test('another source cannot offer this source\'s documents (403 FORBIDDEN)', async () => {

@@ -25,6 +25,7 @@ export const NotificationRequest = z
 
 export const NotificationResponse = z
   .object({
+    tx_code: z.string().optional().meta({ description: 'The PIN, only when the source delivers it itself (pin_delivery: authentic_source)' }),
     qr: z.object({
       base64_image: z.string().meta({ description: 'data:image/png;base64,... of the deep link' }),
       deep_link: z.string().meta({ description: 'openid-credential-offer://?credential_offer_uri=...' }),
@@ -70,9 +71,14 @@ export interface NotificationDeps {
  * offer), and answers with the deep link and its QR code.
  */
 export function notificationRoutes({ config, documents, offers, secrets, temporal }: NotificationDeps): AnyRouteSpec[] {
-  const qrFor = async (offerId: string) => {
+  const qrFor = async (offerId: string, source?: string) => {
     const deepLink = offerDeepLink(config.issuerUrl, offerId);
-    return { qr: { base64_image: await QRCode.toDataURL(deepLink, { errorCorrectionLevel: 'M' }), deep_link: deepLink } };
+    const { pre_authorized_code: preAuth } = config.file.issuer;
+    const pinToSource = preAuth.pin_required && source !== undefined && config.file.authentic_sources[source]?.pin_delivery === 'authentic_source';
+    return {
+      ...(pinToSource ? { tx_code: secrets.pin(offerId, preAuth.pin_length) } : {}),
+      qr: { base64_image: await QRCode.toDataURL(deepLink, { errorCorrectionLevel: 'M' }), deep_link: deepLink },
+    };
   };
 
   /** The offer id of the document's running offer workflow, if there is one. */
@@ -185,13 +191,13 @@ export function notificationRoutes({ config, documents, offers, secrets, tempora
         const { input } = prepared;
         try {
           await temporal.workflow.start(credentialOfferWorkflow, { taskQueue: config.env.TEMPORAL_TASK_QUEUE, workflowId, args: [input], workflowIdConflictPolicy: 'FAIL' });
-          return qrFor(input.offerId);
+          return qrFor(input.offerId, key.authentic_source);
         } catch (err) {
           if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
           await offers.remove(input.offerId);
           const existing = await runningOffer(workflowId);
           if (!existing) throw new ConflictError('The document\'s previous offer was just closing; repeat the request', { ...key });
-          return qrFor(existing);
+          return qrFor(existing, key.authentic_source);
         }
       },
     }),

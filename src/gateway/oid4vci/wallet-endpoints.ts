@@ -3,7 +3,6 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../../config/config';
 import type { OffersRepository } from '../../db/offers-repository';
 import type { OfferSecrets } from '../../oid4vci/offer-secrets';
-import { PIN_LENGTH } from '../../oid4vci/offer-secrets';
 import { offerDeepLink } from '../../oid4vci/offer-preparation';
 import QRCode from 'qrcode';
 import { issueCredentialsUpdate, MAX_BATCH, type RedeemResult, redeemOfferUpdate, walletNotificationSignal } from '../../../workflows/credential-offer';
@@ -76,6 +75,7 @@ function oauthError(res: Response, status: number, error: string, description: s
  */
 export function walletEndpoints({ config, offers, secrets, temporal, accessTokens, nonces, issued, db }: WalletDeps): Router {
   const dpopRequired = config.file.issuer.dpop_required;
+  const preAuth = config.file.issuer.pre_authorized_code;
   const router = express.Router();
   const issuerMetadata = credentialIssuerMetadata(config);
   const asMetadata = authorizationServerMetadata(config);
@@ -87,18 +87,28 @@ export function walletEndpoints({ config, offers, secrets, temporal, accessToken
     res.json(asMetadata);
   });
 
+  const liveOffer = async (offerId: string) => {
+    const offer = /^[A-Za-z0-9_-]{16,64}$/.test(offerId) ? await offers.byId(offerId) : undefined;
+    return offer && offer.state === 'OFFERED' && offer.expires_at.getTime() > Date.now() ? offer : undefined;
+  };
+
+  // The holder's page, for a person on a desktop: the QR code to scan with a phone's wallet, and the link.
+  router.get('/offers/:id/view', async (req: Request, res: Response, next) => {
+    try {
+      const offer = await liveOffer(String(req.params.id));
+      if (!offer) return res.status(404).type('text').send('This credential offer does not exist or is no longer valid.');
+      res.set('Cache-Control', 'no-store').type('html').send(await offerPage(config, offer.vct, offerDeepLink(config.issuerUrl, offer.offer_id), offer.tx_code_required));
+    } catch (err) {
+      next(err);
+    }
+  });
+
   router.get('/offers/:id', async (req: Request, res: Response, next) => {
     try {
-      const offerId = String(req.params.id);
-      const offer = /^[A-Za-z0-9_-]{16,64}$/.test(offerId) ? await offers.byId(offerId) : undefined;
-      if (!offer || offer.state !== 'OFFERED' || offer.expires_at.getTime() <= Date.now()) return oauthError(res, 404, 'invalid_request', 'No such credential offer, or it is no longer valid');
-      // A browser (the holder following a link) gets a page with the QR code; wallets get the JSON offer.
-      if (req.accepts(['application/json', 'text/html']) === 'text/html') {
-        res.set('Cache-Control', 'no-store').type('html').send(await offerPage(config, offer.vct, offerDeepLink(config.issuerUrl, offer.offer_id), offer.tx_code_required));
-        return;
-      }
+      const offer = await liveOffer(String(req.params.id));
+      if (!offer) return oauthError(res, 404, 'invalid_request', 'No such credential offer, or it is no longer valid');
       const grant: Record<string, unknown> = { 'pre-authorized_code': secrets.preAuthorizedCode(offer.offer_id) };
-      if (offer.tx_code_required) grant.tx_code = { input_mode: 'numeric', length: PIN_LENGTH, description: 'Enter the PIN sent to your email' };
+      if (offer.tx_code_required) grant.tx_code = { input_mode: 'numeric', length: preAuth.pin_length, description: 'Enter the PIN sent to your email' };
       res.set('Cache-Control', 'no-store').json({
         credential_issuer: config.issuerUrl,
         credential_configuration_ids: [offer.vct],
@@ -129,7 +139,7 @@ export function walletEndpoints({ config, offers, secrets, temporal, accessToken
       const offer = await offers.byCodeHash(secrets.codeHash(code));
       if (!offer || offer.state !== 'OFFERED' || offer.expires_at.getTime() <= Date.now()) return oauthError(res, 400, 'invalid_grant', 'The pre-authorized code is invalid, expired or already used');
       if (offer.tx_code_required && txCode === undefined) return oauthError(res, 400, 'invalid_request', 'tx_code is required for this offer');
-      const pinCorrect = !offer.tx_code_required || secrets.pinMatches(offer.offer_id, txCode ?? '');
+      const pinCorrect = !offer.tx_code_required || secrets.pinMatches(offer.offer_id, txCode ?? '', preAuth.pin_length);
       let result: RedeemResult;
       try {
         result = await temporal.workflow.getHandle(offer.workflow_id).executeUpdate(redeemOfferUpdate, { args: [{ pinCorrect }] });
