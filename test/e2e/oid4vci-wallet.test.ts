@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { SMTPServer } from 'smtp-server';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, type JWK, type JSONWebKeySet, jwtVerify } from 'jose';
 import { preAuthorizedCodeGrantIdentifier } from '@openid4vc/oauth2';
 import { type IssuerMetadataResult, Openid4vciVersion } from '@openid4vc/openid4vci';
@@ -16,6 +14,7 @@ import { offerStateQuery } from '../../workflows/credential-offer';
 import { checkValueDigests, decodeIssuerSigned, verifyIssuerAuth, verifySdJwtVc } from '../support/credential-verifiers';
 import { createWallet } from '../support/oid4vci-wallet';
 import { createTestDatabase, loadTestConfig, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';
+import { startSmtpReceiver } from '../support/smtp-receiver';
 
 /**
  * The whole pre-authorized code flow of OpenID4VCI 1.0, driven by an independent wallet library —
@@ -26,24 +25,7 @@ import { createTestDatabase, loadTestConfig, TEST_DEV_API_KEY, testConfigFile, t
  */
 const bodyOf = (res: Response): Promise<any> => res.json();
 
-/** A real SMTP receiver: every message's recipients and text. */
-async function startSmtp() {
-  const mails: { to: string[]; text: string }[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    onData(stream, session, callback) {
-      let text = '';
-      stream.on('data', (c: Buffer) => (text += c.toString()));
-      stream.on('end', () => {
-        mails.push({ to: session.envelope.rcptTo.map((r) => r.address), text });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, mails, url: `smtp://127.0.0.1:${(server.server.address() as AddressInfo).port}` };
-}
+const startSmtp = startSmtpReceiver;
 
 const IDENTITY = { authentic_source_person_id: 'P-1', family_name: 'Smith', given_name: 'Alice', birth_date: '1990-05-15' };
 

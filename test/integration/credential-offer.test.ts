@@ -10,7 +10,6 @@ import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { SMTPServer } from 'smtp-server';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, type JWK, jwtVerify, SignJWT } from 'jose';
 import { createActivities } from '../../activities';
 import { decodeIssuerSigned, verifyIssuerAuth, verifySdJwtVc } from '../support/credential-verifiers';
@@ -21,6 +20,7 @@ import { type RunningWorker, startIssuerWorker } from '../../src/worker/issuer-w
 import { offerStateQuery } from '../../workflows/credential-offer';
 import { ProcessState } from '../../workflows/search-attributes';
 import { createTestDatabase, loadTestConfig, REGISTRY_API_KEY, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';
+import { startSmtpReceiver, waitForPin as waitForPinEmail } from '../support/smtp-receiver';
 
 /**
  * Seed 000 "Generate Credential Offer" and "Pre-Authorized Code Flow" over OpenID4VCI 1.0, against
@@ -31,24 +31,7 @@ const bodyOf = (res: Response): Promise<any> => res.json();
 const CODE_TTL = 4;
 const GRANT = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
 
-/** A real SMTP receiver: every message's recipients and text. */
-async function startSmtp() {
-  const mails: { to: string[]; text: string }[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    onData(stream, session, callback) {
-      let text = '';
-      stream.on('data', (c: Buffer) => (text += c.toString()));
-      stream.on('end', () => {
-        mails.push({ to: session.envelope.rcptTo.map((r) => r.address), text });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, mails, url: `smtp://127.0.0.1:${(server.server.address() as AddressInfo).port}` };
-}
+const startSmtp = startSmtpReceiver;
 
 /** The authentic source's notification_endpoint: records the events it is told. */
 async function startHookReceiver() {
@@ -137,15 +120,7 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
   };
   const token = (code: string, txCode?: string) =>
     fetch(`${base}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: GRANT, 'pre-authorized_code': code, ...(txCode !== undefined ? { tx_code: txCode } : {}) }) });
-  const waitForPin = async (to: string) => {
-    for (let i = 0; i < 100; i++) {
-      const mail = smtp.mails.find((m) => m.to.includes(to));
-      const pin = mail && /\b(\d{6})\b/.exec(mail.text)?.[1];
-      if (pin) return pin;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`no PIN e-mail for ${to}`);
-  };
+  const waitForPin = (to: string) => waitForPinEmail(smtp.mails, to);
   const wrongPin = (pin: string) => String((Number(pin) + 1) % 1_000_000).padStart(6, '0');
 
   test('the notification answers the seed\'s {qr:{base64_image, deep_link}}, and a repeat finds the same live offer', async () => {
