@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 /** Small measuring helpers shared by the benchmark suites. */
 
 export interface RateResult {
@@ -88,4 +89,29 @@ export const megabytes = (kilobytes: number) => `${(kilobytes / 1024).toFixed(0)
 
 export function line(label: string, value: string, note = ''): void {
   process.stdout.write(`  ${label.padEnd(44)} ${value.padStart(12)}${note ? `   ${note}` : ''}\n`);
+}
+
+/** Runs `task(i)` for i in [0, n) with `concurrency` in flight; returns wall time and per-call latencies (ms). */
+export async function drive(n: number, concurrency: number, task: (i: number) => Promise<void>): Promise<{ seconds: number; latencies: number[] }> {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        const i = next++;
+        const t = performance.now();
+        await task(i);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  return { seconds: (performance.now() - started) / 1000, latencies };
+}
+
+
+/** Peak resident set (VmHWM) of a process, in MiB. */
+export function peakRssMiB(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : NaN;
 }

@@ -21,7 +21,7 @@ import { findOrInstallTemporalCli } from '../src/runtime/temporal-cli';
 import { startTemporalDevServer } from '../src/runtime/temporal-dev-server';
 import { SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes';
 import { ceilingProbeWorkflow, finishProbeUpdate } from '../workflows/ceiling-probe';
-import { percentile } from './bench-kit';
+import { drive, peakRssMiB, percentile } from './bench-kit';
 
 export const description = 'documents through upload → notification → token → nonce → credential: credentials/s, per-step latency';
 
@@ -30,17 +30,6 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const KEY = 'bench-dev-api-key-0123456789';
 const GRANT = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
 const STEPS = ['upload', 'notification', 'offer', 'token', 'nonce', 'credential'] as const;
-
-const peakRssMiB = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
-
-async function drive(n: number, concurrency: number, task: (i: number) => Promise<void>): Promise<number> {
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < n) await task(next++);
-  }));
-  return (performance.now() - started) / 1000;
-}
 
 function spawnPart(part: string, env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', part], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -88,7 +77,7 @@ export async function run(): Promise<void> {
     const connection = await Connection.connect({ address: temporal.address });
     const client = new Client({ connection });
     const probes = 300;
-    const probeSeconds = await drive(probes, CONCURRENCY, async (i) => {
+    const { seconds: probeSeconds } = await drive(probes, CONCURRENCY, async (i) => {
       const handle = await client.workflow.start(ceilingProbeWorkflow, { taskQueue: 'issuer', workflowId: `probe-${i}-${Date.now()}` });
       await handle.executeUpdate(finishProbeUpdate, { args: ['x'] });
       await handle.result();
@@ -143,7 +132,7 @@ export async function run(): Promise<void> {
     };
     await drive(Math.min(32, DOCUMENTS), CONCURRENCY, (i) => flow(1_000_000 + i)); // warm-up
     for (const step of STEPS) latencies[step].length = 0;
-    const seconds = await drive(DOCUMENTS, CONCURRENCY, flow);
+    const { seconds } = await drive(DOCUMENTS, CONCURRENCY, flow);
     const rate = DOCUMENTS / seconds;
 
     console.log(`\n  end to end                                    ${rate.toFixed(0).padStart(6)} credentials/s   (target >= 200/s: ${rate >= 200 ? 'met' : 'NOT MET'})`);

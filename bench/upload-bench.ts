@@ -15,6 +15,7 @@ import { freePort } from '../src/runtime/free-port';
 import { findOrInstallTemporalCli } from '../src/runtime/temporal-cli';
 import { startTemporalDevServer } from '../src/runtime/temporal-dev-server';
 import { SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes';
+import { drive, peakRssMiB, percentile } from './bench-kit';
 
 const DOCUMENTS = Number(process.env.BENCH_DOCUMENTS ?? 5000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
@@ -29,25 +30,6 @@ const body = (i: number) =>
     document_data_version: '1.0.0',
   });
 
-/** Runs `task(i)` for i in [0, n) with `concurrency` in flight; returns wall time and per-call latencies (ms). */
-async function drive(n: number, concurrency: number, task: (i: number) => Promise<void>): Promise<{ seconds: number; latencies: number[] }> {
-  const latencies: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < n) {
-        const i = next++;
-        const t = performance.now();
-        await task(i);
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  return { seconds: (performance.now() - started) / 1000, latencies };
-}
-
-export const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 function summary(label: string, n: number, run: { seconds: number; latencies: number[] }) {
   const sorted = [...run.latencies].sort((a, b) => a - b);
@@ -81,11 +63,6 @@ function treeCpuSeconds(root: number): number {
   return total;
 }
 
-/** Peak resident set (VmHWM) of a process, in MiB. */
-function peakRssMiB(pid: number): number {
-  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : NaN;
-}
 
 async function waitReady(url: string, child: ChildProcess, output: () => string): Promise<void> {
   for (let i = 0; i < 300; i++) {

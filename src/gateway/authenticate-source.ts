@@ -3,7 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import bcrypt from 'bcryptjs';
 import type { Request } from 'express';
 import type { Config } from '../config/config';
-import { UnauthorizedError } from './api-errors';
+import { ForbiddenError, UnauthorizedError } from './api-errors';
 
 /** Who made an authenticated call. */
 export interface SourcePrincipal {
@@ -103,4 +103,12 @@ export function createBearerAuthenticator(config: Config): (req: Request) => Pro
     if (!found) throw new UnauthorizedError('Invalid bearer token');
     return { kind: 'client', client: found };
   };
+}
+
+/** A source acts only on itself and, when a vct is named, only on the credential types configured for it. */
+export function authorizeSource(config: Config, principal: SourcePrincipal, source: string, vct?: string): void {
+  if (principal.source !== source) throw new ForbiddenError('API key does not belong to this authentic source', { authentic_source: source });
+  if (vct === undefined) return;
+  const type = config.credentialTypes.get(vct);
+  if (!type || type.source !== source) throw new ForbiddenError('Credential type is not configured for this authentic source', { authentic_source: source, vct });
 }

@@ -82,7 +82,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const issuance = createIssuanceService({ config, keyStore });
   const documents = createDocumentsRepository(db, { dateFormats: config.file.identity_matching.date_formats });
   const offers = createOffersRepository(db);
-  const secrets = createOfferSecrets(resolveKek(config));
+  const kek = resolveKek(config);
+  const secrets = createOfferSecrets(kek);
   const app = createGatewayApp({
     config,
     logger,
@@ -102,7 +103,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
         temporal: temporal.client,
         accessTokens: createAccessTokensRepository(db),
         nonces: createNoncesRepository(db),
-        issued: createIssuedCredentialsRepository(db, resolveKek(config)),
+        issued: createIssuedCredentialsRepository(db, kek),
         db,
       }),
     ],

@@ -9,14 +9,13 @@ import {
   AmbiguousIdentityError,
   type ApiError,
   DocumentNotFoundError,
-  ForbiddenError,
   IdentityMismatchError,
   IdentityNotFoundError,
   IdentityRequiredError,
   InvalidFormatError,
   invalidFormatFrom,
 } from '../api-errors';
-import type { SourcePrincipal } from '../authenticate-source';
+import { authorizeSource, type SourcePrincipal } from '../authenticate-source';
 import { type AnyRouteSpec, defineRoute } from '../route-registry';
 import {
   AddIdentityRequest,
@@ -51,13 +50,7 @@ const TAG = ['Datastore'];
 export function datastoreRoutes({ config, documents, audit, validateDocumentData, cancelProcesses }: DatastoreDeps): AnyRouteSpec[] {
   const rules = config.file.identity_matching;
 
-  /** A source acts only on itself and on the vcts configured for it. */
-  const authorize = (principal: SourcePrincipal, source: string, vct?: string): void => {
-    if (principal.source !== source) throw new ForbiddenError('API key does not belong to this authentic source', { authentic_source: source });
-    if (vct === undefined) return;
-    const type = config.credentialTypes.get(vct);
-    if (!type || type.source !== source) throw new ForbiddenError('Credential type is not configured for this authentic source', { authentic_source: source, vct });
-  };
+  const authorize = (principal: SourcePrincipal, source: string, vct?: string) => authorizeSource(config, principal, source, vct);
 
   /** Writes the audit row inside the business transaction, so both commit or neither does. */
   const auditIn = (req: Request, res: Response, principal: SourcePrincipal, action: string, target: Record<string, string | number | boolean | null>) => async (trx: Db) => {

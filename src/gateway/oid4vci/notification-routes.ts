@@ -11,7 +11,7 @@ import { batchOfferWorkflow, batchStateQuery } from '../../../workflows/batch-of
 import { credentialOfferWorkflow, credentialOfferWorkflowId, offerStateQuery } from '../../../workflows/credential-offer';
 import { ConflictError, DocumentNotFoundError, DocumentNotValidError, ForbiddenError, RouteNotFoundError } from '../api-errors';
 import { AuthenticSourceName, DocumentId, Vct } from '../datastore/datastore-schemas';
-import type { SourcePrincipal } from '../authenticate-source';
+import { authorizeSource, type SourcePrincipal } from '../authenticate-source';
 import { type AnyRouteSpec, defineRoute } from '../route-registry';
 
 export const NotificationRequest = z
@@ -94,12 +94,7 @@ export function notificationRoutes({ config, documents, offers, secrets, tempora
     }
   };
 
-  /** A source offers only its own documents of its configured types. */
-  const authorize = (principal: SourcePrincipal, source: string, vct: string) => {
-    if (principal.source !== source) throw new ForbiddenError('API key does not belong to this authentic source', { authentic_source: source });
-    const type = config.credentialTypes.get(vct);
-    if (!type || type.source !== source) throw new ForbiddenError('Credential type is not configured for this authentic source', { authentic_source: source, vct });
-  };
+  const authorize = (principal: SourcePrincipal, source: string, vct: string) => authorizeSource(config, principal, source, vct);
 
   const batchView = async (batchId: string) => {
     const workflowId = `batch/${batchId}`;
