@@ -303,3 +303,10 @@ export function keyStoreCountry(config: Pick<Config, 'file'>): string {
 export function keyStoreOptions(config: Config, db: Db, extra: Pick<KeyStoreOptions, 'logger' | 'now'> = {}): KeyStoreOptions {
   return { db, kek: resolveKek(config), issuerUrl: config.issuerUrl, country: keyStoreCountry(config), organization: config.file.issuer.name, ...extra };
 }
+
+/** The key store of a process that signs or publishes keys; provisions the keys on first start (idempotent across processes). */
+export async function openKeyStore(config: Config, db: Db, logger: Logger): Promise<KeyStore> {
+  const keyStore = createKeyStore(keyStoreOptions(config, db, { logger }));
+  await keyStore.ensureProvisioned();
+  return keyStore;
+}

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
@@ -11,7 +12,8 @@ import { createAuditLogRepository } from '../db/audit-log-repository';
 import { createDocumentsRepository } from '../db/documents-repository';
 import { createW3cCredentialsRepository } from '../db/w3c-credentials-repository';
 import { createIssuanceService } from '../credentials/issuance-service';
-import { createKeyStore, type KeyStore, keyStoreOptions, resolveKek } from '../credentials/key-store';
+import { openKeyStore, resolveKek } from '../credentials/key-store';
+import { createIssuancePool } from '../credentials/issuance-pool';
 import { createDb, type Db, ensureDatabase, migrateLatest } from '../db/knex';
 import { createBearerAuthenticator, createSourceAuthenticator } from '../gateway/authenticate-source';
 import { datastoreRoutes } from '../gateway/datastore/datastore-routes';
@@ -65,13 +67,6 @@ async function cancelOffer(client: Client, key: { authentic_source: string; vct:
     .catch((err: unknown) => {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
     });
-}
-
-/** Signing keys for a process that signs or publishes keys; provisions them on first start (idempotent across processes). */
-async function openKeyStore(config: Config, db: Db, logger: Logger): Promise<KeyStore> {
-  const keyStore = createKeyStore(keyStoreOptions(config, db, { logger }));
-  await keyStore.ensureProvisioned();
-  return keyStore;
 }
 
 export async function startGateway(config: Config, logger: Logger): Promise<RunningPart> {
@@ -165,11 +160,19 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
 
 export async function startGrpc(config: Config, logger: Logger): Promise<RunningPart> {
   const { env } = config;
-  const db = createDb(requireSetting(config.env.DATABASE_URL, 'DATABASE_URL'), { poolMax: 2 });
-  const keyStore = await openKeyStore(config, db, logger);
-  const handlers = createIssuerGrpcHandlers(createIssuanceService({ config, keyStore }));
+  const databaseUrl = requireSetting(env.DATABASE_URL, 'DATABASE_URL');
+  // Signing runs on worker threads, one per core by default, each with its own key store; 0 threads signs here.
+  const threads = env.GRPC_SIGNING_THREADS ?? availableParallelism();
+  const pool = threads > 0 ? await createIssuancePool({ threads, setup: { module: new URL('./grpc-signing-thread.ts', import.meta.url), data: { env } } }) : undefined;
+  const db = pool ? undefined : createDb(databaseUrl, { poolMax: 2 });
+  const handlers = createIssuerGrpcHandlers(pool ?? createIssuanceService({ config, keyStore: await openKeyStore(config, db!, logger) }));
   const tls = env.GRPC_TLS_CERT && env.GRPC_TLS_KEY ? { cert: readFileSync(env.GRPC_TLS_CERT), key: readFileSync(env.GRPC_TLS_KEY), ...(env.GRPC_TLS_CA ? { ca: readFileSync(env.GRPC_TLS_CA) } : {}) } : undefined;
-  const server = await startGrpcServer({ port: env.GRPC_PORT, handlers, logger, ...(tls ? { tls } : {}) });
+  const server = await startGrpcServer({ port: env.GRPC_PORT, handlers, logger, ...(tls ? { tls } : {}) }).catch(async (err: unknown) => {
+    await pool?.close();
+    await db?.destroy();
+    throw err;
+  });
+  logger.info({ signingThreads: threads }, 'gRPC IssuerService signing threads');
   let closing: Promise<void> | undefined;
   return {
     name: 'grpc',
@@ -177,7 +180,8 @@ export async function startGrpc(config: Config, logger: Logger): Promise<Running
     close: () =>
       (closing ??= (async () => {
         await server.close();
-        await db.destroy();
+        await pool?.close();
+        await db?.destroy();
       })()),
   };
 }
