@@ -7,7 +7,7 @@ import { loadConfig } from '../src/config/config';
 import { createDevPki } from '../src/credentials/dev-pki';
 import { createIssuanceService, type IssuanceService, type MakeMdocRequest, type MakeSdJwtRequest, type MakeVc20Request } from '../src/credentials/issuance-service';
 import type { KeyStore } from '../src/credentials/key-store';
-import { createLocalSigner, generateEs256PrivateJwk, type CredentialSigner } from '../src/credentials/signer';
+import { createLocalSigner, generateEs256PrivateJwk, type CredentialSigner, type Es256PrivateJwk } from '../src/credentials/signer';
 
 /**
  * What the signing benchmark issues, identical in the measuring process and the gRPC server child:
@@ -43,8 +43,15 @@ export const MDL_CLAIMS = {
 
 export const VC20_SUBJECT = { givenName: 'Erika', familyName: 'Mustermann', birthDate: '1984-01-26', nationality: 'SE' };
 
+/** The fixture's signing keys, so the signing threads of the benchmark's gRPC server sign with the same ones. */
+export interface SigningKeys {
+  credential: Es256PrivateJwk;
+  documentSigner: { privateJwk: Es256PrivateJwk; x5c: string[] };
+}
+
 export interface SigningFixture {
   issuance: IssuanceService;
+  keys: SigningKeys;
   credentialSigner: CredentialSigner;
   holderJwk: { kty: string; crv: string; x: string; y: string };
   sdJwt: MakeSdJwtRequest;
@@ -52,7 +59,7 @@ export interface SigningFixture {
   vc20: MakeVc20Request;
 }
 
-export async function createSigningFixture(): Promise<SigningFixture> {
+export async function createSigningFixture(givenKeys?: SigningKeys): Promise<SigningFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'issuer-bench-'));
   const vctm = {
     vct: 'urn:example:bench-record:1',
@@ -80,9 +87,9 @@ export async function createSigningFixture(): Promise<SigningFixture> {
   );
   const config = loadConfig({ ISSUER_CONFIG: join(dir, 'issuer.yaml'), ISSUER_DATA_DIR: join(dir, 'data'), ISSUER_URL: 'https://issuer.example.org', LOG_LEVEL: 'silent' });
 
-  const pki = await createDevPki({ country: 'SE', issuerUrl: config.issuerUrl });
-  const credentialSigner = await createLocalSigner(generateEs256PrivateJwk());
-  const documentSigner = await createLocalSigner(pki.documentSigner.privateJwk, { x5c: pki.documentSigner.x5c });
+  const keys = givenKeys ?? (await newSigningKeys(config.issuerUrl));
+  const credentialSigner = await createLocalSigner(keys.credential);
+  const documentSigner = await createLocalSigner(keys.documentSigner.privateJwk, { x5c: keys.documentSigner.x5c });
   const keyStore: Pick<KeyStore, 'signer' | 'jwks'> = {
     signer: async (purpose) => (purpose === 'credential' ? credentialSigner : documentSigner),
     jwks: async () => ({ keys: [credentialSigner.publicJwk] }),
@@ -93,10 +100,16 @@ export async function createSigningFixture(): Promise<SigningFixture> {
   const holderJwk = { kty: kty!, crv: crv!, x: x!, y: y! };
   return {
     issuance,
+    keys,
     credentialSigner,
     holderJwk,
     sdJwt: { scope: 'bench_record', documentData: SD_JWT_CLAIMS, holderJwk },
     mdoc: { docType: 'org.iso.18013.5.1.mDL', documentData: MDL_CLAIMS, holderJwk },
     vc20: { types: ['IdentityCredential'], documentData: VC20_SUBJECT, subjectDid: 'did:example:ebfeb1f712ebc6f1c276e12ec21' },
   };
+}
+
+async function newSigningKeys(issuerUrl: string): Promise<SigningKeys> {
+  const pki = await createDevPki({ country: 'SE', issuerUrl });
+  return { credential: generateEs256PrivateJwk(), documentSigner: { privateJwk: pki.documentSigner.privateJwk, x5c: pki.documentSigner.x5c } };
 }

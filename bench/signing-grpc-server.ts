@@ -1,15 +1,19 @@
 /**
- * Child process of the signing benchmark: the gRPC IssuerService over TLS with the benchmark's
- * issuance service, so the server's CPU and memory are its own; and a second server on another port
- * whose MakeSDJWT answers with one pre-issued credential, to measure the transport alone.
+ * Child process of the signing benchmark, so the servers' CPU and memory are their own. Three gRPC
+ * IssuerService servers over TLS on their own ports, all with the benchmark's issuance service:
+ * `pooledPort` signs on `signingThreads` worker threads as `issuer grpc` does by default
+ * (GRPC_SIGNING_THREADS); `port` signs on the gRPC thread (GRPC_SIGNING_THREADS=0); and
+ * `transportOnlyPort` answers MakeSDJWT with one pre-issued credential, to measure the transport alone.
  * Messages over the IPC channel:
  *
- *   parent -> child  { tls: { cert, key } }   child -> parent  { port, transportOnlyPort }
+ *   parent -> child  { tls: { cert, key } }   child -> parent  { port, pooledPort, signingThreads, transportOnlyPort }
  *   parent -> child  { cpu: true }            child -> parent  { cpuMicros }   (user + system so far)
  *   parent -> child  { stop: true }           child -> parent  { maxRssKb }, then it exits
  */
+import { availableParallelism } from 'node:os';
 import { Metadata } from '@grpc/grpc-js';
 import { pino } from 'pino';
+import { createIssuancePool } from '../src/credentials/issuance-pool';
 import { startGrpcServer } from '../src/grpc/grpc-server';
 import { createIssuerGrpcHandlers } from '../src/grpc/issuer-grpc-handlers';
 import type { MakeSDJWTRequest } from '../src/grpc/issuer-service';
@@ -40,16 +44,19 @@ async function start(tls: { cert: string; key: string }): Promise<void> {
   };
   const server = await startGrpcServer({ ...options, handlers });
   const transportOnly = await startGrpcServer({ ...options, handlers: { ...handlers, MakeSDJWT: async () => preIssued } });
+  const signingThreads = availableParallelism();
+  const pool = await createIssuancePool({ threads: signingThreads, setup: { module: new URL('./signing-thread-setup.ts', import.meta.url), data: fixture.keys } });
+  const pooled = await startGrpcServer({ ...options, handlers: createIssuerGrpcHandlers(pool) });
   process.on('message', (message: Message) => {
     if ('cpu' in message) void send({ cpuMicros: cpuMicros() });
     if ('stop' in message) {
-      void Promise.all([server.close(), transportOnly.close()]).then(async () => {
+      void Promise.all([server.close(), transportOnly.close(), pooled.close().then(() => pool.close())]).then(async () => {
         await send({ maxRssKb: process.resourceUsage().maxRSS });
         process.exit(0);
       });
     }
   });
-  await send({ port: server.port, transportOnlyPort: transportOnly.port });
+  await send({ port: server.port, pooledPort: pooled.port, signingThreads, transportOnlyPort: transportOnly.port });
 }
 
 process.once('message', (message: Message) => {

@@ -53,8 +53,9 @@ export const EnvSchema = z.object({
   GRPC_TLS_KEY: z.string().min(1).optional(),
   GRPC_TLS_CA: z.string().min(1).optional(),
   /**
-   * Worker threads the gRPC IssuerService signs on (src/credentials/issuance-pool.ts). Default: one per
-   * core (os.availableParallelism()); 0 signs on the thread that serves gRPC.
+   * Worker threads the gRPC IssuerService signs on (src/credentials/issuance-pool.ts), each with its
+   * own key store and ~70-120 MB of memory. Default: one per core, up to 4; 0 signs on the thread
+   * that serves gRPC.
    */
   GRPC_SIGNING_THREADS: z.coerce.number().int().min(0).max(256).optional(),
 });

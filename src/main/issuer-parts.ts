@@ -161,8 +161,8 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
 export async function startGrpc(config: Config, logger: Logger): Promise<RunningPart> {
   const { env } = config;
   const databaseUrl = requireSetting(env.DATABASE_URL, 'DATABASE_URL');
-  // Signing runs on worker threads, one per core by default, each with its own key store; 0 threads signs here.
-  const threads = env.GRPC_SIGNING_THREADS ?? availableParallelism();
+  // Signing runs on worker threads (one per core, up to 4, by default), each with its own key store; 0 signs here.
+  const threads = env.GRPC_SIGNING_THREADS ?? Math.min(availableParallelism(), 4);
   const pool = threads > 0 ? await createIssuancePool({ threads, setup: { module: new URL('./grpc-signing-thread.ts', import.meta.url), data: { env } } }) : undefined;
   const db = pool ? undefined : createDb(databaseUrl, { poolMax: 2 });
   const handlers = createIssuerGrpcHandlers(pool ?? createIssuanceService({ config, keyStore: await openKeyStore(config, db!, logger) }));
