@@ -28,7 +28,7 @@ export interface IssuancePoolOptions {
 
 export interface IssuancePool extends IssuanceService {
   readonly threads: number;
-  /** Finishes the calls in progress, then stops the threads. */
+  /** Finishes the calls in progress, then stops the threads (which closes their database connections). */
   close(): Promise<void>;
 }
 
@@ -71,7 +71,7 @@ export async function createIssuancePool(options: IssuancePoolOptions): Promise<
     close: () => pool.close(),
   };
   try {
-    // Fail at start, not at the first call, when a thread cannot build its service (no database, wrong KEK).
+    // Fail at start, not at the first call, when a thread cannot build its service (configuration, database).
     await Promise.all(Array.from({ length: options.threads }, () => service.jwks()));
   } catch (err) {
     await pool.destroy();
