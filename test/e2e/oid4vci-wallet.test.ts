@@ -3,18 +3,16 @@ import { after, before, describe, test } from 'node:test';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, type JWK, type JSONWebKeySet, jwtVerify } from 'jose';
 import { preAuthorizedCodeGrantIdentifier } from '@openid4vc/oauth2';
 import { type IssuerMetadataResult, Openid4vciVersion } from '@openid4vc/openid4vci';
-import { Client, Connection } from '@temporalio/client';
-import { createActivities } from '../../activities';
+import type { Client } from '@temporalio/client';
 import { createLogger } from '../../src/logger';
-import { createActivityDeps } from '../../src/main/activity-deps';
 import { type RunningPart, startGateway } from '../../src/main/issuer-parts';
 import { freePort } from '../../src/runtime/free-port';
-import { type RunningWorker, startIssuerWorker } from '../../src/worker/issuer-worker';
 import { offerStateQuery } from '../../workflows/credential-offer';
 import { checkValueDigests, decodeIssuerSigned, verifyIssuerAuth, verifySdJwtVc } from '../support/credential-verifiers';
 import { createWallet } from '../support/oid4vci-wallet';
 import { createTestDatabase, loadTestConfig, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';
 import { startSmtpReceiver } from '../support/smtp-receiver';
+import { startTestWorker, type TestWorker } from '../support/test-worker';
 
 /**
  * The whole pre-authorized code flow of OpenID4VCI 1.0, driven by an independent wallet library —
@@ -70,8 +68,7 @@ describe('an independent OpenID4VCI 1.0 wallet (@openid4vc/openid4vci, V1) again
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let smtp: Awaited<ReturnType<typeof startSmtp>>;
   let gateway: RunningPart;
-  let worker: RunningWorker;
-  let connection: Connection;
+  let worker: TestWorker;
   let temporal: Client;
   let issuerUrl: string;
 
@@ -87,23 +84,14 @@ describe('an independent OpenID4VCI 1.0 wallet (@openid4vc/openid4vci, V1) again
       }),
       { DATABASE_URL: database.url, TEMPORAL_ADDRESS: testEnv().temporalAddress, TEMPORAL_TASK_QUEUE: taskQueue, PORT: String(port), SMTP_URL: smtp.url, ISSUER_URL: issuerUrl },
     );
-    worker = await startIssuerWorker({
-      address: testEnv().temporalAddress,
-      namespace: 'default',
-      taskQueue,
-      activities: createActivities(await createActivityDeps(config, database.db)),
-      logger: createLogger('silent'),
-      workflowBundle: { codePath: testEnv().workflowBundle },
-    });
+    worker = await startTestWorker(config, database.db);
+    temporal = worker.client;
     gateway = await startGateway(config, createLogger('silent'));
     assert.equal(new URL(gateway.url!).port, String(port), 'the gateway listens on the port that ISSUER_URL names');
-    connection = await Connection.connect({ address: testEnv().temporalAddress });
-    temporal = new Client({ connection, namespace: 'default' });
   });
   after(async () => {
     await gateway?.close();
     await worker?.close();
-    await connection?.close();
     await new Promise((r) => smtp?.server.close(() => r(undefined)));
     await database?.drop();
   });

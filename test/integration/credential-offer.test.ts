@@ -9,18 +9,16 @@ import { PNG } from 'pngjs';
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, type JWK, jwtVerify, SignJWT } from 'jose';
-import { createActivities } from '../../activities';
 import { decodeIssuerSigned, verifyIssuerAuth, verifySdJwtVc } from '../support/credential-verifiers';
 import { createLogger } from '../../src/logger';
-import { createActivityDeps } from '../../src/main/activity-deps';
 import { type RunningPart, startGateway } from '../../src/main/issuer-parts';
-import { type RunningWorker, startIssuerWorker } from '../../src/worker/issuer-worker';
 import { offerStateQuery } from '../../workflows/credential-offer';
 import { ProcessState } from '../../workflows/search-attributes';
 import { createTestDatabase, loadTestConfig, REGISTRY_API_KEY, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';
 import { startSmtpReceiver, waitForPin as waitForPinEmail } from '../support/smtp-receiver';
+import { startTestWorker, type TestWorker } from '../support/test-worker';
 
 /**
  * Seed 000 "Generate Credential Offer" and "Pre-Authorized Code Flow" over OpenID4VCI 1.0, against
@@ -54,9 +52,8 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
   let smtp: Awaited<ReturnType<typeof startSmtp>>;
   let hooks: Awaited<ReturnType<typeof startHookReceiver>>;
   let gateway: RunningPart;
-  let worker: RunningWorker;
+  let temporal: TestWorker;
   let client: Client;
-  let connection: Connection;
   let base: string;
 
   before(async () => {
@@ -73,23 +70,14 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
       }),
       { DATABASE_URL: database.url, TEMPORAL_ADDRESS: testEnv().temporalAddress, TEMPORAL_TASK_QUEUE: taskQueue, PORT: '0', SMTP_URL: smtp.url, ISSUER_URL: 'https://issuer.example.org' },
     );
-    worker = await startIssuerWorker({
-      address: testEnv().temporalAddress,
-      namespace: 'default',
-      taskQueue,
-      activities: createActivities(await createActivityDeps(config, database.db)),
-      logger: createLogger('silent'),
-      workflowBundle: { codePath: testEnv().workflowBundle },
-    });
+    temporal = await startTestWorker(config, database.db);
+    client = temporal.client;
     gateway = await startGateway(config, createLogger('silent'));
     base = gateway.url!;
-    connection = await Connection.connect({ address: testEnv().temporalAddress });
-    client = new Client({ connection, namespace: 'default' });
   });
   after(async () => {
     await gateway?.close();
-    await worker?.close();
-    await connection?.close();
+    await temporal?.close();
     await new Promise((r) => smtp?.server.close(() => r(undefined)));
     await new Promise((r) => hooks?.server.close(() => r(undefined)));
     await database?.drop();

@@ -2,14 +2,11 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { createActivities } from '../../activities';
-import { createLogger } from '../../src/logger';
-import { createActivityDeps } from '../../src/main/activity-deps';
-import { type RunningWorker, startIssuerWorker } from '../../src/worker/issuer-worker';
+import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { AuthenticSource, ProcessState } from '../../workflows/search-attributes';
 import { type WebhookDeliveryInput, webhookDeliveryStateQuery, webhookDeliveryWorkflow, webhookDeliveryWorkflowId } from '../../workflows/webhook-delivery';
-import { createTestDatabase, loadTestConfig, testConfigFile, testEnv, uniqueName } from '../support/test-services';
+import { createTestDatabase, loadTestConfig, testConfigFile, uniqueName } from '../support/test-services';
+import { startTestWorker, type TestWorker } from '../support/test-worker';
 
 const SECRET = 'whsec-test-0123456789';
 
@@ -32,9 +29,8 @@ function startReceiver(): Promise<{ server: Server; url: string; received: { hea
 describe('webhook delivery workflow, on a real Temporal server and worker', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
-  let worker: RunningWorker;
+  let temporal: TestWorker;
   let client: Client;
-  let connection: Connection;
   const taskQueue = uniqueName('webhooks');
 
   before(async () => {
@@ -45,16 +41,13 @@ describe('webhook delivery workflow, on a real Temporal server and worker', () =
         const sources = f.authentic_sources as Record<string, Record<string, unknown>>;
         sources['hr.example.org']!.notification_endpoint = { url: receiver.url, auth_header: 'X-Webhook-Secret', auth_secret_env: 'HR_WEBHOOK_SECRET' };
       }),
+      { TEMPORAL_TASK_QUEUE: taskQueue },
     );
-    const activities = createActivities(await createActivityDeps(config, database.db, { secret: (name) => (name === 'HR_WEBHOOK_SECRET' ? SECRET : undefined) }));
-    const { temporalAddress, workflowBundle } = testEnv();
-    worker = await startIssuerWorker({ address: temporalAddress, namespace: 'default', taskQueue, activities, logger: createLogger('silent'), workflowBundle: { codePath: workflowBundle } });
-    connection = await Connection.connect({ address: temporalAddress });
-    client = new Client({ connection, namespace: 'default' });
+    temporal = await startTestWorker(config, database.db, { secret: (name) => (name === 'HR_WEBHOOK_SECRET' ? SECRET : undefined) });
+    client = temporal.client;
   });
   after(async () => {
-    await worker?.close();
-    await connection?.close();
+    await temporal?.close();
     await new Promise((r) => receiver?.server.close(r));
     await database?.drop();
   });

@@ -1,0 +1,40 @@
+import { Client, Connection } from '@temporalio/client';
+import { type ActivityDeps, createActivities } from '../../activities';
+import type { Config } from '../../src/config/config';
+import type { Db } from '../../src/db/knex';
+import { createLogger } from '../../src/logger';
+import { createActivityDeps } from '../../src/main/activity-deps';
+import { type RunningWorker, startIssuerWorker } from '../../src/worker/issuer-worker';
+import { testEnv } from './test-services';
+
+export interface TestWorker {
+  worker: RunningWorker;
+  /** A client of the run's Temporal server, for starting, querying and awaiting workflows. */
+  client: Client;
+  close(): Promise<void>;
+}
+
+/** The issuer's worker on `config`'s task queue, against the run's Temporal server and the run's workflow bundle. */
+export async function startTestWorker(config: Config, db: Db, overrides: Partial<ActivityDeps> = {}): Promise<TestWorker> {
+  const { temporalAddress, workflowBundle } = testEnv();
+  const worker = await startIssuerWorker({
+    address: temporalAddress,
+    namespace: 'default',
+    taskQueue: config.env.TEMPORAL_TASK_QUEUE,
+    activities: createActivities(await createActivityDeps(config, db, overrides)),
+    logger: createLogger('silent'),
+    workflowBundle: { codePath: workflowBundle },
+  });
+  const connection = await Connection.connect({ address: temporalAddress }).catch(async (err: unknown) => {
+    await worker.close();
+    throw err;
+  });
+  return {
+    worker,
+    client: new Client({ connection, namespace: 'default' }),
+    close: async () => {
+      await worker.close();
+      await connection.close();
+    },
+  };
+}
