@@ -7,6 +7,7 @@ import * as oid4vci from './0006-oid4vci';
 import * as credentialOffers from './0007-credential-offers';
 import * as issuedCredentials from './0008-issued-credentials';
 import * as dpop from './0009-dpop';
+import * as offerUriToken from './0010-offer-uri-token';
 
 /** Every migration, in order. A new migration is a new module appended here. */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   { name: '0007-credential-offers', ...credentialOffers },
   { name: '0008-issued-credentials', ...issuedCredentials },
   { name: '0009-dpop', ...dpop },
+  { name: '0010-offer-uri-token', ...offerUriToken },
 ];
