@@ -31,8 +31,9 @@ export function createW3cCredentialsRepository(db: Db) {
         .returning('*');
       return row ? normalize(row) : undefined;
     },
-    async get(id: string): Promise<W3cCredentialRecord | undefined> {
-      const row = await db('w3c_credentials').where({ id }).first();
+    /** The credential `id`, only when `client` created it: another client's credential is indistinguishable from none. */
+    async getOwned(id: string, client: string): Promise<W3cCredentialRecord | undefined> {
+      const row = await db('w3c_credentials').where({ id, client }).first();
       return row ? normalize(row) : undefined;
     },
   };

@@ -12,6 +12,8 @@ import { createTestDatabase, loadTestConfig, TEST_DEV_API_KEY, testConfigFile, t
  */
 const bodyOf = (res: Response): Promise<any> => res.json();
 const CLIENT_TOKEN = 'caro-client-token-0123456789';
+/** A second Bearer client, to prove object-level authorization. */
+const OTHER_CLIENT_TOKEN = 'other-client-token-9876543210';
 
 /** The seed's example request body (its trailing commas removed). */
 const seedRequest = () => ({
@@ -49,7 +51,10 @@ describe('seed 001 Create Credential API, against real PostgreSQL', () => {
     const { createHash } = await import('node:crypto');
     const config = loadTestConfig(
       testConfigFile((f) => {
-        f.api_clients = { caro: { token_hash: `sha256:${createHash('sha256').update(CLIENT_TOKEN).digest('hex')}` } };
+        f.api_clients = {
+          caro: { token_hash: `sha256:${createHash('sha256').update(CLIENT_TOKEN).digest('hex')}` },
+          other: { token_hash: `sha256:${createHash('sha256').update(OTHER_CLIENT_TOKEN).digest('hex')}` },
+        };
       }),
       { DATABASE_URL: database.url, TEMPORAL_ADDRESS: testEnv().temporalAddress, PORT: '0', ISSUER_URL: 'https://issuer.example.org' },
     );
@@ -172,6 +177,19 @@ describe('seed 001 Create Credential API, against real PostgreSQL', () => {
     assert.equal((await fetch(`${base}/api/v1/credentials/${created.id}`)).status, 401);
     assert.equal((await fetch(`${base}/api/v1/credentials/00000000-0000-4000-8000-000000000000`, { headers: { authorization: `Bearer ${CLIENT_TOKEN}` } })).status, 404);
     assert.equal((await fetch(`${base}/api/v1/credentials/not-a-uuid`, { headers: { authorization: `Bearer ${CLIENT_TOKEN}` } })).status, 404);
+  });
+
+  test('another Bearer client gets 404 for the first client\'s credential, as for an id that does not exist (OWASP API1:2023)', async () => {
+    const created = await bodyOf(await create({ ...seedRequest(), credentialId: undefined }));
+    const own = await fetch(`${base}/api/v1/credentials/${created.id}`, { headers: { authorization: `Bearer ${CLIENT_TOKEN}` } });
+    assert.equal(own.status, 200);
+    const foreign = await fetch(`${base}/api/v1/credentials/${created.id}`, { headers: { authorization: `Bearer ${OTHER_CLIENT_TOKEN}` } });
+    assert.equal(foreign.status, 404);
+    const body = await bodyOf(foreign);
+    assert.equal(body.error.code, 'NOT_FOUND');
+    assert.ok(!JSON.stringify(body).includes('vc+jwt'), 'nothing of the credential leaks');
+    // The dev key is a client of its own too ("dev"), not a master key.
+    assert.equal((await fetch(`${base}/api/v1/credentials/${created.id}`, { headers: { authorization: `Bearer ${TEST_DEV_API_KEY}` } })).status, 404);
   });
 
   test('issuer metadata: /.well-known/jwt-vc-issuer names the issuer and its keys; /.well-known/iacas serves PEM trust anchors', async () => {

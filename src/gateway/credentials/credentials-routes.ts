@@ -98,13 +98,14 @@ export function credentialsRoutes({ config, issuance, credentials, audit, now = 
       path: '/api/v1/credentials/:id',
       operationId: 'getCredential',
       summary: 'Get a created credential by its id',
+      description: 'Only the client that created the credential may read it; for any other client the id does not exist (404), so ids cannot be probed (OWASP API1:2023, broken object level authorization).',
       tags: TAG,
       security: 'bearer',
       params: CredentialIdParams,
       response: CredentialResponse,
       errors: [401, 404],
-      handler: async ({ params }) => {
-        const record = await credentials.get(params.id!);
+      handler: async ({ params, principal }) => {
+        const record = await credentials.getOwned(params.id!, principal.client);
         if (!record) throw new RouteNotFoundError('No credential with this id', { id: params.id });
         return toResponse(record);
       },

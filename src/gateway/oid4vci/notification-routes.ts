@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import QRCode from 'qrcode';
 import { z } from 'zod';
@@ -72,7 +72,7 @@ export interface NotificationDeps {
  */
 export function notificationRoutes({ config, documents, offers, secrets, temporal }: NotificationDeps): AnyRouteSpec[] {
   const qrFor = async (offerId: string, source?: string) => {
-    const deepLink = offerDeepLink(config.issuerUrl, offerId);
+    const deepLink = offerDeepLink(config.issuerUrl, secrets, offerId);
     const { pre_authorized_code: preAuth } = config.file.issuer;
     const pinToSource = preAuth.pin_required && source !== undefined && config.file.authentic_sources[source]?.pin_delivery === 'authentic_source';
     return {
@@ -95,18 +95,21 @@ export function notificationRoutes({ config, documents, offers, secrets, tempora
   };
 
   const authorize = (principal: SourcePrincipal, source: string, vct: string) => authorizeSource(config, principal, source, vct);
+  const sameSecret = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
-  const batchView = async (batchId: string) => {
-    const workflowId = `batch/${batchId}`;
+  /** The batch workflow `batch/<key>`'s progress; `expectId`, when given, must be the id it was started with. */
+  const batchView = async (key: string, expectId?: string) => {
+    const workflowId = `batch/${key}`;
     const status = await temporal.workflow.getHandle(workflowId).query(batchStateQuery);
+    if (expectId !== undefined && !sameSecret(status.batchId, expectId)) throw new RouteNotFoundError('No such batch', { batch_id: expectId });
     return {
       data: {
-        batch_id: batchId,
+        batch_id: status.batchId,
         workflow_id: workflowId,
         state: status.state,
         total: status.total,
         done: status.done,
-        documents: status.documents.map((d) => ({ document_id: d.documentId, status: d.status, ...(d.offerId ? { deep_link: offerDeepLink(config.issuerUrl, d.offerId) } : {}) })),
+        documents: status.documents.map((d) => ({ document_id: d.documentId, status: d.status, ...(d.offerId ? { deep_link: offerDeepLink(config.issuerUrl, secrets, d.offerId) } : {}) })),
       },
     };
   };
@@ -118,7 +121,7 @@ export function notificationRoutes({ config, documents, offers, secrets, tempora
       operationId: 'createCredentialOffers',
       summary: 'Generate credential offers for many documents (batch)',
       description:
-        'Starts a durable batch workflow that starts one offer workflow per document, a bounded number at a time. The same set of documents maps to the same batch, so a repeated request finds it. Progress and deep links: GET /api/v1/notification/batch/{batch_id}.',
+        'Starts a durable batch workflow that starts one offer workflow per document, a bounded number at a time. The same set of documents maps to the same running batch, so a repeated request finds it (and its batch_id); batch ids carry 128 random bits and are readable only by the source that started them. Progress and deep links: GET /api/v1/notification/batch/{batch_id}.',
       tags: ['Issuance'],
       security: 'source',
       body: BatchNotificationRequest,
@@ -126,15 +129,19 @@ export function notificationRoutes({ config, documents, offers, secrets, tempora
       errors: [400, 401, 403],
       handler: async ({ body, principal }) => {
         authorize(principal, body.authentic_source, body.vct);
+        // The workflow id is the business key (same documents, same running batch); the batch id the
+        // source gets adds 128 random bits, so knowing a source's document ids does not give its batch.
         const digest = createHash('sha256').update(JSON.stringify([body.authentic_source, body.vct, [...body.document_ids].sort()])).digest('base64url').slice(0, 22);
-        const batchId = `${body.authentic_source}.${digest}`;
+        const key = `${body.authentic_source}.${digest}`;
+        const batchId = `${key}.${randomBytes(16).toString('base64url')}`;
         await temporal.workflow.start(batchOfferWorkflow, {
           taskQueue: config.env.TEMPORAL_TASK_QUEUE,
-          workflowId: `batch/${batchId}`,
+          workflowId: `batch/${key}`,
           args: [{ batchId, authenticSource: body.authentic_source, vct: body.vct, documentIds: body.document_ids, concurrency: BATCH_CONCURRENCY }],
           workflowIdConflictPolicy: 'USE_EXISTING',
         });
-        return batchView(batchId);
+        // A repeat while the batch runs finds the first request's workflow, and so its batch id.
+        return batchView(key);
       },
     }),
 
@@ -150,9 +157,11 @@ export function notificationRoutes({ config, documents, offers, secrets, tempora
       errors: [401, 403, 404],
       handler: async ({ params, principal }) => {
         const batchId = params.batchId!;
-        if (!batchId.startsWith(`${principal.source}.`)) throw new RouteNotFoundError('No such batch', { batch_id: batchId });
+        // `<source>.<digest>.<random>`: the source by exact identity (OWASP API1:2023), never by prefix.
+        const parsed = /^(.+)\.([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{22}$/.exec(batchId);
+        if (!parsed || parsed[1] !== principal.source) throw new RouteNotFoundError('No such batch', { batch_id: batchId });
         try {
-          return await batchView(batchId);
+          return await batchView(`${parsed[1]}.${parsed[2]}`, batchId);
         } catch (err) {
           if (err instanceof WorkflowNotFoundError) throw new RouteNotFoundError('No such batch', { batch_id: batchId });
           throw err;
