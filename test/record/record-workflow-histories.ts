@@ -1,0 +1,184 @@
+/**
+ * Records real workflow histories as replay fixtures (test/fixtures/workflow-histories/), one file
+ * per scenario: `npm run record-histories` (through the test harness, so it gets a real Temporal
+ * server, PostgreSQL and the workflow bundle). Each scenario drives the issuer from outside, as an
+ * authentic source and a wallet would, through the real gateway and worker; then the histories of
+ * every workflow the run started are written out. Re-record after a workflow change only when no
+ * running workflow can have the old history (see CONTRIBUTING.md); otherwise keep the old files and
+ * add new ones beside them.
+ */
+import assert from 'node:assert/strict';
+import { createServer as createHttpServer } from 'node:http';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import type { Client } from '@temporalio/client';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { createLogger } from '../../src/logger';
+import { startGateway } from '../../src/main/issuer-parts';
+import { ceilingProbeWorkflow, finishProbeUpdate } from '../../workflows/ceiling-probe';
+import { startSmtpReceiver, waitForPin } from '../support/smtp-receiver';
+import { createTestDatabase, loadTestConfig, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';
+import { startTestWorker } from '../support/test-worker';
+import { HISTORIES_DIR, historyToPlain } from '../support/workflow-histories';
+
+const ISSUER = 'https://issuer.example.org';
+const GRANT = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
+const VCT = 'urn:eudi:diploma:1';
+const json = (res: Response): Promise<any> => res.json();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A notification_endpoint that answers 204 to everything. */
+async function startHookReceiver() {
+  const server = createHttpServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.statusCode = 204;
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+/** A gateway + worker pair on its own task queue, with the PIN by e-mail and the source's webhook. */
+async function startIssuer(dbUrl: string, db: Awaited<ReturnType<typeof createTestDatabase>>['db'], smtpUrl: string, hookUrl: string, codeTtl: number) {
+  const taskQueue = uniqueName('record');
+  const config = loadTestConfig(
+    testConfigFile((f) => {
+      f.issuer = { pre_authorized_code: { enabled: true, pin_required: true, code_ttl: codeTtl, max_pin_attempts: 2 } };
+      (f.authentic_sources as Record<string, Record<string, unknown>>)['hr.example.org']!.notification_endpoint = { url: hookUrl };
+    }),
+    { DATABASE_URL: dbUrl, TEMPORAL_ADDRESS: testEnv().temporalAddress, TEMPORAL_TASK_QUEUE: taskQueue, PORT: '0', SMTP_URL: smtpUrl, ISSUER_URL: ISSUER },
+  );
+  const worker = await startTestWorker(config, db);
+  const gateway = await startGateway(config, createLogger('silent'));
+  const base = gateway.url!;
+  const post = (path: string, body: unknown, method = 'POST') =>
+    fetch(`${base}${path}`, { method, headers: { 'content-type': 'application/json', 'x-api-key': TEST_DEV_API_KEY }, body: JSON.stringify(body) });
+  return {
+    taskQueue,
+    client: worker.client,
+    base,
+    post,
+    async upload(documentId: string, email: string) {
+      const res = await post('/api/v1/upload', {
+        meta: { authentic_source: 'hr.example.org', vct: VCT, document_id: documentId },
+        identities: [{ authentic_source_person_id: `P-${documentId}`, family_name: 'Smith', given_name: 'Alice', birth_date: '1990-05-15', email }],
+        document_data: { degree_type: 'Bachelor of Science', field_of_study: 'Computer Science', issuing_institution: 'Example University', graduation_date: '2025-05-15' },
+      });
+      assert.equal(res.status, 200, await res.text());
+    },
+    /** The pre-authorized code behind a notification's deep link (OpenID4VCI 1.0 §4.1.3). */
+    async notify(documentId: string): Promise<string> {
+      const body = await json(await post('/api/v1/notification', { authentic_source: 'hr.example.org', vct: VCT, document_id: documentId }));
+      const uri = new URL(decodeURIComponent(String(body.qr.deep_link).split('credential_offer_uri=')[1]!));
+      return (await json(await fetch(`${base}${uri.pathname}`))).grants[GRANT]['pre-authorized_code'];
+    },
+    token: (code: string, txCode: string) =>
+      fetch(`${base}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: GRANT, 'pre-authorized_code': code, tx_code: txCode }) }),
+    async close() {
+      await gateway.close();
+      await worker.close();
+    },
+  };
+}
+
+test('record workflow histories', { timeout: 240_000 }, async () => {
+  const database = await createTestDatabase();
+  const smtp = await startSmtpReceiver();
+  const hooks = await startHookReceiver();
+  const issuer = await startIssuer(database.url, database.db, smtp.url, hooks.url, 300);
+  const shortLived = await startIssuer(database.url, database.db, smtp.url, hooks.url, 2);
+  const recorded: { workflowId: string; scenario: string; client: Client }[] = [];
+  const wrong = (pin: string) => String((Number(pin) + 1) % 1_000_000).padStart(6, '0');
+  try {
+    // An offer picked up to the end: a wrong PIN, the right one, a credential, the wallet's acceptance.
+    await issuer.upload('rec-issued', 'issued@example.org');
+    const code = await issuer.notify('rec-issued');
+    const pin = await waitForPin(smtp.mails, 'issued@example.org');
+    assert.equal((await issuer.token(code, wrong(pin))).status, 400);
+    const { access_token: accessToken } = await json(await issuer.token(code, pin));
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const { c_nonce: nonce } = await json(await fetch(`${issuer.base}/nonce`, { method: 'POST' }));
+    const proof = await new SignJWT({ nonce }).setProtectedHeader({ alg: 'ES256', typ: 'openid4vci-proof+jwt', jwk: await exportJWK(publicKey) }).setAudience(ISSUER).setIssuedAt().sign(privateKey);
+    const auth = { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` };
+    const issued = await json(await fetch(`${issuer.base}/credential`, { method: 'POST', headers: auth, body: JSON.stringify({ credential_configuration_id: VCT, proofs: { jwt: [proof] } }) }));
+    assert.equal(issued.credentials?.length, 1, JSON.stringify(issued));
+    await fetch(`${issuer.base}/notification`, { method: 'POST', headers: auth, body: JSON.stringify({ notification_id: issued.notification_id, event: 'credential_accepted' }) });
+    const issuedId = `offer/hr.example.org/${VCT}/rec-issued`;
+    await issuer.client.workflow.getHandle(issuedId).result();
+    recorded.push({ workflowId: issuedId, scenario: 'offer-issued', client: issuer.client });
+
+    // An offer locked by wrong PINs (max_pin_attempts: 2).
+    await issuer.upload('rec-locked', 'locked@example.org');
+    const lockedCode = await issuer.notify('rec-locked');
+    const lockedPin = await waitForPin(smtp.mails, 'locked@example.org');
+    for (let i = 0; i < 2; i++) await issuer.token(lockedCode, wrong(lockedPin));
+    recorded.push({ workflowId: `offer/hr.example.org/${VCT}/rec-locked`, scenario: 'offer-locked', client: issuer.client });
+
+    // An offer cancelled by deleting its document.
+    await issuer.upload('rec-cancelled', 'cancelled@example.org');
+    await issuer.notify('rec-cancelled');
+    await waitForPin(smtp.mails, 'cancelled@example.org');
+    assert.equal((await issuer.post('/api/v1/document', { authentic_source: 'hr.example.org', vct: VCT, document_id: 'rec-cancelled' }, 'DELETE')).status, 200);
+    recorded.push({ workflowId: `offer/hr.example.org/${VCT}/rec-cancelled`, scenario: 'offer-cancelled', client: issuer.client });
+
+    // An offer nobody redeems within code_ttl (2 s on this issuer).
+    await shortLived.upload('rec-expired', 'expired@example.org');
+    await shortLived.notify('rec-expired');
+    recorded.push({ workflowId: `offer/hr.example.org/${VCT}/rec-expired`, scenario: 'offer-expired', client: shortLived.client });
+
+    // A batch of two documents and one unknown.
+    for (const id of ['rec-batch-a', 'rec-batch-b']) await issuer.upload(id, `${id}@example.org`);
+    const batch = await json(await issuer.post('/api/v1/notification/batch', { authentic_source: 'hr.example.org', vct: VCT, document_ids: ['rec-batch-a', 'rec-batch-b', 'rec-no-such'] }));
+    assert.ok(batch.data?.batch_id, JSON.stringify(batch));
+    for (const id of ['rec-batch-a', 'rec-batch-b']) await waitForPin(smtp.mails, `${id}@example.org`);
+    let batchId: string | undefined;
+    for (let i = 0; i < 100 && !batchId; i++, await sleep(100)) {
+      for await (const execution of issuer.client.workflow.list({ query: `WorkflowType = 'batchOfferWorkflow' AND TaskQueue = '${issuer.taskQueue}' AND ExecutionStatus = 'Completed'` })) batchId = execution.workflowId;
+    }
+    assert.ok(batchId, 'the batch workflow completed');
+    recorded.push({ workflowId: batchId, scenario: 'batch-offer', client: issuer.client });
+
+    // Temporal's bare ceiling probe (benchmarks).
+    const probe = await issuer.client.workflow.start(ceilingProbeWorkflow, { taskQueue: issuer.taskQueue, workflowId: uniqueName('probe') });
+    await probe.executeUpdate(finishProbeUpdate, { args: ['x'] });
+    await probe.result();
+    recorded.push({ workflowId: probe.workflowId, scenario: 'ceiling-probe', client: issuer.client });
+
+    // Every offer above ended and told the source: their webhook deliveries are children to record too.
+    for (const { workflowId, client } of [...recorded]) {
+      if (!workflowId.startsWith('offer/')) continue;
+      await client.workflow.getHandle(workflowId).result();
+    }
+    for (let i = 0; i < 100; i++, await sleep(100)) {
+      const open = issuer.client.workflow.list({ query: `WorkflowType = 'webhookDeliveryWorkflow' AND ExecutionStatus = 'Running'` });
+      let running = 0;
+      for await (const _ of open) running++;
+      if (running === 0) break;
+    }
+    for await (const execution of issuer.client.workflow.list({ query: `WorkflowType = 'webhookDeliveryWorkflow' AND ExecutionStatus = 'Completed'` })) {
+      recorded.push({ workflowId: execution.workflowId, scenario: `webhook-delivery-${execution.workflowId.split('.').at(-1)}`, client: issuer.client });
+    }
+
+    mkdirSync(HISTORIES_DIR, { recursive: true });
+    const seen = new Set<string>();
+    for (const { workflowId, scenario, client } of recorded) {
+      if (seen.has(scenario)) continue;
+      seen.add(scenario);
+      const handle = client.workflow.getHandle(workflowId);
+      const [history, description] = await Promise.all([handle.fetchHistory(), handle.describe()]);
+      const file = { workflowId, workflowType: description.type, scenario, history: historyToPlain(history) };
+      writeFileSync(join(HISTORIES_DIR, `${scenario}.json`), `${JSON.stringify(file, null, 1)}\n`);
+      process.stderr.write(`recorded ${scenario}: ${description.type} ${workflowId} (${history.events?.length} events)\n`);
+    }
+  } finally {
+    await shortLived.close();
+    await issuer.close();
+    await hooks.close();
+    await smtp.close();
+    await database.drop();
+  }
+});
