@@ -12,7 +12,7 @@ COPY package.json package-lock.json ./
 # Not `npm ci`: it rejects a lock file that lists per-platform optional packages
 # (@swc/core-*, cbor-extract) some registries do not serve in full. `npm install`
 # with the committed lock file installs the locked versions and the Linux
-# binaries (DESIGN.md section 6).
+# binaries (CONTRIBUTING.md).
 RUN npm install --no-audit --no-fund --omit=dev \
  && npm cache clean --force
 

@@ -3,7 +3,7 @@ import { condition, defineUpdate, setHandler } from '@temporalio/workflow';
 /**
  * A workflow that does nothing but wait for one Update and complete: start + Update + completion
  * is the smallest round trip an issuance can make through Temporal. Benchmarks run it to print
- * Temporal's own ceiling on the machine beside their figures (DESIGN.md section 6).
+ * Temporal's own ceiling on the machine beside their figures (docs/architecture.md, workflows).
  */
 export const finishProbeUpdate = defineUpdate<string, [string]>('finish');
 

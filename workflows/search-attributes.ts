@@ -2,7 +2,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 
 /**
  * Custom search attributes that business workflows set, so an operator finds any holder's process
- * in the Temporal UI (DESIGN.md section 7). Registered in the namespace by `dev`, the test harness
+ * in the Temporal UI (docs/operations.md, everyday tasks). Registered in the namespace by `dev`, the test harness
  * and the compose deployment.
  */
 export const AuthenticSource = defineSearchAttributeKey('AuthenticSource', SearchAttributeType.KEYWORD);

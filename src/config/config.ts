@@ -60,7 +60,7 @@ function indexCredentialTypes(file: FileConfig, configPath: string): Config['cre
       const where = `authentic_sources.${sourceName}.credential_types.${scope}`;
       const owner = byVct.get(type.vct);
       // A vct belongs to one source: uploads are keyed by (source, vct, document id), and the
-      // wallet-facing credential configuration id is the vct (DESIGN.md section 7).
+      // wallet-facing credential configuration id is the vct (docs/conventions.md, Ids).
       if (owner && owner.source !== sourceName) throw new ConfigError(`${where}.vct: "${type.vct}" is already configured for ${owner.source}`);
       const vctmPath = type.vctm_path ? (isAbsolute(type.vctm_path) ? type.vctm_path : resolve(dirname(configPath), type.vctm_path)) : undefined;
       if (vctmPath) checkVctm(vctmPath, type.vct, `${where}.vctm_path`);

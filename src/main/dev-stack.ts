@@ -17,7 +17,7 @@ export interface DevStack {
 }
 
 /**
- * Everything in one process tree on embedded defaults (DESIGN.md section 6): a Temporal dev server
+ * Everything in one process tree on embedded defaults (CONTRIBUTING.md, "The local stack"): a Temporal dev server
  * unless TEMPORAL_ADDRESS is set, an embedded PostgreSQL unless DATABASE_URL is set, then
  * migrations, worker, gateway and gRPC. State lives in the data folder, so a restart resumes.
  */

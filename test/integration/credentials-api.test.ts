@@ -164,7 +164,7 @@ describe('seed 001 Create Credential API, against real PostgreSQL', () => {
     assert.equal(apiKey.status, 401);
   });
 
-  test('in a development configuration the dev API key works as the Bearer token (DESIGN.md section 7)', async () => {
+  test('in a development configuration the dev API key works as the Bearer token (docs/conventions.md)', async () => {
     const res = await create({ ...seedRequest(), credentialId: undefined }, TEST_DEV_API_KEY);
     assert.equal(res.status, 200);
   });

@@ -167,7 +167,7 @@ test('the Document Signer certificate chains to the published IACA, both C=SE, a
   assert.equal((await store.iacaCertificatesPem()).length, 2);
 });
 
-test('the dev key store country is the first authentic source\'s (DESIGN.md section 7)', () => {
+test('the dev key store country is the first authentic source\'s (docs/conventions.md)', () => {
   assert.equal(keyStoreCountry(loadTestConfig(testConfigFile())), 'SE');
 });
 

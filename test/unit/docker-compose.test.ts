@@ -287,7 +287,7 @@ test('Temporal keeps its state in the PostgreSQL service, with both schemas set 
   assert.equal(dependenciesOf(services[temporal]!)[setup], 'service_completed_successfully');
 });
 
-test('the UIs are published where DESIGN.md says: Temporal UI on 8233, mail on 8025', () => {
+test('the UIs are published where docs/conventions.md says: Temporal UI on 8233, mail on 8025', () => {
   const ui = serviceNamed('Temporal UI', (image) => /^temporalio\/ui:/.test(image));
   assert.equal(publishedPort(services[ui]!, 8080), 8233);
   const temporal = serviceNamed('Temporal server', (image) => /^temporalio\/(server|auto-setup):/.test(image));
@@ -303,7 +303,7 @@ test('the Dockerfile installs without npm ci and copies every top-level folder t
     .map((line) => line.trim())
     .filter((line) => line && !line.startsWith('#'));
   const run = instructions.filter((line) => /^RUN\b/.test(line)).join('\n');
-  assert.doesNotMatch(run, /npm\s+ci\b/, 'npm ci rejects these lock files (DESIGN.md section 6)');
+  assert.doesNotMatch(run, /npm\s+ci\b/, 'npm ci rejects these lock files (CONTRIBUTING.md)');
   assert.match(run, /npm install\b.*--omit=dev/);
 
   const froms = instructions.filter((line) => /^FROM\b/.test(line));

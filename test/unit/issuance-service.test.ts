@@ -59,7 +59,7 @@ function service(): IssuanceService {
 const rejectsWith = (promise: Promise<unknown>, code: string, path?: RegExp) =>
   assert.rejects(promise, (e: unknown) => e instanceof CredentialInputError && e.code === code && (!path || path.test(e.message)));
 
-test('a credential type is found by vct or by scope (credential configuration ids are vcts, DESIGN.md section 7) and iss is the issuer URL', async () => {
+test('a credential type is found by vct or by scope (credential configuration ids are vcts, docs/conventions.md) and iss is the issuer URL', async () => {
   const issuance = service();
   const byVct = await issuance.makeSdJwt({ vct: 'urn:example:employee:1', documentData: { employee_id: 'E1', employer: 'ACME', employment_start: '2020-01-01' }, holderJwk });
   const byScope = await issuance.makeSdJwt({ scope: 'employee_badge', documentData: { employee_id: 'E1', employer: 'ACME', employment_start: '2020-01-01' }, holderJwk });

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 /**
- * Signing keys (DESIGN.md section 4): the issuer's ES256 keys with their private parts sealed by
+ * Signing keys (docs/architecture.md, Data and Secrets): the issuer's ES256 keys with their private parts sealed by
  * src/credentials/key-encryption.ts (AES-256-GCM under the KEK from ISSUER_KEK, additional data bound
  * to the kid), so a database dump alone yields no key.
  *

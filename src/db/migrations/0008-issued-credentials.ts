@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 
 /**
  * What was issued to wallets: a record per credential (format, type, holder key thumbprint,
- * validity; never the credential itself, DESIGN.md section 4), and a short-lived, encrypted pickup
+ * validity; never the credential itself, docs/architecture.md), and a short-lived, encrypted pickup
  * slot that carries a freshly signed credential from the signing activity to the waiting
  * /credential request, so the credential never enters the workflow history. The gateway deletes
  * the slot as it answers.

@@ -8,7 +8,7 @@ export const BATCH_SIZE = 10;
 
 /**
  * Credential Issuer Metadata (OpenID4VCI 1.0 §12.2): one credential configuration per configured
- * type, its id the vct / doctype (DESIGN.md section 7), with `credential_metadata` display and
+ * type, its id the vct / doctype (docs/conventions.md, Ids), with `credential_metadata` display and
  * claims taken from the type metadata (VCTM).
  */
 export function credentialIssuerMetadata(config: Config): Record<string, unknown> {
