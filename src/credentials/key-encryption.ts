@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { KeyDecryptionError } from './credential-errors';
+import type { KeySealingKeys } from './kek-subkeys';
 import { Es256PrivateJwkSchema, type Es256PrivateJwk } from './signer';
 
 /**
@@ -8,21 +9,24 @@ import { Es256PrivateJwkSchema, type Es256PrivateJwk } from './signer';
  *
  * Format (one string, fit for a text column):
  *
- *     v1.<iv>.<ciphertext>.<tag>          each part base64url, iv 12 bytes, tag 16 bytes
+ *     v2.<iv>.<ciphertext>.<tag>          each part base64url, iv 12 bytes, tag 16 bytes
  *
- * Cipher AES-256-GCM (NIST SP 800-38D) under a 32-byte key-encryption key (KEK) from the environment.
- * The plaintext is the JWK as JSON. The additional authenticated data is `v1:<kid>`, so a row copied
- * under another kid, a downgraded version label, or any flipped bit fails authentication instead of
- * yielding a key. A fresh random IV per encryption; 2^32 encryptions per KEK is far beyond key counts.
+ * Cipher AES-256-GCM (NIST SP 800-38D). `v2` is sealed under the key-sealing subkey of the KEK
+ * (kek-subkeys.ts); `v1`, written before subkeys existed, under the raw KEK: it still opens where
+ * the process holds the KEK (`KeySealingKeys.legacy`), and the key store reseals it as `v2`.
+ * The plaintext is the JWK as JSON. The additional authenticated data is `<version>:<kid>`, so a row
+ * copied under another kid, a relabelled version, or any flipped bit fails authentication instead of
+ * yielding a key. A fresh random IV per encryption; 2^32 encryptions per key is far beyond key counts.
  */
-const VERSION = 'v1';
+const VERSION = 'v2';
+const LEGACY_VERSION = 'v1';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 export const KEK_BYTES = 32;
 
-function aadFor(kid: string): Buffer {
+function aadFor(kid: string, version: string): Buffer {
   if (kid.length === 0) throw new TypeError('aad (the kid) must not be empty');
-  return Buffer.from(`${VERSION}:${kid}`, 'utf8');
+  return Buffer.from(`${version}:${kid}`, 'utf8');
 }
 
 function assertKek(kek: Uint8Array): void {
@@ -31,13 +35,17 @@ function assertKek(kek: Uint8Array): void {
   }
 }
 
-/** Encrypts a private JWK under `kek`, bound to `aad` (the key's kid). */
-export function encryptPrivateKey(jwk: Es256PrivateJwk, kek: Uint8Array, aad: string): string {
+/** True for an envelope sealed under the raw KEK (`v1`), which the key store reseals. */
+export const isLegacyEnvelope = (envelope: string): boolean => envelope.startsWith(`${LEGACY_VERSION}.`);
+
+/** Encrypts a private JWK under the key-sealing subkey (`v2`), bound to `aad` (the key's kid). */
+export function encryptPrivateKey(jwk: Es256PrivateJwk, keys: KeySealingKeys, aad: string): string {
+  const kek = keys.current;
   assertKek(kek);
   const plaintext = Buffer.from(JSON.stringify(Es256PrivateJwkSchema.parse(jwk)), 'utf8');
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', kek, iv, { authTagLength: TAG_BYTES });
-  cipher.setAAD(aadFor(aad));
+  cipher.setAAD(aadFor(aad, VERSION));
   const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   const tag = cipher.getAuthTag();
   plaintext.fill(0);
@@ -45,15 +53,19 @@ export function encryptPrivateKey(jwk: Es256PrivateJwk, kek: Uint8Array, aad: st
 }
 
 /**
- * Decrypts an envelope made by `encryptPrivateKey`. Throws `KeyDecryptionError` when the envelope is
- * malformed, the KEK is wrong, the row was tampered with, or `aad` is not the kid it was sealed under.
+ * Decrypts an envelope made by `encryptPrivateKey` (`v2`), or a `v1` one when `keys.legacy` is
+ * there. Throws `KeyDecryptionError` when the envelope is malformed, the key is wrong or missing,
+ * the row was tampered with, or `aad` is not the kid it was sealed under.
  */
-export function decryptPrivateKey(envelope: string, kek: Uint8Array, aad: string): Es256PrivateJwk {
-  assertKek(kek);
+export function decryptPrivateKey(envelope: string, keys: KeySealingKeys, aad: string): Es256PrivateJwk {
   const parts = envelope.split('.');
-  if (parts.length !== 4 || parts[0] !== VERSION || !parts.slice(1).every((p) => /^[A-Za-z0-9_-]*$/.test(p))) {
+  const version = parts[0];
+  if (parts.length !== 4 || (version !== VERSION && version !== LEGACY_VERSION) || !parts.slice(1).every((p) => /^[A-Za-z0-9_-]*$/.test(p))) {
     throw new KeyDecryptionError(`unsupported key envelope (expected ${VERSION}.<iv>.<ciphertext>.<tag>)`);
   }
+  const kek = version === VERSION ? keys.current : keys.legacy;
+  if (!kek) throw new KeyDecryptionError(`a ${LEGACY_VERSION} key envelope needs the KEK itself, which this process was not given`);
+  assertKek(kek);
   const iv = Buffer.from(parts[1]!, 'base64url');
   const ciphertext = Buffer.from(parts[2]!, 'base64url');
   const tag = Buffer.from(parts[3]!, 'base64url');
@@ -63,7 +75,7 @@ export function decryptPrivateKey(envelope: string, kek: Uint8Array, aad: string
   let plaintext: Buffer;
   try {
     const decipher = createDecipheriv('aes-256-gcm', kek, iv, { authTagLength: TAG_BYTES });
-    decipher.setAAD(aadFor(aad));
+    decipher.setAAD(aadFor(aad, version));
     decipher.setAuthTag(tag);
     plaintext = Buffer.concat([decipher.update(ciphertext), decipher.final()]);
   } catch (cause) {

@@ -13,16 +13,19 @@ import {
 } from '../db/signing-keys-repository';
 import type { Db } from '../db/knex';
 import { createDevPki, createDocumentSigner, pemToBase64Der, type CertifiedKey } from './dev-pki';
-import { KekTextSchema, decryptPrivateKey, encryptPrivateKey, formatKek, generateKek } from './key-encryption';
+import { deriveKekSubkeys, type KeySealingKeys } from './kek-subkeys';
+import { KekTextSchema, decryptPrivateKey, encryptPrivateKey, formatKek, generateKek, isLegacyEnvelope } from './key-encryption';
 import { createLocalSigner, es256Thumbprint, generateEs256PrivateJwk, publicJwkOf, type CredentialSigner, type Es256PrivateJwk, type PublishedJwk } from './signer';
 
 /**
  * The issuer's signing keys, kept in PostgreSQL (`signing_keys`, migration 0003) with their private
  * parts sealed under the KEK (key-encryption.ts), and handed to the formats only as `CredentialSigner`s.
  *
- * - `ensureProvisioned()` creates, on first start, an ES256 credential key and a development IACA with a
- *   Document Signer (dev-pki.ts) whose country is the first authentic source's. It runs under a
- *   PostgreSQL advisory lock in one transaction, so processes starting together provision once.
+ * - `ensureProvisioned()` creates, on first start, an ES256 credential key and, in development only
+ *   (`devPki`), a development IACA with a Document Signer (dev-pki.ts) whose country is the first
+ *   authentic source's. It runs under a PostgreSQL advisory lock in one transaction, so processes
+ *   starting together provision once. Where the process holds the KEK itself, it then reseals
+ *   envelopes sealed under the raw KEK (`v1`) under the key-sealing subkey (`v2`, kek-subkeys.ts).
  * - `signer(purpose)` decrypts a key once per process and caches the signer. Every `refreshIntervalMs`
  *   it re-reads which kid is active, in the background, so a rotation made by another process is
  *   picked up without a restart (the old key stays published meanwhile, so nothing breaks).
@@ -38,8 +41,15 @@ export type SignerPurpose = Exclude<SigningKeyPurpose, 'iaca'>;
 
 export interface KeyStoreOptions {
   db: Db;
-  /** 32-byte key-encryption key (see `resolveKek`). */
-  kek: Uint8Array;
+  /** The 32-byte KEK (see `resolveKek`; its key-sealing subkey is derived), or the key-sealing keys alone. */
+  kek: Uint8Array | KeySealingKeys;
+  /**
+   * Whether a missing IACA and Document Signer are created as a development PKI. Default true; false in
+   * production (`keyStoreOptions`), where a missing IACA fails `ensureProvisioned` if `mdocTypes` is not empty.
+   */
+  devPki?: boolean;
+  /** The configured mso_mdoc credential types, named in the error when they cannot be signed. */
+  mdocTypes?: string[];
   /** Base URL for the certificates' issuerAltName and CRL distribution point. */
   issuerUrl: string;
   /** ISO 3166-1 alpha-2 country of the dev IACA and Document Signer (an mDL's issuing_country must equal it). */
@@ -79,8 +89,10 @@ interface ActiveEntry {
 }
 
 export function createKeyStore(opts: KeyStoreOptions): KeyStore {
-  const { kek, issuerUrl, country, logger } = opts;
-  if (kek.length !== 32) throw new TypeError('the key-encryption key must be 32 bytes');
+  const { issuerUrl, country, logger } = opts;
+  const kek: KeySealingKeys = opts.kek instanceof Uint8Array ? deriveKekSubkeys(opts.kek).keySealing : opts.kek;
+  if (kek.current.length !== 32) throw new TypeError('the key-sealing key must be 32 bytes');
+  const devPki = opts.devPki ?? true;
   const repo = createSigningKeysRepository(opts.db);
   const now = opts.now ?? (() => new Date());
   const retentionMs = (opts.maxCredentialValidityDays ?? DEFAULT_MAX_CREDENTIAL_VALIDITY_DAYS) * DAY_MS;
@@ -167,16 +179,44 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
     if (row) await keys.retire(row.kid, { retiredAt: at, notAfter: new Date(at.getTime() + retentionMs) });
   }
 
+  /** Reseals `v1` envelopes (raw KEK) as `v2` (key-sealing subkey); needs the KEK, so the gateway skips it. */
+  async function resealLegacyEnvelopes(): Promise<void> {
+    if (!kek.legacy) return;
+    const rows: { kid: string; private_key_envelope: string }[] = await opts.db('signing_keys').where('private_key_envelope', 'like', 'v1.%').select('kid', 'private_key_envelope');
+    for (const row of rows) {
+      if (!isLegacyEnvelope(row.private_key_envelope)) continue;
+      const resealed = encryptPrivateKey(decryptPrivateKey(row.private_key_envelope, kek, row.kid), kek, row.kid);
+      // Only if nobody changed the row meanwhile (another process resealing at the same time).
+      await opts.db('signing_keys').where({ kid: row.kid, private_key_envelope: row.private_key_envelope }).update({ private_key_envelope: resealed });
+      log?.info({ kid: row.kid }, 'signing key resealed under the key-sealing subkey');
+    }
+  }
+
+  const noIacaError = () =>
+    new ConfigError(
+      `no IACA: the mso_mdoc credential types ${opts.mdocTypes!.join(', ')} need an IACA and a Document Signer in signing_keys, ` +
+        'and a production configuration does not create a development one. Provision an IACA and Document Signer issued by your PKI, ' +
+        'or remove the mso_mdoc types from the configuration (environment: development creates a development IACA).',
+    );
+
   return {
     async ensureProvisioned() {
+      await resealLegacyEnvelopes();
       const present = await Promise.all((['credential', 'document_signer', 'iaca'] as const).map((p) => repo.active(p)));
       if (present.every(Boolean)) return;
+      if (!devPki && present[0] && !present[2]) {
+        if (opts.mdocTypes?.length) throw noIacaError();
+        return;
+      }
       const created = await repo.exclusive(async (keys) => {
         const at = now();
         const made: NewSigningKey[] = [];
         if (!(await keys.active('credential'))) made.push(await newCredentialKey(at));
         const iaca = await keys.active('iaca');
-        if (!iaca) {
+        if (!iaca && !devPki) {
+          // Production: no development root. Without mdoc types nothing needs one.
+          if (opts.mdocTypes?.length) throw noIacaError();
+        } else if (!iaca) {
           // A Document Signer must chain to the active IACA: a new root comes with a new signer.
           const pki = await newDevPki(at);
           await retire(keys, await keys.active('document_signer'), at);
@@ -222,6 +262,7 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
           await keys.insert(next);
           return { kid: next.kid, affected: ['document_signer'] as SigningKeyPurpose[] };
         }
+        if (!devPki) throw new Error('rotating the IACA creates a development IACA, which a production configuration does not do');
         const pki = await newDevPki(at);
         await retire(keys, await keys.active('document_signer'), at);
         await retire(keys, await keys.active('iaca'), at);
@@ -248,7 +289,7 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
 }
 
 /** Opens a sealed key into a signer, checking that the row's kid is the key's thumbprint. */
-async function openSigner(row: SigningKeyRow, kek: Uint8Array): Promise<CredentialSigner> {
+async function openSigner(row: SigningKeyRow, kek: KeySealingKeys): Promise<CredentialSigner> {
   const privateJwk = decryptPrivateKey(row.privateKeyEnvelope, kek, row.kid);
   const x5c = row.purpose === 'document_signer' && row.certificatePem ? [pemToBase64Der(row.certificatePem)] : undefined;
   const signer = await createLocalSigner(privateJwk, x5c ? { x5c } : {});
@@ -294,19 +335,39 @@ function parseKek(text: string, where: string): Uint8Array {
   return parsed.data;
 }
 
-/** Country of the dev IACA and Document Signer: the first authentic source's (DESIGN.md section 7: SE in dev). */
+/** Country of the dev IACA and Document Signer: the first authentic source's (docs/conventions.md, the dev configuration: SE). */
 export function keyStoreCountry(config: Pick<Config, 'file'>): string {
   return Object.values(config.file.authentic_sources)[0]?.country_code ?? 'SE';
 }
 
-/** The key store options a process derives from its configuration (resolves the KEK). */
-export function keyStoreOptions(config: Config, db: Db, extra: Pick<KeyStoreOptions, 'logger' | 'now'> = {}): KeyStoreOptions {
-  return { db, kek: resolveKek(config), issuerUrl: config.issuerUrl, country: keyStoreCountry(config), organization: config.file.issuer.name, ...extra };
+/** `vct` of every configured mso_mdoc credential type (the types that need an IACA and a Document Signer). */
+export function mdocTypes(config: Pick<Config, 'file'>): string[] {
+  const types = Object.values(config.file.authentic_sources).flatMap((source) => Object.values(source.credential_types));
+  return [...new Set(types.filter((t) => t.format === 'mso_mdoc').map((t) => t.vct))];
+}
+
+/**
+ * The key store options a process derives from its configuration. `kek` defaults to the resolved KEK
+ * (whose key-sealing subkey is derived); the gateway passes its key-sealing keys without the KEK.
+ * A development configuration creates a development IACA when there is none; production never does.
+ */
+export function keyStoreOptions(config: Config, db: Db, extra: Partial<Pick<KeyStoreOptions, 'logger' | 'now' | 'kek'>> = {}): KeyStoreOptions {
+  const { kek = resolveKek(config), ...rest } = extra;
+  return {
+    db,
+    kek,
+    issuerUrl: config.issuerUrl,
+    country: keyStoreCountry(config),
+    organization: config.file.issuer.name,
+    devPki: config.file.environment === 'development',
+    mdocTypes: mdocTypes(config),
+    ...rest,
+  };
 }
 
 /** The key store of a process that signs or publishes keys; provisions the keys on first start (idempotent across processes). */
-export async function openKeyStore(config: Config, db: Db, logger: Logger): Promise<KeyStore> {
-  const keyStore = createKeyStore(keyStoreOptions(config, db, { logger }));
+export async function openKeyStore(config: Config, db: Db, logger: Logger, kek?: KeySealingKeys): Promise<KeyStore> {
+  const keyStore = createKeyStore(keyStoreOptions(config, db, { logger, ...(kek ? { kek } : {}) }));
   await keyStore.ensureProvisioned();
   return keyStore;
 }

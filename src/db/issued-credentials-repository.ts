@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomUUID } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
+import type { Subkey } from '../credentials/kek-subkeys';
 import type { Db } from './knex';
 
 export interface IssuedCredentialRecord {
@@ -15,11 +16,12 @@ export interface IssuedCredentialRecord {
 const PICKUP_TTL_SECONDS = 120;
 
 /**
- * Issued-credential records and the sealed pickup slots (see migration 0008). Sealing uses a key
- * derived from the KEK, so a database dump alone reveals no credential in transit.
+ * Issued-credential records and the sealed pickup slots (see migration 0008). Sealing (AES-256-GCM)
+ * uses the pickup-sealing subkey of the KEK (`KekSubkeys.pickupSealing`, src/credentials/kek-subkeys.ts),
+ * so a database dump alone reveals no credential in transit, and that key opens nothing else.
  */
-export function createIssuedCredentialsRepository(db: Db, kek: Uint8Array) {
-  const key = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'durable-issuer/credential-pickup', 32));
+export function createIssuedCredentialsRepository(db: Db, pickupKey: Subkey<'pickup-sealing'>) {
+  const key = Buffer.from(pickupKey);
   const seal = (id: string, credential: string) => {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from(id));

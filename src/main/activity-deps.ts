@@ -3,6 +3,7 @@ import type { ActivityDeps } from '../../activities';
 import { createEmailActivities } from '../../activities/email-activities';
 import type { Config } from '../config/config';
 import { createIssuanceService } from '../credentials/issuance-service';
+import { deriveKekSubkeys } from '../credentials/kek-subkeys';
 import { createKeyStore, keyStoreOptions, resolveKek } from '../credentials/key-store';
 import { createIssuedCredentialsRepository } from '../db/issued-credentials-repository';
 import { createAuditLogRepository } from '../db/audit-log-repository';
@@ -16,8 +17,8 @@ export const devMailboxDir = (config: Config) => join(config.dataDir, 'mailbox')
 
 /** Everything the activities need, built once per worker process from the configuration (keys provisioned). */
 export async function createActivityDeps(config: Config, db: Db, overrides: Partial<ActivityDeps> = {}): Promise<ActivityDeps> {
-  const kek = resolveKek(config);
-  const keyStore = createKeyStore(keyStoreOptions(config, db));
+  const subkeys = deriveKekSubkeys(resolveKek(config));
+  const keyStore = createKeyStore(keyStoreOptions(config, db, { kek: subkeys.keySealing }));
   await keyStore.ensureProvisioned();
   const email = createEmailActivities({
     smtpUrl: config.env.SMTP_URL,
@@ -31,9 +32,9 @@ export async function createActivityDeps(config: Config, db: Db, overrides: Part
     fetch: globalThis.fetch,
     offers: createOffersRepository(db),
     documents: createDocumentsRepository(db, { dateFormats: config.file.identity_matching.date_formats }),
-    secrets: createOfferSecrets(kek),
+    secrets: createOfferSecrets(subkeys.offerSecrets),
     issuance: createIssuanceService({ config, keyStore }),
-    issued: createIssuedCredentialsRepository(db, kek),
+    issued: createIssuedCredentialsRepository(db, subkeys.pickupSealing),
     sendPinEmail: email.sendPinEmail,
     ...overrides,
   };

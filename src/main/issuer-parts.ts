@@ -13,6 +13,7 @@ import { createDocumentsRepository } from '../db/documents-repository';
 import { createW3cCredentialsRepository } from '../db/w3c-credentials-repository';
 import { createIssuanceService } from '../credentials/issuance-service';
 import { openKeyStore, resolveKek } from '../credentials/key-store';
+import { deriveKekSubkeys, gatewaySubkeys } from '../credentials/kek-subkeys';
 import { createIssuancePool } from '../credentials/issuance-pool';
 import { createDb, type Db, ensureDatabase, migrateLatest } from '../db/knex';
 import { createBearerAuthenticator, createSourceAuthenticator } from '../gateway/authenticate-source';
@@ -73,12 +74,13 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const db = createDb(requireSetting(config.env.DATABASE_URL, 'DATABASE_URL'));
   const temporal = await connectTemporalClient(requireSetting(config.env.TEMPORAL_ADDRESS, 'TEMPORAL_ADDRESS'), config.env.TEMPORAL_NAMESPACE);
   const audit = createAuditLogRepository(db);
-  const keyStore = await openKeyStore(config, db, logger);
+  // The gateway's parts get subkeys of the KEK, never the KEK (src/credentials/kek-subkeys.ts).
+  const subkeys = gatewaySubkeys(deriveKekSubkeys(resolveKek(config)));
+  const keyStore = await openKeyStore(config, db, logger, subkeys.keySealing);
   const issuance = createIssuanceService({ config, keyStore });
   const documents = createDocumentsRepository(db, { dateFormats: config.file.identity_matching.date_formats });
   const offers = createOffersRepository(db);
-  const kek = resolveKek(config);
-  const secrets = createOfferSecrets(kek);
+  const secrets = createOfferSecrets(subkeys.offerSecrets);
   const app = createGatewayApp({
     config,
     logger,
@@ -98,7 +100,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
         temporal: temporal.client,
         accessTokens: createAccessTokensRepository(db),
         nonces: createNoncesRepository(db),
-        issued: createIssuedCredentialsRepository(db, kek),
+        issued: createIssuedCredentialsRepository(db, subkeys.pickupSealing),
         db,
       }),
     ],

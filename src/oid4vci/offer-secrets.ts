@@ -14,8 +14,9 @@ export interface OfferSecrets {
   pinMatches(offerId: string, presented: string, length: number): boolean;
 }
 
-export function createOfferSecrets(kek: Uint8Array): OfferSecrets {
-  const subKey = (purpose: string) => Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), `durable-issuer/oid4vci/${purpose}`, 32));
+/** `key`: the offer-secrets subkey of the KEK (`KekSubkeys.offerSecrets`, src/credentials/kek-subkeys.ts), never the KEK itself. */
+export function createOfferSecrets(key: Uint8Array): OfferSecrets {
+  const subKey = (purpose: string) => Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `durable-issuer/oid4vci/${purpose}`, 32));
   const codeKey = subKey('pre-authorized-code');
   const pinKey = subKey('tx-code');
   const pin = (offerId: string, length: number) => {

@@ -3,13 +3,14 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { webcrypto } from 'node:crypto';
+import { createCipheriv, randomBytes, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { calculateJwkThumbprint, compactVerify, createLocalJWKSet } from 'jose';
 import { ConfigError } from '../../src/config/env';
 import { KeyDecryptionError } from '../../src/credentials/credential-errors';
 import { decryptPrivateKey, generateKek } from '../../src/credentials/key-encryption';
-import { createKeyStore, keyStoreCountry, resolveKek, type KeyStore, type KeyStoreOptions } from '../../src/credentials/key-store';
+import { createKeyStore, keyStoreCountry, keyStoreOptions, resolveKek, type KeyStore, type KeyStoreOptions } from '../../src/credentials/key-store';
+import { deriveKekSubkeys, gatewaySubkeys } from '../../src/credentials/kek-subkeys';
 import type { Db } from '../../src/db/knex';
 import { createTestDatabase, loadTestConfig, testConfigFile } from '../support/test-services';
 
@@ -28,7 +29,7 @@ async function freshDb(): Promise<Db> {
   return db;
 }
 
-const storeOn = (db: Db, kek: Uint8Array, extra: Partial<KeyStoreOptions> = {}): KeyStore =>
+const storeOn = (db: Db, kek: KeyStoreOptions['kek'], extra: Partial<KeyStoreOptions> = {}): KeyStore =>
   createKeyStore({ db, kek, issuerUrl: ISSUER_URL, country: 'SE', ...extra });
 
 interface Row {
@@ -71,13 +72,13 @@ test('private keys are sealed: no "d" member in any row, and they open only with
 
   const rows = await db<Row>('signing_keys').select('*');
   for (const row of rows) {
-    const opened = decryptPrivateKey(row.private_key_envelope, kek, row.kid);
+    const opened = decryptPrivateKey(row.private_key_envelope, deriveKekSubkeys(kek).keySealing, row.kid);
     // RFC 7638: the kid is the thumbprint of the public key the sealed private key belongs to.
     assert.equal(await calculateJwkThumbprint({ kty: 'EC', crv: 'P-256', x: opened.x, y: opened.y }), row.kid);
     assert.deepEqual(Object.keys(row.public_jwk).sort(), ['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y']);
-    assert.throws(() => decryptPrivateKey(row.private_key_envelope, generateKek(), row.kid), KeyDecryptionError);
+    assert.throws(() => decryptPrivateKey(row.private_key_envelope, deriveKekSubkeys(generateKek()).keySealing, row.kid), KeyDecryptionError);
     const otherKid = rows.find((r) => r.kid !== row.kid)!.kid;
-    assert.throws(() => decryptPrivateKey(row.private_key_envelope, kek, otherKid), KeyDecryptionError, 'an envelope moved to another kid fails');
+    assert.throws(() => decryptPrivateKey(row.private_key_envelope, deriveKekSubkeys(kek).keySealing, otherKid), KeyDecryptionError, 'an envelope moved to another kid fails');
   }
   await assert.rejects(storeOn(db, generateKek()).signer('credential'), KeyDecryptionError, 'a process with the wrong KEK cannot sign');
 });
@@ -193,4 +194,78 @@ test('resolveKek: ISSUER_KEK wins; development generates <ISSUER_DATA_DIR>/kek o
   );
   assert.throws(() => resolveKek(production), (err: unknown) => err instanceof ConfigError && /ISSUER_KEK/.test(err.message));
   assert.throws(() => loadTestConfig(testConfigFile(), { ISSUER_KEK: 'too-short' }), (err: unknown) => err instanceof ConfigError && /ISSUER_KEK/.test(err.message) && !/too-short/.test(err.message));
+});
+
+/** The test configuration as a production one (no dev API key). */
+function asProduction(file: Record<string, unknown>): void {
+  file.environment = 'production';
+  const source = (file.authentic_sources as Record<string, Record<string, unknown>>)['hr.example.org']!;
+  delete source.dev_api_key;
+  source.api_key_hash = `sha256:${'a'.repeat(64)}`;
+}
+
+/** Reseals a row the way the code before subkeys did: `v1`, AES-256-GCM under the raw KEK, AAD `v1:<kid>`. */
+async function sealAsLegacy(db: Db, kek: Uint8Array, kid: string): Promise<void> {
+  const row = (await db<Row>('signing_keys').where({ kid }).first())!;
+  const jwk = decryptPrivateKey(row.private_key_envelope, deriveKekSubkeys(kek).keySealing, kid);
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', kek, iv, { authTagLength: 16 });
+  cipher.setAAD(Buffer.from(`v1:${kid}`));
+  const ciphertext = Buffer.concat([cipher.update(JSON.stringify(jwk), 'utf8'), cipher.final()]);
+  const envelope = ['v1', iv.toString('base64url'), ciphertext.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
+  await db('signing_keys').where({ kid }).update({ private_key_envelope: envelope });
+}
+
+test('keys sealed under the raw KEK (v1) still sign, and a store holding the KEK reseals them under the key-sealing subkey (v2)', async () => {
+  const db = await freshDb();
+  const kek = generateKek();
+  await storeOn(db, kek).ensureProvisioned();
+  const rows = await db<Row>('signing_keys').select('kid');
+  for (const { kid } of rows) await sealAsLegacy(db, kek, kid);
+  const signedBefore = await signWith(storeOn(db, kek), 'a v1 key signs');
+  const jwks = createLocalJWKSet(await storeOn(db, kek).jwks());
+  await compactVerify(signedBefore, jwks);
+
+  // A gateway holds only the subkeys: a v1 key does not open there.
+  const gateway = storeOn(db, gatewaySubkeys(deriveKekSubkeys(kek)).keySealing);
+  await assert.rejects(gateway.signer('credential'), KeyDecryptionError);
+
+  await storeOn(db, kek).ensureProvisioned();
+  const after = await db<Row>('signing_keys').select('kid', 'private_key_envelope');
+  assert.equal(after.length, 3, 'resealing adds no key');
+  for (const row of after) assert.match(row.private_key_envelope, /^v2\./);
+  const signedAfter = await signWith(storeOn(db, gatewaySubkeys(deriveKekSubkeys(kek)).keySealing), 'the resealed key signs in the gateway');
+  const { protectedHeader } = await compactVerify(signedAfter, jwks);
+  assert.equal(protectedHeader.kid, JSON.parse(Buffer.from(signedBefore.split('.')[0]!, 'base64url').toString()).kid, 'the same key, resealed');
+});
+
+test('production creates no development IACA: with mso_mdoc types the start fails naming them; without, only the credential key is made', async () => {
+  const db = await freshDb();
+  const kek = Buffer.from(generateKek()).toString('hex');
+  const production = loadTestConfig(testConfigFile(asProduction), { ISSUER_KEK: kek });
+  await assert.rejects(
+    createKeyStore(keyStoreOptions(production, db)).ensureProvisioned(),
+    (err: unknown) => err instanceof ConfigError && /org\.iso\.18013\.5\.1\.mDL/.test(err.message) && /IACA/.test(err.message),
+  );
+  assert.equal((await db('signing_keys').whereIn('purpose', ['iaca', 'document_signer']).count<{ count: string }[]>('* as count'))[0]!.count, '0');
+
+  const withoutMdoc = loadTestConfig(
+    testConfigFile((file) => {
+      asProduction(file);
+      const sources = file.authentic_sources as Record<string, { credential_types: Record<string, { format: string }> }>;
+      for (const source of Object.values(sources)) for (const [name, type] of Object.entries(source.credential_types)) if (type.format === 'mso_mdoc') delete source.credential_types[name];
+    }),
+    { ISSUER_KEK: kek },
+  );
+  const store = createKeyStore(keyStoreOptions(withoutMdoc, db));
+  await store.ensureProvisioned();
+  await store.ensureProvisioned();
+  const purposes = await db<Row>('signing_keys').select('purpose');
+  assert.deepEqual(purposes.map((r) => r.purpose), ['credential']);
+  await assert.rejects(store.rotate('iaca'), /development IACA/);
+
+  // Development keeps creating its PKI.
+  const dev = loadTestConfig(testConfigFile(), { ISSUER_KEK: kek });
+  await createKeyStore(keyStoreOptions(dev, db)).ensureProvisioned();
+  assert.equal((await db('signing_keys').where({ purpose: 'iaca' }).count<{ count: string }[]>('* as count'))[0]!.count, '1');
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPublicKey, verify as nodeVerify, webcrypto, type JsonWebKey } from 'node:crypto';
+import { createCipheriv, createPublicKey, randomBytes, verify as nodeVerify, webcrypto, type JsonWebKey } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import {
   CredentialInputError,
@@ -17,6 +17,20 @@ import {
   holderKeyThumbprint,
   parseHolderJwk,
 } from '../../src/credentials/index';
+import { deriveKekSubkeys, deriveSubkey, gatewaySubkeys } from '../../src/credentials/kek-subkeys';
+import { createOfferSecrets } from '../../src/oid4vci/offer-secrets';
+import type { Es256PrivateJwk } from '../../src/credentials/signer';
+
+const sealingKeys = () => deriveKekSubkeys(generateKek()).keySealing;
+
+/** An envelope as the code before subkeys wrote it: `v1`, AES-256-GCM under the raw KEK, AAD `v1:<kid>`. */
+function legacyEnvelope(jwk: Es256PrivateJwk, kek: Uint8Array, kid: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', kek, iv, { authTagLength: 16 });
+  cipher.setAAD(Buffer.from(`v1:${kid}`));
+  const ciphertext = Buffer.concat([cipher.update(JSON.stringify(jwk), 'utf8'), cipher.final()]);
+  return ['v1', iv.toString('base64url'), ciphertext.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
+}
 
 test('kid is the RFC 7638 JWK thumbprint and the published JWK has no private member', async () => {
   const jwk = generateEs256PrivateJwk();
@@ -47,9 +61,9 @@ test('a signer refuses an x5c whose leaf certifies another key', async () => {
 
 test('a private key round-trips through the AES-256-GCM envelope bound to its kid', async () => {
   const jwk = generateEs256PrivateJwk();
-  const kek = generateKek();
+  const kek = sealingKeys();
   const envelope = encryptPrivateKey(jwk, kek, 'kid-1');
-  assert.match(envelope, /^v1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$/);
+  assert.match(envelope, /^v2\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$/);
   assert.ok(!envelope.includes(jwk.d));
   assert.deepEqual(decryptPrivateKey(envelope, kek, 'kid-1'), jwk);
   assert.notEqual(encryptPrivateKey(jwk, kek, 'kid-1'), envelope, 'a fresh IV every time');
@@ -57,9 +71,9 @@ test('a private key round-trips through the AES-256-GCM envelope bound to its ki
 
 test('a wrong KEK, a swapped kid or a flipped bit fails authentication (NIST SP 800-38D §7.2)', () => {
   const jwk = generateEs256PrivateJwk();
-  const kek = generateKek();
+  const kek = sealingKeys();
   const envelope = encryptPrivateKey(jwk, kek, 'kid-1');
-  assert.throws(() => decryptPrivateKey(envelope, generateKek(), 'kid-1'), KeyDecryptionError);
+  assert.throws(() => decryptPrivateKey(envelope, sealingKeys(), 'kid-1'), KeyDecryptionError);
   assert.throws(() => decryptPrivateKey(envelope, kek, 'kid-2'), KeyDecryptionError);
   const [version, iv, ciphertext, tag] = envelope.split('.') as [string, string, string, string];
   const flipped = Buffer.from(ciphertext, 'base64url');
@@ -68,9 +82,48 @@ test('a wrong KEK, a swapped kid or a flipped bit fails authentication (NIST SP 
   const badTag = Buffer.from(tag, 'base64url');
   badTag[0]! ^= 0x80;
   assert.throws(() => decryptPrivateKey([version, iv, ciphertext, badTag.toString('base64url')].join('.'), kek, 'kid-1'), KeyDecryptionError);
-  assert.throws(() => decryptPrivateKey(`v2.${iv}.${ciphertext}.${tag}`, kek, 'kid-1'), KeyDecryptionError);
+  assert.throws(() => decryptPrivateKey(`v1.${iv}.${ciphertext}.${tag}`, kek, 'kid-1'), KeyDecryptionError, 'a relabelled version fails');
+  assert.throws(() => decryptPrivateKey(`v3.${iv}.${ciphertext}.${tag}`, kek, 'kid-1'), KeyDecryptionError);
   assert.throws(() => decryptPrivateKey('garbage', kek, 'kid-1'), KeyDecryptionError);
-  assert.throws(() => encryptPrivateKey(jwk, new Uint8Array(16), 'kid-1'), TypeError);
+  assert.throws(() => encryptPrivateKey(jwk, { current: new Uint8Array(16) as never }, 'kid-1'), TypeError);
+});
+
+test('each purpose gets its own HKDF subkey of the KEK, none equal to the KEK (RFC 5869)', () => {
+  const kek = generateKek();
+  const subkeys = deriveKekSubkeys(kek);
+  const hex = [kek, subkeys.keySealing.current, subkeys.offerSecrets, subkeys.pickupSealing].map((k) => Buffer.from(k).toString('hex'));
+  assert.equal(new Set(hex).size, 4);
+  assert.deepEqual(deriveKekSubkeys(kek).offerSecrets, subkeys.offerSecrets, 'deterministic');
+  assert.deepEqual(deriveSubkey(kek, 'pickup-sealing'), subkeys.pickupSealing);
+  assert.throws(() => deriveSubkey(new Uint8Array(16), 'offer-secrets'), TypeError);
+  // The offer secrets come from their subkey, so they differ from what the KEK itself would give.
+  assert.notEqual(createOfferSecrets(subkeys.offerSecrets).preAuthorizedCode('offer-1'), createOfferSecrets(kek).preAuthorizedCode('offer-1'));
+});
+
+test('a key sealed under the key-sealing subkey does not open with the KEK itself, nor with another subkey', () => {
+  const kek = generateKek();
+  const subkeys = deriveKekSubkeys(kek);
+  const envelope = encryptPrivateKey(generateEs256PrivateJwk(), subkeys.keySealing, 'kid-1');
+  assert.throws(() => decryptPrivateKey(envelope, { current: kek as never }, 'kid-1'), KeyDecryptionError);
+  assert.throws(() => decryptPrivateKey(envelope, { current: subkeys.offerSecrets as never }, 'kid-1'), KeyDecryptionError);
+});
+
+test('a v1 envelope sealed under the raw KEK still opens where the KEK is held, and not with the subkey alone', () => {
+  const kek = generateKek();
+  const jwk = generateEs256PrivateJwk();
+  const envelope = legacyEnvelope(jwk, kek, 'kid-1');
+  const all = deriveKekSubkeys(kek);
+  assert.deepEqual(decryptPrivateKey(envelope, all.keySealing, 'kid-1'), jwk);
+  assert.throws(() => decryptPrivateKey(envelope, all.keySealing, 'kid-2'), KeyDecryptionError);
+  assert.throws(() => decryptPrivateKey(envelope, gatewaySubkeys(all).keySealing, 'kid-1'), (err: unknown) => err instanceof KeyDecryptionError && /needs the KEK/.test(err.message));
+});
+
+test('the gateway is given the offer-secret, pickup and key-sealing subkeys but not the KEK', () => {
+  const kek = generateKek();
+  const gateway = gatewaySubkeys(deriveKekSubkeys(kek));
+  assert.equal(gateway.keySealing.legacy, undefined);
+  const reachable = [gateway.keySealing.current, gateway.offerSecrets, gateway.pickupSealing].map((k) => Buffer.from(k).toString('hex'));
+  assert.ok(!reachable.includes(Buffer.from(kek).toString('hex')));
 });
 
 test('a KEK parses from hex, base64 and base64url and is rejected at any other length', () => {
