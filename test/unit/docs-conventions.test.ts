@@ -55,7 +55,8 @@ test('the documented environment variables are exactly the ones src/config/env.t
 test('the documented REST error codes and statuses are exactly the ApiError classes of src/gateway/api-errors.ts', () => {
   // The code's own list: every exported subclass of ApiError, with the code and status it answers with.
   type Probe = new (message: string) => apiErrors.ApiError;
-  const defined = Object.values(apiErrors)
+  const exported: unknown[] = Object.values(apiErrors);
+  const defined = exported
     .filter((value): value is Probe => typeof value === 'function' && value.prototype instanceof apiErrors.ApiError)
     .map((ErrorClass) => new ErrorClass('probe'))
     .map((error) => `${error.code} ${error.status}`);
