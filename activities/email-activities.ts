@@ -19,7 +19,8 @@ export interface PinEmailInput {
   to: string;
   /** The tx_code: the only secret here. It goes into the message body and nowhere else (no logs, no errors). */
   pin: string;
-  offerId: string;
+  /** A short non-secret reference of the offer (OfferSecrets.offerReference), for the holder's correspondence; never the offer id or link. */
+  reference: string;
   /** Built from the workflow id and the step (`${workflowId}/email-pin`); the same key gives the same Message-ID. */
   idempotencyKey: string;
 }
@@ -81,7 +82,7 @@ export const createEmailActivities = ({ smtpUrl, from, issuerName, mailboxDir }:
   };
 };
 
-function pinText(issuerName: string, { pin, offerId }: PinEmailInput): string {
+function pinText(issuerName: string, { pin, reference }: PinEmailInput): string {
   return [
     `${issuerName} has a credential ready for your wallet.`,
     '',
@@ -89,19 +90,19 @@ function pinText(issuerName: string, { pin, offerId }: PinEmailInput): string {
     '',
     `    ${pin}`,
     '',
-    `Offer reference: ${offerId}`,
+    `Offer reference: ${reference}`,
     'Do not share this PIN with anyone. If you did not expect this message, ignore it.',
     '',
   ].join('\n');
 }
 
-function pinHtml(issuerName: string, { pin, offerId }: PinEmailInput): string {
+function pinHtml(issuerName: string, { pin, reference }: PinEmailInput): string {
   return `<!doctype html>
 <html><body style="font-family: sans-serif">
 <p>${escapeHtml(issuerName)} has a credential ready for your wallet.</p>
 <p>When your wallet asks for the transaction code (PIN) of this credential offer, enter:</p>
 <p style="font-size: 1.6em; font-weight: bold; letter-spacing: 0.2em">${escapeHtml(pin)}</p>
-<p>Offer reference: ${escapeHtml(offerId)}</p>
+<p>Offer reference: ${escapeHtml(reference)}</p>
 <p>Do not share this PIN with anyone. If you did not expect this message, ignore it.</p>
 </body></html>
 `;

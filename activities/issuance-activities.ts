@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Config } from '../src/config/config';
 import { CredentialInputError } from '../src/credentials/credential-errors';
 import { holderKeyThumbprint, parseHolderJwk } from '../src/credentials/holder-key';
@@ -6,6 +6,9 @@ import type { IssuanceService } from '../src/credentials/issuance-service';
 import type { DocumentsRepository } from '../src/db/documents-repository';
 import type { IssuedCredentialRecord, IssuedCredentialsRepository } from '../src/db/issued-credentials-repository';
 import type { OffersRepository } from '../src/db/offers-repository';
+import { offeredContentHash } from '../src/oid4vci/offer-preparation';
+import type { OfferSecrets } from '../src/oid4vci/offer-secrets';
+import { CREDENTIAL_LIMIT_REACHED } from '../workflows/credential-offer';
 
 export interface IssuanceActivityDeps {
   config: Config;
@@ -13,22 +16,39 @@ export interface IssuanceActivityDeps {
   documents: DocumentsRepository;
   issuance: IssuanceService;
   issued: IssuedCredentialsRepository;
+  secrets: OfferSecrets;
 }
 
 const toDate = (v: number | string | Date | undefined): Date | null => (v === undefined ? null : typeof v === 'number' ? new Date(v * 1000) : new Date(v));
 
-export const createIssuanceActivities = ({ config, offers, documents, issuance, issued }: IssuanceActivityDeps) => ({
+export const createIssuanceActivities = ({ config, offers, documents, issuance, issued, secrets }: IssuanceActivityDeps) => ({
   /**
    * Signs one credential of the offer's document per holder key (OpenID4VCI 1.0 batch issuance),
    * records them and parks them, sealed, for the waiting /credential request. Returns only pickup
    * ids, so no credential (and no claim) enters the workflow history.
+   *
+   * Workflows trust whoever sends them Updates, so this is where the redemption is checked, with the
+   * key the workflow cannot hold: the gateway's redemption proof for this offer, the caller being
+   * the offer's own workflow while the offer is open, the configured cap on credentials per offer
+   * (counted in PostgreSQL), and the document content the offer was made for. Each refusal is
+   * permanent: a retry would not change it.
    */
-  async issueOfferCredentials({ offerId, holderJwks }: { offerId: string; holderJwks: Record<string, unknown>[] }): Promise<{ pickupIds: string[] }> {
+  async issueOfferCredentials({ offerId, holderJwks, redemptionProof }: { offerId: string; holderJwks: Record<string, unknown>[]; redemptionProof?: string | undefined }): Promise<{ pickupIds: string[] }> {
     const offer = await offers.byId(offerId);
     if (!offer) throw ApplicationFailure.nonRetryable(`offer ${offerId} not found`, 'OfferNotFound');
+    const caller = Context.current().info.workflowExecution?.workflowId;
+    if (!secrets.redemptionProofMatches(offerId, redemptionProof) || caller !== offer.workflow_id || offer.state !== 'OFFERED') {
+      throw ApplicationFailure.nonRetryable('the offer was not redeemed through the token endpoint (no valid redemption proof), or it is closed', 'RedemptionNotProven');
+    }
+    const cap = config.file.issuer.pre_authorized_code.max_credentials_per_offer;
+    const already = await issued.countFor(offerId);
+    if (already + holderJwks.length > cap) throw ApplicationFailure.nonRetryable(`the offer may issue ${cap} credential(s) and has issued ${already}`, CREDENTIAL_LIMIT_REACHED);
     const key = { authentic_source: offer.authentic_source, vct: offer.vct, document_id: offer.document_id };
     const doc = await documents.get(key);
     if (!doc) throw ApplicationFailure.nonRetryable('the document was deleted', 'DocumentGone');
+    if (offer.document_hash === null || offeredContentHash(doc) !== offer.document_hash) {
+      throw ApplicationFailure.nonRetryable('the document changed after the offer was made: a new notification offers the new version', 'DocumentChanged');
+    }
     const format = config.credentialTypes.get(offer.vct)?.format;
     const validity = { ...(doc.meta.credential_valid_from !== undefined ? { validFrom: doc.meta.credential_valid_from } : {}), ...(doc.meta.credential_valid_to !== undefined ? { validUntil: doc.meta.credential_valid_to } : {}) };
     const credentials: string[] = [];

@@ -10,7 +10,7 @@ export interface OfferActivityDeps {
   offers: OffersRepository;
   documents: DocumentsRepository;
   secrets: OfferSecrets;
-  sendPinEmail: (input: { to: string; pin: string; offerId: string; idempotencyKey: string }) => Promise<{ messageId: string }>;
+  sendPinEmail: (input: { to: string; pin: string; reference: string; idempotencyKey: string }) => Promise<{ messageId: string }>;
 }
 
 export const createOfferActivities = ({ config, offers, documents, secrets, sendPinEmail }: OfferActivityDeps) => ({
@@ -21,8 +21,10 @@ export const createOfferActivities = ({ config, offers, documents, secrets, send
 
   /**
    * E-mails the offer's PIN (tx_code) to the holder: the address the notification request gave,
-   * else the first identity of the document that has one (DESIGN.md section 7). The PIN is derived,
-   * so a retry sends the same PIN, and the message id is the same for the same workflow step.
+   * else the first identity of the document that has one (docs/conventions.md, the credential offer). The PIN is derived,
+   * so a retry sends the same PIN, and the message id is the same for the same workflow step. The
+   * mail carries the PIN and a short non-secret reference only: never the offer id, the link or
+   * anything that yields the pre-authorized code, so the mailbox alone holds one factor, not both.
    */
   async sendOfferPin({ offerId }: { offerId: string }): Promise<void> {
     const offer = await offers.byId(offerId);
@@ -35,7 +37,8 @@ export const createOfferActivities = ({ config, offers, documents, secrets, send
     }
     if (!to) throw ApplicationFailure.nonRetryable('no e-mail address for the PIN: give `email` in the notification or on an identity', 'NoRecipient');
     const workflowId = Context.current().info.workflowExecution?.workflowId ?? 'offer';
-    await sendPinEmail({ to, pin: secrets.pin(offerId, config.file.issuer.pre_authorized_code.pin_length), offerId, idempotencyKey: `${workflowId}/${offerId}/email-pin` });
+    const pin = secrets.pin(offerId, config.file.issuer.pre_authorized_code.pin_length);
+    await sendPinEmail({ to, pin, reference: secrets.offerReference(offerId), idempotencyKey: `${workflowId}/${offerId}/email-pin` });
   },
 
   /** Records how the offer ended, so /token and /offers answer without asking Temporal. */

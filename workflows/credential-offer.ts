@@ -1,4 +1,4 @@
-import { allHandlersFinished, condition, defineQuery, proxyLocalActivities, startChild, defineSignal, defineUpdate, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, defineQuery, proxyLocalActivities, startChild, defineSignal, defineUpdate, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { AuthenticSource, DocumentId, ProcessState, Vct } from './search-attributes';
 import { type WebhookEvent, webhookDeliveryWorkflow, webhookDeliveryWorkflowId } from './webhook-delivery';
@@ -7,8 +7,10 @@ import { type WebhookEvent, webhookDeliveryWorkflow, webhookDeliveryWorkflowId }
  * One credential offer (seed 000 "Generate Credential Offer" and "Pre-Authorized Code Flow",
  * OpenID4VCI 1.0): sends the PIN, waits up to `code_ttl` for the wallet to redeem the
  * pre-authorized code, counts wrong PINs and locks the offer after too many, then serves the
- * wallet's credential requests. The history holds ids and counters only: the code and the PIN are
- * derived from the offer id with a server secret and never enter it.
+ * wallet's credential requests. The history holds ids and counters only: the code, the PIN and the
+ * offer URI token are derived from the offer id with server keys and never enter it, and the offer
+ * id alone yields none of them. The one proof it holds, the gateway's redemption proof, is verified
+ * by the issuing activity (which has the key) before anything is signed.
  */
 export interface CredentialOfferInput {
   offerId: string;
@@ -25,6 +27,8 @@ export interface CredentialOfferInput {
   notifySource: boolean;
   /** How long the wallet may keep requesting credentials after redeeming the code. */
   issuanceWindowSeconds: number;
+  /** Credentials the offer may issue in all (issuer.pre_authorized_code.max_credentials_per_offer); absent in older histories. */
+  maxCredentials?: number;
 }
 
 export type OfferState = 'OFFERED' | 'REDEEMED' | 'ISSUED' | 'EXPIRED' | 'LOCKED' | 'CANCELLED';
@@ -41,8 +45,19 @@ export interface OfferStatus {
 export type RedeemResult = { ok: true } | { ok: false; reason: 'wrong_pin'; attemptsLeft: number } | { ok: false; reason: 'locked' | 'not_redeemable'; state: OfferState };
 
 export const offerStateQuery = defineQuery<OfferStatus>('state');
-/** The token endpoint's call: the gateway checked the PIN against the derived one and says whether it matched. */
-export const redeemOfferUpdate = defineUpdate<RedeemResult, [{ pinCorrect: boolean }]>('redeem');
+/**
+ * The token endpoint's call: the gateway checked the PIN against the derived one and says whether it
+ * matched; when it did, `redemptionProof` is the gateway's MAC over the offer (OfferSecrets.redemptionProof).
+ * The workflow cannot check it (no keys in workflows) and records it; the issuing activity verifies it,
+ * so a Temporal client that sends `pinCorrect: true` without the gateway's key redeems nothing.
+ */
+export const redeemOfferUpdate = defineUpdate<RedeemResult, [RedeemRequest]>('redeem');
+export interface RedeemRequest {
+  pinCorrect: boolean;
+  redemptionProof?: string;
+}
+/** Failure type of an issueCredentials Update refused for the offer's credential cap. */
+export const CREDENTIAL_LIMIT_REACHED = 'CredentialLimitReached';
 export const cancelOfferSignal = defineSignal<[]>('cancel');
 /**
  * The credential endpoint's call, after it verified the proofs: one credential per holder key.
@@ -58,6 +73,9 @@ export const credentialOfferWorkflowId = (source: string, vct: string, documentI
 
 export async function credentialOfferWorkflow(input: CredentialOfferInput): Promise<OfferStatus> {
   const status: OfferStatus = { offerId: input.offerId, state: 'OFFERED', pinAttempts: 0, credentialsIssued: 0, walletEvents: [] };
+  let redemptionProof: string | undefined;
+  /** Credentials issued or being signed: counted before the activity runs, so concurrent requests cannot both pass the cap. */
+  let reserved = 0;
   const setState = (state: OfferState) => {
     status.state = state;
     upsertSearchAttributes([{ key: ProcessState, value: state }]);
@@ -74,7 +92,7 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
   });
   setHandler(
     redeemOfferUpdate,
-    ({ pinCorrect }): RedeemResult => {
+    ({ pinCorrect, redemptionProof: proof }): RedeemResult => {
       if (status.state !== 'OFFERED') return { ok: false, reason: status.state === 'LOCKED' ? 'locked' : 'not_redeemable', state: status.state };
       if (input.pinRequired && !pinCorrect) {
         status.pinAttempts++;
@@ -85,6 +103,7 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
         }
         return { ok: false, reason: 'wrong_pin', attemptsLeft };
       }
+      redemptionProof = typeof proof === 'string' ? proof : undefined;
       setState('REDEEMED');
       return { ok: true };
     },
@@ -94,12 +113,19 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
   // round trips on the wallet's wait; its result (pickup ids) is still recorded in the history.
   const { issueOfferCredentials } = proxyLocalActivities<ReturnType<typeof createActivities>>({
     startToCloseTimeout: '30s',
-    retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['OfferNotFound', 'DocumentGone', 'CredentialInput'] },
+    retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['OfferNotFound', 'DocumentGone', 'DocumentChanged', 'CredentialInput', 'RedemptionNotProven', CREDENTIAL_LIMIT_REACHED] },
   });
   setHandler(
     issueCredentialsUpdate,
     async ({ holderJwks }) => {
-      const result = await issueOfferCredentials({ offerId: input.offerId, holderJwks });
+      reserved += holderJwks.length;
+      let result: { pickupIds: string[] };
+      try {
+        result = await issueOfferCredentials({ offerId: input.offerId, holderJwks, redemptionProof });
+      } catch (err) {
+        reserved -= holderJwks.length;
+        throw err;
+      }
       status.credentialsIssued += holderJwks.length;
       if (status.state === 'REDEEMED') setState('ISSUED');
       return result;
@@ -108,6 +134,10 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
       validator: ({ holderJwks }) => {
         if (status.state !== 'REDEEMED' && status.state !== 'ISSUED') throw new Error(`offer is ${status.state}`);
         if (!Array.isArray(holderJwks) || holderJwks.length < 1 || holderJwks.length > MAX_BATCH) throw new Error(`between 1 and ${MAX_BATCH} holder keys`);
+        // A validator's refusal is not recorded in the history; the issuing activity checks the cap again against PostgreSQL.
+        if (input.maxCredentials !== undefined && reserved + holderJwks.length > input.maxCredentials) {
+          throw ApplicationFailure.nonRetryable(`the offer may issue ${input.maxCredentials} credential(s) and has issued ${status.credentialsIssued}`, CREDENTIAL_LIMIT_REACHED);
+        }
       },
     },
   );

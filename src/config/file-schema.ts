@@ -82,14 +82,19 @@ export const FileConfigSchema = z
         pre_authorized_code: z
           .strictObject({
             enabled: z.boolean().default(true),
-            /** Require a PIN (tx_code) sent out of band. */
-            pin_required: z.boolean().default(false),
+            /**
+             * Require a PIN (tx_code) sent out of band (OpenID4VCI 1.0 security considerations on the
+             * Pre-Authorized Code Flow: without one, whoever holds the offer link can redeem it). On by default; a configuration turns it off explicitly.
+             */
+            pin_required: z.boolean().default(true),
             /** Seconds a pre-authorized code stays redeemable (seed default: 5 minutes). */
             code_ttl: z.number().int().positive().default(300),
             /** Digits of the PIN (tx_code). */
             pin_length: z.number().int().min(4).max(10).default(6),
             /** Wrong PINs after which an offer locks. */
             max_pin_attempts: z.number().int().min(1).max(20).default(5),
+            /** Credentials one offer may issue in its issuance window, over all of the wallet's requests (each key of a batch counts). */
+            max_credentials_per_offer: z.number().int().min(1).max(100).default(10),
           })
           .prefault({}),
         /** Require DPoP-bound access tokens (RFC 9449) on the OpenID4VCI endpoints; when false DPoP is still honoured. */

@@ -7,6 +7,10 @@ export interface OfferRecord {
   vct: string;
   document_id: string;
   code_hash: string;
+  /** SHA-256 of the `credential_offer_uri` token (null for offers recorded before migration 0010). */
+  uri_token_hash: string | null;
+  /** The document content the offer was made for (offeredContentHash); issuance refuses another. */
+  document_hash: string | null;
   tx_code_required: boolean;
   email: string | null;
   state: string;
@@ -22,6 +26,9 @@ export function createOffersRepository(db: Db) {
     },
     async byId(offerId: string): Promise<OfferRecord | undefined> {
       return db('credential_offers').where({ offer_id: offerId }).first();
+    },
+    async byUriTokenHash(tokenHash: string): Promise<OfferRecord | undefined> {
+      return db('credential_offers').where({ uri_token_hash: tokenHash }).first();
     },
     async byCodeHash(codeHash: string): Promise<OfferRecord | undefined> {
       return db('credential_offers').where({ code_hash: codeHash }).first();

@@ -117,6 +117,9 @@ export function createGatewayApp(deps: GatewayDeps): express.Express {
   return app;
 }
 
+/** A path as logs show it: an offer's path carries its bearer token (credential_offer_uri), which is cut. */
+export const loggedPath = (path: string) => path.replace(/^\/offers\/[^/]+/i, '/offers/[redacted]');
+
 /** Request id, structured access log and the audit row for API calls that did not write one in their own transaction. */
 function requestContext({ logger, audit }: GatewayDeps): RequestHandler {
   return (req, res, next) => {
@@ -127,7 +130,7 @@ function requestContext({ logger, audit }: GatewayDeps): RequestHandler {
     const started = performance.now();
     res.on('finish', () => {
       // Paths and statuses only: bodies, query strings and headers may carry secrets or personal data.
-      const entry = { reqId: requestId, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(performance.now() - started), actor: res.locals.actor };
+      const entry = { reqId: requestId, method: req.method, path: loggedPath(req.path), status: res.statusCode, ms: Math.round(performance.now() - started), actor: res.locals.actor };
       if (res.statusCode >= 500) logger.error(entry, 'request failed');
       else logger.info(entry, 'request');
       if (req.path.startsWith('/api/') && !res.locals.audited) {
@@ -168,7 +171,7 @@ function notFound(routes: AnyRouteSpec[]): RequestHandler {
 function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const apiError = toApiError(err);
-    if (!apiError.expose) logger.error({ reqId: res.locals.requestId, path: req.path, err: errorSummary(err) }, 'unhandled error');
+    if (!apiError.expose) logger.error({ reqId: res.locals.requestId, path: loggedPath(req.path), err: errorSummary(err) }, 'unhandled error');
     if (apiError instanceof RateLimitedError) res.setHeader('Retry-After', String(apiError.retryAfterSeconds));
     if (res.headersSent) return;
     const body = apiError.expose ? apiError.toBody() : new InternalError('Internal server error', { request_id: res.locals.requestId }).toBody();

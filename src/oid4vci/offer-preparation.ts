@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Config } from '../config/config';
-import type { DocumentKey, DocumentsRepository } from '../db/documents-repository';
+import type { DocumentKey, DocumentsRepository, DocumentUpload } from '../db/documents-repository';
 import type { OffersRepository } from '../db/offers-repository';
 import { type CredentialOfferInput, credentialOfferWorkflowId } from '../../workflows/credential-offer';
 import type { OfferSecrets } from './offer-secrets';
@@ -16,10 +16,39 @@ export interface OfferPreparationDeps {
   secrets: OfferSecrets;
 }
 
+const canonicalJson = (value: unknown): string => {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+};
+
+/**
+ * SHA-256 of what a credential of the document says (its data, data version and validity), in a
+ * canonical JSON form. An offer records it at preparation and issuance refuses a document whose
+ * content changed since, so a re-upload never changes what a holder picks up under an old offer.
+ * Identities are left out: they choose who may collect, not what the credential says.
+ */
+export const offeredContentHash = (doc: DocumentUpload): string =>
+  createHash('sha256')
+    .update(
+      canonicalJson({
+        vct: doc.meta.vct,
+        document_data: doc.document_data,
+        document_data_version: doc.document_data_version,
+        credential_valid_from: doc.meta.credential_valid_from,
+        credential_valid_to: doc.meta.credential_valid_to,
+      }),
+    )
+    .digest('hex');
+
 /**
  * Checks that a document may be offered now (it exists and is within credential_valid_from/to) and
- * records a new offer for it: the id, the hash of its derived pre-authorized code, and the e-mail
- * override. Returns the offer workflow's input. Shared by the single and the batch notification.
+ * records a new offer for it: the id, the hashes of its derived pre-authorized code and offer URI
+ * token, the hash of the document content it offers, and the e-mail override. Returns the offer
+ * workflow's input (ids and settings, no secret). Shared by the single and the batch notification.
  */
 export async function prepareOffer({ config, documents, offers, secrets }: OfferPreparationDeps, key: DocumentKey, email?: string): Promise<PreparedOffer> {
   const { pre_authorized_code: preAuth } = config.file.issuer;
@@ -36,6 +65,8 @@ export async function prepareOffer({ config, documents, offers, secrets }: Offer
     workflow_id: workflowId,
     ...key,
     code_hash: secrets.codeHash(secrets.preAuthorizedCode(offerId)),
+    uri_token_hash: secrets.uriTokenHash(secrets.offerUriToken(offerId)),
+    document_hash: offeredContentHash(doc),
     tx_code_required: preAuth.pin_required,
     email: email ?? null,
     expires_at: new Date(Date.now() + preAuth.code_ttl * 1000),
@@ -54,9 +85,15 @@ export async function prepareOffer({ config, documents, offers, secrets }: Offer
       pinByEmail: preAuth.pin_required && source?.pin_delivery !== 'authentic_source',
       notifySource: source?.notification_endpoint !== undefined,
       issuanceWindowSeconds: ISSUANCE_WINDOW_SECONDS,
+      maxCredentials: preAuth.max_credentials_per_offer,
     },
   };
 }
 
-/** The deep link wallets open (OpenID4VCI 1.0 §4.1.3, offer by reference). */
-export const offerDeepLink = (issuerUrl: string, offerId: string) => `openid-credential-offer://?credential_offer_uri=${encodeURIComponent(`${issuerUrl}/offers/${offerId}`)}`;
+/**
+ * The deep link wallets open (OpenID4VCI 1.0 §4.1.3, offer by reference). Its URI carries the
+ * offer's URI token, derived here from the offer id with the server key: the link is made where it
+ * is answered (gateway) and never passes through Temporal.
+ */
+export const offerDeepLink = (issuerUrl: string, secrets: Pick<OfferSecrets, 'offerUriToken'>, offerId: string) =>
+  `openid-credential-offer://?credential_offer_uri=${encodeURIComponent(`${issuerUrl}/offers/${secrets.offerUriToken(offerId)}`)}`;

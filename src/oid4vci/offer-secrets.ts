@@ -1,10 +1,17 @@
 import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 
 /**
- * The pre-authorized code and the PIN (tx_code) of an offer are derived from its id with keys
- * derived from the KEK, so neither is ever stored or written to a workflow history: PostgreSQL
- * keeps only the code's SHA-256 (to find the offer on /token), and a retried e-mail activity sends
- * the same PIN again rather than a new one.
+ * The secrets of an offer are derived from its id with keys derived from the offer-secrets subkey
+ * of the KEK (HKDF, one key per purpose), so none is ever stored or written to a workflow history, and the offer id alone
+ * (which histories, queries and the batch status hold) yields none of them:
+ * - the pre-authorized code: PostgreSQL keeps only its SHA-256, to find the offer on /token;
+ * - the PIN (tx_code): not stored at all; a retried e-mail activity sends the same PIN again;
+ * - the offer URI token, the bearer secret in `credential_offer_uri` = `$ISSUER_URL/offers/<token>`:
+ *   PostgreSQL keeps only its SHA-256. It is derived rather than random so that a repeated
+ *   notification (and the batch status) can give the same deep link again without storing it
+ *   anywhere, and it never enters Temporal;
+ * - the redemption proof, the gateway's word in the `redeem` Update that it checked the code and
+ *   the PIN; the issuing activity verifies it before it signs (a workflow cannot hold keys).
  */
 export interface OfferSecrets {
   preAuthorizedCode(offerId: string): string;
@@ -12,26 +19,55 @@ export interface OfferSecrets {
   /** The offer's PIN of `length` digits (issuer.pre_authorized_code.pin_length). */
   pin(offerId: string, length: number): string;
   pinMatches(offerId: string, presented: string, length: number): boolean;
+  /** The token of the offer's `credential_offer_uri` (OpenID4VCI 1.0 §4.1.3). */
+  offerUriToken(offerId: string): string;
+  /** What PostgreSQL keeps of an offer URI token (SHA-256, hex). */
+  uriTokenHash(token: string): string;
+  /**
+   * Proof that the gateway redeemed the offer (code and, if required, PIN checked). One per offer:
+   * an offer is redeemed at most once and its id is fresh per preparation, so a proof read from a
+   * history cannot redeem anything else (the issuing activity also checks the caller's workflow id
+   * and that the offer is still open); an attempt counter would add nothing but a round trip.
+   */
+  redemptionProof(offerId: string): string;
+  redemptionProofMatches(offerId: string, proof: unknown): boolean;
+  /** A short, non-secret reference for the holder's correspondence (8 hex digits, as `ABCD-1234`). */
+  offerReference(offerId: string): string;
 }
+
+const sha256Hex = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+
+const equalStrings = (a: string, b: string) => {
+  const [x, y] = [Buffer.from(a), Buffer.from(b)];
+  return x.length === y.length && timingSafeEqual(x, y);
+};
 
 /** `key`: the offer-secrets subkey of the KEK (`KekSubkeys.offerSecrets`, src/credentials/kek-subkeys.ts), never the KEK itself. */
 export function createOfferSecrets(key: Uint8Array): OfferSecrets {
   const subKey = (purpose: string) => Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `durable-issuer/oid4vci/${purpose}`, 32));
   const codeKey = subKey('pre-authorized-code');
   const pinKey = subKey('tx-code');
+  const uriKey = subKey('offer-uri-token');
+  const redeemKey = subKey('redemption-proof');
+  const mac = (key: Buffer, text: string) => createHmac('sha256', key).update(text).digest('base64url');
   const pin = (offerId: string, length: number) => {
     // 64 bits reduced mod 10^length (length <= 10): the bias is below 2^-30.
     const n = createHmac('sha256', pinKey).update(offerId).digest().readBigUInt64BE(0) % 10n ** BigInt(length);
     return n.toString().padStart(length, '0');
   };
+  const redemptionProof = (offerId: string) => mac(redeemKey, `redeemed/${offerId}`);
   return {
-    preAuthorizedCode: (offerId) => createHmac('sha256', codeKey).update(offerId).digest('base64url'),
-    codeHash: (code) => createHash('sha256').update(code, 'utf8').digest('hex'),
+    preAuthorizedCode: (offerId) => mac(codeKey, offerId),
+    codeHash: sha256Hex,
     pin,
-    pinMatches: (offerId, presented, length) => {
-      const expected = Buffer.from(pin(offerId, length));
-      const given = Buffer.from(presented);
-      return given.length === expected.length && timingSafeEqual(given, expected);
+    pinMatches: (offerId, presented, length) => equalStrings(presented, pin(offerId, length)),
+    offerUriToken: (offerId) => mac(uriKey, offerId),
+    uriTokenHash: sha256Hex,
+    redemptionProof,
+    redemptionProofMatches: (offerId, proof) => typeof proof === 'string' && equalStrings(proof, redemptionProof(offerId)),
+    offerReference: (offerId) => {
+      const hex = sha256Hex(`reference/${offerId}`).slice(0, 8).toUpperCase();
+      return `${hex.slice(0, 4)}-${hex.slice(4)}`;
     },
   };
 }

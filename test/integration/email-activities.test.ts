@@ -64,7 +64,7 @@ describe('PIN e-mail activity, against a real SMTP receiver', () => {
 
   test('delivers the PIN (tx_code) to the holder named in the request', async () => {
     const before = smtp.received.length;
-    const { messageId } = await activities.sendPinEmail({ to: 'holder@wallet.example', pin: '493817', offerId: 'offer-1', idempotencyKey: 'offer/hr.example.org/urn:eudi:diploma:1/doc-1/email-pin' });
+    const { messageId } = await activities.sendPinEmail({ to: 'holder@wallet.example', pin: '493817', reference: 'REF0-0001', idempotencyKey: 'offer/hr.example.org/urn:eudi:diploma:1/doc-1/email-pin' });
     assert.equal(smtp.received.length, before + 1);
     const mail = smtp.received.at(-1)!;
     assert.deepEqual(mail.to, ['holder@wallet.example']);
@@ -77,7 +77,7 @@ describe('PIN e-mail activity, against a real SMTP receiver', () => {
   });
 
   test('a retried send with the same idempotency key carries the same Message-ID, so receivers can drop the duplicate', async () => {
-    const input = { to: 'holder@wallet.example', pin: '000123', offerId: 'offer-2', idempotencyKey: 'offer/hr.example.org/urn:eudi:diploma:1/doc-2/email-pin' };
+    const input = { to: 'holder@wallet.example', pin: '000123', reference: 'REF0-0002', idempotencyKey: 'offer/hr.example.org/urn:eudi:diploma:1/doc-2/email-pin' };
     const first = await activities.sendPinEmail(input);
     const second = await activities.sendPinEmail(input);
     assert.equal(first.messageId, second.messageId);
@@ -90,7 +90,7 @@ describe('PIN e-mail activity, against a real SMTP receiver', () => {
 
   test('a recipient refused with 550 fails for good (non-retryable EmailRejected), without the PIN or address in the error', async () => {
     await assert.rejects(
-      activities.sendPinEmail({ to: 'reject@wallet.example', pin: '777111', offerId: 'offer-3', idempotencyKey: 'k-550' }),
+      activities.sendPinEmail({ to: 'reject@wallet.example', pin: '777111', reference: 'REF0-0003', idempotencyKey: 'k-550' }),
       (err: unknown) => {
         assert.ok(err instanceof ApplicationFailure);
         assert.equal(err.type, 'EmailRejected');
@@ -102,7 +102,7 @@ describe('PIN e-mail activity, against a real SMTP receiver', () => {
   });
 
   test('a temporary refusal (451) is a plain Error, which Temporal retries', async () => {
-    await assert.rejects(activities.sendPinEmail({ to: 'defer@wallet.example', pin: '777222', offerId: 'offer-4', idempotencyKey: 'k-451' }), (err: unknown) => {
+    await assert.rejects(activities.sendPinEmail({ to: 'defer@wallet.example', pin: '777222', reference: 'REF0-0004', idempotencyKey: 'k-451' }), (err: unknown) => {
       assert.ok(err instanceof Error);
       assert.ok(!(err instanceof ApplicationFailure));
       assert.doesNotMatch(err.message, /777222/);
@@ -112,7 +112,7 @@ describe('PIN e-mail activity, against a real SMTP receiver', () => {
 
   test('an unreachable SMTP server is a plain Error, which Temporal retries', async () => {
     const offline = createEmailActivities({ smtpUrl: `smtp://127.0.0.1:${await closedPort()}`, from: 'issuer@issuer.example.org', issuerName: 'Example Issuer' });
-    await assert.rejects(offline.sendPinEmail({ to: 'holder@wallet.example', pin: '777333', offerId: 'offer-5', idempotencyKey: 'k-conn' }), (err: unknown) => {
+    await assert.rejects(offline.sendPinEmail({ to: 'holder@wallet.example', pin: '777333', reference: 'REF0-0005', idempotencyKey: 'k-conn' }), (err: unknown) => {
       assert.ok(err instanceof Error);
       assert.ok(!(err instanceof ApplicationFailure));
       return true;
@@ -121,7 +121,7 @@ describe('PIN e-mail activity, against a real SMTP receiver', () => {
 
   test('without SMTP_URL the activity fails for good (non-retryable EmailNotConfigured)', async () => {
     const unconfigured = createEmailActivities({ smtpUrl: undefined, from: 'issuer@issuer.example.org', issuerName: 'Example Issuer' });
-    await assert.rejects(unconfigured.sendPinEmail({ to: 'holder@wallet.example', pin: '1', offerId: 'o', idempotencyKey: 'k' }), (err: unknown) => {
+    await assert.rejects(unconfigured.sendPinEmail({ to: 'holder@wallet.example', pin: '1', reference: 'REF', idempotencyKey: 'k' }), (err: unknown) => {
       assert.ok(err instanceof ApplicationFailure);
       assert.equal(err.type, 'EmailNotConfigured');
       assert.equal(err.nonRetryable, true);
@@ -136,7 +136,7 @@ test('in development without SMTP_URL the PIN e-mail is written to the mailbox f
   const { tmpdir } = await import('node:os');
   const mailboxDir = join(mkdtempSync(join(tmpdir(), 'issuer-mailbox-')), 'mailbox');
   const { sendPinEmail } = createEmailActivities({ smtpUrl: undefined, mailboxDir, from: 'Issuer <no-reply@issuer.example.org>', issuerName: 'Issuer' });
-  await sendPinEmail({ to: 'alice@example.org', pin: '482913', offerId: 'offer-x', idempotencyKey: 'wf/offer-x/email-pin' });
+  await sendPinEmail({ to: 'alice@example.org', pin: '482913', reference: 'REF0-00X0', idempotencyKey: 'wf/offer-x/email-pin' });
   const files = readdirSync(mailboxDir);
   assert.equal(files.length, 1);
   assert.match(files[0]!, /\.eml$/);

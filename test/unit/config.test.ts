@@ -96,3 +96,14 @@ test('environment variables are validated by name', () => {
   assert.equal(env.PORT, 8080, 'an empty variable counts as unset');
   assert.equal(env.GRPC_PORT, 9191);
 });
+
+test('a configuration that says nothing about it requires a PIN (pin_required defaults to true), caps credentials per offer, and dev.yaml says so explicitly', () => {
+  const config = load(testConfigFile((f) => {
+    f.environment = 'production';
+    delete (f.authentic_sources as Record<string, Record<string, unknown>>)['hr.example.org']!.dev_api_key;
+    (f.authentic_sources as Record<string, Record<string, unknown>>)['hr.example.org']!.api_key_hash = 'sha256:ab5e7ca2493e28ffd774b347289beabf96a436c3aceacfc73894571577accd31';
+  }));
+  assert.equal(config.file.issuer.pre_authorized_code.pin_required, true);
+  assert.equal(config.file.issuer.pre_authorized_code.max_credentials_per_offer, 10);
+  assert.match(readFileSync('config/dev.yaml', 'utf8'), /^ {4}pin_required: true$/m);
+});

@@ -25,3 +25,27 @@ test('the pre-authorized code is 256 bits of HMAC output, differs per offer and 
   assert.match(secrets.codeHash(code), /^[0-9a-f]{64}$/);
   assert.notEqual(secrets.codeHash(code), code);
 });
+
+test('the offer URI token is a keyed derivation of the offer id, distinct from the code, so the offer id alone opens nothing', () => {
+  const token = secrets.offerUriToken('offer-abc');
+  assert.match(token, /^[A-Za-z0-9_-]{43}$/);
+  assert.equal(secrets.offerUriToken('offer-abc'), token, 'a repeated notification gives the same link');
+  assert.notEqual(token, secrets.preAuthorizedCode('offer-abc'));
+  assert.notEqual(createOfferSecrets(randomBytes(32)).offerUriToken('offer-abc'), token, 'without the server key the token cannot be made');
+  assert.match(secrets.uriTokenHash(token), /^[0-9a-f]{64}$/);
+});
+
+test('a redemption proof verifies only for its offer and under the server key; a forged or missing one fails', () => {
+  const proof = secrets.redemptionProof('offer-abc');
+  assert.ok(secrets.redemptionProofMatches('offer-abc', proof));
+  assert.ok(!secrets.redemptionProofMatches('offer-abd', proof));
+  assert.ok(!secrets.redemptionProofMatches('offer-abc', createOfferSecrets(randomBytes(32)).redemptionProof('offer-abc')));
+  for (const forged of [undefined, true, '', 'x'.repeat(43), `${proof}x`]) assert.ok(!secrets.redemptionProofMatches('offer-abc', forged));
+});
+
+test('the reference in the PIN e-mail is short and reveals neither the offer id nor its secrets', () => {
+  const reference = secrets.offerReference('offer-abc');
+  assert.match(reference, /^[0-9A-F]{4}-[0-9A-F]{4}$/);
+  assert.equal(secrets.offerReference('offer-abc'), reference);
+  assert.ok(!secrets.preAuthorizedCode('offer-abc').includes(reference.replace('-', '')));
+});

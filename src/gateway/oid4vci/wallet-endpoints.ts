@@ -5,8 +5,8 @@ import type { OffersRepository } from '../../db/offers-repository';
 import type { OfferSecrets } from '../../oid4vci/offer-secrets';
 import { offerDeepLink } from '../../oid4vci/offer-preparation';
 import QRCode from 'qrcode';
-import { issueCredentialsUpdate, MAX_BATCH, type RedeemResult, redeemOfferUpdate, walletNotificationSignal } from '../../../workflows/credential-offer';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { CREDENTIAL_LIMIT_REACHED, issueCredentialsUpdate, MAX_BATCH, type RedeemResult, redeemOfferUpdate, walletNotificationSignal } from '../../../workflows/credential-offer';
+import { ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { z } from 'zod';
 import type { IssuedCredentialsRepository } from '../../db/issued-credentials-repository';
 import type { AccessTokensRepository, NoncesRepository } from '../../db/nonces-repository';
@@ -63,6 +63,12 @@ ${pinRequired ? '<p>Your wallet will ask for the PIN we sent to your e-mail addr
 </body></html>`;
 }
 
+/** The type of the first ApplicationFailure in an error's cause chain (an Update's failure wraps the activity's). */
+function failureType(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) if (e instanceof ApplicationFailure && e.type) return e.type;
+  return undefined;
+}
+
 /** OAuth-style error body (RFC 6749 §5.2), which wallets expect from these endpoints. */
 function oauthError(res: Response, status: number, error: string, description: string): void {
   res.status(status).set('Cache-Control', 'no-store').json({ error, error_description: description });
@@ -87,25 +93,26 @@ export function walletEndpoints({ config, offers, secrets, temporal, accessToken
     res.json(asMetadata);
   });
 
-  const liveOffer = async (offerId: string) => {
-    const offer = /^[A-Za-z0-9_-]{16,64}$/.test(offerId) ? await offers.byId(offerId) : undefined;
+  /** The open offer whose credential_offer_uri carries `token` (found by the token's hash; the offer id does not open it). */
+  const liveOffer = async (token: string) => {
+    const offer = /^[A-Za-z0-9_-]{43}$/.test(token) ? await offers.byUriTokenHash(secrets.uriTokenHash(token)) : undefined;
     return offer && offer.state === 'OFFERED' && offer.expires_at.getTime() > Date.now() ? offer : undefined;
   };
 
   // The holder's page, for a person on a desktop: the QR code to scan with a phone's wallet, and the link.
-  router.get('/offers/:id/view', async (req: Request, res: Response, next) => {
+  router.get('/offers/:token/view', async (req: Request, res: Response, next) => {
     try {
-      const offer = await liveOffer(String(req.params.id));
+      const offer = await liveOffer(String(req.params.token));
       if (!offer) return res.status(404).type('text').send('This credential offer does not exist or is no longer valid.');
-      res.set('Cache-Control', 'no-store').type('html').send(await offerPage(config, offer.vct, offerDeepLink(config.issuerUrl, offer.offer_id), offer.tx_code_required));
+      res.set('Cache-Control', 'no-store').type('html').send(await offerPage(config, offer.vct, offerDeepLink(config.issuerUrl, secrets, offer.offer_id), offer.tx_code_required));
     } catch (err) {
       next(err);
     }
   });
 
-  router.get('/offers/:id', async (req: Request, res: Response, next) => {
+  router.get('/offers/:token', async (req: Request, res: Response, next) => {
     try {
-      const offer = await liveOffer(String(req.params.id));
+      const offer = await liveOffer(String(req.params.token));
       if (!offer) return oauthError(res, 404, 'invalid_request', 'No such credential offer, or it is no longer valid');
       const grant: Record<string, unknown> = { 'pre-authorized_code': secrets.preAuthorizedCode(offer.offer_id) };
       if (offer.tx_code_required) grant.tx_code = { input_mode: 'numeric', length: preAuth.pin_length, description: 'Enter the PIN sent to your email' };
@@ -127,22 +134,26 @@ export function walletEndpoints({ config, offers, secrets, temporal, accessToken
       const code = body['pre-authorized_code'];
       if (typeof code !== 'string' || code.length === 0 || code.length > 256) return oauthError(res, 400, 'invalid_request', 'pre-authorized_code is required');
       // Some wallets still send the draft-era `user_pin`; `resource` (RFC 8707) is accepted and ignored.
-      // DPoP (RFC 9449 §5): a proof here binds the access token to the wallet's key.
       const dpopProof = req.get('dpop');
+      if (!dpopProof && dpopRequired) return oauthError(res, 400, 'invalid_dpop_proof', 'A DPoP proof is required (RFC 9449)');
+      // The code is checked before the DPoP proof, whose check stores its jti: requests with made-up codes write nothing.
+      const txCode = typeof body.tx_code === 'string' ? body.tx_code : typeof body.user_pin === 'string' ? body.user_pin : undefined;
+      const offer = await offers.byCodeHash(secrets.codeHash(code));
+      if (!offer || offer.state !== 'OFFERED' || offer.expires_at.getTime() <= Date.now()) return oauthError(res, 400, 'invalid_grant', 'The pre-authorized code is invalid, expired or already used');
+      if (offer.tx_code_required && txCode === undefined) return oauthError(res, 400, 'invalid_request', 'tx_code is required for this offer');
+      // DPoP (RFC 9449 §5): a proof here binds the access token to the wallet's key.
       let dpopJkt: string | undefined;
       if (dpopProof) {
         const dpop = await verifyDpopProof(db, dpopProof, { htm: 'POST', htu: `${config.issuerUrl}/token` });
         if (!dpop.success) return oauthError(res, 400, 'invalid_dpop_proof', dpop.description);
         dpopJkt = dpop.jkt;
-      } else if (dpopRequired) return oauthError(res, 400, 'invalid_dpop_proof', 'A DPoP proof is required (RFC 9449)');
-      const txCode = typeof body.tx_code === 'string' ? body.tx_code : typeof body.user_pin === 'string' ? body.user_pin : undefined;
-      const offer = await offers.byCodeHash(secrets.codeHash(code));
-      if (!offer || offer.state !== 'OFFERED' || offer.expires_at.getTime() <= Date.now()) return oauthError(res, 400, 'invalid_grant', 'The pre-authorized code is invalid, expired or already used');
-      if (offer.tx_code_required && txCode === undefined) return oauthError(res, 400, 'invalid_request', 'tx_code is required for this offer');
+      }
       const pinCorrect = !offer.tx_code_required || secrets.pinMatches(offer.offer_id, txCode ?? '', preAuth.pin_length);
       let result: RedeemResult;
       try {
-        result = await temporal.workflow.getHandle(offer.workflow_id).executeUpdate(redeemOfferUpdate, { args: [{ pinCorrect }] });
+        // The proof tells the issuing activity that this gateway checked the code and the PIN (see redeemOfferUpdate).
+        const request = pinCorrect ? { pinCorrect, redemptionProof: secrets.redemptionProof(offer.offer_id) } : { pinCorrect };
+        result = await temporal.workflow.getHandle(offer.workflow_id).executeUpdate(redeemOfferUpdate, { args: [request] });
       } catch {
         // The offer's workflow has ended (expired or locked): the code is no longer redeemable.
         return oauthError(res, 400, 'invalid_grant', 'The pre-authorized code is invalid, expired or already used');
@@ -224,6 +235,10 @@ export function walletEndpoints({ config, offers, secrets, temporal, accessToken
       try {
         ({ pickupIds } = await temporal.workflow.getHandle(grant.workflowId).executeUpdate(issueCredentialsUpdate, { args: [{ holderJwks }] }));
       } catch (err) {
+        // OpenID4VCI 1.0 §8.3.1.2: credential_request_denied, "the Credential Request has not been accepted".
+        const type = failureType(err);
+        if (type === CREDENTIAL_LIMIT_REACHED) return oauthError(res, 400, 'credential_request_denied', `This offer may issue at most ${preAuth.max_credentials_per_offer} credential(s)`);
+        if (type === 'DocumentChanged') return oauthError(res, 400, 'credential_request_denied', 'The document was changed after this offer was made; ask its issuer for a new offer');
         if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError) return oauthError(res, 400, 'invalid_credential_request', 'The offer can no longer issue credentials');
         throw err;
       }
