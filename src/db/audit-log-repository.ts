@@ -12,10 +12,13 @@ export interface AuditEntry {
   clientIp?: string;
 }
 
-/** The row an entry becomes; exported for writers that append in their own SQL statement. */
+/** Request ids the audit log keeps: 1-128 characters of [A-Za-z0-9._:-] (a UUID, a W3C trace id, `svc:1234`). */
+export const isValidRequestId = (id: string): boolean => /^[A-Za-z0-9._:-]{1,128}$/.test(id);
+
+/** The row an entry becomes; exported for writers that append in their own SQL statement. A malformed request id is not written. */
 export function auditRow(entry: AuditEntry) {
   return {
-    request_id: entry.requestId ?? null,
+    request_id: entry.requestId !== undefined && isValidRequestId(entry.requestId) ? entry.requestId : null,
     actor: entry.actor,
     action: entry.action,
     method: entry.method ?? null,

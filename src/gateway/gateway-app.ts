@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 // The path helper alone: the package's index would load the whole Swagger UI bundle into the gateway.
 import getAbsoluteFSPath from 'swagger-ui-dist/absolute-path.js';
 import type { Config } from '../config/config';
-import type { AuditLogRepository } from '../db/audit-log-repository';
+import { type AuditLogRepository, isValidRequestId } from '../db/audit-log-repository';
 import {
   ApiError,
   InternalError,
@@ -18,16 +18,16 @@ import {
   UnauthorizedError,
   UnsupportedMediaTypeError,
 } from './api-errors';
-import type { ClientPrincipal, SourcePrincipal } from './authenticate-source';
+import type { Authenticator, ClientPrincipal, SourcePrincipal } from './authenticate-source';
 import { buildOpenApiDocument } from './openapi';
-import { TokenBuckets } from './rate-limit';
+import { addressBucket, TokenBuckets } from './rate-limit';
 import { type AnyRouteSpec, mountRoutes } from './route-registry';
 
 export interface GatewayDeps {
   config: Config;
   logger: Logger;
   audit: AuditLogRepository;
-  authenticate: { source: (req: Request) => Promise<SourcePrincipal>; bearer: (req: Request) => Promise<ClientPrincipal> };
+  authenticate: { source: Authenticator<SourcePrincipal>; bearer: Authenticator<ClientPrincipal> };
   routes: AnyRouteSpec[];
   /** Endpoints with their own protocol conventions (OpenID4VCI: form bodies, OAuth error bodies), mounted as they are. */
   protocolRouters?: express.Router[];
@@ -36,7 +36,11 @@ export interface GatewayDeps {
   version: string;
 }
 
-/** After this many failed authentications in a burst, an address waits (brute-force limit on API keys). */
+/**
+ * After this many failed authentications in a burst, an address waits (brute-force limit on API
+ * keys, and a cap on the bcrypt work one address can cause). Counted per address and per key id
+ * the credential names, so failures against one key id do not throttle another.
+ */
 const FAILED_AUTH_BURST = 20;
 const FAILED_AUTH_PER_SECOND = 0.2;
 
@@ -44,6 +48,7 @@ export function createGatewayApp(deps: GatewayDeps): express.Express {
   const { config, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
+  // A hop count or the proxies' addresses (never `true`, which would believe any X-Forwarded-For).
   app.set('trust proxy', config.file.gateway.trust_proxy);
   app.set('etag', false);
 
@@ -52,7 +57,7 @@ export function createGatewayApp(deps: GatewayDeps): express.Express {
   const limiter = new TokenBuckets(config.file.gateway.rate_limit.requests_per_second, config.file.gateway.rate_limit.burst);
   app.use((req, res, next) => {
     if (req.path === '/healthz' || req.path === '/readyz') return next();
-    const wait = limiter.take(`ip:${req.ip}`);
+    const wait = limiter.take(addressBucket(req.ip));
     if (wait > 0) return next(new RateLimitedError(wait));
     next();
   });
@@ -95,18 +100,24 @@ export function createGatewayApp(deps: GatewayDeps): express.Express {
 
   const failedAuth = new TokenBuckets(FAILED_AUTH_PER_SECOND, FAILED_AUTH_BURST);
   const router = express.Router();
-  /** Failed authentications spend the address's budget; an exhausted budget answers 429 before checking. */
+  /**
+   * Failed authentications spend the budget of (address, key id). A request that authenticates is
+   * never throttled: with the budget spent, a credential that is cheap to check (mTLS, a sha256
+   * hash, a key this process already accepted or refused) is still checked and passes when right;
+   * only credentials that would need a bcrypt compare get 429 unchecked, and wrong ones 429.
+   */
   const limited =
-    <P>(authenticate: (req: Request) => Promise<P>) =>
+    <P>(authenticate: Authenticator<P>) =>
     async (req: Request): Promise<P> => {
-      const key = `ip:${req.ip}`;
+      const key = `${addressBucket(req.ip)}|${authenticate.scope(req)}`;
       const wait = failedAuth.peek(key);
-      if (wait > 0) throw new RateLimitedError(wait);
+      if (wait > 0 && !authenticate.isCheap(req)) throw new RateLimitedError(wait);
       try {
         return await authenticate(req);
       } catch (err) {
-        if (err instanceof UnauthorizedError) failedAuth.take(key);
-        throw err;
+        if (!(err instanceof UnauthorizedError)) throw err;
+        failedAuth.take(key);
+        throw wait > 0 ? new RateLimitedError(wait) : err;
       }
     };
   mountRoutes(router, deps.routes, { authenticate: { source: limited(deps.authenticate.source), bearer: limited(deps.authenticate.bearer) } });
@@ -123,8 +134,7 @@ export const loggedPath = (path: string) => path.replace(/^\/offers\/[^/]+/i, '/
 /** Request id, structured access log and the audit row for API calls that did not write one in their own transaction. */
 function requestContext({ logger, audit }: GatewayDeps): RequestHandler {
   return (req, res, next) => {
-    const incoming = req.get('x-request-id');
-    const requestId = incoming && /^[A-Za-z0-9._-]{1,64}$/.test(incoming) ? incoming : randomUUID();
+    const requestId = requestIdFrom(req.get('x-request-id'));
     res.locals.requestId = requestId;
     res.setHeader('X-Request-Id', requestId);
     const started = performance.now();
@@ -141,6 +151,11 @@ function requestContext({ logger, audit }: GatewayDeps): RequestHandler {
     });
     next();
   };
+}
+
+/** A client's X-Request-Id when it is 1-128 characters of [A-Za-z0-9._:-] (it enters logs and the audit log), else a fresh UUID. */
+export function requestIdFrom(incoming: string | undefined): string {
+  return incoming !== undefined && isValidRequestId(incoming) ? incoming : randomUUID();
 }
 
 function mountDocsPage(app: express.Express): void {

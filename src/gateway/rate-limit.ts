@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 /**
  * Token buckets per client key, in memory. Each gateway replica limits on its own, so the
  * effective limit behind a load balancer is per replica; that is the usual trade for keeping
@@ -40,4 +42,33 @@ export class TokenBuckets {
       if (b.tokens + ((t - b.updated) / 1000) * this.ratePerSecond >= this.burst) this.buckets.delete(key);
     }
   }
+}
+
+/**
+ * The rate-limit bucket of a client address: an IPv4 address as it is, an IPv6 address by its /64
+ * (RFC 4291 §2.5.4: one subnet, which a single host or customer usually gets whole, so stepping
+ * through its 2^64 addresses must not give fresh buckets). IPv4-mapped IPv6 (`::ffff:192.0.2.1`)
+ * counts as IPv4.
+ */
+export function addressBucket(ip: string | undefined): string {
+  if (!ip) return 'ip:unknown';
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  if (mapped) return `ip:${mapped[1]}`;
+  if (isIP(ip) !== 6) return `ip:${ip}`;
+  return `ip6:${expandIpv6(ip).slice(0, 4).join(':')}::/64`;
+}
+
+/** The eight 16-bit groups of an IPv6 address (zone id dropped, embedded IPv4 converted), lowercase, unpadded. */
+function expandIpv6(ip: string): string[] {
+  let address = ip.split('%')[0]!.toLowerCase();
+  const v4 = /(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(address);
+  if (v4) {
+    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
+    address = `${address.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = address.split('::') as [string, string | undefined];
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...new Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return groups.map((g) => Number.parseInt(g, 16).toString(16));
 }

@@ -107,3 +107,20 @@ test('a configuration that says nothing about it requires a PIN (pin_required de
   assert.equal(config.file.issuer.pre_authorized_code.max_credentials_per_offer, 10);
   assert.match(readFileSync('config/dev.yaml', 'utf8'), /^ {4}pin_required: true$/m);
 });
+
+test('a webhook (notification_endpoint.url) must be https:// in production; http:// only in development or to a loopback address', () => {
+  const withHook = (environment: string, url: string) =>
+    testConfigFile((f) => {
+      f.environment = environment;
+      const sources = f.authentic_sources as Record<string, Record<string, unknown>>;
+      delete sources['hr.example.org']!.dev_api_key;
+      sources['hr.example.org']!.api_key_hash = `sha256:${'a'.repeat(64)}`;
+      sources['hr.example.org']!.notification_endpoint = { url };
+    });
+  assert.throws(() => load(withHook('production', 'http://hr.example.org/webhooks')), /authentic_sources\.hr\.example\.org\.notification_endpoint\.url: must be https:\/\//);
+  assert.throws(() => load(withHook('production', 'ftp://hr.example.org/webhooks')), /notification_endpoint\.url: must be https:\/\//);
+  for (const ok of ['https://hr.example.org/webhooks', 'http://127.0.0.1:9000/hook', 'http://localhost/hook', 'http://[::1]:8080/hook']) {
+    assert.equal(load(withHook('production', ok)).file.authentic_sources['hr.example.org']!.notification_endpoint?.url, ok);
+  }
+  assert.ok(load(withHook('development', 'http://hr.example.org/webhooks')));
+});
