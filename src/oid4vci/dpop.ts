@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { calculateJwkThumbprint, decodeProtectedHeader, importJWK, type JWK, jwtVerify } from 'jose';
+import { z } from 'zod';
 import type { Db } from '../db/knex';
 import { preparedQuery } from '../db/knex';
 
@@ -7,6 +8,17 @@ import { preparedQuery } from '../db/knex';
 export const DPOP_SIGNING_ALGS = ['ES256', 'ES384', 'ES512', 'EdDSA'];
 const MAX_AGE_SECONDS = 300;
 const SKEW_SECONDS = 60;
+
+/**
+ * The `jwk` header of a DPoP proof (RFC 9449 §4.2: "the public key chosen by the client, in JSON
+ * Web Key format"): an object, an asymmetric key type of the accepted algorithms, and no private
+ * members. Anything else (a string, an array, a symmetric or private key) is `invalid_dpop_proof`.
+ */
+const B64url = z.string().min(1).max(1024).regex(/^[A-Za-z0-9_-]+$/);
+const DpopPublicJwk = z.union([
+  z.looseObject({ kty: z.literal('EC'), crv: z.enum(['P-256', 'P-384', 'P-521']), x: B64url, y: B64url }),
+  z.looseObject({ kty: z.literal('OKP'), crv: z.enum(['Ed25519', 'Ed448']), x: B64url }),
+]).refine((jwk) => !('d' in jwk) && !('p' in jwk) && !('k' in jwk), 'must not contain private key members');
 
 export type DpopResult = { success: true; jkt: string } | { success: false; description: string };
 
@@ -24,11 +36,14 @@ export async function verifyDpopProof(db: Db, proof: string, expect: { htm: stri
   }
   if (header.typ !== 'dpop+jwt') return { success: false, description: 'DPoP proof typ must be dpop+jwt (RFC 9449 §4.2)' };
   if (!header.alg || !DPOP_SIGNING_ALGS.includes(header.alg)) return { success: false, description: `DPoP alg must be one of ${DPOP_SIGNING_ALGS.join(', ')}` };
-  const jwk = header.jwk as JWK | undefined;
-  if (!jwk || 'd' in jwk || jwk.kty === 'oct') return { success: false, description: 'DPoP proof needs a public jwk header' };
+  const parsedJwk = DpopPublicJwk.safeParse(header.jwk);
+  if (!parsedJwk.success) return { success: false, description: 'DPoP proof needs a jwk header holding a public EC or OKP key (RFC 9449 §4.2)' };
+  const jwk = parsedJwk.data as JWK;
   let payload;
+  let jkt: string;
   try {
     ({ payload } = await jwtVerify(proof, await importJWK(jwk, header.alg), { typ: 'dpop+jwt', maxTokenAge: MAX_AGE_SECONDS, clockTolerance: SKEW_SECONDS }));
+    jkt = await calculateJwkThumbprint(jwk);
   } catch (err) {
     return { success: false, description: `DPoP proof does not verify: ${(err as Error).message}` };
   }
@@ -44,5 +59,5 @@ export async function verifyDpopProof(db: Db, proof: string, expect: { htm: stri
   const jtiHash = createHash('sha256').update(payload.jti).digest('hex');
   const fresh = await preparedQuery<{ jti_hash: string }>(db, 'dpop_jti_insert', `insert into dpop_jtis (jti_hash, expires_at) values ($1, now() + make_interval(secs => $2)) on conflict do nothing returning jti_hash`, [jtiHash, MAX_AGE_SECONDS + 2 * SKEW_SECONDS]);
   if (fresh.length === 0) return { success: false, description: 'DPoP proof was already used (jti replay)' };
-  return { success: true, jkt: await calculateJwkThumbprint(jwk) };
+  return { success: true, jkt };
 }
