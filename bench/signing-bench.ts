@@ -78,12 +78,12 @@ export async function run(): Promise<void> {
   };
   try {
     const ports = await ask<{ port: number; pooledPort: number; signingThreads: number; transportOnlyPort: number }>({ tls: { cert: pki.serverCert, key: pki.serverKey } });
-    const pkg = loadIssuerProto() as unknown as { issuer: { v1: { IssuerService: grpc.ServiceClientConstructor } } };
+    const pkg = loadIssuerProto() as unknown as { v1: { issuer: { IssuerService: grpc.ServiceClientConstructor } } };
     const request = { scope: 'bench_record', documentData: Buffer.from(JSON.stringify(SD_JWT_CLAIMS)), jwk: fixture.holderJwk };
 
     /** 16 MakeSDJWT calls in flight over one TLS channel for `durationMs`, with the server's CPU per call. */
     const loadOn = async (port: number, durationMs: number) => {
-      const client = new pkg.issuer.v1.IssuerService(`127.0.0.1:${port}`, grpc.credentials.createSsl(Buffer.from(pki.caCert)), {
+      const client = new pkg.v1.issuer.IssuerService(`127.0.0.1:${port}`, grpc.credentials.createSsl(Buffer.from(pki.caCert)), {
         // Dial the address, verify the certificate's DNS name (SNI with an IP address is not allowed).
         'grpc.ssl_target_name_override': 'localhost',
       });

@@ -1,3 +1,4 @@
+import type { Config } from '../src/config/config';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,6 +51,7 @@ export interface SigningKeys {
 }
 
 export interface SigningFixture {
+  config: Config;
   issuance: IssuanceService;
   keys: SigningKeys;
   credentialSigner: CredentialSigner;
@@ -99,6 +101,7 @@ export async function createSigningFixture(givenKeys?: SigningKeys): Promise<Sig
   const { kty, crv, x, y } = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
   const holderJwk = { kty: kty!, crv: crv!, x: x!, y: y! };
   return {
+    config,
     issuance,
     keys,
     credentialSigner,

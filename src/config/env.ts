@@ -48,7 +48,17 @@ export const EnvSchema = z.object({
   GATEWAY_TLS_CERT: z.string().min(1).optional(),
   GATEWAY_TLS_KEY: z.string().min(1).optional(),
   GATEWAY_TLS_CA: z.string().min(1).optional(),
-  /** TLS for the gRPC service (PEM file paths). With GRPC_TLS_CA, client certificates are required. */
+  /**
+   * Interface the gRPC IssuerService listens on. Default: `127.0.0.1` (loopback only) in a development
+   * configuration, `0.0.0.0` in production (which refuses to start without GRPC_TLS_CERT, GRPC_TLS_KEY
+   * and GRPC_TLS_CA). In a container set `0.0.0.0` so the published port reaches it.
+   */
+  GRPC_HOST: z.string().min(1).optional(),
+  /**
+   * TLS for the gRPC service (PEM file paths). With GRPC_TLS_CA, client certificates are required and
+   * each is mapped to what it may issue by `grpc_clients` in the configuration. A production
+   * configuration requires all three.
+   */
   GRPC_TLS_CERT: z.string().min(1).optional(),
   GRPC_TLS_KEY: z.string().min(1).optional(),
   GRPC_TLS_CA: z.string().min(1).optional(),

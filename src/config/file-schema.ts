@@ -151,6 +151,26 @@ export const FileConfigSchema = z
      * development configuration the dev API key is accepted as a Bearer token too (DESIGN.md section 7).
      */
     api_clients: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), z.strictObject({ token_hash: ApiKeyHash, key_id: KeyId.optional() })).default({}),
+    /**
+     * Callers of the gRPC IssuerService, by name (src/grpc/grpc-authorization.ts). Under mTLS a client
+     * certificate acts as the client whose `subjects` list its subject: RFC 4514 strings as in
+     * `mtls_subjects` ("CN=apigw, O=Example, C=SE"; attribute order, case of attribute names and
+     * spacing do not matter, every attribute must match). It may call the `scopes` listed: a credential
+     * type's name under `authentic_sources.*.credential_types`, or its vct. A certificate no client lists
+     * is refused with PERMISSION_DENIED. Without gRPC TLS (development only) every configured scope is
+     * served to local callers.
+     */
+    grpc_clients: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9_.-]+$/),
+        z.strictObject({
+          subjects: z.array(z.string().regex(/^[^=,]+=[^,]*(\s*,\s*[^=,]+=[^,]*)*$/, 'must be an RFC 4514 subject, e.g. "CN=apigw, O=Example"')).min(1),
+          scopes: z.array(z.string().min(1)).default([]),
+          /** May call SignMetadata (issuer metadata signed with the issuer's credential key). Default false. */
+          sign_metadata: z.boolean().default(false),
+        }),
+      )
+      .default({}),
     identity_matching: IdentityMatchingSchema.prefault({}),
   })
   .superRefine((cfg, ctx) => {
@@ -175,6 +195,12 @@ export const FileConfigSchema = z
       if (hook && hook.protocol !== 'https:' && !(hook.protocol === 'http:' && (cfg.environment === 'development' || LOOPBACK_HOSTS.test(hook.hostname)))) {
         ctx.addIssue({ code: 'custom', path: ['authentic_sources', name, 'notification_endpoint', 'url'], message: 'must be https:// (http:// only in development or to a loopback address)' });
       }
+    }
+    const scopes = new Set(Object.values(cfg.authentic_sources).flatMap((source) => Object.entries(source.credential_types).flatMap(([scope, type]) => [scope, type.vct])));
+    for (const [name, client] of Object.entries(cfg.grpc_clients)) {
+      client.scopes.forEach((scope, i) => {
+        if (!scopes.has(scope)) ctx.addIssue({ code: 'custom', path: ['grpc_clients', name, 'scopes', i], message: `"${scope}" is no configured credential type (name or vct)` });
+      });
     }
   });
 

@@ -68,6 +68,8 @@ export async function createIssuancePool(options: IssuancePoolOptions): Promise<
     makeMdoc: (request) => run('makeMdoc', request),
     makeVc20: (request) => run('makeVc20', request),
     jwks: () => run('jwks'),
+    signMetadata: (request) => run('signMetadata', request),
+    iacaCertificates: () => run('iacaCertificates'),
     close: () => pool.close(),
   };
   try {

@@ -1,3 +1,4 @@
+import { X509Certificate, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Decoder } from 'cbor-x';
 import type { Config } from '../config/config';
@@ -22,11 +23,13 @@ import { loadVctm, vctIntegrity, type LoadedVctm } from './vctm';
  * start. A credential that never expired would outlive the window in which the key store keeps a
  * retired key published (KeyStoreOptions.maxCredentialValidityDays), so every credential gets an end.
  *
- * Caller-supplied type metadata (the gRPC `vctm` and `integrity` fields): when the type has a VCTM
- * configured, a supplied one must be byte-identical to it (same `vct#integrity`): the issuer signs
- * only the metadata it publishes. When the type has none, a supplied VCTM is used (its `vct` must be
- * the type's). With neither, the type's metadata is the minimal document `{"vct":"<vct>"}`. A supplied
- * `integrity` must equal the integrity of the metadata used.
+ * Caller-supplied type metadata (the gRPC `vctm` and `integrity` fields, seed 000): in the seed's
+ * architecture the caller (SUNET's API gateway) supplies the VCTM so the issuer fetches nothing. A
+ * supplied VCTM is used for the credential when it is valid type metadata whose `vct` is the type's
+ * and, when `integrity` is given, its bytes match that integrity (W3C SRI, draft-ietf-oauth-sd-jwt-vc
+ * §6.3 "Document Integrity"); its claim display and `sd` rules then apply, and `vct#integrity` is its
+ * own. Without one, the configured VCTM is used, else the minimal document `{"vct":"<vct>"}`; an
+ * `integrity` given alone must match that. Anything else is a CredentialInputError naming the field.
  */
 
 /** A point in time: a Date, or unix seconds (as documents store `credential_valid_from/to`). */
@@ -90,17 +93,31 @@ export interface MadeSdJwt extends IssuedSdJwtVc {
   disclosures: string[];
 }
 
+export interface SignMetadataRequest {
+  /** Credential Issuer Metadata parameters (OpenID4VCI 1.0 §12.2.3), a JSON object. */
+  metadata: Record<string, unknown>;
+  /** `iss`: the party attesting to the metadata; default the issuer. */
+  iss?: string;
+  /** `sub`: must be the Credential Issuer identifier (the default). */
+  sub?: string;
+}
+
 export interface IssuanceService {
   makeSdJwt(request: MakeSdJwtRequest): Promise<MadeSdJwt>;
   makeMdoc(request: MakeMdocRequest): Promise<IssuedMdoc>;
   makeVc20(request: MakeVc20Request): Promise<IssuedVc20>;
   /** The issuer identifier and the public keys verifiers need (the key store's JWKS). */
   jwks(): Promise<{ issuer: string; keys: PublishedJwk[] }>;
+  /** `signed_metadata` (OpenID4VCI 1.0 §12.2.3): a JWT signed with the active credential key, which JWKS publishes. */
+  signMetadata(request: SignMetadataRequest): Promise<string>;
+  /** DER certificates of the IACAs current Document Signers chain to (what /.well-known/iacas publishes as PEM). */
+  iacaCertificates(): Promise<Uint8Array[]>;
 }
 
 export interface IssuanceServiceDeps {
   config: Pick<Config, 'issuerUrl' | 'credentialTypes'>;
-  keyStore: Pick<KeyStore, 'signer' | 'jwks'>;
+  /** `iacaCertificatesPem` is optional: without it there are no IACAs to report. */
+  keyStore: Pick<KeyStore, 'signer' | 'jwks'> & Partial<Pick<KeyStore, 'iacaCertificatesPem'>>;
   now?: () => Date;
   /** Validity of a credential whose request gives no end. Default 365 days. */
   defaultValidityDays?: number;
@@ -151,23 +168,20 @@ export function createIssuanceService(deps: IssuanceServiceDeps): IssuanceServic
   };
 
   function vctmFor(type: CredentialType, supplied: Uint8Array | undefined, integrity: string | undefined): LoadedVctm {
-    let vctm = type.vctm;
     if (supplied && supplied.length > 0) {
-      if (vctm) {
-        if (vctIntegrity(supplied) !== vctm.integrity) {
-          throw new CredentialInputError('invalid_claims', `differs from the type metadata configured for ${type.vct} (${vctm.integrity})`, 'vctm');
-        }
-      } else {
-        const loaded = loadVctm(supplied);
-        if (!loaded.success) throw new CredentialInputError('invalid_claims', `not valid type metadata: ${loaded.errors.join('; ')}`, 'vctm');
-        if (loaded.data.metadata.vct !== type.vct) throw new CredentialInputError('invalid_claims', `describes vct "${loaded.data.metadata.vct}", not "${type.vct}"`, 'vctm');
-        vctm = loaded.data;
+      // The configured metadata byte for byte: already parsed.
+      if (type.vctm && vctIntegrity(supplied) === type.vctm.integrity) {
+        if (integrity && !matchesIntegrity(supplied, integrity)) throw integrityMismatch('the supplied vctm');
+        return type.vctm;
       }
+      const loaded = loadVctm(supplied);
+      if (!loaded.success) throw new CredentialInputError('invalid_claims', `not valid type metadata: ${loaded.errors.join('; ')}`, 'vctm');
+      if (loaded.data.metadata.vct !== type.vct) throw new CredentialInputError('invalid_claims', `describes vct "${loaded.data.metadata.vct}", but the scope's type is "${type.vct}"`, 'vctm');
+      if (integrity && !matchesIntegrity(supplied, integrity)) throw integrityMismatch('the supplied vctm');
+      return loaded.data;
     }
-    vctm ??= minimalVctm(type.vct);
-    if (integrity && integrity !== vctm.integrity) {
-      throw new CredentialInputError('invalid_claims', `does not match the type metadata of ${type.vct} (${vctm.integrity})`, 'integrity');
-    }
+    const vctm = type.vctm ?? minimalVctm(type.vct);
+    if (integrity && !matchesIntegrity(vctm.bytes, integrity)) throw integrityMismatch(`the type metadata of ${type.vct} (${vctm.integrity})`);
     return vctm;
   }
 
@@ -244,8 +258,52 @@ export function createIssuanceService(deps: IssuanceServiceDeps): IssuanceServic
       const { keys } = await keyStore.jwks();
       return { issuer: config.issuerUrl, keys };
     },
+
+    async signMetadata(request) {
+      if (!isPlainObject(request.metadata)) throw new CredentialInputError('invalid_claims', 'must be a JSON object', 'metadata_json');
+      for (const claim of ['iss', 'sub', 'iat', 'exp', 'nbf']) {
+        if (claim in request.metadata) throw new CredentialInputError('invalid_claims', `must not contain "${claim}": the JWT's own claims are set by the issuer`, 'metadata_json');
+      }
+      // OpenID4VCI 1.0 §12.2.3: `sub` matches the Credential Issuer identifier, and so must the metadata's own.
+      const sub = request.sub || config.issuerUrl;
+      if (sub !== config.issuerUrl) throw new CredentialInputError('invalid_claims', `must be this Credential Issuer's identifier ${config.issuerUrl}`, 'sub');
+      const declared = request.metadata.credential_issuer;
+      if (declared !== undefined && declared !== config.issuerUrl) throw new CredentialInputError('invalid_claims', `credential_issuer must be ${config.issuerUrl}`, 'metadata_json');
+      const signer = await keyStore.signer('credential');
+      const header = { alg: signer.alg, kid: signer.kid, typ: SIGNED_METADATA_TYP };
+      const payload = { ...request.metadata, iss: request.iss || config.issuerUrl, sub, iat: unixSeconds(now()) };
+      const signingInput = `${base64urlJson(header)}.${base64urlJson(payload)}`;
+      const signature = await signer.sign(Buffer.from(signingInput, 'ascii'));
+      return `${signingInput}.${Buffer.from(signature).toString('base64url')}`;
+    },
+
+    async iacaCertificates() {
+      const pems = (await keyStore.iacaCertificatesPem?.()) ?? [];
+      return pems.map((pem) => new Uint8Array(new X509Certificate(pem).raw));
+    },
   };
 }
+
+/** JWT `typ` of signed Credential Issuer Metadata (OpenID4VCI 1.0 §12.2.3). */
+const SIGNED_METADATA_TYP = 'openidvci-issuer-metadata+jwt';
+
+const base64urlJson = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+const SRI_ALGORITHMS: Record<string, string> = { sha256: 'sha256', sha384: 'sha384', sha512: 'sha512' };
+
+/**
+ * W3C Subresource Integrity as draft-ietf-oauth-sd-jwt-vc §6.3 uses it: whitespace-separated
+ * `<alg>-<base64 digest>` tokens (options after `?` ignored); the bytes match when a token of a
+ * supported algorithm matches. Tokens of unknown algorithms are skipped, as SRI says.
+ */
+function matchesIntegrity(bytes: Uint8Array, integrity: string): boolean {
+  const tokens = integrity.trim().split(/\s+/).map((token) => /^(sha256|sha384|sha512)-([A-Za-z0-9+/]+={0,2})(\?.*)?$/.exec(token));
+  const known = tokens.filter((m): m is RegExpExecArray => m !== null);
+  if (known.length === 0) throw new CredentialInputError('invalid_claims', 'must be W3C SRI integrity metadata, e.g. "sha256-<base64 digest>"', 'integrity');
+  return known.some(([, alg, digest]) => createHash(SRI_ALGORITHMS[alg!]!).update(bytes).digest('base64') === digest);
+}
+
+const integrityMismatch = (what: string) => new CredentialInputError('invalid_claims', `does not match ${what}`, 'integrity');
 
 /** The configured credential types by vct and by scope name, with their VCTMs parsed once. */
 function indexTypes(configured: Config['credentialTypes']) {
@@ -269,7 +327,7 @@ function indexTypes(configured: Config['credentialTypes']) {
       type = byVct.get(ref.vct);
       if (!type) throw new CredentialInputError('unknown_doctype', `no credential type with vct "${ref.vct}" is configured`, 'vct');
     } else if (ref.scope) {
-      // A credential configuration id is the vct (DESIGN.md section 7), so both spellings are accepted.
+      // A credential configuration id is the vct (docs/conventions.md, Ids), so both spellings are accepted.
       const candidates = byVct.has(ref.scope) ? [byVct.get(ref.scope)!] : (byScope.get(ref.scope) ?? []);
       if (candidates.length === 0) throw new CredentialInputError('unknown_doctype', `no credential type "${ref.scope}" is configured`, 'scope');
       if (candidates.length > 1) {

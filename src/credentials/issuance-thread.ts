@@ -12,6 +12,8 @@ export type IssuanceTask =
   | { method: 'makeSdJwt'; request: Parameters<IssuanceService['makeSdJwt']>[0] }
   | { method: 'makeMdoc'; request: Parameters<IssuanceService['makeMdoc']>[0] }
   | { method: 'makeVc20'; request: Parameters<IssuanceService['makeVc20']>[0] }
+  | { method: 'signMetadata'; request: Parameters<IssuanceService['signMetadata']>[0] }
+  | { method: 'iacaCertificates'; request?: undefined }
   | { method: 'jwks'; request?: undefined };
 
 export type IssuanceTaskResult = { value: unknown } | { inputError: { code: CredentialInputErrorCode; message: string; path?: string } };
@@ -38,6 +40,10 @@ export async function runIssuanceTask(task: IssuanceTask): Promise<IssuanceTaskR
         return { value: await service.makeVc20(task.request) };
       case 'jwks':
         return { value: await service.jwks() };
+      case 'signMetadata':
+        return { value: await service.signMetadata(task.request) };
+      case 'iacaCertificates':
+        return { value: await service.iacaCertificates() };
     }
   } catch (err) {
     if (err instanceof CredentialInputError) return { inputError: { code: err.code, message: err.message, ...(err.path !== undefined ? { path: err.path } : {}) } };

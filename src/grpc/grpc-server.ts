@@ -1,10 +1,17 @@
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
-import { ISSUER_SERVICE_NAME, issuerServiceDefinition, issuerServiceImplementation, type IssuerServiceHandlers } from './issuer-service';
+import {
+  ISSUER_SERVICE_ALIAS,
+  ISSUER_SERVICE_NAME,
+  issuerServiceAliasDefinition,
+  issuerServiceDefinition,
+  issuerServiceImplementation,
+  type IssuerServiceHandlers,
+} from './issuer-service';
 
 export interface GrpcServerOptions {
-  /** Interface to listen on. Default `0.0.0.0`. */
+  /** Interface to listen on. Default `127.0.0.1` (loopback): listening on every interface is a choice (GRPC_HOST). */
   host?: string;
   /** Port to listen on; 0 picks a free one (see RunningGrpcServer.port). */
   port: number;
@@ -27,7 +34,7 @@ export interface RunningGrpcServer {
 }
 
 /** Names the health service answers for: "" is the whole server, by gRPC health-checking convention. */
-const HEALTH_SERVICES = ['', ISSUER_SERVICE_NAME] as const;
+const HEALTH_SERVICES = ['', ISSUER_SERVICE_NAME, ISSUER_SERVICE_ALIAS] as const;
 
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 
@@ -37,10 +44,12 @@ const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
  */
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningGrpcServer> {
   const log = opts.logger.child({ component: 'grpc' });
-  const host = opts.host ?? '0.0.0.0';
+  const host = opts.host ?? '127.0.0.1';
   const server = new grpc.Server();
 
-  server.addService(issuerServiceDefinition(), issuerServiceImplementation(opts.handlers, log));
+  const implementation = issuerServiceImplementation(opts.handlers, log);
+  server.addService(issuerServiceDefinition(), implementation);
+  server.addService(issuerServiceAliasDefinition(), implementation);
   const health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((name) => [name, 'SERVING'])));
   health.addToServer(server);
 

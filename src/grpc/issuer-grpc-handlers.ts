@@ -3,25 +3,46 @@ import * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
 import { CredentialInputError } from '../credentials/credential-errors';
 import type { IssuanceService } from '../credentials/issuance-service';
-import { GrpcError, type IssuerServiceHandlers, type Jwk } from './issuer-service';
+import type { PublishedJwk } from '../credentials/signer';
+import type { GrpcAccessPolicy, GrpcCaller } from './grpc-authorization';
+import type { GrpcAuditLog } from './grpc-audit-log';
+import { GrpcError, ISSUER_METHODS, ISSUER_SERVICE_NAME, type CallContext, type IssuerMethod, type IssuerServiceHandlers, type Jwk } from './issuer-service';
 
 /**
- * The seed's IssuerService (proto/issuer/v1/issuer.proto) over the shared issuance service. These
- * handlers only translate (STYLE.md, "Transport layers only translate"): proto fields to a use-case
- * request, the result back to the reply, and input errors to INVALID_ARGUMENT with their message.
- * Anything else propagates and the transport answers INTERNAL without details.
+ * The seed's IssuerService (proto/issuer/v1/issuer.proto) over the shared issuance service. Each call
+ * is a short list of steps: identify the caller (grpc-authorization.ts), check the scope or types it
+ * asks for, translate the proto fields to a use-case request, call the issuance service (on the
+ * signing threads when it is the pool), translate the result back, and record the call in the audit
+ * log (grpc-audit-log.ts) before the reply leaves. Input errors of the use case become
+ * INVALID_ARGUMENT with their message; anything else propagates and the transport answers INTERNAL
+ * without details.
  *
- * MakeSDJWT `vctm` / `integrity`: see issuance-service.ts; in short, a `vctm` must be byte-identical to
- * the type metadata configured for the scope, and is used only when the scope has none.
- * Credentials are issued without a status-list entry until the status-list service exists, so the
- * status fields of the replies stay empty.
+ * Credentials are issued without a status-list entry until the status-list service exists: the
+ * replies say so with `status_allocation: STATUS_ALLOCATION_NONE`, and SetCredentialStatus answers
+ * UNIMPLEMENTED.
  */
-export function createIssuerGrpcHandlers(issuance: IssuanceService): IssuerServiceHandlers {
-  return {
-    async MakeSDJWT(request) {
+
+export interface IssuerGrpcHandlerOptions {
+  access: GrpcAccessPolicy;
+  audit: GrpcAuditLog;
+}
+
+/** What one call touched, for its audit row (ids only, never claims or keys). */
+type AuditTarget = Record<string, string>;
+
+type Steps = {
+  [M in IssuerMethod]: (request: Parameters<IssuerServiceHandlers[M]>[0], caller: GrpcCaller, target: AuditTarget) => ReturnType<IssuerServiceHandlers[M]>;
+};
+
+const NO_STATUS = 'STATUS_ALLOCATION_NONE' as const;
+
+export function createIssuerGrpcHandlers(issuance: IssuanceService, { access, audit }: IssuerGrpcHandlerOptions): IssuerServiceHandlers {
+  const steps: Steps = {
+    async MakeSDJWT(request, caller, target) {
+      const vct = (target.vct = access.authorizeScope(caller, request.scope, 'dc+sd-jwt'));
       const issued = await translateErrors(() =>
         issuance.makeSdJwt({
-          scope: request.scope,
+          vct,
           documentData: jsonObject(request.documentData, 'documentData'),
           holderJwk: requiredJwk(request.jwk, 'jwk'),
           ...(request.vctm.length > 0 ? { vctm: request.vctm } : {}),
@@ -30,26 +51,38 @@ export function createIssuerGrpcHandlers(issuance: IssuanceService): IssuerServi
       );
       return {
         credentials: [{ credential: issued.credential, disclosures: issued.disclosures }],
+        status_allocation: NO_STATUS,
         // Without `nbf` the credential is valid from its issuance (`iat`).
         valid_from: rfc3339(issued.validFrom ?? issued.issuedAt),
         ...(issued.validUntil !== undefined ? { valid_until: rfc3339(issued.validUntil) } : {}),
       };
     },
 
-    async MakeMDoc(request) {
+    async MakeMDoc(request, caller, target) {
+      // The doctype by scope, by the seed's doc_type (2) or by upstream's mddl (6): every one given must agree.
+      const named = [
+        ...(request.scope ? [{ field: 'scope', value: request.scope }] : []),
+        ...(request.doc_type ? [{ field: 'doc_type', value: request.doc_type }] : []),
+        ...(request.mddl.length > 0 ? [{ field: 'mddl', value: docTypeOfMddl(request.mddl) }] : []),
+      ];
+      if (named.length === 0) throw invalid('scope: a scope, doc_type or mddl is required');
+      const docTypes = named.map(({ field, value }) => access.authorizeScope(caller, value, 'mso_mdoc', field));
+      if (new Set(docTypes).size > 1) throw invalid(`${named.map((n) => n.field).join(', ')}: name different doctypes (${docTypes.join(', ')})`);
+      const docType = (target.vct = docTypes[0]!);
       const deviceKey = deviceKeyOf(request.device_public_key, request.device_key_format);
-      const issued = await translateErrors(() =>
-        issuance.makeMdoc({
-          ...(request.doc_type ? { docType: request.doc_type } : {}),
-          ...(request.scope ? { scope: request.scope } : {}),
-          documentData: jsonObject(request.document_data, 'document_data'),
-          ...deviceKey,
-        }),
-      );
-      return { mdoc: issued.issuerSigned, valid_from: rfc3339(issued.validFrom), valid_until: rfc3339(issued.validUntil) };
+      const issued = await translateErrors(() => issuance.makeMdoc({ docType, documentData: jsonObject(request.document_data, 'document_data'), ...deviceKey }));
+      return { mdoc: issued.issuerSigned, valid_from: rfc3339(issued.validFrom), valid_until: rfc3339(issued.validUntil), status_allocation: NO_STATUS };
     },
 
-    async MakeVC20(request) {
+    async MakeVC20(request, caller, target) {
+      // Only configured types (issue 15): the scope's, and each explicit one, must be a jwt_vc_json type this caller may issue.
+      const scopeVct = request.scope ? access.authorizeScope(caller, request.scope, 'jwt_vc_json') : undefined;
+      const explicit = request.credential_types[0] === 'VerifiableCredential' ? request.credential_types.slice(1) : request.credential_types;
+      const types = explicit.map((type, i) => access.authorizeVct(caller, type, 'jwt_vc_json', `credential_types.${i}`));
+      if (types.length === 0 && !scopeVct) throw invalid('scope: a scope or credential_types is required');
+      if (scopeVct && types.length > 0 && !types.includes(scopeVct)) throw invalid(`credential_types: must include the scope's type "${scopeVct}"`);
+      const credentialTypes = types.length > 0 ? types : [scopeVct!];
+      target.vct = credentialTypes.join(' ');
       const holder =
         request.holder === 'subject_did'
           ? { subjectDid: request.subject_did ?? '' }
@@ -58,22 +91,72 @@ export function createIssuerGrpcHandlers(issuance: IssuanceService): IssuerServi
             : {};
       const issued = await translateErrors(() =>
         issuance.makeVc20({
-          types: request.credential_types,
-          ...(request.scope ? { scope: request.scope } : {}),
+          types: credentialTypes,
           documentData: jsonObject(request.document_data, 'document_data'),
           ...holder,
           ...(request.valid_from ? { validFrom: dateTime(request.valid_from, 'valid_from') } : {}),
           ...(request.valid_until ? { validUntil: dateTime(request.valid_until, 'valid_until') } : {}),
         }),
       );
-      return { jwt: issued.credential, credential_id: issued.id, valid_from: issued.validFrom, ...(issued.validUntil ? { valid_until: issued.validUntil } : {}) };
+      target.credential_id = issued.id;
+      return {
+        jwt: issued.credential,
+        credential_id: issued.id,
+        valid_from: issued.validFrom,
+        ...(issued.validUntil ? { valid_until: issued.validUntil } : {}),
+        status_allocation: NO_STATUS,
+      };
     },
 
     async JWKS() {
       const { issuer, keys } = await issuance.jwks();
-      return { issuer, keys: keys.map(({ kty, crv, x, y, kid, alg, use }) => ({ kty, crv, x, y, kid, alg, use })) };
+      const published = keys.map(protoJwk);
+      return { issuer, jwks: { keys: published }, keys: published };
+    },
+
+    async SignMetadata(request, caller) {
+      access.authorizeSignMetadata(caller);
+      if (request.metadata_type && request.metadata_type !== 'vci-issuer') throw invalid('metadata_type: only "vci-issuer" (Credential Issuer Metadata) is signed');
+      const signed = await translateErrors(() =>
+        issuance.signMetadata({ metadata: jsonObject(request.metadata_json, 'metadata_json'), ...(request.iss ? { iss: request.iss } : {}), ...(request.sub ? { sub: request.sub } : {}) }),
+      );
+      return { signed_metadata: signed };
+    },
+
+    async GetIACAs() {
+      return { certificates: await issuance.iacaCertificates() };
+    },
+
+    async SetCredentialStatus() {
+      throw new GrpcError(grpc.status.UNIMPLEMENTED, 'SetCredentialStatus: this issuer has no status lists yet; no credential it issued has a status entry');
     },
   };
+
+  const call = async <M extends IssuerMethod>(method: M, request: Parameters<IssuerServiceHandlers[M]>[0], context: CallContext) => {
+    const target: AuditTarget = {};
+    let caller: GrpcCaller | undefined;
+    let code = grpc.status.OK;
+    try {
+      caller = access.identify(context);
+      return await (steps[method] as (r: typeof request, c: GrpcCaller, t: AuditTarget) => ReturnType<IssuerServiceHandlers[M]>)(request, caller, target);
+    } catch (err) {
+      code = err instanceof GrpcError ? err.code : grpc.status.INTERNAL;
+      throw err;
+    } finally {
+      // Awaited: a reply never leaves before its audit row is stored (a failed write fails the call).
+      const subject = caller?.subject ?? context.clientCertificateSubject;
+      await audit.record({
+        actor: caller?.actor ?? (subject ? 'grpc:unlisted' : 'anonymous'),
+        action: `grpc.${method}`,
+        method: 'GRPC',
+        path: `/${ISSUER_SERVICE_NAME}/${method}`,
+        target: { ...target, code: grpc.status[code], ...(subject ? { subject } : {}) },
+        clientIp: context.peer,
+      });
+    }
+  };
+
+  return Object.fromEntries(ISSUER_METHODS.map((method) => [method, (request: never, context: CallContext) => call(method, request, context)])) as unknown as IssuerServiceHandlers;
 }
 
 const invalid = (message: string, cause?: unknown) => new GrpcError(grpc.status.INVALID_ARGUMENT, message, cause === undefined ? undefined : { cause });
@@ -87,6 +170,8 @@ async function translateErrors<T>(call: () => Promise<T>): Promise<T> {
     throw err;
   }
 }
+
+const protoJwk = ({ kty, crv, x, y, kid, alg, use }: PublishedJwk): Partial<Jwk> => ({ kty, crv, x, y, kid, alg, use });
 
 const JsonObjectSchema = z.record(z.string(), z.unknown());
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -103,6 +188,15 @@ function jsonObject(bytes: Uint8Array, field: string): Record<string, unknown> {
   const parsed = JsonObjectSchema.safeParse(value);
   if (!parsed.success || Array.isArray(value)) throw invalid(`${field}: must be a JSON object`);
   return parsed.data;
+}
+
+const MddlSchema = z.union([z.object({ doctype: z.string().min(1) }), z.object({ docType: z.string().min(1) })]);
+
+/** Upstream's `mddl`: the mso_mdoc description; only its doctype is read. */
+function docTypeOfMddl(bytes: Uint8Array): string {
+  const parsed = MddlSchema.safeParse(jsonObject(bytes, 'mddl'));
+  if (!parsed.success) throw invalid('mddl: must name its doctype (`doctype` or `docType`)');
+  return 'doctype' in parsed.data ? parsed.data.doctype : parsed.data.docType;
 }
 
 /** A proto Jwk (empty strings are absent members) as a JWK object; the use case validates it. */

@@ -9,8 +9,13 @@ import type { Logger } from 'pino';
  * file maps messages and errors to and from the wire.
  */
 
-/** Fully qualified service name, also the name the health service reports under. */
-export const ISSUER_SERVICE_NAME = 'issuer.v1.IssuerService';
+/**
+ * Fully qualified service name, also the name the health service reports under: SUNET/vc's
+ * package `v1.issuer`, which seed 000's generated Go client (`apiv1_issuer`) calls.
+ */
+export const ISSUER_SERVICE_NAME = 'v1.issuer.IssuerService';
+/** This issuer's earlier name for the same service; served as an alias so its earlier clients keep working. */
+export const ISSUER_SERVICE_ALIAS = 'issuer.v1.IssuerService';
 
 const PROTO_ROOT = fileURLToPath(new URL('../../proto', import.meta.url));
 const PROTO_FILE = 'issuer/v1/issuer.proto';
@@ -59,10 +64,16 @@ export interface Credential {
   disclosures?: string[];
 }
 
+/** Upstream's StatusAllocation, by name (LOADER_OPTIONS `enums: String`). */
+export type StatusAllocation = 'STATUS_ALLOCATION_UNSPECIFIED' | 'STATUS_ALLOCATION_NONE' | 'STATUS_ALLOCATION_ALLOCATED';
+
 export interface MakeSDJWTReply {
   credentials: Credential[];
+  token_status_list_section?: number;
   token_status_list_index?: number;
   token_status_list_uri?: string;
+  token_status_list_backend?: string;
+  status_allocation?: StatusAllocation;
   valid_from?: string;
   valid_until?: string;
 }
@@ -75,15 +86,20 @@ export interface MakeMDocRequest {
   device_public_key: Buffer;
   /** "cose" (also when empty), "jwk" or "x509". */
   device_key_format: string;
+  /** Upstream's mso_mdoc description (UTF-8 JSON) naming the doctype; empty when none. */
+  mddl: Buffer;
 }
 
 export interface MakeMDocReply {
   /** IssuerSigned as CBOR. */
   mdoc: Uint8Array;
+  status_list_section?: number;
   status_list_index?: number;
   valid_from?: string;
   valid_until?: string;
   status_list_uri?: string;
+  status_list_backend?: string;
+  status_allocation?: StatusAllocation;
 }
 
 export interface MakeVC20Request {
@@ -103,16 +119,50 @@ export interface MakeVC20Reply {
   /** Compact JWS, `application/vc+jwt`. */
   jwt: string;
   credential_id?: string;
+  status_list_section?: number;
   status_list_index?: number;
   valid_from?: string;
   valid_until?: string;
   status_list_uri?: string;
+  status_list_backend?: string;
+  status_allocation?: StatusAllocation;
 }
 
 export interface JwksReply {
   issuer?: string;
+  /** Upstream's layout: a `keys` message whose field 1 is the keys. */
+  jwks: { keys: Partial<Jwk>[] };
+  /** The same keys, flat, for this issuer's earlier clients. */
   keys: Partial<Jwk>[];
 }
+
+export interface SignMetadataRequest {
+  /** UTF-8 JSON object. */
+  metadata_json: Buffer;
+  metadata_type: string;
+  iss: string;
+  sub: string;
+}
+
+export interface SignMetadataReply {
+  signed_metadata: string;
+}
+
+export interface GetIACAsReply {
+  /** DER certificates. */
+  certificates: Uint8Array[];
+}
+
+export interface SetCredentialStatusRequest {
+  backend: string;
+  status_list_uri: string;
+  /** int64 as a decimal string (LOADER_OPTIONS `longs: String`). */
+  section: string;
+  index: string;
+  status: number;
+}
+
+export type SetCredentialStatusReply = Record<string, never>;
 
 /** What a handler may know about the call besides its message. */
 export interface CallContext {
@@ -122,6 +172,8 @@ export interface CallContext {
   metadata: grpc.Metadata;
   /** Subject of the verified client certificate under mTLS, when there is one. */
   clientCertificateSubject?: string;
+  /** The same subject's attributes as node parses them (`{ CN: 'apigw', O: 'Example' }`), for matching. */
+  clientCertificateAttributes?: Readonly<Record<string, string | string[]>>;
   /** Aborted when the client cancels or the deadline passes, so work can stop early. */
   signal: AbortSignal;
 }
@@ -132,11 +184,14 @@ export interface IssuerServiceHandlers {
   MakeMDoc(request: MakeMDocRequest, context: CallContext): Promise<MakeMDocReply>;
   MakeVC20(request: MakeVC20Request, context: CallContext): Promise<MakeVC20Reply>;
   JWKS(request: Empty, context: CallContext): Promise<JwksReply>;
+  SignMetadata(request: SignMetadataRequest, context: CallContext): Promise<SignMetadataReply>;
+  GetIACAs(request: Empty, context: CallContext): Promise<GetIACAsReply>;
+  SetCredentialStatus(request: SetCredentialStatusRequest, context: CallContext): Promise<SetCredentialStatusReply>;
 }
 
 export type IssuerMethod = keyof IssuerServiceHandlers;
 
-export const ISSUER_METHODS = ['MakeSDJWT', 'MakeMDoc', 'MakeVC20', 'JWKS'] as const satisfies readonly IssuerMethod[];
+export const ISSUER_METHODS = ['MakeSDJWT', 'MakeMDoc', 'MakeVC20', 'JWKS', 'SignMetadata', 'GetIACAs', 'SetCredentialStatus'] as const satisfies readonly IssuerMethod[];
 
 /** An error whose status code and message are meant for the caller. */
 export class GrpcError extends Error {
@@ -156,12 +211,7 @@ export function unimplementedHandlers(): IssuerServiceHandlers {
   const unimplemented = (method: IssuerMethod) => async (): Promise<never> => {
     throw new GrpcError(grpc.status.UNIMPLEMENTED, `${method} arrives with the credential formats`);
   };
-  return {
-    MakeSDJWT: unimplemented('MakeSDJWT'),
-    MakeMDoc: unimplemented('MakeMDoc'),
-    MakeVC20: unimplemented('MakeVC20'),
-    JWKS: unimplemented('JWKS'),
-  };
+  return Object.fromEntries(ISSUER_METHODS.map((method) => [method, unimplemented(method)])) as unknown as IssuerServiceHandlers;
 }
 
 let packageDefinition: PackageDefinition | undefined;
@@ -172,7 +222,7 @@ function issuerPackageDefinition(): PackageDefinition {
   return packageDefinition;
 }
 
-/** The loaded `issuer.v1` package, for clients in tests and benchmarks: `pkg.issuer.v1.IssuerService`. */
+/** The loaded `v1.issuer` package, for clients in tests and benchmarks: `pkg.v1.issuer.IssuerService`. */
 export function loadIssuerProto(): grpc.GrpcObject {
   return grpc.loadPackageDefinition(issuerPackageDefinition());
 }
@@ -180,6 +230,13 @@ export function loadIssuerProto(): grpc.GrpcObject {
 /** The service definition a server registers. */
 export function issuerServiceDefinition(): grpc.ServiceDefinition {
   return issuerPackageDefinition()[ISSUER_SERVICE_NAME] as grpc.ServiceDefinition;
+}
+
+/** The same service under ISSUER_SERVICE_ALIAS: the same messages, method paths `/issuer.v1.IssuerService/<Method>`. */
+export function issuerServiceAliasDefinition(): grpc.ServiceDefinition {
+  return Object.fromEntries(
+    Object.entries(issuerServiceDefinition()).map(([name, method]) => [name, { ...method, path: `/${ISSUER_SERVICE_ALIAS}/${name}` }]),
+  ) as grpc.ServiceDefinition;
 }
 
 /** Message shown to callers for unexpected failures: internals stay in the server log. */
@@ -225,6 +282,9 @@ function unaryCall(
       get clientCertificateSubject() {
         subject ??= { value: renderSubject(certificate) };
         return subject.value;
+      },
+      get clientCertificateAttributes() {
+        return certificate && Object.keys(certificate).length > 0 ? (certificate.subject as Record<string, string | string[]> | undefined) : undefined;
       },
       get signal() {
         if (!abort) {

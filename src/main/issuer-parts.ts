@@ -30,6 +30,9 @@ import { createOffersRepository } from '../db/offers-repository';
 import { createOfferSecrets } from '../oid4vci/offer-secrets';
 import { startGrpcServer } from '../grpc/grpc-server';
 import { createIssuerGrpcHandlers } from '../grpc/issuer-grpc-handlers';
+import { createGrpcAccessPolicy } from '../grpc/grpc-authorization';
+import { auditWriterFor, createGrpcAuditLog } from '../grpc/grpc-audit-log';
+import { grpcSettings } from '../grpc/grpc-settings';
 import { connectTemporalClient } from '../temporal/temporal-client';
 import { type RunningWorker, startIssuerWorker } from '../worker/issuer-worker';
 
@@ -163,27 +166,33 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
 export async function startGrpc(config: Config, logger: Logger): Promise<RunningPart> {
   const { env } = config;
   const databaseUrl = requireSetting(env.DATABASE_URL, 'DATABASE_URL');
+  // Refused before anything starts: production without TLS and a client CA (src/grpc/grpc-settings.ts).
+  const { host, tls, mode } = grpcSettings(config);
+  const access = createGrpcAccessPolicy(config, mode);
   // Signing runs on worker threads (one per core, up to 4, by default), each with its own key store; 0 signs here.
   const threads = env.GRPC_SIGNING_THREADS ?? Math.min(availableParallelism(), 4);
   const pool = threads > 0 ? await createIssuancePool({ threads, setup: { module: new URL('./grpc-signing-thread.ts', import.meta.url), data: { env } } }) : undefined;
-  const db = pool ? undefined : createDb(databaseUrl, { poolMax: 2 });
-  const handlers = createIssuerGrpcHandlers(pool ?? createIssuanceService({ config, keyStore: await openKeyStore(config, db!, logger) }));
-  const tls = env.GRPC_TLS_CERT && env.GRPC_TLS_KEY ? { cert: readFileSync(env.GRPC_TLS_CERT), key: readFileSync(env.GRPC_TLS_KEY), ...(env.GRPC_TLS_CA ? { ca: readFileSync(env.GRPC_TLS_CA) } : {}) } : undefined;
-  const server = await startGrpcServer({ port: env.GRPC_PORT, handlers, logger, ...(tls ? { tls } : {}) }).catch(async (err: unknown) => {
+  // This thread's connections: the audit log, and the key store when signing here.
+  const db = createDb(databaseUrl, { poolMax: pool ? 2 : 4 });
+  const audit = createGrpcAuditLog(auditWriterFor(db), logger);
+  const issuance = pool ?? createIssuanceService({ config, keyStore: await openKeyStore(config, db, logger) });
+  const handlers = createIssuerGrpcHandlers(issuance, { access, audit });
+  const server = await startGrpcServer({ host, port: env.GRPC_PORT, handlers, logger, ...(tls ? { tls } : {}) }).catch(async (err: unknown) => {
     await pool?.close();
-    await db?.destroy();
+    await db.destroy();
     throw err;
   });
-  logger.info({ signingThreads: threads }, 'gRPC IssuerService signing threads');
+  logger.info({ signingThreads: threads, access: mode }, 'gRPC IssuerService signing threads');
   let closing: Promise<void> | undefined;
   return {
     name: 'grpc',
-    url: `${tls ? 'grpcs' : 'grpc'}://localhost:${server.port}`,
+    url: `${tls ? 'grpcs' : 'grpc'}://${['127.0.0.1', '0.0.0.0', '::'].includes(host) ? 'localhost' : host.includes(':') ? `[${host}]` : host}:${server.port}`,
     close: () =>
       (closing ??= (async () => {
         await server.close();
+        await audit.close();
         await pool?.close();
-        await db?.destroy();
+        await db.destroy();
       })()),
   };
 }

@@ -12,6 +12,8 @@ import { createKeyStore, type KeyStore } from '../../src/credentials/key-store';
 import { generateKek } from '../../src/credentials/key-encryption';
 import { MDL_DOCTYPE, MDL_NAMESPACE } from '../../src/credentials/mdoc-issuer';
 import { startGrpcServer, type RunningGrpcServer } from '../../src/grpc/grpc-server';
+import { createGrpcAccessPolicy } from '../../src/grpc/grpc-authorization';
+import { auditWriterFor, createGrpcAuditLog } from '../../src/grpc/grpc-audit-log';
 import { createIssuerGrpcHandlers } from '../../src/grpc/issuer-grpc-handlers';
 import { loadIssuerProto, type IssuerServiceHandlers, type JwksReply, type MakeMDocReply, type MakeSDJWTReply, type MakeVC20Reply } from '../../src/grpc/issuer-service';
 import { checkValueDigests, decodeIssuerSigned, verifyIssuerAuth, verifySdJwtVc } from '../support/credential-verifiers';
@@ -46,12 +48,17 @@ before(async () => {
       const types = (file.authentic_sources as Record<string, { credential_types: Record<string, unknown> }>)['hr.example.org']!.credential_types;
       types.mdl = { vct: MDL_DOCTYPE, format: 'mso_mdoc' };
       types.identity_credential = { vct: 'IdentityCredential', format: 'jwt_vc_json' };
+      types.dscsa = { vct: 'DSCSAATPCredential', format: 'jwt_vc_json' };
     }),
     { ISSUER_URL },
   );
   keyStore = createKeyStore({ db, kek: generateKek(), issuerUrl: config.issuerUrl, country: 'SE' });
   await keyStore.ensureProvisioned();
-  handlers = createIssuerGrpcHandlers(createIssuanceService({ config, keyStore }));
+  // Development without client certificates: every configured scope is served (grpc-authorization.ts).
+  handlers = createIssuerGrpcHandlers(createIssuanceService({ config, keyStore }), {
+    access: createGrpcAccessPolicy(config, 'open'),
+    audit: createGrpcAuditLog(auditWriterFor(db), pino({ level: 'silent' })),
+  });
   server = await startServer();
   client = issuerClient(server.port, grpc.credentials.createSsl(Buffer.from(pki.caCert)));
   const { kty, crv, x, y } = await exportJWK((await generateKeyPair('ES256')).publicKey);
@@ -76,8 +83,8 @@ async function startServer(opts: { requireClientCertificate?: boolean } = {}): P
 }
 
 function issuerClient(port: number, credentials: grpc.ChannelCredentials): grpc.Client {
-  const pkg = loadIssuerProto() as unknown as { issuer: { v1: { IssuerService: grpc.ServiceClientConstructor } } };
-  const created = new pkg.issuer.v1.IssuerService(`${HOST}:${port}`, credentials, {
+  const pkg = loadIssuerProto() as unknown as { v1: { issuer: { IssuerService: grpc.ServiceClientConstructor } } };
+  const created = new pkg.v1.issuer.IssuerService(`${HOST}:${port}`, credentials, {
     'grpc.use_local_subchannel_pool': 1,
     // Dial the address but verify (and send SNI for) the certificate's DNS name.
     'grpc.ssl_target_name_override': 'localhost',
@@ -144,29 +151,41 @@ test('MakeSDJWT returns an SD-JWT VC that plain jose verifies against the JWKS R
   assert.match(reply.valid_until ?? '', rfc3339);
   assert.equal(Date.parse(reply.valid_until ?? '') / 1000, verified.payload.exp);
   assert.equal(reply.token_status_list_uri, '', 'not revocable until the status-list service exists');
+  assert.equal(reply.status_allocation, 'STATUS_ALLOCATION_NONE');
 });
 
-test('MakeSDJWT accepts the configured VCTM byte for byte, uses a supplied VCTM for a scope without one, and refuses a different one or a wrong integrity', async () => {
+test('MakeSDJWT uses a caller-supplied VCTM for the scope\'s vct, with its sd rules and its own vct#integrity, and refuses one for another vct or failing its integrity (SD-JWT VC §6.3)', async () => {
   const diplomaVctm = readFileSync(new URL('../../metadata/vctm_diploma.json', import.meta.url));
-  await unary<MakeSDJWTReply>('MakeSDJWT', { scope: 'diploma', documentData: json(DIPLOMA), jwk: holderJwk, vctm: diplomaVctm });
-  const altered = json({ ...JSON.parse(diplomaVctm.toString('utf8')), name: 'Not the configured metadata' });
-  const differs = await expectStatus(unary('MakeSDJWT', { scope: 'diploma', documentData: json(DIPLOMA), jwk: holderJwk, vctm: altered }), grpc.status.INVALID_ARGUMENT);
-  assert.match(differs.details, /^vctm: differs from the type metadata configured/);
+  const configured = await unary<MakeSDJWTReply>('MakeSDJWT', { scope: 'diploma', documentData: json(DIPLOMA), jwk: holderJwk, vctm: diplomaVctm, integrity: sri(diplomaVctm) });
+  assert.equal((await verifySdJwtVc(configured.credentials[0]!.credential, await jwksFromRpc())).payload['vct#integrity'], sri(diplomaVctm));
+
+  // The caller's own metadata for the same vct (as SUNET's API gateway sends it): its rules apply.
+  const own = json({ vct: 'urn:eudi:diploma:1', name: 'Diploma (caller)', claims: [{ path: ['gpa'], sd: 'never' }, { path: ['degree_type'], sd: 'always' }] });
+  const reply = await unary<MakeSDJWTReply>('MakeSDJWT', { scope: 'diploma', documentData: json(DIPLOMA), jwk: holderJwk, vctm: own, integrity: sri(own) });
+  const verified = await verifySdJwtVc(reply.credentials[0]!.credential, await jwksFromRpc());
+  assert.equal(verified.payload['vct#integrity'], sri(own));
+  assert.equal(verified.payload.gpa, DIPLOMA.gpa, 'sd "never" from the supplied VCTM');
+  assert.ok(verified.disclosed.has('degree_type'));
+
+  const otherVct = await expectStatus(unary('MakeSDJWT', { scope: 'diploma', documentData: json(DIPLOMA), jwk: holderJwk, vctm: json({ vct: 'urn:other:1' }) }), grpc.status.INVALID_ARGUMENT);
+  assert.match(otherVct.details, /^vctm: describes vct "urn:other:1", but the scope's type is "urn:eudi:diploma:1"/);
+  const tampered = await expectStatus(unary('MakeSDJWT', { scope: 'diploma', documentData: json(DIPLOMA), jwk: holderJwk, vctm: own, integrity: sri(diplomaVctm) }), grpc.status.INVALID_ARGUMENT);
+  assert.match(tampered.details, /^integrity: does not match the supplied vctm/);
   await expectStatus(unary('MakeSDJWT', { scope: 'diploma', documentData: json(DIPLOMA), jwk: holderJwk, integrity: 'sha256-AAAA' }), grpc.status.INVALID_ARGUMENT);
+  const notSri = await expectStatus(unary('MakeSDJWT', { scope: 'diploma', documentData: json(DIPLOMA), jwk: holderJwk, vctm: own, integrity: 'md5-xyz' }), grpc.status.INVALID_ARGUMENT);
+  assert.match(notSri.details, /^integrity: must be W3C SRI/);
 
   // `licence` (registry.example.org) has no vctm_path: the caller's metadata is used and its integrity signed.
   const licenceVctm = json({ vct: 'urn:example:licence:1', name: 'Licence', claims: [{ path: ['licence_number'], sd: 'never' }] });
-  const reply = await unary<MakeSDJWTReply>('MakeSDJWT', { scope: 'licence', documentData: json({ licence_number: 'L-1', holder_name: 'Anna' }), jwk: holderJwk, vctm: licenceVctm });
-  const verified = await verifySdJwtVc(reply.credentials[0]!.credential, await jwksFromRpc());
-  assert.equal(verified.payload.vct, 'urn:example:licence:1');
-  assert.equal(verified.payload['vct#integrity'], `sha256-${createHash('sha256').update(licenceVctm).digest('base64')}`);
-  assert.equal(verified.payload.licence_number, 'L-1', 'sd "never" from the supplied VCTM');
-  assert.deepEqual([...verified.disclosed], ['holder_name']);
-  await expectStatus(unary('MakeSDJWT', { scope: 'licence', documentData: json({ a: 1 }), jwk: holderJwk, vctm: json({ vct: 'urn:other:1' }) }), grpc.status.INVALID_ARGUMENT);
+  const licence = await unary<MakeSDJWTReply>('MakeSDJWT', { scope: 'licence', documentData: json({ licence_number: 'L-1', holder_name: 'Anna' }), jwk: holderJwk, vctm: licenceVctm });
+  const licenceVerified = await verifySdJwtVc(licence.credentials[0]!.credential, await jwksFromRpc());
+  assert.equal(licenceVerified.payload['vct#integrity'], sri(licenceVctm));
+  assert.equal(licenceVerified.payload.licence_number, 'L-1');
+  assert.deepEqual([...licenceVerified.disclosed], ['holder_name']);
 });
 
-test('MakeSDJWT answers INVALID_ARGUMENT for an unknown scope, malformed documentData, claims the issuer sets, a missing mandatory claim and a missing holder key', async () => {
-  const unknown = await expectStatus(unary('MakeSDJWT', { scope: 'no_such_scope', documentData: json(DIPLOMA), jwk: holderJwk }), grpc.status.INVALID_ARGUMENT);
+test('MakeSDJWT answers NOT_FOUND for an unknown scope and INVALID_ARGUMENT for malformed documentData, claims the issuer sets, a missing mandatory claim and a missing holder key', async () => {
+  const unknown = await expectStatus(unary('MakeSDJWT', { scope: 'no_such_scope', documentData: json(DIPLOMA), jwk: holderJwk }), grpc.status.NOT_FOUND);
   assert.match(unknown.details, /no_such_scope/);
   const malformed = await expectStatus(unary('MakeSDJWT', { scope: 'diploma', documentData: Buffer.from('{"degree_type": '), jwk: holderJwk }), grpc.status.INVALID_ARGUMENT);
   assert.equal(malformed.details, 'documentData: not valid UTF-8 JSON');
@@ -207,9 +226,10 @@ test('MakeMDoc returns IssuerSigned whose digests, COSE_Sign1 signature and x5ch
   await verifyIssuerAuth(decodeIssuerSigned(viaJwk.mdoc).issuerAuth, await keyStore.iacaCertificatesPem());
 });
 
-test('MakeMDoc answers INVALID_ARGUMENT for an unknown doctype, a bad device key and malformed document_data', async () => {
+test('MakeMDoc answers NOT_FOUND for an unknown doctype and INVALID_ARGUMENT for a bad device key and malformed document_data', async () => {
   const base = { doc_type: MDL_DOCTYPE, document_data: json(MDL_DOCUMENT), device_public_key: json(holderJwk), device_key_format: 'jwk' };
-  await expectStatus(unary('MakeMDoc', { ...base, doc_type: 'org.example.unknown' }), grpc.status.INVALID_ARGUMENT);
+  await expectStatus(unary('MakeMDoc', { ...base, doc_type: 'org.example.unknown' }), grpc.status.NOT_FOUND);
+  await expectStatus(unary('MakeMDoc', { ...base, doc_type: 'urn:eudi:diploma:1' }), grpc.status.INVALID_ARGUMENT);
   await expectStatus(unary('MakeMDoc', { ...base, device_key_format: 'cose', device_public_key: Buffer.from([0xa1, 0x01]) }), grpc.status.INVALID_ARGUMENT);
   await expectStatus(unary('MakeMDoc', { ...base, device_key_format: 'pem' }), grpc.status.INVALID_ARGUMENT);
   await expectStatus(unary('MakeMDoc', { ...base, document_data: Buffer.from('not json') }), grpc.status.INVALID_ARGUMENT);
@@ -244,7 +264,12 @@ test('MakeVC20 returns a vc+jwt whose header and payload are the VC 2.0 credenti
   assert.deepEqual(bound.payload.type, ['VerifiableCredential', 'DSCSAATPCredential']);
 
   await expectStatus(unary('MakeVC20', { scope: 'identity_credential', document_data: json(subject), valid_from: 'yesterday' }), grpc.status.INVALID_ARGUMENT);
-  await expectStatus(unary('MakeVC20', { scope: 'no_such_scope', document_data: json(subject) }), grpc.status.INVALID_ARGUMENT);
+  await expectStatus(unary('MakeVC20', { scope: 'no_such_scope', document_data: json(subject) }), grpc.status.NOT_FOUND);
+  // Only configured types are signed (issue 15): an unconfigured type, or one of another format, is refused.
+  const unconfigured = await expectStatus(unary('MakeVC20', { credential_types: ['VerifiableCredential', 'PassportCredential'], document_data: json(subject), jwk: holderJwk }), grpc.status.INVALID_ARGUMENT);
+  assert.equal(unconfigured.details, 'credential_types.0: "PassportCredential" is not a configured jwt_vc_json credential type');
+  await expectStatus(unary('MakeVC20', { credential_types: ['urn:eudi:diploma:1'], document_data: json(subject), jwk: holderJwk }), grpc.status.INVALID_ARGUMENT);
+  await expectStatus(unary('MakeVC20', { scope: 'identity_credential', credential_types: ['DSCSAATPCredential'], document_data: json(subject), jwk: holderJwk }), grpc.status.INVALID_ARGUMENT);
   await expectStatus(unary('MakeVC20', { scope: 'identity_credential', document_data: Buffer.from('{') }), grpc.status.INVALID_ARGUMENT);
 });
 
@@ -257,6 +282,8 @@ test('with client certificates required, a client without one is refused and one
   const sdJwt = await unary<MakeSDJWTReply>('MakeSDJWT', { scope: 'diploma', documentData: json(DIPLOMA), jwk: holderJwk }, authenticated);
   assert.equal(sdJwt.credentials.length, 1);
 });
+
+const sri = (bytes: Uint8Array) => `sha256-${createHash('sha256').update(bytes).digest('base64')}`;
 
 function pick(source: Record<string, unknown>, keys: string[]): Record<string, unknown> {
   return Object.fromEntries(keys.filter((k) => k in source).map((k) => [k, source[k]]));

@@ -88,8 +88,8 @@ const CLIENT_OPTIONS: grpc.ChannelOptions = {
 };
 
 function issuerClient(port: number, credentials: grpc.ChannelCredentials): grpc.Client {
-  const pkg = loadIssuerProto() as unknown as { issuer: { v1: { IssuerService: grpc.ServiceClientConstructor } } };
-  const client = new pkg.issuer.v1.IssuerService(`${HOST}:${port}`, credentials, CLIENT_OPTIONS);
+  const pkg = loadIssuerProto() as unknown as { v1: { issuer: { IssuerService: grpc.ServiceClientConstructor } } };
+  const client = new pkg.v1.issuer.IssuerService(`${HOST}:${port}`, credentials, CLIENT_OPTIONS);
   open.clients.push(client);
   return client;
 }
@@ -162,7 +162,7 @@ void test('with a CA configured, a client without a certificate is refused and o
       ...unimplementedHandlers(),
       JWKS: async (_request, context) => {
         seen = context;
-        return { issuer: 'https://issuer.example.org', keys: [] };
+        return { issuer: 'https://issuer.example.org', jwks: { keys: [] }, keys: [] };
       },
     },
   });
@@ -173,7 +173,7 @@ void test('with a CA configured, a client without a certificate is refused and o
   const health = healthClient(server.port, clientCredentials({ withClientCert: true }));
   assert.deepEqual(await checkHealth(health, ''), { status: 'SERVING' });
   const issuer = issuerClient(server.port, clientCredentials({ withClientCert: true }));
-  assert.deepEqual(await unary(issuer, 'JWKS'), { issuer: 'https://issuer.example.org', keys: [] });
+  assert.deepEqual(await unary(issuer, 'JWKS'), { issuer: 'https://issuer.example.org', jwks: { keys: [] }, keys: [] });
   // The handler learns who called, for authorisation by certificate later.
   assert.match(seen?.clientCertificateSubject ?? '', /CN=test-client/);
 });
@@ -258,8 +258,12 @@ void test('a handler receives typed fields and its reply reaches the client', as
   assert.equal(received?.vctm.length, 0);
   assert.deepEqual(reply, {
     credentials: [{ credential: 'eyJ.x.y~WyJzYWx0IiwiYSIsMV0~', disclosures: ['WyJzYWx0IiwiYSIsMV0'] }],
-    token_status_list_index: 0,
+    // int64 fields as strings (LOADER_OPTIONS `longs: String`), enums by name.
+    token_status_list_section: '0',
+    token_status_list_index: '0',
     token_status_list_uri: '',
+    token_status_list_backend: '',
+    status_allocation: 'STATUS_ALLOCATION_UNSPECIFIED',
     valid_from: '',
     valid_until: '',
   });
