@@ -124,3 +124,13 @@ test('a webhook (notification_endpoint.url) must be https:// in production; http
   }
   assert.ok(load(withHook('development', 'http://hr.example.org/webhooks')));
 });
+
+test('grpc_clients maps certificate subjects to configured scopes; an unknown scope or a malformed subject fails at boot with its key path', () => {
+  const withClients = (grpc_clients: unknown) => testConfigFile((file) => (file.grpc_clients = grpc_clients));
+  const config = load(withClients({ apigw: { subjects: ['CN=apigw, O=Example, C=SE'], scopes: ['diploma', 'urn:example:licence:1'] } }), { ISSUER_DEV_API_KEY: 'x'.repeat(16) });
+  assert.deepEqual(config.file.grpc_clients.apigw, { subjects: ['CN=apigw, O=Example, C=SE'], scopes: ['diploma', 'urn:example:licence:1'], sign_metadata: false });
+  assert.throws(() => load(withClients({ apigw: { subjects: ['CN=apigw'], scopes: ['nope'] } })), (err: unknown) => err instanceof ConfigError && /grpc_clients\.apigw\.scopes\.0/.test(err.message));
+  assert.throws(() => load(withClients({ apigw: { subjects: ['apigw'], scopes: [] } })), (err: unknown) => err instanceof ConfigError && /grpc_clients\.apigw\.subjects\.0/.test(err.message));
+  assert.throws(() => load(withClients({ apigw: { subjects: [], scopes: [] } })), ConfigError);
+  assert.deepEqual(parseEnv({ GRPC_HOST: '0.0.0.0' }).GRPC_HOST, '0.0.0.0');
+});

@@ -23,7 +23,7 @@ interface Service {
   command?: string | string[];
   entrypoint?: string | string[];
   environment?: Record<string, string | number | boolean | null> | string[];
-  ports?: (string | number | { target: number | string; published?: number | string })[];
+  ports?: (string | number | { target: number | string; published?: number | string; host_ip?: string })[];
   depends_on?: string[] | Record<string, { condition?: string }>;
   healthcheck?: { test?: string | string[]; disable?: boolean };
   restart?: string;
@@ -165,6 +165,16 @@ test('the gateway publishes the PORT it listens on and grpc the GRPC_PORT', () =
 
   const exposed = /^EXPOSE\s+(.+)$/m.exec(dockerfile)?.[1]?.split(/\s+/).map(Number) ?? [];
   assert.ok(exposed.includes(port) && exposed.includes(grpcPort), 'the Dockerfile EXPOSEs PORT and GRPC_PORT');
+});
+
+test('grpc listens on every interface inside its container (GRPC_HOST) and, plaintext with the dev configuration, is published on the host\'s loopback only', () => {
+  const [grpcName, grpc] = ourServiceRunning('grpc');
+  const env = environmentOf(grpc);
+  assert.equal(env.GRPC_HOST, '0.0.0.0', `${grpcName}: the container's published port must reach the server`);
+  if (!env.GRPC_TLS_CA) {
+    const published = (grpc.ports ?? []).map((port) => (typeof port === 'object' ? String(port.host_ip ?? '') : String(port).split(':').slice(0, -2).join(':')));
+    assert.deepEqual(published, ['127.0.0.1'], `${grpcName}: without GRPC_TLS_CA the signing service must not be published beyond the host`);
+  }
 });
 
 test('the gateway healthcheck probes /readyz on PORT and the grpc one the health service on GRPC_PORT', () => {
