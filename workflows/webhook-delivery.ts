@@ -6,6 +6,8 @@ import { AuthenticSource, ProcessState } from './search-attributes';
  * Delivers one event to a subscriber's webhook (seed 000 `notification_endpoint`), retrying with
  * exponential backoff until the subscriber answers 2xx or the horizon passes; then the event is
  * dead-lettered for an operator. The event carries ids only: personal data never enters the history.
+ * The activity checks the event against the database before it sends anything with the source's
+ * secret, so a workflow started directly with a forged event ends REFUSED and sends nothing.
  */
 export interface WebhookEvent {
   /** Unique per event; sent as `Idempotency-Key` so subscribers can drop duplicates. */
@@ -23,7 +25,8 @@ export interface WebhookDeliveryInput {
   horizonSeconds?: number;
 }
 
-export type WebhookDeliveryState = 'DELIVERING' | 'DELIVERED' | 'DEAD_LETTERED' | 'NOT_CONFIGURED';
+/** REFUSED: the event is not what the database says (activities/webhook-activities.ts), so nothing was sent. */
+export type WebhookDeliveryState = 'DELIVERING' | 'DELIVERED' | 'DEAD_LETTERED' | 'NOT_CONFIGURED' | 'REFUSED';
 
 export interface WebhookDeliveryStatus {
   state: WebhookDeliveryState;
@@ -55,7 +58,7 @@ export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Prom
   const { deliverWebhook } = proxyActivities<ReturnType<typeof createActivities>>({
     startToCloseTimeout: '30s',
     scheduleToCloseTimeout: horizon,
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10m', nonRetryableErrorTypes: ['WebhookRejected', 'WebhookNotConfigured'] },
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10m', nonRetryableErrorTypes: ['WebhookRejected', 'WebhookNotConfigured', 'WebhookEventUnverified'] },
   });
   const { appendAudit } = proxyActivities<ReturnType<typeof createActivities>>({ startToCloseTimeout: '10s' });
 
@@ -65,7 +68,7 @@ export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Prom
   } catch (err) {
     const cause = err instanceof ApplicationFailure ? err : (err as { cause?: unknown }).cause;
     const failure = cause instanceof ApplicationFailure ? cause : undefined;
-    const state: WebhookDeliveryState = failure?.type === 'WebhookNotConfigured' ? 'NOT_CONFIGURED' : 'DEAD_LETTERED';
+    const state: WebhookDeliveryState = failure?.type === 'WebhookNotConfigured' ? 'NOT_CONFIGURED' : failure?.type === 'WebhookEventUnverified' ? 'REFUSED' : 'DEAD_LETTERED';
     setState({ state, lastError: failure?.message ?? (err as Error).message });
   }
   await appendAudit({

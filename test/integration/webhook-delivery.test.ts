@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { AuthenticSource, ProcessState } from '../../workflows/search-attributes';
-import { type WebhookDeliveryInput, webhookDeliveryStateQuery, webhookDeliveryWorkflow, webhookDeliveryWorkflowId } from '../../workflows/webhook-delivery';
+import { type WebhookDeliveryInput, type WebhookEvent, webhookDeliveryStateQuery, webhookDeliveryWorkflow, webhookDeliveryWorkflowId } from '../../workflows/webhook-delivery';
 import { createTestDatabase, loadTestConfig, testConfigFile, uniqueName } from '../support/test-services';
 import { startTestWorker, type TestWorker } from '../support/test-worker';
 
@@ -54,22 +54,48 @@ describe('webhook delivery workflow, on a real Temporal server and worker', () =
 
   const start = (input: WebhookDeliveryInput) =>
     client.workflow.start(webhookDeliveryWorkflow, { taskQueue, workflowId: webhookDeliveryWorkflowId(input.subscriber, input.event.id), args: [input] });
-  const event = (type = 'document.uploaded') => ({ id: uniqueName('evt'), type, occurred_at: new Date().toISOString(), data: { vct: 'urn:eudi:diploma:1', document_id: 'diploma-2025-001234' } });
+  /** An offer of `source` closed in `state`, recorded as the closeOffer activity records it. */
+  async function closedOffer(state = 'EXPIRED', source = 'hr.example.org', closed = true): Promise<string> {
+    const offerId = uniqueName('offer');
+    await database.db('credential_offers').insert({
+      offer_id: offerId,
+      workflow_id: `offer/${source}/urn:eudi:diploma:1/${offerId}`,
+      authentic_source: source,
+      vct: 'urn:eudi:diploma:1',
+      document_id: `doc-${offerId}`,
+      code_hash: uniqueName('code'),
+      tx_code_required: true,
+      state: closed ? state : 'OFFERED',
+      expires_at: new Date(Date.now() + 60_000),
+      closed_at: closed ? new Date() : null,
+    });
+    return offerId;
+  }
+  /** The event workflows/credential-offer.ts starts the delivery child with, for that offer. */
+  const offerEvent = (offerId: string, state = 'expired', credentialsIssued = 0): WebhookEvent => ({
+    id: `offer.${offerId}.${state}`,
+    type: `credential_offer.${state}`,
+    occurred_at: new Date().toISOString(),
+    data: { vct: 'urn:eudi:diploma:1', document_id: `doc-${offerId}`, offer_id: offerId, credentials_issued: credentialsIssued },
+  });
+  const event = async () => offerEvent(await closedOffer());
+  const offerOf = async (ev: WebhookEvent) => (await database.db('credential_offers').where({ offer_id: ev.data.offer_id }).first()) as { closed_at: Date };
 
   test('retries a failing subscriber with backoff until it answers 2xx, then reports DELIVERED', async () => {
     receiver.script.push(503, 503);
-    const ev = event();
+    const ev = await event();
     const handle = await start({ subscriber: 'hr.example.org', event: ev });
     const result = await handle.result();
     assert.deepEqual(result, { state: 'DELIVERED', attempts: 3, responseStatus: 200 });
     const mine = receiver.received.filter((r) => r.headers['idempotency-key'] === ev.id);
     assert.equal(mine.length, 3, 'one request per attempt, all with the same idempotency key');
     assert.equal(mine[0]!.headers['x-webhook-secret'], SECRET);
-    assert.deepEqual(JSON.parse(mine[2]!.body), ev);
+    // What is sent is the event rebuilt from the offer record: its time is the offer's closed_at.
+    assert.deepEqual(JSON.parse(mine[2]!.body), { ...ev, occurred_at: (await offerOf(ev)).closed_at.toISOString() });
   });
 
   test('an operator finds the delivery by search attributes and its state query', async () => {
-    const ev = event();
+    const ev = await event();
     const handle = await start({ subscriber: 'hr.example.org', event: ev });
     await handle.result();
     const description = await handle.describe();
@@ -79,7 +105,7 @@ describe('webhook delivery workflow, on a real Temporal server and worker', () =
   });
 
   test('the subscriber secret never enters the workflow history', async () => {
-    const ev = event();
+    const ev = await event();
     const handle = await start({ subscriber: 'hr.example.org', event: ev });
     await handle.result();
     const history = await handle.fetchHistory();
@@ -89,7 +115,7 @@ describe('webhook delivery workflow, on a real Temporal server and worker', () =
 
   test('a 4xx refusal is not retried: the event is dead-lettered and audited for an operator', async () => {
     receiver.script.push(400);
-    const ev = event('document.deleted');
+    const ev = offerEvent(await closedOffer('CANCELLED'), 'cancelled');
     const handle = await start({ subscriber: 'hr.example.org', event: ev });
     const result = await handle.result();
     assert.equal(result.state, 'DEAD_LETTERED');
@@ -101,15 +127,44 @@ describe('webhook delivery workflow, on a real Temporal server and worker', () =
   });
 
   test('a source without a notification_endpoint ends NOT_CONFIGURED without retrying', async () => {
-    const result = await (await start({ subscriber: 'registry.example.org', event: event() })).result();
+    const result = await (await start({ subscriber: 'registry.example.org', event: await event() })).result();
     assert.equal(result.state, 'NOT_CONFIGURED');
   });
 
   test('the workflow id is the business key: the same event cannot be delivered by a second workflow', async () => {
     receiver.script.push(503, 503, 503);
-    const ev = event();
+    const ev = await event();
     const first = await start({ subscriber: 'hr.example.org', event: ev });
     await assert.rejects(start({ subscriber: 'hr.example.org', event: ev }), WorkflowExecutionAlreadyStartedError);
     await first.result();
+  });
+
+  test('a workflow started directly with a forged event sends nothing to the receiver and ends REFUSED (issue 15, finding 4)', async () => {
+    const real = await closedOffer('EXPIRED');
+    const open = await closedOffer('OFFERED', 'hr.example.org', false);
+    const otherSource = await closedOffer('EXPIRED', 'registry.example.org');
+    const forged: WebhookEvent[] = [
+      { id: uniqueName('evt'), type: 'document.uploaded', occurred_at: new Date().toISOString(), data: { vct: 'urn:eudi:diploma:1', document_id: 'x' } },
+      offerEvent(uniqueName('no-such-offer')),
+      offerEvent(real, 'issued'),
+      { ...offerEvent(real), type: 'credential_offer.issued' },
+      { ...offerEvent(real), data: { ...offerEvent(real).data, document_id: 'someone-else' } },
+      offerEvent(real, 'expired', 3),
+      { ...offerEvent(real), data: { ...offerEvent(real).data, extra: 'injected' } },
+      offerEvent(open, 'offered'),
+      offerEvent(otherSource),
+    ];
+    const before = receiver.received.length;
+    for (const ev of forged) {
+      const handle = await start({ subscriber: 'hr.example.org', event: ev });
+      const result = await handle.result();
+      assert.equal(result.state, 'REFUSED', ev.id);
+      assert.match(result.lastError ?? '', /refused/);
+    }
+    assert.equal(receiver.received.length, before, 'nothing reached the receiver');
+    assert.ok(!receiver.received.some((r) => forged.some((ev) => r.headers['idempotency-key'] === ev.id)));
+    assert.equal((await database.db('audit_log').where({ action: 'webhook.refused' })).length, forged.length);
+    // The genuine event of the same offer still goes out.
+    assert.equal((await (await start({ subscriber: 'hr.example.org', event: offerEvent(real) })).result()).state, 'DELIVERED');
   });
 });
