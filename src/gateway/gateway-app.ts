@@ -20,6 +20,7 @@ import {
 } from './api-errors';
 import type { Authenticator, ClientPrincipal, SourcePrincipal } from './authenticate-source';
 import { buildOpenApiDocument } from './openapi';
+import { jsonDepth } from './json-depth';
 import { addressBucket, TokenBuckets } from './rate-limit';
 import { type AnyRouteSpec, mountRoutes } from './route-registry';
 
@@ -42,6 +43,8 @@ export interface GatewayDeps {
  * the credential names, so failures against one key id do not throttle another.
  */
 const FAILED_AUTH_BURST = 20;
+/** Deepest JSON nesting accepted in a request body (document_data has its own, lower limit). */
+const MAX_BODY_DEPTH = 64;
 const FAILED_AUTH_PER_SECOND = 0.2;
 
 export function createGatewayApp(deps: GatewayDeps): express.Express {
@@ -97,6 +100,11 @@ export function createGatewayApp(deps: GatewayDeps): express.Express {
     next();
   });
   app.use(express.json({ limit: config.file.gateway.body_limit, strict: true }));
+  // JSON.parse takes any depth, but JSON.stringify, ajv and pg recurse: refuse absurd nesting up front.
+  app.use((req, _res, next) => {
+    if (req.body !== undefined && jsonDepth(req.body, MAX_BODY_DEPTH) > MAX_BODY_DEPTH) return next(new InvalidFormatError(`Request body nests objects and arrays deeper than ${MAX_BODY_DEPTH} levels`));
+    next();
+  });
 
   const failedAuth = new TokenBuckets(FAILED_AUTH_PER_SECOND, FAILED_AUTH_BURST);
   const router = express.Router();

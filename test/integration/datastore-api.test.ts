@@ -76,6 +76,34 @@ describe('seed 000 Datastore API, against real PostgreSQL', () => {
     });
   });
 
+  describe('nesting depth (issue 15, finding 10)', () => {
+    /** JSON text nested `depth` levels (objects and arrays alternating); built as text, since JSON.stringify itself overflows. */
+    const nested = (depth: number): string => `${'{"n":['.repeat(Math.floor(depth / 2))}"leaf"${']}'.repeat(Math.floor(depth / 2))}`;
+    const postRaw = (path: string, json: string) => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': TEST_DEV_API_KEY }, body: json });
+    const dora = { authentic_source_person_id: 'EMP-DEEP', schema: SE, family_name: 'Deep', given_name: 'Dora', birth_date: '1970-01-01' };
+    const uploadWithExtra = (documentId: string, extra: string) => JSON.stringify(upload(documentId, [dora])).replace(/"document_data":\{/, `"document_data":{"extra":${extra},`);
+
+    test('document_data nested deeper than 32 levels is 400 INVALID_FORMAT at document_data, not a RangeError', async () => {
+      const deep = await postRaw('/api/v1/upload', uploadWithExtra('doc-deep-40', nested(40)));
+      const body = await bodyOf(deep);
+      assert.equal(deep.status, 400, JSON.stringify(body));
+      assert.equal(body.error.code, 'INVALID_FORMAT');
+      assert.deepEqual(body.error.details.fields.map((f: { path: string }) => f.path), ['document_data']);
+      const deeper = await postRaw('/api/v1/upload', uploadWithExtra('doc-deep-20000', nested(20_000)));
+      assert.equal(deeper.status, 400);
+      assert.equal((await bodyOf(deeper)).error.code, 'INVALID_FORMAT');
+      assert.equal((await postRaw('/api/v1/upload', uploadWithExtra('doc-deep-ok', nested(20)))).status, 200);
+    });
+
+    test('any JSON body nested absurdly deep is 400 INVALID_FORMAT, on every endpoint', async () => {
+      for (const path of ['/api/v1/identity/mapping', '/api/v1/upload/batch', '/api/v1/document/list', '/api/v1/document']) {
+        const res = await postRaw(path, `{"authentic_source":"hr.example.org","identity":{"schema":{"name":"SE","version":"1.0.0"},"deep":${nested(100_000)}},"documents":[${nested(100_000)}]}`);
+        assert.equal(res.status, 400, path);
+        assert.equal((await bodyOf(res)).error.code, 'INVALID_FORMAT');
+      }
+    });
+  });
+
   describe('POST /upload/batch', () => {
     test('stores each valid document on its own and reports every bad one, writing nothing of the bad ones', async () => {
       const noData = { ...upload('batch-3', [alice]), document_data: {} };

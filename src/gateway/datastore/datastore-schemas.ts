@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jsonDepth } from '../json-depth';
 
 /**
  * Seed 000 Datastore API payloads. Strict objects: an unknown key is a client bug that should be
@@ -65,8 +66,14 @@ export const DocumentDisplay = z.strictObject({
   valid_to: UnixSeconds.optional(),
 });
 
+/** Deepest nesting of objects and arrays accepted in `document_data` (a credential's claims are a few levels deep). */
+export const MAX_DOCUMENT_DATA_DEPTH = 32;
+
 /** Claims of the credential; validated against the credential type's metadata (VCTM) by the Datastore issue. */
-export const DocumentData = z.record(z.string().min(1).max(256), z.unknown()).refine((d) => Object.keys(d).length > 0, 'must not be empty');
+export const DocumentData = z
+  .record(z.string().min(1).max(256), z.unknown())
+  .refine((d) => Object.keys(d).length > 0, 'must not be empty')
+  .refine((d) => jsonDepth(d, MAX_DOCUMENT_DATA_DEPTH) <= MAX_DOCUMENT_DATA_DEPTH, `must not nest objects and arrays deeper than ${MAX_DOCUMENT_DATA_DEPTH} levels`);
 
 export const UploadRequest = z
   .strictObject({

@@ -5,6 +5,9 @@ import type { Config } from '../../config/config';
 import { ConfigError } from '../../config/env';
 import { type ClaimPath, type LoadedVctm, loadVctm } from '../../credentials/vctm';
 
+/** Field errors reported for one document at most; the rest are summed up in one more entry. */
+export const MAX_FIELD_ERRORS = 20;
+
 export interface FieldError {
   path: string;
   message: string;
@@ -40,7 +43,12 @@ export function createDocumentDataValidator(config: Config): (vct: string, data:
       if (claim.mandatory && !hasPath(data, claim.path)) errors.push({ path: `document_data.${claim.path.join('.')}`, message: 'is mandatory for this credential type' });
     }
     if (entry.schema && !entry.schema(data)) {
-      for (const e of entry.schema.errors ?? []) {
+      const all = entry.schema.errors ?? [];
+      for (const e of all) {
+        if (errors.length >= MAX_FIELD_ERRORS) {
+          errors.push({ path: 'document_data', message: `and ${all.length - all.indexOf(e)} more schema errors, not listed` });
+          break;
+        }
         // Ajv reports a missing property at its parent; point at the property itself.
         const missing = e.keyword === 'required' ? `/${String((e.params as { missingProperty: string }).missingProperty)}` : '';
         const pointer = `${e.instancePath}${missing}`.split('/').filter(Boolean).join('.');
