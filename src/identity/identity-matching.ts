@@ -81,15 +81,48 @@ type Normalized = { attribute: string; kind: 'date' | 'name'; value: string };
 
 type CandidateOutcome = { ok: true; score: number } | { ok: false; reason: string };
 
+/**
+ * Matches `presented` against every candidate, synchronously. For candidate lists from the
+ * database (up to 10,000) use {@link matchIdentityYielding}, which gives the same result without
+ * holding the event loop.
+ */
 export function matchIdentity(presented: PresentedIdentity, candidates: CandidatePerson[], rules: MatchingRules): MatchResult {
+  const prepared = preparePresented(presented, rules);
+  if (!prepared.ok) return prepared.result;
+  const compare = candidateComparer(prepared.schema, prepared.normalized, rules);
+  return decide(candidates, candidates.map((c) => compare(c.identity)));
+}
+
+/** Candidates compared between two turns of the event loop by {@link matchIdentityYielding}. */
+export const MATCHING_CHUNK = 250;
+
+/**
+ * {@link matchIdentity} in chunks of {@link MATCHING_CHUNK} candidates, yielding to the event
+ * loop (setImmediate) between chunks, so one request over 10,000 long names does not stall every
+ * other request. Same steps, same result.
+ */
+export async function matchIdentityYielding(presented: PresentedIdentity, candidates: CandidatePerson[], rules: MatchingRules): Promise<MatchResult> {
+  const prepared = preparePresented(presented, rules);
+  if (!prepared.ok) return prepared.result;
+  const compare = candidateComparer(prepared.schema, prepared.normalized, rules);
+  const outcomes: CandidateOutcome[] = [];
+  for (let i = 0; i < candidates.length; i++) {
+    if (i > 0 && i % MATCHING_CHUNK === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    outcomes.push(compare(candidates[i]!.identity));
+  }
+  return decide(candidates, outcomes);
+}
+
+type Prepared = { ok: true; schema: { name: string; version: string }; normalized: Normalized[] } | { ok: false; result: MatchResult };
+
+/** Step 1. The presented identity: schema and every required attribute, normalised once. */
+function preparePresented(presented: PresentedIdentity, rules: MatchingRules): Prepared {
   const { fuzzy_matching: fuzzy } = rules;
   if (fuzzy.enabled && !(fuzzy.threshold >= 0 && fuzzy.threshold <= 1)) {
     throw new RangeError(`fuzzy_matching.threshold must be within [0, 1], got ${fuzzy.threshold}`);
   }
   // `schema` is always required and compared on its own, whether or not it is listed.
   const attributes = [...new Set(rules.required_attributes)].filter((a) => a !== 'schema');
-
-  // 1. The presented identity: schema and every required attribute, normalised once.
   const errors: { path: string; message: string }[] = [];
   const schema = readSchema(presented.schema);
   if (schema === undefined) errors.push({ path: 'schema', message: 'is required' });
@@ -112,13 +145,16 @@ export function matchIdentity(presented: PresentedIdentity, candidates: Candidat
       else normalized.push({ attribute, kind: 'name', value: name });
     }
   }
-  if (errors.length > 0 || typeof schema !== 'object') return { kind: 'invalid', errors };
+  if (errors.length > 0 || typeof schema !== 'object') return { ok: false, result: { kind: 'invalid', errors } };
+  return { ok: true, schema, normalized };
+}
+
+/**
+ * Step 3. Matches grouped by person; a candidate without a person id is a person of its own.
+ * With no candidates at all the result is `no_match`.
+ */
+function decide(candidates: CandidatePerson[], outcomes: CandidateOutcome[]): MatchResult {
   if (candidates.length === 0) return { kind: 'no_match', reason: 'no stored identity to compare with' };
-
-  // 2. Every candidate on its own.
-  const outcomes = candidates.map((candidate) => compareCandidate(schema, normalized, candidate.identity, rules));
-
-  // 3. Matches grouped by person; a candidate without a person id is a person of its own.
   const persons = new Map<string, { personId: string | null; score: number; candidateIndex: number }>();
   outcomes.forEach((outcome, candidateIndex) => {
     if (!outcome.ok) return;
@@ -144,7 +180,31 @@ function readSchema(value: unknown): { name: string; version: string } | string 
   return { name, version };
 }
 
-function compareCandidate(schema: { name: string; version: string }, presented: Normalized[], stored: Record<string, unknown>, rules: MatchingRules): CandidateOutcome {
+/**
+ * Step 2, every candidate on its own. Stored values repeat across candidates (one birth date for
+ * all, the same person on several documents), so their normalisations are memoised for the call.
+ */
+function candidateComparer(schema: { name: string; version: string }, presented: Normalized[], rules: MatchingRules): (stored: Record<string, unknown>) => CandidateOutcome {
+  const dates = new Map<string, string | undefined>();
+  const names = new Map<string, string>();
+  const memo = <V>(cache: Map<string, V>, raw: string, compute: (raw: string) => V): V => {
+    if (cache.has(raw)) return cache.get(raw) as V;
+    const value = compute(raw);
+    if (cache.size < 20_000) cache.set(raw, value);
+    return value;
+  };
+  return (stored) =>
+    compareCandidate(schema, presented, stored, rules, (raw) => memo(dates, raw, (r) => normalizeDate(r, rules.date_formats)), (raw) => memo(names, raw, normalizeName));
+}
+
+function compareCandidate(
+  schema: { name: string; version: string },
+  presented: Normalized[],
+  stored: Record<string, unknown>,
+  rules: MatchingRules,
+  toDate: (raw: string) => string | undefined,
+  toName: (raw: string) => string,
+): CandidateOutcome {
   if (stored.schema !== undefined) {
     const storedSchema = readSchema(stored.schema);
     // A malformed stored schema fails closed.
@@ -157,12 +217,12 @@ function compareCandidate(schema: { name: string; version: string }, presented: 
     const raw = stored[attribute];
     if (typeof raw !== 'string') return { ok: false, reason: `${attribute} missing on the stored identity` };
     if (kind === 'date') {
-      const date = normalizeDate(raw, rules.date_formats);
+      const date = toDate(raw);
       if (date === undefined) return { ok: false, reason: `${attribute} unreadable on the stored identity` };
       if (date !== value) return { ok: false, reason: `${attribute} differs` };
       continue;
     }
-    const name = normalizeName(raw);
+    const name = toName(raw);
     if (name === '') return { ok: false, reason: `${attribute} missing on the stored identity` };
     if (name === value) continue;
     // Fuzzy matching is for names (typos, transliterations); identifiers and other attributes are exact.

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { normalizeDate, parseGoLayout, validateLayout } from '../../src/identity/date-normalization';
-import { type CandidatePerson, type MatchingRules, type MatchResult, type PresentedIdentity, matchIdentity } from '../../src/identity/identity-matching';
-import { jaroWinkler, normalizeName } from '../../src/identity/name-similarity';
+import { type CandidatePerson, type MatchingRules, type MatchResult, type PresentedIdentity, matchIdentity, matchIdentityYielding } from '../../src/identity/identity-matching';
+import { jaro, jaroWinkler, normalizeName } from '../../src/identity/name-similarity';
 
 /** The `identity_matching` example of seed 000 ("Identity Matching Rules"). */
 const SEED_RULES: MatchingRules = {
@@ -198,4 +198,67 @@ test('an invalid presentation reports every problem at once with its path', () =
     result.kind === 'invalid' && result.errors.map((e) => e.path),
     ['schema', 'given_name', 'birth_date'],
   );
+});
+
+/** The textbook O(|a| x window) Jaro, as the matcher computed it before: the reference for the linear one. */
+function referenceJaro(a: string, b: string): number {
+  const s = Array.from(a);
+  const t = Array.from(b);
+  if (s.length === 0 && t.length === 0) return 1;
+  if (s.length === 0 || t.length === 0) return 0;
+  const window = Math.max(0, Math.floor(Math.max(s.length, t.length) / 2) - 1);
+  const sMatched = new Array<boolean>(s.length).fill(false);
+  const tMatched = new Array<boolean>(t.length).fill(false);
+  let matches = 0;
+  for (let i = 0; i < s.length; i++) {
+    for (let j = Math.max(0, i - window); j <= Math.min(t.length - 1, i + window); j++) {
+      if (tMatched[j] || s[i] !== t[j]) continue;
+      sMatched[i] = tMatched[j] = true;
+      matches++;
+      break;
+    }
+  }
+  if (matches === 0) return 0;
+  let outOfOrder = 0;
+  for (let i = 0, k = 0; i < s.length; i++) {
+    if (!sMatched[i]) continue;
+    while (!tMatched[k]) k++;
+    if (s[i] !== t[k++]) outOfOrder++;
+  }
+  return (matches / s.length + matches / t.length + (matches - outOfOrder / 2) / matches) / 3;
+}
+
+/** Deterministic pseudo-random strings over a small alphabet, so repeated letters and transpositions are common. */
+function* randomPairs(count: number): Generator<[string, string]> {
+  let x = 42;
+  const next = () => (x = (x * 1103515245 + 12345) & 0x7fffffff);
+  const word = () => Array.from({ length: next() % 24 }, () => 'abcdeåü'[next() % 7]).join('');
+  for (let i = 0; i < count; i++) yield [word(), word()];
+}
+
+test('the linear-time Jaro gives exactly the textbook greedy result (20,000 random pairs, repeated letters, characters outside the BMP)', () => {
+  for (const [a, b] of randomPairs(20_000)) assert.equal(jaro(a, b), referenceJaro(a, b), `${a}/${b}`);
+  for (const [a, b] of [['MARTHA', 'MARHTA'], ['DIXON', 'DICKSONX'], ['aaaa', 'aa'], ['abab', 'baba'], ['😀a😀', 'a😀😀']]) assert.equal(jaro(a!, b!), referenceJaro(a!, b!), `${a}/${b}`);
+});
+
+test('matching 10,000 candidates with 256-character names yields the event loop and gives the synchronous result (issue 15, finding 10)', async () => {
+  let x = 7;
+  const name = () => Array.from({ length: 256 }, () => String.fromCharCode(97 + ((x = (x * 1103515245 + 12345) & 0x7fffffff) % 26))).join('');
+  const candidates = Array.from({ length: 10_000 }, (_, i) => stored({ family_name: name(), given_name: name() }, `P-${i}`));
+  candidates.push(stored({}, 'EMP-12345'));
+  let longestStall = 0;
+  let last = performance.now();
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    longestStall = Math.max(longestStall, now - last);
+    last = now;
+  }, 1);
+  try {
+    const yielding = await matchIdentityYielding(presented(), candidates, SEED_RULES);
+    assert.deepEqual(yielding, { kind: 'match', personId: 'EMP-12345', score: 1, candidateIndex: 10_000 });
+    assert.deepEqual(yielding, matchIdentity(presented(), candidates, SEED_RULES));
+  } finally {
+    clearInterval(ticker);
+  }
+  assert.ok(longestStall < 500, `the event loop stalled ${Math.round(longestStall)} ms`);
 });

@@ -4,7 +4,7 @@ import type { AuditLogRepository } from '../../db/audit-log-repository';
 import type { DocumentKey, DocumentsRepository, IdentityCandidate, UpsertResult } from '../../db/documents-repository';
 import type { Db } from '../../db/knex';
 import { normalizeDate } from '../../identity/date-normalization';
-import { matchIdentity, type PresentedIdentity } from '../../identity/identity-matching';
+import { matchIdentity, matchIdentityYielding, type PresentedIdentity } from '../../identity/identity-matching';
 import {
   AmbiguousIdentityError,
   type ApiError,
@@ -87,7 +87,8 @@ export function datastoreRoutes({ config, documents, audit, validateDocumentData
       throw new InvalidFormatError('Request body is malformed', { fields: [{ path: 'identity.birth_date', message: `not a date in any configured format (${rules.date_formats.join(', ')})` }] });
     }
     const candidates = await documents.identityCandidates(source, { ...(birthDateIso && rules.required_attributes.includes('birth_date') ? { birthDateIso } : {}), ...(vct ? { vct } : {}) });
-    const result = matchIdentity(identity, candidates.map((c) => ({ personId: c.personId, identity: c.identity })), rules);
+    // Up to 10,000 candidates: compared in chunks, yielding the event loop between them.
+    const result = await matchIdentityYielding(identity, candidates.map((c) => ({ personId: c.personId, identity: c.identity })), rules);
     switch (result.kind) {
       case 'invalid':
         throw new InvalidFormatError('Request body is malformed', { fields: result.errors.map((e) => ({ path: `identity.${e.path}`, message: e.message })) });
