@@ -148,7 +148,7 @@ export const FileConfigSchema = z
     authentic_sources: z.record(z.string().min(1), AuthenticSourceSchema),
     /**
      * Callers of the Bearer-authenticated APIs (seed 001 `POST /api/v1/credentials`), by name. In a
-     * development configuration the dev API key is accepted as a Bearer token too (DESIGN.md section 7).
+     * development configuration the dev API key is accepted as a Bearer token too (docs/conventions.md).
      */
     api_clients: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), z.strictObject({ token_hash: ApiKeyHash, key_id: KeyId.optional() })).default({}),
     /**
