@@ -3,10 +3,11 @@ import type { AuditLogRepository } from '../src/db/audit-log-repository';
 import { createAuditActivities } from './audit-activities';
 import { createIssuanceActivities, type IssuanceActivityDeps } from './issuance-activities';
 import { createOfferActivities, type OfferActivityDeps } from './offer-activities';
+import { createUpkeepActivities, type UpkeepDeps } from './upkeep-activities';
 import { createWebhookActivities } from './webhook-activities';
 
 /** Everything activities need, built once by the worker's entry point. */
-export interface ActivityDeps extends OfferActivityDeps, IssuanceActivityDeps {
+export interface ActivityDeps extends OfferActivityDeps, IssuanceActivityDeps, UpkeepDeps {
   config: Config;
   audit: AuditLogRepository;
   secret: (name: string) => string | undefined;
@@ -18,4 +19,5 @@ export const createActivities = (deps: ActivityDeps) => ({
   ...createAuditActivities(deps),
   ...createOfferActivities(deps),
   ...createIssuanceActivities(deps),
+  ...createUpkeepActivities(deps),
 });

@@ -3,3 +3,4 @@ export * from './webhook-delivery';
 export * from './credential-offer';
 export * from './batch-offer';
 export * from './ceiling-probe';
+export * from './upkeep-purge';

@@ -23,6 +23,22 @@ export const EnvSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('issuer'),
   /** Path to a `temporal` CLI binary to use for the dev server instead of searching/installing one. */
   TEMPORAL_CLI_PATH: z.string().min(1).optional(),
+  /**
+   * TLS to Temporal, for every connection (gateway and worker clients, the worker itself;
+   * src/temporal/temporal-connection-options.ts). Any TEMPORAL_TLS_* or TEMPORAL_API_KEY turns it on;
+   * `true` turns it on with the system trust store alone. Use TLS (mTLS where the cluster supports it)
+   * in production: without it any client that reaches the frontend can start or signal workflows.
+   */
+  TEMPORAL_TLS: z.enum(['true', 'false']).optional(),
+  /** Client certificate and its key (PEM file paths) for mTLS to the Temporal frontend; both or neither. */
+  TEMPORAL_TLS_CERT: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY: z.string().min(1).optional(),
+  /** CA certificate (PEM file path) that issued the Temporal frontend's certificate, when it is not publicly trusted. */
+  TEMPORAL_TLS_CA: z.string().min(1).optional(),
+  /** Name to check the frontend's certificate against (SNI), when it differs from TEMPORAL_ADDRESS's host. */
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+  /** Temporal API key (e.g. Temporal Cloud), sent as `Authorization: Bearer`; implies TLS. A secret: never logged. */
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
   /** postgres://user:password@host:port/db. When unset, `dev` starts an embedded PostgreSQL. */
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   /** smtp://user:pass@host:port or smtps://...; used for PIN e-mails. */

@@ -92,3 +92,33 @@ export function createAccessTokensRepository(db: Db) {
 
 export type NoncesRepository = ReturnType<typeof createNoncesRepository>;
 export type AccessTokensRepository = ReturnType<typeof createAccessTokensRepository>;
+
+/**
+ * Tables whose rows end at `expires_at` and are worth nothing after it: c_nonces (a deleted one is
+ * `unknown`, still refused), access tokens, sealed credentials parked for pickup, and DPoP proof
+ * `jti`s (RFC 9449 §11.1: kept only as long as a proof with that jti could be accepted).
+ * Each has an index on `expires_at` (migrations 0006, 0008, 0009).
+ */
+export const EXPIRING_TABLES = ['oid4vci_nonces', 'oid4vci_access_tokens', 'credential_pickups', 'dpop_jtis'] as const;
+export type ExpiringTable = (typeof EXPIRING_TABLES)[number];
+
+/**
+ * Deletes expired rows a bounded batch at a time (the upkeep purge workflow calls it until a batch
+ * comes back short), so one run never holds long locks or a huge transaction. Rows another
+ * transaction has locked are skipped and go in a later batch.
+ */
+export function createExpiredRowsRepository(db: Db) {
+  return {
+    async purgeBatch(table: ExpiringTable, batchSize: number): Promise<number> {
+      if (!EXPIRING_TABLES.includes(table)) throw new RangeError(`not an expiring table: ${String(table)}`);
+      if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+      const result = await db.raw<{ rowCount: number }>(
+        'delete from ?? where ctid = any(array(select ctid from ?? where expires_at <= now() limit ? for update skip locked))',
+        [table, table, batchSize],
+      );
+      return result.rowCount;
+    },
+  };
+}
+
+export type ExpiredRowsRepository = ReturnType<typeof createExpiredRowsRepository>;

@@ -9,6 +9,7 @@ import { createIssuedCredentialsRepository } from '../db/issued-credentials-repo
 import { createAuditLogRepository } from '../db/audit-log-repository';
 import { createDocumentsRepository } from '../db/documents-repository';
 import type { Db } from '../db/knex';
+import { createExpiredRowsRepository } from '../db/nonces-repository';
 import { createOffersRepository } from '../db/offers-repository';
 import { createOfferSecrets } from '../oid4vci/offer-secrets';
 
@@ -36,6 +37,7 @@ export async function createActivityDeps(config: Config, db: Db, overrides: Part
     issuance: createIssuanceService({ config, keyStore }),
     issued: createIssuedCredentialsRepository(db, subkeys.pickupSealing),
     sendPinEmail: email.sendPinEmail,
+    expiredRows: createExpiredRowsRepository(db),
     ...overrides,
   };
 }

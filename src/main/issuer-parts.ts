@@ -34,6 +34,7 @@ import { createGrpcAccessPolicy } from '../grpc/grpc-authorization';
 import { auditWriterFor, createGrpcAuditLog } from '../grpc/grpc-audit-log';
 import { grpcSettings } from '../grpc/grpc-settings';
 import { connectTemporalClient } from '../temporal/temporal-client';
+import { temporalConnectionOptions, type TemporalConnectionOptions } from '../temporal/temporal-connection-options';
 import { type RunningWorker, startIssuerWorker } from '../worker/issuer-worker';
 
 /** A started part of the issuer; `close()` stops it gracefully and is safe to call twice. */
@@ -49,6 +50,11 @@ export const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', im
 function requireSetting<T>(value: T | undefined, name: string): T {
   if (value === undefined) throw new Error(`${name} is required for this command (or use \`dev\`, which starts embedded services)`);
   return value;
+}
+
+/** Address, TLS and API key of every Temporal connection this process opens (TEMPORAL_TLS_*, TEMPORAL_API_KEY). */
+export function temporalOptions(config: Config): TemporalConnectionOptions {
+  return temporalConnectionOptions(requireSetting(config.env.TEMPORAL_ADDRESS, 'TEMPORAL_ADDRESS'), config.env);
 }
 
 export async function runMigrations(config: Config, logger: Logger): Promise<void> {
@@ -75,7 +81,7 @@ async function cancelOffer(client: Client, key: { authentic_source: string; vct:
 
 export async function startGateway(config: Config, logger: Logger): Promise<RunningPart> {
   const db = createDb(requireSetting(config.env.DATABASE_URL, 'DATABASE_URL'));
-  const temporal = await connectTemporalClient(requireSetting(config.env.TEMPORAL_ADDRESS, 'TEMPORAL_ADDRESS'), config.env.TEMPORAL_NAMESPACE);
+  const temporal = await connectTemporalClient(temporalOptions(config), config.env.TEMPORAL_NAMESPACE);
   const audit = createAuditLogRepository(db);
   // The gateway's parts get subkeys of the KEK, never the KEK (src/credentials/kek-subkeys.ts).
   const subkeys = gatewaySubkeys(deriveKekSubkeys(resolveKek(config)));
@@ -150,7 +156,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
 export async function startWorker(config: Config, logger: Logger): Promise<RunningPart & { running: RunningWorker }> {
   const db = createDb(requireSetting(config.env.DATABASE_URL, 'DATABASE_URL'));
   const activities = createActivities(await createActivityDeps(config, db));
-  const running = await startIssuerWorker({ address: requireSetting(config.env.TEMPORAL_ADDRESS, 'TEMPORAL_ADDRESS'), namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE, activities, logger });
+  const running = await startIssuerWorker({ ...temporalOptions(config), namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE, activities, logger, upkeepSchedule: true });
   let closing: Promise<void> | undefined;
   return {
     name: 'worker',

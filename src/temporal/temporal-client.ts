@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { connectionFields, type TemporalConnectionOptions } from './temporal-connection-options';
 
 export interface TemporalClientHandle {
   client: Client;
@@ -8,8 +9,9 @@ export interface TemporalClientHandle {
   close(): Promise<void>;
 }
 
-export async function connectTemporalClient(address: string, namespace: string): Promise<TemporalClientHandle> {
-  const connection = await Connection.connect({ address });
+/** A client of the Temporal frontend; `target` is an address, or options with TLS and an API key (temporal-connection-options.ts). */
+export async function connectTemporalClient(target: string | TemporalConnectionOptions, namespace: string): Promise<TemporalClientHandle> {
+  const connection = await Connection.connect(typeof target === 'string' ? { address: target } : connectionFields(target));
   const client = new Client({ connection, namespace });
   return {
     client,

@@ -1,17 +1,25 @@
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, type NativeConnectionOptions, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../../activities';
+import { connectTemporalClient } from '../temporal/temporal-client';
+import { connectionFields, type TemporalConnectionOptions } from '../temporal/temporal-connection-options';
+import { ensureUpkeepSchedule } from './upkeep-schedule';
 import { installTemporalRuntime } from './temporal-runtime';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
-export interface IssuerWorkerOptions {
-  address: string;
+/** `address`, and the TLS and API key of the connection (temporal-connection-options.ts). */
+export interface IssuerWorkerOptions extends TemporalConnectionOptions {
   namespace: string;
   taskQueue: string;
   activities: ReturnType<typeof createActivities>;
   logger: Logger;
+  /**
+   * Create the upkeep purge Schedule (upkeep-schedule.ts) if it does not exist yet. The `worker`
+   * command does; the test harness's workers do not.
+   */
+  upkeepSchedule?: boolean;
   /** A prebuilt bundle (the test harness bundles once per run); otherwise workflows are bundled at start. */
   workflowBundle?: WorkflowBundleWithSourceMap | { codePath: string };
 }
@@ -30,7 +38,19 @@ export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
 
 export async function startIssuerWorker(opts: IssuerWorkerOptions): Promise<RunningWorker> {
   installTemporalRuntime(opts.logger);
-  const connection = await NativeConnection.connect({ address: opts.address });
+  const connection = await NativeConnection.connect(nativeConnectionOptions(opts));
+  if (opts.upkeepSchedule) {
+    const temporal = await connectTemporalClient(connectionFields(opts), opts.namespace);
+    try {
+      const { scheduleId, created } = await ensureUpkeepSchedule(temporal.client, { taskQueue: opts.taskQueue });
+      opts.logger.info({ scheduleId }, created ? 'upkeep purge schedule created' : 'upkeep purge schedule already exists');
+    } catch (err) {
+      await connection.close();
+      throw err;
+    } finally {
+      await temporal.close();
+    }
+  }
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace,
@@ -50,4 +70,9 @@ export async function startIssuerWorker(opts: IssuerWorkerOptions): Promise<Runn
       await done.catch(() => undefined);
     },
   };
+}
+
+/** The worker's own connection options: the same address, TLS and API key as the clients'. */
+export function nativeConnectionOptions(opts: TemporalConnectionOptions): NativeConnectionOptions {
+  return connectionFields(opts);
 }

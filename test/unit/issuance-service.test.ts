@@ -97,9 +97,16 @@ test('without an end of validity a credential ends defaultValidityDays (365) aft
   await rejectsWith(issuance.makeSdJwt({ vct: 'urn:eudi:diploma:1', documentData: DIPLOMA, holderJwk, validUntil: 1.5 }), 'invalid_validity');
 });
 
-test('caller-supplied type metadata: byte-identical to the configured VCTM, used when the type has none, otherwise the minimal {"vct"} document', async () => {
+test('caller-supplied type metadata: used when its vct is the type\'s and its bytes match a given integrity (SD-JWT VC §6.3), otherwise the configured VCTM or the minimal {"vct"} document', async () => {
   const issuance = service();
-  await rejectsWith(issuance.makeSdJwt({ vct: 'urn:eudi:diploma:1', documentData: DIPLOMA, holderJwk, vctm: Buffer.from('{"vct":"urn:eudi:diploma:1"}') }), 'invalid_claims', /^vctm: differs/);
+  const own = Buffer.from('{"vct":"urn:eudi:diploma:1"}');
+  const sri = (bytes: string | Uint8Array, alg = 'sha256') => `${alg}-${createHash(alg).update(bytes).digest('base64')}`;
+  const withOwn = decodeJwt((await issuance.makeSdJwt({ vct: 'urn:eudi:diploma:1', documentData: DIPLOMA, holderJwk, vctm: own, integrity: sri(own) })).credential.split('~')[0]!);
+  assert.equal(withOwn['vct#integrity'], sri(own));
+  // SRI may list several digests; one of a supported algorithm must match (sha384 here).
+  await issuance.makeSdJwt({ vct: 'urn:eudi:diploma:1', documentData: DIPLOMA, holderJwk, vctm: own, integrity: `sha256-AAAA ${sri(own, 'sha384')}` });
+  await rejectsWith(issuance.makeSdJwt({ vct: 'urn:eudi:diploma:1', documentData: DIPLOMA, holderJwk, vctm: own, integrity: sri('{}') }), 'invalid_claims', /^integrity: does not match the supplied vctm/);
+  await rejectsWith(issuance.makeSdJwt({ vct: 'urn:eudi:diploma:1', documentData: DIPLOMA, holderJwk, vctm: Buffer.from('{"vct":"urn:other:1"}') }), 'invalid_claims', /^vctm: describes vct "urn:other:1"/);
   await rejectsWith(issuance.makeSdJwt({ vct: 'urn:eudi:diploma:1', documentData: DIPLOMA, holderJwk, integrity: 'sha256-x' }), 'invalid_claims', /^integrity: /);
   await rejectsWith(issuance.makeSdJwt({ scope: 'licence', documentData: { a: 1 }, holderJwk, vctm: Buffer.from('{"name":"no vct"}') }), 'invalid_claims', /^vctm: not valid type metadata/);
 

@@ -1,0 +1,34 @@
+import { Context } from '@temporalio/activity';
+import type { ExpiredRowsRepository, ExpiringTable } from '../src/db/nonces-repository';
+
+export interface UpkeepDeps {
+  expiredRows: ExpiredRowsRepository;
+}
+
+export interface PurgeExpiredInput {
+  table: ExpiringTable;
+  /** Rows per DELETE statement. */
+  batchSize: number;
+  /** Statements per activity call, so one call stays well inside its timeout. */
+  maxBatches: number;
+}
+
+export interface PurgeExpiredResult {
+  deleted: number;
+  /** True when the last batch was full: there may be more, and the workflow calls again. */
+  more: boolean;
+}
+
+export const createUpkeepActivities = ({ expiredRows }: UpkeepDeps) => ({
+  /** Deletes expired rows of one table in bounded batches; idempotent (deleting what is gone deletes nothing). */
+  async purgeExpiredRows({ table, batchSize, maxBatches }: PurgeExpiredInput): Promise<PurgeExpiredResult> {
+    let deleted = 0;
+    for (let batch = 0; batch < maxBatches; batch++) {
+      const n = await expiredRows.purgeBatch(table, batchSize);
+      deleted += n;
+      Context.current().heartbeat({ table, deleted });
+      if (n < batchSize) return { deleted, more: false };
+    }
+    return { deleted, more: true };
+  },
+});
