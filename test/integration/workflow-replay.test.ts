@@ -10,11 +10,13 @@ import { HISTORIES_DIR, historyFromPlain } from '../support/workflow-histories';
 /**
  * Replay safety: offers and onboardings live for days, so a deploy must never change what a running
  * workflow's code does with the history it already has. Every history recorded from a real run
- * (`npm run record-histories`, into test/fixtures/workflow-histories/) is replayed against the
+ * (`npm run record-histories`, into test/fixtures/workflow-histories/<commit>/) is replayed against the
  * current workflow code; a nondeterministic change fails here, not in production. A change that
  * must behave differently is versioned with `patched()` (CONTRIBUTING.md).
  */
 interface RecordedHistory {
+  /** Path under HISTORIES_DIR: `<commit>/<scenario>.json`. */
+  file?: string;
   workflowId: string;
   workflowType: string;
   /** What the recorded run did, for a reader of a failure. */
@@ -22,11 +24,12 @@ interface RecordedHistory {
   history: unknown;
 }
 
+/** Every recorded history, from every version of the code that recorded some (one folder per commit). */
 const recorded = (): RecordedHistory[] =>
-  readdirSync(HISTORIES_DIR)
+  readdirSync(HISTORIES_DIR, { recursive: true, encoding: 'utf8' })
     .filter((name) => name.endsWith('.json'))
     .sort()
-    .map((name) => JSON.parse(readFileSync(join(HISTORIES_DIR, name), 'utf8')) as RecordedHistory);
+    .map((name) => ({ ...(JSON.parse(readFileSync(join(HISTORIES_DIR, name), 'utf8')) as RecordedHistory), file: name }));
 
 /** Every workflow function the worker runs (workflows/index.ts re-exports them). */
 const workflowTypes = Object.entries(workflows)
@@ -43,16 +46,16 @@ describe('recorded workflow histories replay against the current workflow code',
   test('each recorded history replays without a nondeterminism error', async () => {
     const histories = recorded();
     assert.ok(histories.length > 0, `no recorded histories in ${HISTORIES_DIR}`);
-    const byId = new Map(histories.map((h) => [h.workflowId, h]));
+    // Replay ids are the files, so the same workflow id recorded by two versions stays apart.
     const failures: string[] = [];
     let replayed = 0;
     const results = Worker.runReplayHistories(
       { workflowBundle: { codePath: testEnv().workflowBundle }, replayName: 'recorded-histories' },
-      histories.map((h) => ({ workflowId: h.workflowId, history: historyFromPlain(h.history) })),
+      histories.map((h) => ({ workflowId: h.file!, history: historyFromPlain(h.history) })),
     );
     for await (const result of results) {
       replayed++;
-      if (result.error) failures.push(`${result.workflowId} (${byId.get(result.workflowId)?.scenario}): ${result.error.message}`);
+      if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
     }
     assert.equal(replayed, histories.length);
     assert.deepEqual(failures, []);

@@ -1,14 +1,14 @@
 /**
- * Records real workflow histories as replay fixtures (test/fixtures/workflow-histories/), one file
- * per scenario: `npm run record-histories` (through the test harness, so it gets a real Temporal
+ * Records real workflow histories as replay fixtures, one file per scenario, in a folder named by
+ * the commit the code was at (test/fixtures/workflow-histories/<commit>/): `npm run record-histories` (through the test harness, so it gets a real Temporal
  * server, PostgreSQL and the workflow bundle). Each scenario drives the issuer from outside, as an
  * authentic source and a wallet would, through the real gateway and worker; then the histories of
- * every workflow the run started are written out. Re-record after a workflow change only when no
- * running workflow can have the old history (see CONTRIBUTING.md); otherwise keep the old files and
- * add new ones beside them.
+ * every workflow the run started are written out. Folders of earlier commits stay: they are the
+ * histories running workflows may still have, and the replay test replays them all (CONTRIBUTING.md).
  */
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer } from 'node:http';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -18,6 +18,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { createLogger } from '../../src/logger';
 import { startGateway } from '../../src/main/issuer-parts';
 import { ceilingProbeWorkflow, finishProbeUpdate } from '../../workflows/ceiling-probe';
+import { upkeepPurgeWorkflow } from '../../workflows/upkeep-purge';
 import { startSmtpReceiver, waitForPin } from '../support/smtp-receiver';
 import { createTestDatabase, loadTestConfig, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';
 import { startTestWorker } from '../support/test-worker';
@@ -148,6 +149,11 @@ test('record workflow histories', { timeout: 240_000 }, async () => {
     await probe.result();
     recorded.push({ workflowId: probe.workflowId, scenario: 'ceiling-probe', client: issuer.client });
 
+    // One upkeep run, as its schedule starts it (the redeemed offer left a nonce and tokens behind).
+    const purge = await issuer.client.workflow.start(upkeepPurgeWorkflow, { taskQueue: issuer.taskQueue, workflowId: uniqueName('upkeep-purge'), args: [{}] });
+    await purge.result();
+    recorded.push({ workflowId: purge.workflowId, scenario: 'upkeep-purge', client: issuer.client });
+
     // Every offer above ended and told the source: their webhook deliveries are children to record too.
     for (const { workflowId, client } of [...recorded]) {
       if (!workflowId.startsWith('offer/')) continue;
@@ -163,7 +169,9 @@ test('record workflow histories', { timeout: 240_000 }, async () => {
       recorded.push({ workflowId: execution.workflowId, scenario: `webhook-delivery-${execution.workflowId.split('.').at(-1)}`, client: issuer.client });
     }
 
-    mkdirSync(HISTORIES_DIR, { recursive: true });
+    const commit = execFileSync('git', ['rev-parse', '--short=7', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dir = join(HISTORIES_DIR, commit);
+    mkdirSync(dir, { recursive: true });
     const seen = new Set<string>();
     for (const { workflowId, scenario, client } of recorded) {
       if (seen.has(scenario)) continue;
@@ -171,7 +179,7 @@ test('record workflow histories', { timeout: 240_000 }, async () => {
       const handle = client.workflow.getHandle(workflowId);
       const [history, description] = await Promise.all([handle.fetchHistory(), handle.describe()]);
       const file = { workflowId, workflowType: description.type, scenario, history: historyToPlain(history) };
-      writeFileSync(join(HISTORIES_DIR, `${scenario}.json`), `${JSON.stringify(file, null, 1)}\n`);
+      writeFileSync(join(dir, `${scenario}.json`), `${JSON.stringify(file, null, 1)}\n`);
       process.stderr.write(`recorded ${scenario}: ${description.type} ${workflowId} (${history.events?.length} events)\n`);
     }
   } finally {
