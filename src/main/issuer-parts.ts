@@ -175,6 +175,7 @@ export async function startGrpc(config: Config, logger: Logger): Promise<Running
   // Refused before anything starts: production without TLS and a client CA (src/grpc/grpc-settings.ts).
   const { host, tls, mode } = grpcSettings(config);
   const access = createGrpcAccessPolicy(config, mode);
+  if (mode === 'mapped' && Object.keys(config.file.grpc_clients).length === 0) logger.warn('gRPC client certificates are required but grpc_clients lists none: every call will be refused');
   // Signing runs on worker threads (one per core, up to 4, by default), each with its own key store; 0 signs here.
   const threads = env.GRPC_SIGNING_THREADS ?? Math.min(availableParallelism(), 4);
   const pool = threads > 0 ? await createIssuancePool({ threads, setup: { module: new URL('./grpc-signing-thread.ts', import.meta.url), data: { env } } }) : undefined;
