@@ -8,7 +8,7 @@ import { type RunningPart, startGateway } from '../../src/main/issuer-parts';
 import { createTestDatabase, loadTestConfig, TEST_DEV_API_KEY, testConfigFile, testEnv } from '../support/test-services';
 
 /**
- * DESIGN.md section 7: "Bad input of any kind gets a 4xx in the documented error format, never a
+ * docs/conventions.md, REST API errors: "Bad input of any kind gets a 4xx in this format, never a
  * 5xx". Every operation of /openapi.json gets malformed bodies, path parameters and headers; the
  * OpenID4VCI endpoints get malformed DPoP proofs (RFC 9449 §4.3: `invalid_dpop_proof`), including a
  * DPoP-bound access token so the proof check of the credential endpoint is reached.
