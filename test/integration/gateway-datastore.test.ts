@@ -264,14 +264,17 @@ describe('gateway: seed 000 Datastore upload and read, against real PostgreSQL a
   });
 
   // Last: it exhausts this address's failed-authentication budget.
-  test('repeated wrong API keys are cut off with 429 RATE_LIMITED and Retry-After (brute-force limit)', async () => {
+  test('repeated wrong API keys are cut off with 429 RATE_LIMITED and Retry-After (brute-force limit), while the right key from the same address still passes', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 30; i++) statuses.push((await post('/api/v1/document', { authentic_source: 'hr.example.org', vct: 'urn:eudi:diploma:1', document_id: 'x' }, { 'x-api-key': `guess-${i}` })).status);
     assert.ok(statuses.slice(0, 15).every((s) => s === 401));
     assert.equal(statuses.at(-1), 429);
-    const limited = await post('/api/v1/document', { authentic_source: 'hr.example.org', vct: 'urn:eudi:diploma:1', document_id: 'x' });
-    assert.equal(limited.status, 429, 'even the right key waits until the budget refills');
+    const limited = await post('/api/v1/document', { authentic_source: 'hr.example.org', vct: 'urn:eudi:diploma:1', document_id: 'x' }, { 'x-api-key': 'guess-next' });
+    assert.equal(limited.status, 429);
     assert.ok(Number(limited.headers.get('retry-after')) >= 1);
     assert.equal((await bodyOf(limited)).error.code, 'RATE_LIMITED');
+    // Issue 15 finding 7: the limiter must not lock a source out; its right key is still checked and passes.
+    const rightKey = await post('/api/v1/document', { authentic_source: 'hr.example.org', vct: 'urn:eudi:diploma:1', document_id: 'x' });
+    assert.equal((await bodyOf(rightKey)).error.code, 'DOCUMENT_NOT_FOUND', 'authenticated: the document simply does not exist');
   });
 });
