@@ -13,7 +13,8 @@ import { Es256PrivateJwkSchema, es256Thumbprint, type Es256PrivateJwk } from './
  * DS keyUsage digitalSignature and extKeyUsage 1.0.18013.5.1.2 (both critical), subject/authority key
  * identifiers, issuerAltName and cRLDistributionPoints. Creation only: storing them (private keys
  * encrypted with key-encryption.ts) is the caller's job. Replaced by the X.509 service's certificates
- * when those exist.
+ * when those exist. Development only: the key store never creates one for a production
+ * configuration (key-store.ts `devPki`), where mso_mdoc types need an IACA provisioned from a real PKI.
  */
 
 /** id-mdl-kp-mdlDS, ISO/IEC 18013-5 Annex B.1.4. */

@@ -3,7 +3,7 @@ import { bundleWorkflowCode, NativeConnection, type NativeConnectionOptions, Wor
 import type { Logger } from 'pino';
 import { createActivities } from '../../activities';
 import { connectTemporalClient } from '../temporal/temporal-client';
-import { connectionFields, type TemporalConnectionOptions } from '../temporal/temporal-connection-options';
+import { connectionFields, describeTemporalConnection, type TemporalConnectionOptions } from '../temporal/temporal-connection-options';
 import { ensureUpkeepSchedule } from './upkeep-schedule';
 import { installTemporalRuntime } from './temporal-runtime';
 
@@ -39,6 +39,8 @@ export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
 export async function startIssuerWorker(opts: IssuerWorkerOptions): Promise<RunningWorker> {
   installTemporalRuntime(opts.logger);
   const connection = await NativeConnection.connect(nativeConnectionOptions(opts));
+  // Address, TLS mode and whether an API key is used; never the key or certificate bytes.
+  opts.logger.info({ temporal: describeTemporalConnection(opts) }, 'worker connected to Temporal');
   if (opts.upkeepSchedule) {
     const temporal = await connectTemporalClient(connectionFields(opts), opts.namespace);
     try {
