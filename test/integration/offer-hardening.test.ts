@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
@@ -26,6 +26,9 @@ const GRANT = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
 const PIN_LENGTH = 10;
 const MAX_CREDENTIALS = 3;
 const VCT = 'urn:eudi:diploma:1';
+/** Document ids unique to this run: workflow ids are global in the namespace every test file shares. */
+const RUN = randomBytes(4).toString('hex');
+const doc = (name: string) => `${name}-${RUN}`;
 const workflowIdOf = (documentId: string) => `offer/hr.example.org/${VCT}/${documentId}`;
 
 /** Everything a pino logger writes, as text, to search for secrets. */
@@ -115,7 +118,8 @@ describe('credential offer hardening (issue 15: findings 2, 3, 4, 6, 10)', () =>
       body: JSON.stringify({ authentic_source: 'hr.example.org', vct: VCT, document_id: documentId }),
     });
     const body = await bodyOf(res);
-    assert.equal(res.status, 200, JSON.stringify(body));
+    const errors = () => gatewayLog.lines.filter((line) => /"level":(50|60)/.test(line)).join('');
+    assert.equal(res.status, 200, `${JSON.stringify(body)}\n${errors()}`);
     const uri = decodeURIComponent(body.qr.deep_link.slice('openid-credential-offer://?credential_offer_uri='.length));
     const uriToken = new URL(uri).pathname.split('/')[2]!;
     const pin = await waitForPinEmail(smtp.mails, `${documentId}@example.org`, PIN_LENGTH);
@@ -154,7 +158,7 @@ describe('credential offer hardening (issue 15: findings 2, 3, 4, 6, 10)', () =>
   const issuedCount = async (documentId: string) => Number((await database.db('issued_credentials').where({ document_id: documentId }).count('* as n').first())!.n);
 
   test('the PIN e-mail carries the PIN and a short reference, and nothing that opens the offer (finding 2)', async () => {
-    const { mail, offerId, uriToken, pin } = await offered('mail-1');
+    const { mail, offerId, uriToken, pin } = await offered(doc('mail-1'));
     assert.ok(mail.includes(pin));
     assert.match(mail, /Offer reference: [0-9A-F]{4}-[0-9A-F]{4}/);
     const code = await codeOf(uriToken);
@@ -163,20 +167,20 @@ describe('credential offer hardening (issue 15: findings 2, 3, 4, 6, 10)', () =>
   });
 
   test('the offer id, which histories and queries hold, does not open the offer; the URI token is kept only as its hash (finding 3)', async () => {
-    const { offerId, uriToken, uri } = await offered('uri-1');
+    const { offerId, uriToken, uri } = await offered(doc('uri-1'));
     assert.equal(uri, `https://issuer.example.org/offers/${uriToken}`);
     assert.match(uriToken, /^[A-Za-z0-9_-]{43}$/);
     assert.notEqual(uriToken, offerId);
     for (const path of [`/offers/${offerId}`, `/offers/${offerId}/view`]) assert.equal((await fetch(`${base}${path}`)).status, 404, path);
     assert.equal((await fetch(`${base}/offers/${uriToken}`)).status, 200);
-    const row = await database.db('credential_offers').where({ document_id: 'uri-1' }).first();
+    const row = await database.db('credential_offers').where({ document_id: doc('uri-1') }).first();
     assert.equal(row.uri_token_hash, createHash('sha256').update(uriToken).digest('hex'));
     assert.ok(!JSON.stringify(row).includes(uriToken), 'the database holds no URI token');
-    assert.ok(!JSON.stringify(await client.workflow.getHandle(workflowIdOf('uri-1')).fetchHistory()).includes(uriToken), 'the URI token never enters Temporal');
+    assert.ok(!JSON.stringify(await client.workflow.getHandle(workflowIdOf(doc('uri-1'))).fetchHistory()).includes(uriToken), 'the URI token never enters Temporal');
   });
 
   test('the access log shows /offers/[redacted] instead of the offer URI token (finding 3)', async () => {
-    const { uriToken } = await offered('log-1');
+    const { uriToken } = await offered(doc('log-1'));
     await fetch(`${base}/offers/${uriToken}`);
     await fetch(`${base}/OFFERS/${uriToken}/view`);
     await new Promise((r) => setTimeout(r, 50));
@@ -185,24 +189,24 @@ describe('credential offer hardening (issue 15: findings 2, 3, 4, 6, 10)', () =>
   });
 
   test('a redeem Update from a Temporal client without the gateway\'s proof cannot produce a credential (finding 4)', async () => {
-    await offered('forged-1');
-    const handle = client.workflow.getHandle(workflowIdOf('forged-1'));
+    await offered(doc('forged-1'));
+    const handle = client.workflow.getHandle(workflowIdOf(doc('forged-1')));
     // The workflow cannot check a MAC, so it takes the word of the Update...
     assert.deepEqual(await handle.executeUpdate(redeemOfferUpdate, { args: [{ pinCorrect: true, redemptionProof: 'A'.repeat(43) }] }), { ok: true });
     const { jwk } = await holderKey();
     // ...but the issuing activity, which holds the key, refuses to sign.
     await assert.rejects(handle.executeUpdate(issueCredentialsUpdate, { args: [{ holderJwks: [jwk as Record<string, unknown>] }] }));
-    await offered('forged-2');
-    const bare = client.workflow.getHandle(workflowIdOf('forged-2'));
+    await offered(doc('forged-2'));
+    const bare = client.workflow.getHandle(workflowIdOf(doc('forged-2')));
     assert.deepEqual(await bare.executeUpdate(redeemOfferUpdate, { args: [{ pinCorrect: true }] }), { ok: true }, 'the old shape, without a proof');
     await assert.rejects(bare.executeUpdate(issueCredentialsUpdate, { args: [{ holderJwks: [jwk as Record<string, unknown>] }] }));
-    assert.equal(await issuedCount('forged-1'), 0);
-    assert.equal(await issuedCount('forged-2'), 0);
+    assert.equal(await issuedCount(doc('forged-1')), 0);
+    assert.equal(await issuedCount(doc('forged-2')), 0);
     assert.equal(Number((await database.db('credential_pickups').count('* as n').first())!.n), 0);
   });
 
   test('/token checks the code before the DPoP proof, so a made-up code does not spend (or store) the proof\'s jti (finding 6)', async () => {
-    const { uriToken, pin } = await offered('dpop-1');
+    const { uriToken, pin } = await offered(doc('dpop-1'));
     const key = await generateKeyPair('ES256');
     const proof = await new SignJWT({ htm: 'POST', htu: 'https://issuer.example.org/token', jti: crypto.randomUUID() })
       .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: await exportJWK(key.publicKey) })
@@ -220,27 +224,27 @@ describe('credential offer hardening (issue 15: findings 2, 3, 4, 6, 10)', () =>
   });
 
   test(`an offer issues at most max_credentials_per_offer (${MAX_CREDENTIALS}) credentials; more is credential_request_denied (OpenID4VCI 1.0 §8.3.1.2, finding 10)`, async () => {
-    const { accessToken } = await redeemed('cap-1');
+    const { accessToken } = await redeemed(doc('cap-1'));
     assert.equal((await requestCredentials(accessToken, 2)).status, 200);
     const over = await requestCredentials(accessToken, 2);
     assert.equal(over.status, 400);
     assert.deepEqual(await bodyOf(over), { error: 'credential_request_denied', error_description: `This offer may issue at most ${MAX_CREDENTIALS} credential(s)` });
     assert.equal((await requestCredentials(accessToken, 1)).status, 200);
     assert.equal((await bodyOf(await requestCredentials(accessToken, 1))).error, 'credential_request_denied');
-    assert.equal(await issuedCount('cap-1'), MAX_CREDENTIALS);
+    assert.equal(await issuedCount(doc('cap-1')), MAX_CREDENTIALS);
   });
 
   test('an offer is bound to the document content it was made for: after a changing re-upload it refuses clearly instead of issuing the new version (finding 10)', async () => {
-    const { accessToken } = await redeemed('version-1');
-    await upload('version-1', 'Mathematics');
+    const { accessToken } = await redeemed(doc('version-1'));
+    await upload(doc('version-1'), 'Mathematics');
     const res = await requestCredentials(accessToken, 1);
     assert.equal(res.status, 400);
     assert.deepEqual(await bodyOf(res), { error: 'credential_request_denied', error_description: 'The document was changed after this offer was made; ask its issuer for a new offer' });
-    assert.equal(await issuedCount('version-1'), 0);
+    assert.equal(await issuedCount(doc('version-1')), 0);
   });
 
   test('a full pickup leaves no PIN, pre-authorized code, offer URI token, access token or credential in any workflow history or log', async () => {
-    const { uriToken, pin } = await offered('pickup-1');
+    const { uriToken, pin } = await offered(doc('pickup-1'));
     const code = await codeOf(uriToken);
     const tokenBody = await bodyOf(await token(code, pin));
     const accessToken = tokenBody.access_token as string;
@@ -250,7 +254,7 @@ describe('credential offer hardening (issue 15: findings 2, 3, 4, 6, 10)', () =>
     const credential = body.credentials[0].credential as string;
     const note = await fetch(`${base}/notification`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` }, body: JSON.stringify({ notification_id: body.notification_id, event: 'credential_accepted' }) });
     assert.equal(note.status, 204);
-    const offerHandle = client.workflow.getHandle(workflowIdOf('pickup-1'));
+    const offerHandle = client.workflow.getHandle(workflowIdOf(doc('pickup-1')));
     assert.equal((await offerHandle.result()).state, 'ISSUED');
 
     // Every workflow of the pickup: the offer and the children it started (the source's webhook delivery).
