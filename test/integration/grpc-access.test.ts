@@ -22,6 +22,7 @@ import { loadIssuerProto } from '../../src/grpc/issuer-service';
 import { startGrpc } from '../../src/main/issuer-parts';
 import { createTestPki, type TestPki } from '../support/test-pki';
 import { createTestDatabase, loadTestConfig, testConfigFile } from '../support/test-services';
+import { callUnary, expectGrpcStatus as expectStatus } from '../support/grpc-calls';
 
 // Issue 15, finding 1: the IssuerService signs only for callers it knows, for the scopes they are
 // given, and records every call with the caller's certificate subject. Each test here fails on the
@@ -95,22 +96,8 @@ async function startMapped(config: Config, mode: GrpcAccessMode = 'mapped') {
   return client;
 }
 
-type UnaryMethod = (request: object, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, reply?: unknown) => void) => void;
-
 function unary<T>(client: grpc.Client, method: string, request: object = {}): Promise<T> {
-  const fn = (client as unknown as Record<string, UnaryMethod>)[method]!;
-  return new Promise<T>((resolve, reject) => {
-    fn.call(client, request, new grpc.Metadata(), { deadline: Date.now() + DEADLINE_MS }, (err, reply) => (err ? reject(err) : resolve(reply as T)));
-  });
-}
-
-async function expectStatus(call: Promise<unknown>, code: grpc.status): Promise<grpc.ServiceError> {
-  const err = await call.then(
-    () => assert.fail(`expected ${grpc.status[code]}, the call succeeded`),
-    (e: unknown) => e as grpc.ServiceError,
-  );
-  assert.equal(err.code, code, `expected ${grpc.status[code]}, got ${grpc.status[err.code]}: ${err.details}`);
-  return err;
+  return callUnary<T>(client, method, request, DEADLINE_MS);
 }
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));

@@ -19,6 +19,7 @@ import { loadIssuerProto, type IssuerServiceHandlers, type JwksReply, type MakeM
 import { checkValueDigests, decodeIssuerSigned, verifyIssuerAuth, verifySdJwtVc } from '../support/credential-verifiers';
 import { createTestPki, type TestPki } from '../support/test-pki';
 import { createTestDatabase, loadTestConfig, testConfigFile } from '../support/test-services';
+import { callUnary, expectGrpcStatus as expectStatus } from '../support/grpc-calls';
 
 // The seed's IssuerService end to end: real grpc-js clients over TLS on loopback, the handlers over
 // the issuance service over a key store in a real PostgreSQL; every credential is checked with
@@ -93,22 +94,8 @@ function issuerClient(port: number, credentials: grpc.ChannelCredentials): grpc.
   return created;
 }
 
-type UnaryMethod = (request: object, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, reply?: unknown) => void) => void;
-
 function unary<T>(method: string, request: object = {}, via: grpc.Client = client): Promise<T> {
-  const fn = (via as unknown as Record<string, UnaryMethod>)[method]!;
-  return new Promise<T>((resolve, reject) => {
-    fn.call(via, request, new grpc.Metadata(), { deadline: Date.now() + DEADLINE_MS }, (err, reply) => (err ? reject(err) : resolve(reply as T)));
-  });
-}
-
-async function expectStatus(call: Promise<unknown>, code: grpc.status): Promise<grpc.ServiceError> {
-  const err = await call.then(
-    () => assert.fail(`expected ${grpc.status[code]}, the call succeeded`),
-    (e: unknown) => e as grpc.ServiceError,
-  );
-  assert.equal(err.code, code, `expected ${grpc.status[code]}, got ${grpc.status[err.code]}: ${err.details}`);
-  return err;
+  return callUnary<T>(via, method, request, DEADLINE_MS);
 }
 
 /** The JWKS RPC's keys as a JSON Web Key Set (proto3 empty strings are absent members). */

@@ -16,6 +16,7 @@ import { startGrpc, type RunningPart } from '../../src/main/issuer-parts';
 import { checkValueDigests, decodeIssuerSigned, verifyIssuerAuth, verifySdJwtVc } from '../support/credential-verifiers';
 import { createTestPki, type TestPki } from '../support/test-pki';
 import { createTestDatabase, loadTestConfig, testConfigFile } from '../support/test-services';
+import { callUnary } from '../support/grpc-calls';
 
 // Issue 23, done-when: a client written from seed 000 alone (test/fixtures/grpc/seed-000-issuer-client.proto,
 // package v1.issuer, the seed's request messages and the reply layouts upstream clients decode) calls
@@ -81,13 +82,8 @@ after(async () => {
 
 const credentials = () => grpc.credentials.createSsl(Buffer.from(pki.caCert), Buffer.from(pki.clientKey), Buffer.from(pki.clientCert));
 
-type UnaryMethod = (request: object, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, reply?: unknown) => void) => void;
-
 function unary<T>(method: string, request: object = {}, client: grpc.Client = seed): Promise<T> {
-  const fn = (client as unknown as Record<string, UnaryMethod>)[method]!;
-  return new Promise<T>((resolve, reject) => {
-    fn.call(client, request, new grpc.Metadata(), { deadline: Date.now() + DEADLINE_MS }, (err, reply) => (err ? reject(err) : resolve(reply as T)));
-  });
+  return callUnary<T>(client, method, request, DEADLINE_MS);
 }
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));

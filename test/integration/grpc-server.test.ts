@@ -16,6 +16,7 @@ import {
   type MakeSDJWTRequest,
 } from '../../src/grpc/issuer-service';
 import { createTestPki, type TestPki } from '../support/test-pki';
+import { callUnary, expectGrpcStatus as expectStatus } from '../support/grpc-calls';
 
 // Real grpc-js clients against a real server on loopback, over TLS with a throwaway PKI.
 
@@ -104,31 +105,8 @@ function healthClient(port: number, credentials: grpc.ChannelCredentials): grpc.
   return client;
 }
 
-type UnaryMethod = (
-  request: object,
-  metadata: grpc.Metadata,
-  options: grpc.CallOptions,
-  callback: (err: grpc.ServiceError | null, reply?: unknown) => void,
-) => grpc.ClientUnaryCall;
-
 function unary<T>(client: grpc.Client, method: string, request: object = {}): Promise<T> {
-  const fn = (client as unknown as Record<string, UnaryMethod>)[method];
-  assert.ok(fn, `client has no method ${method}`);
-  return new Promise<T>((resolve, reject) => {
-    fn.call(client, request, new grpc.Metadata(), { deadline: Date.now() + DEADLINE_MS }, (err, reply) =>
-      err ? reject(err) : resolve(reply as T),
-    );
-  });
-}
-
-/** Asserts that a call fails with `code`; returns the error for further checks. */
-async function expectStatus(call: Promise<unknown>, code: grpc.status): Promise<grpc.ServiceError> {
-  const err = await call.then(
-    () => assert.fail(`expected ${grpc.status[code]}, the call succeeded`),
-    (e: unknown) => e as grpc.ServiceError,
-  );
-  assert.equal(err.code, code, `expected ${grpc.status[code]}, got ${grpc.status[err.code]}: ${err.details}`);
-  return err;
+  return callUnary<T>(client, method, request, DEADLINE_MS);
 }
 
 function checkHealth(client: grpc.Client, service: string): Promise<{ status: string }> {

@@ -19,6 +19,7 @@ import { startGrpc, type RunningPart } from '../../src/main/issuer-parts';
 import { decodeIssuerSigned, verifyIssuerAuth, verifySdJwtVc } from '../support/credential-verifiers';
 import { createTestPki, type TestPki } from '../support/test-pki';
 import { createTestDatabase, loadTestConfig, testConfigFile } from '../support/test-services';
+import { callUnary } from '../support/grpc-calls';
 
 // The gRPC part as `issuer grpc` runs it: signing on worker threads (GRPC_SIGNING_THREADS), each with
 // its own key store over the same PostgreSQL and KEK. Credentials must verify against the keys the
@@ -75,13 +76,8 @@ after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-type UnaryMethod = (request: object, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, reply?: unknown) => void) => void;
-
 function unary<T>(method: string, request: object = {}): Promise<T> {
-  const fn = (client as unknown as Record<string, UnaryMethod>)[method]!;
-  return new Promise<T>((resolve, reject) => {
-    fn.call(client, request, new grpc.Metadata(), { deadline: Date.now() + DEADLINE_MS }, (err, reply) => (err ? reject(err) : resolve(reply as T)));
-  });
+  return callUnary<T>(client, method, request, DEADLINE_MS);
 }
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
