@@ -1,5 +1,7 @@
 import 'reflect-metadata';
 import { loadConfig } from './config/config';
+import { deriveKekSubkeys, formatGatewayKeys, gatewaySubkeys } from './credentials/kek-subkeys';
+import { resolveKek } from './credentials/key-store';
 import { ConfigError } from './config/env';
 import { createLogger } from './logger';
 import { devMailboxDir } from './main/activity-deps';
@@ -15,11 +17,14 @@ const USAGE = `usage: issuer <command>
   worker    the Temporal worker: workflows and activities (needs DATABASE_URL, TEMPORAL_ADDRESS)
   grpc      the gRPC IssuerService
   migrate   apply database migrations and exit (needs DATABASE_URL)
+  gateway-keys
+            print ISSUER_GATEWAY_KEYS (the gateway's subkeys of ISSUER_KEK), so a gateway can run
+            without the KEK
 `;
 
 async function main(argv: string[]): Promise<number> {
   const command = argv[0];
-  if (!command || command === '--help' || command === '-h' || !['dev', 'gateway', 'worker', 'grpc', 'migrate'].includes(command)) {
+  if (!command || command === '--help' || command === '-h' || !['dev', 'gateway', 'worker', 'grpc', 'migrate', 'gateway-keys'].includes(command)) {
     process.stderr.write(USAGE);
     return command && !['--help', '-h'].includes(command) ? 2 : 0;
   }
@@ -27,6 +32,10 @@ async function main(argv: string[]): Promise<number> {
   const logger = createLogger(config.env.LOG_LEVEL);
   installTemporalRuntime(logger.child({ component: 'temporal-sdk' }));
 
+  if (command === 'gateway-keys') {
+    process.stdout.write(`${formatGatewayKeys(gatewaySubkeys(deriveKekSubkeys(resolveKek(config))))}\n`);
+    return 0;
+  }
   if (command === 'migrate') {
     await runMigrations(config, logger);
     return 0;

@@ -54,6 +54,12 @@ export const EnvSchema = z.object({
     .string()
     .refine((text) => text.trim() === '' || KekTextSchema.safeParse(text).success, 'must be 32 bytes as 64 hex characters or base64/base64url')
     .optional(),
+  /**
+   * The gateway's subkeys of the KEK (`issuer gateway-keys` prints them), so a production gateway
+   * needs no ISSUER_KEK (src/credentials/kek-subkeys.ts). Read by the gateway only; when unset it
+   * derives them from ISSUER_KEK.
+   */
+  ISSUER_GATEWAY_KEYS: z.string().regex(/^gwk1\.[A-Za-z0-9_-]{128}$/, 'must be the output of `issuer gateway-keys`').optional(),
   /** Fixes the dev API key instead of generating one (dev configuration only). */
   ISSUER_DEV_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Ports of the services `dev` embeds (fixed, so a restart finds the same addresses). The UI is on port+1000. */

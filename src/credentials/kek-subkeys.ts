@@ -59,3 +59,21 @@ export function deriveKekSubkeys(kek: Uint8Array): KekSubkeys {
 export function gatewaySubkeys(all: KekSubkeys): KekSubkeys {
   return { keySealing: { current: all.keySealing.current }, offerSecrets: all.offerSecrets, pickupSealing: all.pickupSealing };
 }
+
+const GATEWAY_KEYS_PREFIX = 'gwk1.';
+
+/**
+ * The gateway's subkeys as one text (`ISSUER_GATEWAY_KEYS`, printed by `issuer gateway-keys` from the
+ * KEK), so an internet-facing gateway can run without the KEK in its environment: what leaks from
+ * it then opens neither the legacy `v1` envelopes nor anything a future purpose derives.
+ */
+export function formatGatewayKeys(keys: KekSubkeys): string {
+  return GATEWAY_KEYS_PREFIX + Buffer.concat([keys.keySealing.current, keys.offerSecrets, keys.pickupSealing]).toString('base64url');
+}
+
+export function parseGatewayKeys(text: string): KekSubkeys {
+  const bytes = text.trim().startsWith(GATEWAY_KEYS_PREFIX) ? Buffer.from(text.trim().slice(GATEWAY_KEYS_PREFIX.length), 'base64url') : undefined;
+  if (!bytes || bytes.length !== 3 * KEK_BYTES) throw new TypeError('ISSUER_GATEWAY_KEYS: not the output of `issuer gateway-keys` (gwk1.<base64url of 96 bytes>)');
+  const part = <P extends KekPurpose>(i: number) => new Uint8Array(bytes.subarray(i * KEK_BYTES, (i + 1) * KEK_BYTES)) as Subkey<P>;
+  return { keySealing: { current: part<'signing-key-sealing'>(0) }, offerSecrets: part<'offer-secrets'>(1), pickupSealing: part<'pickup-sealing'>(2) };
+}

@@ -13,7 +13,7 @@ import { createDocumentsRepository } from '../db/documents-repository';
 import { createW3cCredentialsRepository } from '../db/w3c-credentials-repository';
 import { createIssuanceService } from '../credentials/issuance-service';
 import { openKeyStore, resolveKek } from '../credentials/key-store';
-import { deriveKekSubkeys, gatewaySubkeys } from '../credentials/kek-subkeys';
+import { deriveKekSubkeys, gatewaySubkeys, parseGatewayKeys } from '../credentials/kek-subkeys';
 import { createIssuancePool } from '../credentials/issuance-pool';
 import { createDb, type Db, ensureDatabase, migrateLatest } from '../db/knex';
 import { createBearerAuthenticator, createSourceAuthenticator } from '../gateway/authenticate-source';
@@ -84,7 +84,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const temporal = await connectTemporalClient(temporalOptions(config), config.env.TEMPORAL_NAMESPACE);
   const audit = createAuditLogRepository(db);
   // The gateway's parts get subkeys of the KEK, never the KEK (src/credentials/kek-subkeys.ts).
-  const subkeys = gatewaySubkeys(deriveKekSubkeys(resolveKek(config)));
+  const subkeys = config.env.ISSUER_GATEWAY_KEYS ? parseGatewayKeys(config.env.ISSUER_GATEWAY_KEYS) : gatewaySubkeys(deriveKekSubkeys(resolveKek(config)));
   const keyStore = await openKeyStore(config, db, logger, subkeys.keySealing);
   const issuance = createIssuanceService({ config, keyStore });
   const documents = createDocumentsRepository(db, { dateFormats: config.file.identity_matching.date_formats });
