@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import QRCode from 'qrcode';
+import { offerQrDataUrl } from './offer-qr';
 import { z } from 'zod';
 import type { Config } from '../../config/config';
 import type { DocumentsRepository } from '../../db/documents-repository';
@@ -77,7 +77,7 @@ export function notificationRoutes({ config, documents, offers, secrets, tempora
     const pinToSource = preAuth.pin_required && source !== undefined && config.file.authentic_sources[source]?.pin_delivery === 'authentic_source';
     return {
       ...(pinToSource ? { tx_code: secrets.pin(offerId, preAuth.pin_length) } : {}),
-      qr: { base64_image: await QRCode.toDataURL(deepLink, { errorCorrectionLevel: 'M' }), deep_link: deepLink },
+      qr: { base64_image: offerQrDataUrl(deepLink), deep_link: deepLink },
     };
   };
 

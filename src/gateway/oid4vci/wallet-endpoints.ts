@@ -4,7 +4,7 @@ import type { Config } from '../../config/config';
 import type { OffersRepository } from '../../db/offers-repository';
 import type { OfferSecrets } from '../../oid4vci/offer-secrets';
 import { offerDeepLink } from '../../oid4vci/offer-preparation';
-import QRCode from 'qrcode';
+import { offerQrDataUrl } from './offer-qr';
 import { CREDENTIAL_LIMIT_REACHED, issueCredentialsUpdate, MAX_BATCH, type RedeemResult, redeemOfferUpdate, walletNotificationSignal } from '../../../workflows/credential-offer';
 import { ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { z } from 'zod';
@@ -48,7 +48,7 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.char
 
 /** The holder's page for an offer: the QR code to scan with a wallet, and the same link to open on this device. */
 async function offerPage(config: Config, vct: string, deepLink: string, pinRequired: boolean): Promise<string> {
-  const qr = await QRCode.toDataURL(deepLink, { errorCorrectionLevel: 'M', margin: 2, width: 360 });
+  const qr = offerQrDataUrl(deepLink, { margin: 2, width: 360 });
   const issuer = escapeHtml(config.file.issuer.name);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
