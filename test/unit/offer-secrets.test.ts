@@ -17,6 +17,22 @@ test('the PIN has the configured number of digits and is the same on every deriv
   assert.notEqual(secrets.pin('offer-abc', 8), secrets.pin('offer-abd', 8));
 });
 
+test('pinMatches refuses a wrong PIN of the same length, one digit off in any position, and PINs of other lengths', () => {
+  for (const length of [4, 6, 8]) {
+    const pin = secrets.pin('offer-abc', length);
+    for (let i = 0; i < length; i++) {
+      const digit = (Number(pin[i]) + 1) % 10;
+      const wrong = `${pin.slice(0, i)}${digit}${pin.slice(i + 1)}`;
+      assert.equal(wrong.length, pin.length);
+      assert.ok(!secrets.pinMatches('offer-abc', wrong, length), `${wrong} (position ${i} changed) does not match`);
+    }
+    assert.ok(!secrets.pinMatches('offer-abc', pin.slice(0, -1), length), 'a shorter prefix does not match');
+    assert.ok(!secrets.pinMatches('offer-abc', '', length), 'an empty PIN does not match');
+    assert.ok(!secrets.pinMatches('offer-abc', ` ${pin}`.slice(0, length), length), 'a shifted PIN does not match');
+  }
+  assert.ok(!secrets.pinMatches('offer-abc', secrets.pin('offer-abc', 8), 6), 'the PIN of another length does not match');
+});
+
 test('the pre-authorized code is 256 bits of HMAC output, differs per offer and per KEK, and only its hash is needed to find it', () => {
   const code = secrets.preAuthorizedCode('offer-abc');
   assert.match(code, /^[A-Za-z0-9_-]{43}$/);
