@@ -2,10 +2,11 @@
  * `npm run bench -- issuance`: documents through upload → notification → offer → token → nonce →
  * credential (SD-JWT VC), against real gateway and worker processes, Temporal and PostgreSQL;
  * credentials/s and per-step latency, beside Temporal's bare ceiling and the in-process signing
- * rate measured in the same run.
+ * rate measured in the same run. BENCH_SHAPE=dev runs one `issuer dev` (what `npm run dev` runs) instead of
+ * separate gateway and worker processes; both print each process's CPU share during the drive and peak RSS.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -30,6 +31,30 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const KEY = 'bench-dev-api-key-0123456789';
 const GRANT = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
 const STEPS = ['upload', 'notification', 'offer', 'token', 'nonce', 'credential'] as const;
+/** `production`: gateway and worker as separate `issuer gateway` / `issuer worker` processes; `dev`: one `issuer dev` (which starts its own worker process). */
+const SHAPE = process.env.BENCH_SHAPE === 'dev' ? 'dev' : 'production';
+
+/** CPU seconds a process has used so far (utime + stime of /proc/<pid>/stat, in clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** The pid of `parent`'s child whose command line contains `text`. */
+function childPid(parent: number, text: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== parent) continue;
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').includes(text)) return Number(entry);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return undefined;
+}
 
 function spawnPart(part: string, env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', part], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -59,19 +84,22 @@ export async function run(): Promise<void> {
     writeFileSync(join(work, 'issuer.yaml'), stringify(file));
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const env = { ...process.env, ISSUER_CONFIG: join(work, 'issuer.yaml'), ISSUER_DATA_DIR: join(work, 'data'), ISSUER_DEV_API_KEY: KEY, DATABASE_URL: pg.url, TEMPORAL_ADDRESS: temporal.address, PORT: String(port), ISSUER_URL: base, LOG_LEVEL: 'warn' };
+    const env = { ...process.env, GRPC_PORT: String(await freePort()), ISSUER_CONFIG: join(work, 'issuer.yaml'), ISSUER_DATA_DIR: join(work, 'data'), ISSUER_DEV_API_KEY: KEY, DATABASE_URL: pg.url, TEMPORAL_ADDRESS: temporal.address, PORT: String(port), ISSUER_URL: base, LOG_LEVEL: 'warn' };
     await new Promise<void>((resolve, reject) => spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'migrate'], { env, stdio: 'ignore' }).on('exit', (c) => (c === 0 ? resolve() : reject(new Error(`migrate: ${c}`)))));
-    const worker = spawnPart('worker', env);
-    const gateway = spawnPart('gateway', env);
-    parts.push(worker, gateway);
+    if (SHAPE === 'dev') parts.push(spawnPart('dev', env));
+    else parts.push(spawnPart('worker', env), spawnPart('gateway', env));
     for (let i = 0; ; i++) {
-      if (gateway.child.exitCode !== null || worker.child.exitCode !== null) throw new Error(`a part exited:\n${gateway.output()}\n${worker.output()}`);
+      if (parts.some(({ child }) => child.exitCode !== null)) throw new Error(`a part exited:\n${parts.map((p) => p.output()).join('\n')}`);
       if (await fetch(`${base}/readyz`).then((r) => r.ok, () => false)) break;
       if (i > 600) throw new Error('gateway did not become ready');
       await new Promise((r) => setTimeout(r, 100));
     }
+    // The processes whose CPU and memory are reported: in the dev shape, `issuer dev` (gateway and gRPC) and the worker it started.
+    const gatewayPid = SHAPE === 'dev' ? parts[0]!.child.pid! : parts[1]!.child.pid!;
+    const workerPid = SHAPE === 'dev' ? childPid(gatewayPid, 'cli.ts worker') : parts[0]!.child.pid!;
+    const gatewayLabel = SHAPE === 'dev' ? `dev (gateway + gRPC${workerPid ? '' : ' + worker'})` : 'gateway';
 
-    console.log(`issuance benchmark: ${DOCUMENTS} documents, ${CONCURRENCY} in flight; ${cpus().length} cores shared by client, gateway, worker, Temporal and PostgreSQL; load ${loadavg()[0]!.toFixed(1)}`);
+    console.log(`issuance benchmark (${SHAPE} shape: ${SHAPE === 'dev' ? 'one `issuer dev` process and the worker it starts' : 'separate gateway and worker processes'}): ${DOCUMENTS} documents, ${CONCURRENCY} in flight; ${cpus().length} cores shared by client, gateway, worker, Temporal and PostgreSQL; load ${loadavg()[0]!.toFixed(1)}`);
 
     // Baseline 1: Temporal's bare ceiling (start + one Update + completion), same server, same worker.
     const connection = await Connection.connect({ address: temporal.address });
@@ -132,7 +160,9 @@ export async function run(): Promise<void> {
     };
     await drive(Math.min(32, DOCUMENTS), CONCURRENCY, (i) => flow(1_000_000 + i)); // warm-up
     for (const step of STEPS) latencies[step].length = 0;
+    const cpuBefore = [gatewayPid, workerPid, temporal.pid].map((pid) => (pid ? cpuSeconds(pid) : 0));
     const { seconds } = await drive(DOCUMENTS, CONCURRENCY, flow);
+    const cpuAfter = [gatewayPid, workerPid, temporal.pid].map((pid) => (pid ? cpuSeconds(pid) : 0));
     const rate = DOCUMENTS / seconds;
 
     console.log(`\n  end to end                                    ${rate.toFixed(0).padStart(6)} credentials/s   (target >= 200/s: ${rate >= 200 ? 'met' : 'NOT MET'})`);
@@ -142,7 +172,9 @@ export async function run(): Promise<void> {
     }
     console.log(`  ratio to Temporal ceiling ${(rate / ceiling).toFixed(2)}, to in-process signing ${(rate / signingRate).toFixed(3)}`);
     console.log('  Temporal round trips per credential: start (notification), Update redeem (token), Update issue with a local signing activity (credential)');
-    console.log(`  peak RSS: gateway ${peakRssMiB(gateway.child.pid!).toFixed(0)} MiB, worker ${peakRssMiB(worker.child.pid!).toFixed(0)} MiB, Temporal ${peakRssMiB(temporal.pid).toFixed(0)} MiB, bench ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+    const cores = cpuAfter.map((after, i) => ((after - cpuBefore[i]!) / seconds).toFixed(2));
+    console.log(`  CPU during the drive (cores): ${gatewayLabel} ${cores[0]}, worker ${workerPid ? cores[1] : '(not found)'}, Temporal ${cores[2]}`);
+    console.log(`  peak RSS: ${gatewayLabel} ${peakRssMiB(gatewayPid).toFixed(0)} MiB, worker ${workerPid ? peakRssMiB(workerPid).toFixed(0) : '?'} MiB, Temporal ${peakRssMiB(temporal.pid).toFixed(0)} MiB, bench ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
     await connection.close();
   } finally {
     for (const { child } of parts) child.kill('SIGTERM');
