@@ -26,7 +26,13 @@ import { startTestWorker, type TestWorker } from '../support/test-worker';
  * token endpoint with tx_code (§6.1), attempts, lockout and expiry.
  */
 const bodyOf = (res: Response): Promise<any> => res.json();
-const CODE_TTL = 4;
+/**
+ * Longer than the slowest step any test waits for (headless Chromium on a busy machine), so no test
+ * races the offer's clock; the expiry test runs its own gateway with SHORT_CODE_TTL, and the
+ * workflow's timers themselves are tested with days of code_ttl in test/unit/workflows-time-skipping.test.ts.
+ */
+const CODE_TTL = 600;
+const SHORT_CODE_TTL = 3;
 const GRANT = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
 
 const startSmtp = startSmtpReceiver;
@@ -55,21 +61,23 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
   let temporal: TestWorker;
   let client: Client;
   let base: string;
-
-  before(async () => {
-    database = await createTestDatabase();
-    smtp = await startSmtp();
-    hooks = await startHookReceiver();
-    const taskQueue = uniqueName('offers');
-    const config = loadTestConfig(
+  const taskQueue = uniqueName('offers');
+  const offerConfig = (codeTtl: number) =>
+    loadTestConfig(
       testConfigFile((f) => {
-        f.issuer = { pre_authorized_code: { enabled: true, pin_required: true, code_ttl: CODE_TTL, max_pin_attempts: 3 } };
+        f.issuer = { pre_authorized_code: { enabled: true, pin_required: true, code_ttl: codeTtl, max_pin_attempts: 3 } };
         const sources = f.authentic_sources as Record<string, Record<string, unknown>>;
         sources['hr.example.org']!.notification_endpoint = { url: hooks.url };
         sources['registry.example.org']!.pin_delivery = 'authentic_source';
       }),
       { DATABASE_URL: database.url, TEMPORAL_ADDRESS: testEnv().temporalAddress, TEMPORAL_TASK_QUEUE: taskQueue, PORT: '0', SMTP_URL: smtp.url, ISSUER_URL: 'https://issuer.example.org' },
     );
+
+  before(async () => {
+    database = await createTestDatabase();
+    smtp = await startSmtp();
+    hooks = await startHookReceiver();
+    const config = offerConfig(CODE_TTL);
     temporal = await startTestWorker(config, database.db);
     client = temporal.client;
     gateway = await startGateway(config, createLogger('silent'));
@@ -126,7 +134,8 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
   });
 
   test('the offer by reference carries the pre-authorized code and a numeric tx_code (OpenID4VCI 1.0 §4.1.1)', async () => {
-    const { qr } = await bodyOf(await notify('offer-1'));
+    await upload('offer-1b', { email: 'alice-b@example.org' });
+    const { qr } = await bodyOf(await notify('offer-1b'));
     const offer = await offerFrom(qr.deep_link);
     assert.equal(offer.credential_issuer, 'https://issuer.example.org');
     assert.deepEqual(offer.credential_configuration_ids, ['urn:eudi:diploma:1']);
@@ -138,7 +147,8 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
   test('a browser gets the holder page, which headless Chromium renders with a QR code that decodes to the deep link', async (t) => {
     const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
     if (!chromium) return t.skip('Chromium is not installed here (.ci/run installs it)');
-    const { qr } = await bodyOf(await notify('offer-1'));
+    await upload('offer-1c', { email: 'alice-c@example.org' });
+    const { qr } = await bodyOf(await notify('offer-1c'));
     const pageUrl = `${decodeURIComponent(qr.deep_link.split('credential_offer_uri=')[1]).replace('https://issuer.example.org', base)}/view`;
     const html = await fetch(pageUrl, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
     assert.match(html.headers.get('content-type') ?? '', /text\/html/);
@@ -159,9 +169,10 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
   });
 
   test('a wrong PIN is invalid_grant with the attempts left; the right PIN from the e-mail gives an access token; the code cannot be used twice', async () => {
-    const { qr } = await bodyOf(await notify('offer-1'));
+    await upload('offer-1d', { email: 'alice-d@example.org' });
+    const { qr } = await bodyOf(await notify('offer-1d'));
     const code = (await offerFrom(qr.deep_link)).grants[GRANT]['pre-authorized_code'];
-    const pin = await waitForPin('alice@example.org');
+    const pin = await waitForPin('alice-d@example.org');
     const wrong = await token(code, wrongPin(pin));
     assert.equal(wrong.status, 400);
     assert.deepEqual(await bodyOf(wrong), { error: 'invalid_grant', error_description: 'Wrong tx_code; 2 attempt(s) left' });
@@ -174,7 +185,7 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
     assert.equal(right.headers.get('cache-control'), 'no-store');
     const reuse = await token(code, pin);
     assert.equal((await bodyOf(reuse)).error, 'invalid_grant');
-    const handle = client.workflow.getHandle('offer/hr.example.org/urn:eudi:diploma:1/offer-1');
+    const handle = client.workflow.getHandle('offer/hr.example.org/urn:eudi:diploma:1/offer-1d');
     const state = await handle.query(offerStateQuery);
     assert.equal(state.state, 'REDEEMED');
     assert.equal(state.pinAttempts, 1);
@@ -390,7 +401,14 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
 
   test('an offer not redeemed within code_ttl expires; a new notification then starts a fresh offer', async () => {
     await upload('offer-4', { email: 'carol@example.org' });
-    const first = await bodyOf(await notify('offer-4'));
+    // Its own gateway with a short code_ttl, on the same worker: only this offer races a short clock, and the test waits for it to run out.
+    const shortTtl = await startGateway(offerConfig(SHORT_CODE_TTL), createLogger('silent'));
+    let first;
+    try {
+      first = await bodyOf(await fetch(`${shortTtl.url}/api/v1/notification`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': TEST_DEV_API_KEY }, body: JSON.stringify({ authentic_source: 'hr.example.org', vct: 'urn:eudi:diploma:1', document_id: 'offer-4' }) }));
+    } finally {
+      await shortTtl.close();
+    }
     const code = (await offerFrom(first.qr.deep_link)).grants[GRANT]['pre-authorized_code'];
     const handle = client.workflow.getHandle('offer/hr.example.org/urn:eudi:diploma:1/offer-4');
     assert.equal((await handle.result()).state, 'EXPIRED');
