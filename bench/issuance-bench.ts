@@ -31,7 +31,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const KEY = 'bench-dev-api-key-0123456789';
 const GRANT = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
 const STEPS = ['upload', 'notification', 'offer', 'token', 'nonce', 'credential'] as const;
-/** `production`: gateway and worker as separate `issuer gateway` / `issuer worker` processes; `dev`: one `issuer dev` (which starts its own worker process). */
+/** `production`: gateway and worker as separate `issuer gateway` / `issuer worker` processes; `dev`: one `issuer dev` (gateway, gRPC and worker in one process). */
 const SHAPE = process.env.BENCH_SHAPE === 'dev' ? 'dev' : 'production';
 
 /** CPU seconds a process has used so far (utime + stime of /proc/<pid>/stat, in clock ticks of 1/100 s). */
@@ -99,7 +99,7 @@ export async function run(): Promise<void> {
     const workerPid = SHAPE === 'dev' ? childPid(gatewayPid, 'cli.ts worker') : parts[0]!.child.pid!;
     const gatewayLabel = SHAPE === 'dev' ? `dev (gateway + gRPC${workerPid ? '' : ' + worker'})` : 'gateway';
 
-    console.log(`issuance benchmark (${SHAPE} shape: ${SHAPE === 'dev' ? 'one `issuer dev` process and the worker it starts' : 'separate gateway and worker processes'}): ${DOCUMENTS} documents, ${CONCURRENCY} in flight; ${cpus().length} cores shared by client, gateway, worker, Temporal and PostgreSQL; load ${loadavg()[0]!.toFixed(1)}`);
+    console.log(`issuance benchmark (${SHAPE} shape: ${SHAPE === 'dev' ? 'one `issuer dev` process' : 'separate gateway and worker processes'}): ${DOCUMENTS} documents, ${CONCURRENCY} in flight; ${cpus().length} cores shared by client, gateway, worker, Temporal and PostgreSQL; load ${loadavg()[0]!.toFixed(1)}`);
 
     // Baseline 1: Temporal's bare ceiling (start + one Update + completion), same server, same worker.
     const connection = await Connection.connect({ address: temporal.address });
@@ -173,8 +173,8 @@ export async function run(): Promise<void> {
     console.log(`  ratio to Temporal ceiling ${(rate / ceiling).toFixed(2)}, to in-process signing ${(rate / signingRate).toFixed(3)}`);
     console.log('  Temporal round trips per credential: start (notification), Update redeem (token), Update issue with a local signing activity (credential)');
     const cores = cpuAfter.map((after, i) => ((after - cpuBefore[i]!) / seconds).toFixed(2));
-    console.log(`  CPU during the drive (cores): ${gatewayLabel} ${cores[0]}, worker ${workerPid ? cores[1] : '(not found)'}, Temporal ${cores[2]}`);
-    console.log(`  peak RSS: ${gatewayLabel} ${peakRssMiB(gatewayPid).toFixed(0)} MiB, worker ${workerPid ? peakRssMiB(workerPid).toFixed(0) : '?'} MiB, Temporal ${peakRssMiB(temporal.pid).toFixed(0)} MiB, bench ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+    console.log(`  CPU during the drive (cores): ${gatewayLabel} ${cores[0]}, worker ${workerPid ? cores[1] : '(in the dev process)'}, Temporal ${cores[2]}`);
+    console.log(`  peak RSS: ${gatewayLabel} ${peakRssMiB(gatewayPid).toFixed(0)} MiB, ${workerPid ? `worker ${peakRssMiB(workerPid).toFixed(0)} MiB, ` : ''}Temporal ${peakRssMiB(temporal.pid).toFixed(0)} MiB, bench ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
     await connection.close();
   } finally {
     for (const { child } of parts) child.kill('SIGTERM');

@@ -7,13 +7,12 @@ import { createLogger } from './logger';
 import { devMailboxDir } from './main/activity-deps';
 import { startDevStack } from './main/dev-stack';
 import { type RunningPart, runMigrations, startGateway, startGrpc, startWorker } from './main/issuer-parts';
-import { DEV_CHILD_ENV, READY_MESSAGE } from './main/worker-process';
 import { installTemporalRuntime } from './worker/temporal-runtime';
 
 const USAGE = `usage: issuer <command>
 
   dev       everything in one process tree: a Temporal dev server and an embedded PostgreSQL
-            (unless TEMPORAL_ADDRESS / DATABASE_URL are set), migrations, a worker process, gateway, gRPC
+            (unless TEMPORAL_ADDRESS / DATABASE_URL are set), migrations, worker, gateway, gRPC
   gateway   the HTTP gateway (needs DATABASE_URL, TEMPORAL_ADDRESS)
   worker    the Temporal worker: workflows and activities (needs DATABASE_URL, TEMPORAL_ADDRESS)
   grpc      the gRPC IssuerService
@@ -89,18 +88,7 @@ async function main(argv: string[]): Promise<number> {
         },
       );
     };
-    // A part that `dev` started (src/main/worker-process.ts) leaves Ctrl-C to `dev`, which stops the parts
-    // newest first, and stops when `dev` is gone (its IPC channel closes, even after a kill -9).
-    const devChild = process.env[DEV_CHILD_ENV] === '1' && process.send !== undefined;
-    if (devChild) {
-      process.on('SIGINT', () => {});
-      process.once('disconnect', () => {
-        if (!stopping) stop('SIGTERM');
-      });
-      process.send!(READY_MESSAGE);
-    } else {
-      process.on('SIGINT', stop);
-    }
+    process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
     // A worker that dies on its own takes the process down, so a supervisor restarts it.
     const worker = parts.find((p): p is RunningPart & { running: { done: Promise<void> } } => 'running' in p);

@@ -6,8 +6,7 @@ import { startEmbeddedPostgres } from '../runtime/embedded-postgres';
 import { findOrInstallTemporalCli } from '../runtime/temporal-cli';
 import { startTemporalDevServer } from '../runtime/temporal-dev-server';
 import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
-import { type RunningPart, runMigrations, startGateway, startGrpc } from './issuer-parts';
-import { startWorkerProcess } from './worker-process';
+import { type RunningPart, runMigrations, startGateway, startGrpc, startWorker } from './issuer-parts';
 
 export interface DevStack {
   config: Config;
@@ -20,7 +19,7 @@ export interface DevStack {
 /**
  * Everything in one process tree on embedded defaults (CONTRIBUTING.md, "The local stack"): a Temporal dev server
  * unless TEMPORAL_ADDRESS is set, an embedded PostgreSQL unless DATABASE_URL is set, then
- * migrations, a worker process, gateway and gRPC. State lives in the data folder, so a restart resumes.
+ * migrations, worker, gateway and gRPC. State lives in the data folder, so a restart resumes.
  */
 export async function startDevStack(baseConfig: Config, logger: Logger): Promise<DevStack> {
   const started: RunningPart[] = [];
@@ -59,8 +58,7 @@ export async function startDevStack(baseConfig: Config, logger: Logger): Promise
     // The embedded addresses become ordinary configuration for the parts, exactly as in production.
     const config = loadConfig(env);
     await runMigrations(config, logger);
-    // The worker in its own process (same environment), so it and the gateway use a core each.
-    started.push(await startWorkerProcess(env, logger.child({ part: 'worker' })));
+    started.push(await startWorker(config, logger.child({ part: 'worker' })));
     started.push(await startGrpc(config, logger.child({ part: 'grpc' })));
     started.push(await startGateway(config, logger.child({ part: 'gateway' })));
     return { config, parts: started, temporalUiUrl, close };
