@@ -8,7 +8,7 @@ import type { IssuedCredentialRecord, IssuedCredentialsRepository } from '../src
 import type { OffersRepository } from '../src/db/offers-repository';
 import { offeredContentHash } from '../src/oid4vci/offer-preparation';
 import type { OfferSecrets } from '../src/oid4vci/offer-secrets';
-import { CREDENTIAL_LIMIT_REACHED } from '../workflows/credential-offer';
+import { OfferFailure } from '../workflows/contracts/credential-offer';
 
 export interface IssuanceActivityDeps {
   config: Config;
@@ -35,46 +35,58 @@ export const createIssuanceActivities = ({ config, offers, documents, issuance, 
    */
   async issueOfferCredentials({ offerId, holderJwks, redemptionProof }: { offerId: string; holderJwks: Record<string, unknown>[]; redemptionProof?: string | undefined }): Promise<{ pickupIds: string[] }> {
     const offer = await offers.byId(offerId);
-    if (!offer) throw ApplicationFailure.nonRetryable(`offer ${offerId} not found`, 'OfferNotFound');
-    const caller = Context.current().info.workflowExecution?.workflowId;
-    if (!secrets.redemptionProofMatches(offerId, redemptionProof) || caller !== offer.workflow_id || offer.state !== 'OFFERED') {
-      throw ApplicationFailure.nonRetryable('the offer was not redeemed through the token endpoint (no valid redemption proof), or it is closed', 'RedemptionNotProven');
+    if (!offer) throw ApplicationFailure.nonRetryable(`offer ${offerId} not found`, OfferFailure.OfferNotFound);
+    const { workflowExecution, activityId } = Context.current().info;
+    if (!secrets.redemptionProofMatches(offerId, redemptionProof) || workflowExecution?.workflowId !== offer.workflow_id || offer.closed_at !== null) {
+      throw ApplicationFailure.nonRetryable('the offer was not redeemed through the token endpoint (no valid redemption proof), or it is closed', OfferFailure.RedemptionNotProven);
     }
     const cap = config.file.issuer.pre_authorized_code.max_credentials_per_offer;
-    const already = await issued.countFor(offerId);
-    if (already + holderJwks.length > cap) throw ApplicationFailure.nonRetryable(`the offer may issue ${cap} credential(s) and has issued ${already}`, CREDENTIAL_LIMIT_REACHED);
+    // The run and the (local) activity's id name this request: its retries derive the same record and pickup ids.
+    const requestKey = `${workflowExecution.runId}/${activityId}`;
+    const already = await issued.countFor(offerId, { requestKey, count: holderJwks.length });
+    if (already + holderJwks.length > cap) throw ApplicationFailure.nonRetryable(`the offer may issue ${cap} credential(s) and has issued ${already}`, OfferFailure.CredentialLimitReached);
     const key = { authentic_source: offer.authentic_source, vct: offer.vct, document_id: offer.document_id };
     const doc = await documents.get(key);
-    if (!doc) throw ApplicationFailure.nonRetryable('the document was deleted', 'DocumentGone');
+    if (!doc) throw ApplicationFailure.nonRetryable('the document was deleted', OfferFailure.DocumentGone);
     if (offer.document_hash === null || offeredContentHash(doc) !== offer.document_hash) {
-      throw ApplicationFailure.nonRetryable('the document changed after the offer was made: a new notification offers the new version', 'DocumentChanged');
+      throw ApplicationFailure.nonRetryable('the document changed after the offer was made: a new notification offers the new version', OfferFailure.DocumentChanged);
     }
-    const format = config.credentialTypes.get(offer.vct)?.format;
+    const type = config.credentialTypes.get(offer.vct);
+    if (!type) throw ApplicationFailure.nonRetryable(`${offer.vct} is no longer a configured credential type`, OfferFailure.CredentialInput);
     const validity = { ...(doc.meta.credential_valid_from !== undefined ? { validFrom: doc.meta.credential_valid_from } : {}), ...(doc.meta.credential_valid_to !== undefined ? { validUntil: doc.meta.credential_valid_to } : {}) };
     const credentials: string[] = [];
     const records: IssuedCredentialRecord[] = [];
     try {
       for (const holderJwk of holderJwks) {
         const record = { offer_id: offerId, ...key, holder_key_thumbprint: holderKeyThumbprint(parseHolderJwk(holderJwk)) };
-        if (format === 'mso_mdoc') {
-          const made = await issuance.makeMdoc({ docType: offer.vct, documentData: doc.document_data, holderJwk, ...validity });
-          credentials.push(made.credential);
-          records.push({ ...record, format, valid_from: made.validFrom, valid_until: made.validUntil });
-        } else if (format === 'jwt_vc_json') {
-          const made = await issuance.makeVc20({ types: [offer.vct], documentData: doc.document_data, holderJwk, ...validity });
-          credentials.push(made.credential);
-          records.push({ ...record, format, valid_from: toDate(made.validFrom), valid_until: toDate(made.validUntil) });
-        } else {
-          const made = await issuance.makeSdJwt({ vct: offer.vct, documentData: doc.document_data, holderJwk, ...validity });
-          credentials.push(made.credential);
-          records.push({ ...record, format: 'dc+sd-jwt', valid_from: toDate(made.validFrom), valid_until: toDate(made.validUntil) });
+        switch (type.format) {
+          case 'mso_mdoc': {
+            const made = await issuance.makeMdoc({ docType: offer.vct, documentData: doc.document_data, holderJwk, ...validity });
+            credentials.push(made.credential);
+            records.push({ ...record, format: type.format, valid_from: made.validFrom, valid_until: made.validUntil });
+            break;
+          }
+          case 'jwt_vc_json': {
+            const made = await issuance.makeVc20({ types: [offer.vct], documentData: doc.document_data, holderJwk, ...validity });
+            credentials.push(made.credential);
+            records.push({ ...record, format: type.format, valid_from: toDate(made.validFrom), valid_until: toDate(made.validUntil) });
+            break;
+          }
+          case 'dc+sd-jwt': {
+            const made = await issuance.makeSdJwt({ vct: offer.vct, documentData: doc.document_data, holderJwk, ...validity });
+            credentials.push(made.credential);
+            records.push({ ...record, format: type.format, valid_from: toDate(made.validFrom), valid_until: toDate(made.validUntil) });
+            break;
+          }
+          default:
+            throw new Error(`no issuer for format ${(type.format satisfies never) as string}`);
         }
       }
     } catch (err) {
       // Bad data or a bad key will not sign on a retry either.
-      if (err instanceof CredentialInputError) throw ApplicationFailure.nonRetryable(err.message, 'CredentialInput');
+      if (err instanceof CredentialInputError) throw ApplicationFailure.nonRetryable(err.message, OfferFailure.CredentialInput);
       throw err;
     }
-    return { pickupIds: await issued.recordAndPark(records, credentials) };
+    return { pickupIds: await issued.recordAndPark(requestKey, records, credentials) };
   },
 });

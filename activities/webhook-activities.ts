@@ -2,7 +2,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Config } from '../src/config/config';
 import type { IssuedCredentialsRepository } from '../src/db/issued-credentials-repository';
 import type { OffersRepository } from '../src/db/offers-repository';
-import type { WebhookEvent } from '../workflows/webhook-delivery';
+import { type WebhookEvent, WebhookFailure } from '../workflows/contracts/webhook-delivery';
 
 export interface WebhookDeps {
   config: Config;
@@ -59,14 +59,14 @@ export const createWebhookActivities = ({ config, secret, fetch, offers, issued 
   async deliverWebhook(input: { subscriber: string; event: WebhookEvent }): Promise<{ status: number; attempt: number }> {
     const source = Object.hasOwn(config.file.authentic_sources, input.subscriber) ? config.file.authentic_sources[input.subscriber] : undefined;
     const endpoint = source?.notification_endpoint;
-    if (!endpoint) throw ApplicationFailure.nonRetryable(`no notification_endpoint configured for ${input.subscriber}`, 'WebhookNotConfigured');
+    if (!endpoint) throw ApplicationFailure.nonRetryable(`no notification_endpoint configured for ${input.subscriber}`, WebhookFailure.NotConfigured);
     const check = await verifyWebhookEvent(input.subscriber, input.event, { offers, issued });
-    if (!check.success) throw ApplicationFailure.nonRetryable(`event refused: ${check.error}`, 'WebhookEventUnverified');
+    if (!check.success) throw ApplicationFailure.nonRetryable(`event refused: ${check.error}`, WebhookFailure.EventUnverified);
     const { event } = check;
     const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': event.id, 'user-agent': 'durable-issuer-webhooks' };
     if (endpoint.auth_secret_env) {
       const value = secret(endpoint.auth_secret_env);
-      if (!value) throw ApplicationFailure.nonRetryable(`environment variable ${endpoint.auth_secret_env} is not set`, 'WebhookNotConfigured');
+      if (!value) throw ApplicationFailure.nonRetryable(`environment variable ${endpoint.auth_secret_env} is not set`, WebhookFailure.NotConfigured);
       headers[endpoint.auth_header.toLowerCase()] = value;
     }
     const ctx = Context.current();
@@ -75,6 +75,6 @@ export const createWebhookActivities = ({ config, secret, fetch, offers, issued 
     if (response.ok) return { status: response.status, attempt: ctx.info.attempt };
     const message = `subscriber answered HTTP ${response.status}`;
     if (response.status >= 500 || response.status === 408 || response.status === 429) throw new Error(message);
-    throw ApplicationFailure.nonRetryable(message, 'WebhookRejected');
+    throw ApplicationFailure.nonRetryable(message, WebhookFailure.Rejected);
   },
 });

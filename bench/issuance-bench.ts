@@ -21,7 +21,7 @@ import { freePort } from '../src/runtime/free-port';
 import { findOrInstallTemporalCli } from '../src/runtime/temporal-cli';
 import { startTemporalDevServer } from '../src/runtime/temporal-dev-server';
 import { SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes';
-import { ceilingProbeWorkflow, finishProbeUpdate } from '../workflows/ceiling-probe';
+import { CEILING_PROBE_WORKFLOW_TYPE, type CeilingProbeWorkflow, finishProbeUpdate } from '../workflows/contracts/ceiling-probe';
 import { drive, peakRssMiB, percentile } from './bench-kit';
 
 export const description = 'documents through upload → notification → token → nonce → credential: credentials/s, per-step latency';
@@ -106,7 +106,7 @@ export async function run(): Promise<void> {
     const client = new Client({ connection });
     const probes = 300;
     const { seconds: probeSeconds } = await drive(probes, CONCURRENCY, async (i) => {
-      const handle = await client.workflow.start(ceilingProbeWorkflow, { taskQueue: 'issuer', workflowId: `probe-${i}-${Date.now()}` });
+      const handle = await client.workflow.start<CeilingProbeWorkflow>(CEILING_PROBE_WORKFLOW_TYPE, { taskQueue: 'issuer', workflowId: `probe-${i}-${Date.now()}` });
       await handle.executeUpdate(finishProbeUpdate, { args: ['x'] });
       await handle.result();
     });

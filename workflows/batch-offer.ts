@@ -1,34 +1,15 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { defineQuery, proxyActivities, setHandler, startChild, upsertSearchAttributes } from '@temporalio/workflow';
+import { proxyActivities, setHandler, startChild, upsertSearchAttributes } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import { credentialOfferWorkflow, credentialOfferWorkflowId } from './credential-offer';
-import { AuthenticSource, ProcessState, Vct } from './search-attributes';
+import { type BatchOfferInput, type BatchStatus, batchStateQuery } from './contracts/batch-offer';
+import { type CredentialOfferWorkflow, CREDENTIAL_OFFER_WORKFLOW_TYPE, credentialOfferWorkflowId } from './contracts/credential-offer';
+import { AuthenticSource, ProcessState, Vct } from './contracts/search-attributes';
 
 /**
  * Seed 000 "Generate Offers in Batch": starts one offer workflow per document, a bounded number at
  * a time, and keeps a per-document result an operator (and the source, through the API) can read.
  * Offers are started as abandoned children: each lives on by itself, as if notified one by one.
  */
-export interface BatchOfferInput {
-  batchId: string;
-  authenticSource: string;
-  vct: string;
-  documentIds: string[];
-  concurrency: number;
-}
-
-export type BatchItemStatus = 'pending' | 'offered' | 'already_offered' | 'document_not_found' | 'document_not_valid' | 'flow_disabled' | 'failed';
-
-export interface BatchStatus {
-  batchId: string;
-  state: 'RUNNING' | 'DONE';
-  total: number;
-  done: number;
-  documents: { documentId: string; status: BatchItemStatus; offerId?: string }[];
-}
-
-export const batchStateQuery = defineQuery<BatchStatus>('state');
-
 export async function batchOfferWorkflow(input: BatchOfferInput): Promise<BatchStatus> {
   const status: BatchStatus = { batchId: input.batchId, state: 'RUNNING', total: input.documentIds.length, done: 0, documents: input.documentIds.map((documentId) => ({ documentId, status: 'pending' })) };
   setHandler(batchStateQuery, () => status);
@@ -47,7 +28,7 @@ export async function batchOfferWorkflow(input: BatchOfferInput): Promise<BatchS
         return;
       }
       try {
-        await startChild(credentialOfferWorkflow, {
+        await startChild<CredentialOfferWorkflow>(CREDENTIAL_OFFER_WORKFLOW_TYPE, {
           workflowId: credentialOfferWorkflowId(input.authenticSource, input.vct, item.documentId),
           args: [prepared.input],
           parentClosePolicy: 'ABANDON',

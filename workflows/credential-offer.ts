@@ -1,76 +1,31 @@
-import { allHandlersFinished, ApplicationFailure, condition, defineQuery, proxyLocalActivities, startChild, defineSignal, defineUpdate, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, patched, proxyLocalActivities, startChild, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import { AuthenticSource, DocumentId, ProcessState, Vct } from './search-attributes';
-import { type WebhookEvent, webhookDeliveryWorkflow, webhookDeliveryWorkflowId } from './webhook-delivery';
+import {
+  cancelOfferSignal,
+  type CredentialOfferInput,
+  issueCredentialsUpdate,
+  MAX_BATCH,
+  OfferFailure,
+  type OfferState,
+  type OfferStatus,
+  offerStateQuery,
+  type RedeemResult,
+  redeemOfferUpdate,
+  walletNotificationSignal,
+} from './contracts/credential-offer';
+import { AuthenticSource, DocumentId, ProcessState, Vct } from './contracts/search-attributes';
+import { type WebhookDeliveryWorkflow, WEBHOOK_DELIVERY_WORKFLOW_TYPE, type WebhookEvent, webhookDeliveryWorkflowId } from './contracts/webhook-delivery';
 
 /**
  * One credential offer (seed 000 "Generate Credential Offer" and "Pre-Authorized Code Flow",
- * OpenID4VCI 1.0): sends the PIN, waits up to `code_ttl` for the wallet to redeem the
+ * OpenID4VCI 1.0): sends the PIN, waits until the code expires for the wallet to redeem the
  * pre-authorized code, counts wrong PINs and locks the offer after too many, then serves the
  * wallet's credential requests. The history holds ids and counters only: the code, the PIN and the
  * offer URI token are derived from the offer id with server keys and never enter it, and the offer
  * id alone yields none of them. The one proof it holds, the gateway's redemption proof, is verified
  * by the issuing activity (which has the key) before anything is signed.
+ * The contract (input, state, messages, ids) is workflows/contracts/credential-offer.ts.
  */
-export interface CredentialOfferInput {
-  offerId: string;
-  authenticSource: string;
-  vct: string;
-  documentId: string;
-  codeTtlSeconds: number;
-  pinRequired: boolean;
-  /** Wrong PINs allowed before the offer locks. */
-  maxPinAttempts: number;
-  /** Whether the workflow e-mails the PIN (else the authentic source got it in the notification response). */
-  pinByEmail: boolean;
-  /** Whether the authentic source has a notification_endpoint to tell how the offer ended. */
-  notifySource: boolean;
-  /** How long the wallet may keep requesting credentials after redeeming the code. */
-  issuanceWindowSeconds: number;
-  /** Credentials the offer may issue in all (issuer.pre_authorized_code.max_credentials_per_offer); absent in older histories. */
-  maxCredentials?: number;
-}
-
-export type OfferState = 'OFFERED' | 'REDEEMED' | 'ISSUED' | 'EXPIRED' | 'LOCKED' | 'CANCELLED';
-
-export interface OfferStatus {
-  offerId: string;
-  state: OfferState;
-  pinAttempts: number;
-  credentialsIssued: number;
-  /** Events the wallet reported to the notification endpoint (credential_accepted, ...). */
-  walletEvents: string[];
-}
-
-export type RedeemResult = { ok: true } | { ok: false; reason: 'wrong_pin'; attemptsLeft: number } | { ok: false; reason: 'locked' | 'not_redeemable'; state: OfferState };
-
-export const offerStateQuery = defineQuery<OfferStatus>('state');
-/**
- * The token endpoint's call: the gateway checked the PIN against the derived one and says whether it
- * matched; when it did, `redemptionProof` is the gateway's MAC over the offer (OfferSecrets.redemptionProof).
- * The workflow cannot check it (no keys in workflows) and records it; the issuing activity verifies it,
- * so a Temporal client that sends `pinCorrect: true` without the gateway's key redeems nothing.
- */
-export const redeemOfferUpdate = defineUpdate<RedeemResult, [RedeemRequest]>('redeem');
-export interface RedeemRequest {
-  pinCorrect: boolean;
-  redemptionProof?: string;
-}
-/** Failure type of an issueCredentials Update refused for the offer's credential cap. */
-export const CREDENTIAL_LIMIT_REACHED = 'CredentialLimitReached';
-export const cancelOfferSignal = defineSignal<[]>('cancel');
-/**
- * The credential endpoint's call, after it verified the proofs: one credential per holder key.
- * Returns pickup ids of the sealed credentials (never the credentials: they would enter the history).
- */
-export const issueCredentialsUpdate = defineUpdate<{ pickupIds: string[] }, [{ holderJwks: Record<string, unknown>[] }]>('issueCredentials');
-/** Events from the wallet's notification endpoint (OpenID4VCI 1.0 §11). */
-export const walletNotificationSignal = defineSignal<[{ event: 'credential_accepted' | 'credential_failure' | 'credential_deleted' }]>('walletNotification');
-/** Largest batch of holder keys in one credential request (metadata `batch_credential_issuance.batch_size`). */
-export const MAX_BATCH = 10;
-
-export const credentialOfferWorkflowId = (source: string, vct: string, documentId: string) => `offer/${source}/${vct}/${documentId}`;
-
 export async function credentialOfferWorkflow(input: CredentialOfferInput): Promise<OfferStatus> {
   const status: OfferStatus = { offerId: input.offerId, state: 'OFFERED', pinAttempts: 0, credentialsIssued: 0, walletEvents: [] };
   let redemptionProof: string | undefined;
@@ -113,7 +68,7 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
   // round trips on the wallet's wait; its result (pickup ids) is still recorded in the history.
   const { issueOfferCredentials } = proxyLocalActivities<ReturnType<typeof createActivities>>({
     startToCloseTimeout: '30s',
-    retry: { maximumAttempts: 5, nonRetryableErrorTypes: ['OfferNotFound', 'DocumentGone', 'DocumentChanged', 'CredentialInput', 'RedemptionNotProven', CREDENTIAL_LIMIT_REACHED] },
+    retry: { maximumAttempts: 5, nonRetryableErrorTypes: Object.values(OfferFailure) },
   });
   setHandler(
     issueCredentialsUpdate,
@@ -131,12 +86,15 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
       return result;
     },
     {
-      validator: ({ holderJwks }) => {
-        if (status.state !== 'REDEEMED' && status.state !== 'ISSUED') throw new Error(`offer is ${status.state}`);
+      validator: ({ holderJwks, credentialConfigurationId }) => {
+        if (credentialConfigurationId !== undefined && credentialConfigurationId !== input.vct) {
+          throw ApplicationFailure.nonRetryable('the access token is for another credential configuration', OfferFailure.WrongCredentialConfiguration);
+        }
+        if (status.state !== 'REDEEMED' && status.state !== 'ISSUED') throw ApplicationFailure.nonRetryable(`offer is ${status.state}`, OfferFailure.NotIssuable);
         if (!Array.isArray(holderJwks) || holderJwks.length < 1 || holderJwks.length > MAX_BATCH) throw new Error(`between 1 and ${MAX_BATCH} holder keys`);
         // A validator's refusal is not recorded in the history; the issuing activity checks the cap again against PostgreSQL.
         if (input.maxCredentials !== undefined && reserved + holderJwks.length > input.maxCredentials) {
-          throw ApplicationFailure.nonRetryable(`the offer may issue ${input.maxCredentials} credential(s) and has issued ${status.credentialsIssued}`, CREDENTIAL_LIMIT_REACHED);
+          throw ApplicationFailure.nonRetryable(`the offer may issue ${input.maxCredentials} credential(s) and has issued ${status.credentialsIssued}`, OfferFailure.CredentialLimitReached);
         }
       },
     },
@@ -145,14 +103,22 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
     status.walletEvents.push(event);
   });
 
-  const { sendOfferPin, closeOffer } = proxyActivities<ReturnType<typeof createActivities>>({
-    startToCloseTimeout: '30s',
-    retry: { initialInterval: '2s', maximumInterval: '1m', nonRetryableErrorTypes: ['EmailNotConfigured', 'EmailRejected', 'NoRecipient'] },
-  });
+  // One clock: the code expires at the time recorded with the offer (credential_offers.expires_at),
+  // however long the PIN mail takes; older inputs carry only the TTL, counted from here.
+  const expiresAtMs = input.expiresAt !== undefined ? Date.parse(input.expiresAt) : Date.now() + input.codeTtlSeconds * 1000;
+  const mailRetry = { initialInterval: '2s', maximumInterval: '1m', nonRetryableErrorTypes: ['EmailNotConfigured', 'EmailRejected', 'NoRecipient'] };
+  const { sendOfferPin, closeOffer } = proxyActivities<ReturnType<typeof createActivities>>({ startToCloseTimeout: '30s', retry: mailRetry });
 
   if (input.pinByEmail) {
+    // The PIN mail as a local activity: sent in the first workflow task, without a round trip through
+    // the server's activity queue, and retried until the code expires (the PIN is derived and the mail
+    // carries an idempotency key, so a retry after a crash sends the same message). Older histories
+    // used the queued activity.
+    const pinMail = patched('pin-mail-local-activity')
+      ? proxyLocalActivities<ReturnType<typeof createActivities>>({ startToCloseTimeout: '30s', scheduleToCloseTimeout: Math.max(1000, expiresAtMs - Date.now()), localRetryThreshold: '10s', retry: mailRetry }).sendOfferPin
+      : sendOfferPin;
     try {
-      await sendOfferPin({ offerId: input.offerId });
+      await pinMail({ offerId: input.offerId });
     } catch {
       // Without a delivered PIN nobody can redeem the offer: end it, so a new notification starts afresh.
       setState('CANCELLED');
@@ -160,7 +126,7 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
   }
 
   if (status.state === 'OFFERED') {
-    const redeemed = await condition(() => status.state !== 'OFFERED', input.codeTtlSeconds * 1000);
+    const redeemed = await condition(() => status.state !== 'OFFERED', Math.max(0, expiresAtMs - Date.now()));
     if (!redeemed) setState('EXPIRED');
   }
   if (status.state === 'REDEEMED' || status.state === 'ISSUED') {
@@ -178,7 +144,7 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
       occurred_at: new Date().toISOString(),
       data: { vct: input.vct, document_id: input.documentId, offer_id: input.offerId, credentials_issued: status.credentialsIssued },
     };
-    await startChild(webhookDeliveryWorkflow, {
+    await startChild<WebhookDeliveryWorkflow>(WEBHOOK_DELIVERY_WORKFLOW_TYPE, {
       workflowId: webhookDeliveryWorkflowId(input.authenticSource, event.id),
       args: [{ subscriber: input.authenticSource, event }],
       parentClosePolicy: 'ABANDON',

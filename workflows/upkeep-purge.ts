@@ -1,6 +1,6 @@
-import { defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
+import { proxyActivities, setHandler } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import type { ExpiringTable } from '../src/db/nonces-repository';
+import { PURGED_TABLES, type UpkeepPurgeInput, type UpkeepPurgeStatus, upkeepPurgeStateQuery } from './contracts/upkeep-purge';
 
 /**
  * Upkeep: deletes expired rows (c_nonces, access tokens, parked credentials, DPoP jtis) in bounded
@@ -8,29 +8,6 @@ import type { ExpiringTable } from '../src/db/nonces-repository';
  * at start (src/worker/upkeep-schedule.ts); visible and pausable on the Temporal UI's Schedules page.
  * Deterministic: all I/O is in the `purgeExpiredRows` activity, which is idempotent.
  */
-export const PURGED_TABLES = ['oid4vci_nonces', 'oid4vci_access_tokens', 'credential_pickups', 'dpop_jtis'] as const satisfies readonly ExpiringTable[];
-
-export interface UpkeepPurgeInput {
-  /** Rows per DELETE (default 1000). */
-  batchSize?: number;
-  /** DELETEs per activity call (default 20). */
-  maxBatchesPerCall?: number;
-  /** Activity calls per table per run (default 50); what is left goes in the next run. */
-  maxCallsPerTable?: number;
-}
-
-export interface UpkeepPurgeStatus {
-  state: 'PURGING' | 'DONE';
-  /** Rows deleted so far, by table. */
-  deleted: Partial<Record<ExpiringTable, number>>;
-  /** Tables that still had expired rows when this run's bound was reached. */
-  leftForNextRun: ExpiringTable[];
-}
-
-export const upkeepPurgeStateQuery = defineQuery<UpkeepPurgeStatus>('state');
-
-export const UPKEEP_PURGE_WORKFLOW_TYPE = 'upkeepPurgeWorkflow';
-
 export async function upkeepPurgeWorkflow(input: UpkeepPurgeInput = {}): Promise<UpkeepPurgeStatus> {
   const batchSize = input.batchSize ?? 1000;
   const maxBatches = input.maxBatchesPerCall ?? 20;

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, type Env, formatIssues, parseEnv } from './env';
-import { type AuthenticSourceConfig, type FileConfig, FileConfigSchema } from './file-schema';
+import { type AuthenticSourceConfig, type CredentialFormatName, type FileConfig, FileConfigSchema } from './file-schema';
 
 /** The whole configuration: parsed once at boot, then frozen and passed to whoever needs it. */
 export interface Config {
@@ -18,7 +18,15 @@ export interface Config {
   /** The dev API key, present only in a development configuration that uses it. */
   readonly devApiKey: string | undefined;
   /** Credential types by vct, with the owning source and scope name. */
-  readonly credentialTypes: ReadonlyMap<string, { source: string; scope: string; format: string; vctmPath?: string }>;
+  readonly credentialTypes: ReadonlyMap<string, ConfiguredCredentialType>;
+}
+
+/** One configured credential type; `format` is a closed union, so switches over it are exhaustive. */
+export interface ConfiguredCredentialType {
+  source: string;
+  scope: string;
+  format: CredentialFormatName;
+  vctmPath?: string;
 }
 
 export function loadConfig(envSource: NodeJS.ProcessEnv = process.env): Config {
@@ -54,7 +62,7 @@ export function parseConfigFile(path: string): FileConfig {
 }
 
 function indexCredentialTypes(file: FileConfig, configPath: string): Config['credentialTypes'] {
-  const byVct = new Map<string, { source: string; scope: string; format: string; vctmPath?: string }>();
+  const byVct = new Map<string, ConfiguredCredentialType>();
   for (const [sourceName, source] of Object.entries(file.authentic_sources)) {
     for (const [scope, type] of Object.entries(source.credential_types)) {
       const where = `authentic_sources.${sourceName}.credential_types.${scope}`;

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { Subkey } from '../credentials/kek-subkeys';
 import type { Db } from './knex';
 
@@ -14,6 +14,18 @@ export interface IssuedCredentialRecord {
 }
 
 const PICKUP_TTL_SECONDS = 120;
+
+/** UUID-shaped ids (RFC 9562 §5.8, custom) derived from a request key, one record and one pickup id per credential. */
+function requestIds(requestKey: string, count: number): { record: string; pickup: string }[] {
+  const uuid = (label: string) => {
+    const h = createHash('sha256').update(`${requestKey}\0${label}`).digest();
+    h[6] = (h[6]! & 0x0f) | 0x80;
+    h[8] = (h[8]! & 0x3f) | 0x80;
+    const x = h.subarray(0, 16).toString('hex');
+    return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+  };
+  return Array.from({ length: count }, (_, i) => ({ record: uuid(`record/${i}`), pickup: uuid(`pickup/${i}`) }));
+}
 
 /**
  * Issued-credential records and the sealed pickup slots (see migration 0008). Sealing (AES-256-GCM)
@@ -35,15 +47,23 @@ export function createIssuedCredentialsRepository(db: Db, pickupKey: Subkey<'pic
   };
 
   return {
-    /** Records the credentials and parks them for pickup, in one transaction; returns the pickup ids in order. */
-    async recordAndPark(records: IssuedCredentialRecord[], credentials: string[]): Promise<string[]> {
+    /**
+     * Records the credentials and parks them for pickup, in one transaction with the offer's state
+     * (ISSUED); returns the pickup ids in order. Ids are derived from `requestKey` (the workflow run
+     * and the activity's id), so a retry of the same request after a crash finds the first attempt's
+     * rows and returns its pickups: one record and one pickup per credential, however often it runs.
+     */
+    async recordAndPark(requestKey: string, records: IssuedCredentialRecord[], credentials: string[]): Promise<string[]> {
+      const ids = requestIds(requestKey, records.length);
       return db.transaction(async (trx) => {
-        await trx('issued_credentials').insert(records.map((r) => ({ id: randomUUID(), ...r })));
+        await trx('issued_credentials').insert(records.map((r, i) => ({ id: ids[i]!.record, ...r }))).onConflict('id').ignore();
         const pickups = credentials.map((credential, i) => {
-          const id = randomUUID();
+          const id = ids[i]!.pickup;
           return { id, offer_id: records[i]!.offer_id, sealed_credential: seal(id, credential), expires_at: new Date(Date.now() + PICKUP_TTL_SECONDS * 1000) };
         });
-        await trx('credential_pickups').insert(pickups);
+        await trx('credential_pickups').insert(pickups).onConflict('id').ignore();
+        const offerIds = [...new Set(records.map((r) => r.offer_id))];
+        await trx('credential_offers').whereIn('offer_id', offerIds).whereIn('state', ['OFFERED', 'REDEEMED']).update({ state: 'ISSUED' });
         return pickups.map((p) => p.id);
       });
     },
@@ -60,8 +80,10 @@ export function createIssuedCredentialsRepository(db: Db, pickupKey: Subkey<'pic
     async purgeExpiredPickups(): Promise<number> {
       return db('credential_pickups').where('expires_at', '<', db.fn.now()).delete();
     },
-    async countFor(offerId: string): Promise<number> {
-      const row = (await db('issued_credentials').where({ offer_id: offerId }).count('* as n').first()) as { n: string };
+    /** Credentials the offer has issued, not counting the `count` of request `requestKey` (a retry of that request). */
+    async countFor(offerId: string, own?: { requestKey: string; count: number }): Promise<number> {
+      const ownIds = own ? requestIds(own.requestKey, own.count).map((i) => i.record) : [];
+      const row = (await db('issued_credentials').where({ offer_id: offerId }).whereNotIn('id', ownIds).count('* as n').first()) as { n: string };
       return Number(row.n);
     },
   };

@@ -1,3 +1,4 @@
+import type { OfferState, PinDelivery } from '../../workflows/contracts/credential-offer';
 import type { Db } from './knex';
 
 export interface OfferRecord {
@@ -12,8 +13,11 @@ export interface OfferRecord {
   /** The document content the offer was made for (offeredContentHash); issuance refuses another. */
   document_hash: string | null;
   tx_code_required: boolean;
+  /** Where the PIN went (decided once, at preparation). */
+  pin_delivery: PinDelivery;
   email: string | null;
-  state: string;
+  /** A copy of the workflow's state, kept in step: OFFERED, REDEEMED (token issued), ISSUED, then the end state. */
+  state: OfferState;
   expires_at: Date;
   created_at: Date;
   closed_at: Date | null;
@@ -33,7 +37,12 @@ export function createOffersRepository(db: Db) {
     async byCodeHash(codeHash: string): Promise<OfferRecord | undefined> {
       return db('credential_offers').where({ code_hash: codeHash }).first();
     },
-    async close(offerId: string, state: string): Promise<void> {
+    /** The token endpoint redeemed the code: /offers and /token stop serving it without asking Temporal. */
+    async markRedeemed(offerId: string): Promise<void> {
+      await db('credential_offers').where({ offer_id: offerId, state: 'OFFERED' }).update({ state: 'REDEEMED' });
+    },
+    /** The workflow ended with `state`. */
+    async close(offerId: string, state: OfferState): Promise<void> {
       await db('credential_offers').where({ offer_id: offerId }).update({ state, closed_at: db.fn.now() });
     },
     async remove(offerId: string): Promise<void> {

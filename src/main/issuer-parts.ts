@@ -2,9 +2,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from 'pino';
-import { cancelOfferSignal, credentialOfferWorkflowId } from '../../workflows/credential-offer';
 import { createActivities } from '../../activities';
 import { createActivityDeps } from './activity-deps';
 import type { Config } from '../config/config';
@@ -28,6 +26,7 @@ import { createAccessTokensRepository, createNoncesRepository } from '../db/nonc
 import { createIssuedCredentialsRepository } from '../db/issued-credentials-repository';
 import { createOffersRepository } from '../db/offers-repository';
 import { createOfferSecrets } from '../oid4vci/offer-secrets';
+import { createOfferService } from '../oid4vci/offer-service';
 import { startGrpcServer } from '../grpc/grpc-server';
 import { createIssuerGrpcHandlers } from '../grpc/issuer-grpc-handlers';
 import { createGrpcAccessPolicy } from '../grpc/grpc-authorization';
@@ -69,16 +68,6 @@ export async function runMigrations(config: Config, logger: Logger): Promise<voi
   }
 }
 
-/** Signals the document's offer workflow to cancel; an offer that is not running needs nothing. */
-async function cancelOffer(client: Client, key: { authentic_source: string; vct: string; document_id: string }): Promise<void> {
-  await client.workflow
-    .getHandle(credentialOfferWorkflowId(key.authentic_source, key.vct, key.document_id))
-    .signal(cancelOfferSignal)
-    .catch((err: unknown) => {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
-    });
-}
-
 export async function startGateway(config: Config, logger: Logger): Promise<RunningPart> {
   const db = createDb(requireSetting(config.env.DATABASE_URL, 'DATABASE_URL'));
   const temporal = await connectTemporalClient(temporalOptions(config), config.env.TEMPORAL_NAMESPACE);
@@ -90,28 +79,20 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const documents = createDocumentsRepository(db, { dateFormats: config.file.identity_matching.date_formats });
   const offers = createOffersRepository(db);
   const secrets = createOfferSecrets(subkeys.offerSecrets);
+  const offerService = createOfferService({ config, documents, offers, secrets, temporal: temporal.client, issued: createIssuedCredentialsRepository(db, subkeys.pickupSealing) });
   const app = createGatewayApp({
     config,
     logger,
     audit,
     authenticate: { source: createSourceAuthenticator(config), bearer: createBearerAuthenticator(config) },
     routes: [
-      ...datastoreRoutes({ config, documents, audit, validateDocumentData: createDocumentDataValidator(config), cancelProcesses: (key) => cancelOffer(temporal.client, key) }),
-      ...notificationRoutes({ config, documents, offers, secrets, temporal: temporal.client }),
+      ...datastoreRoutes({ config, documents, audit, validateDocumentData: createDocumentDataValidator(config), cancelProcesses: (key) => offerService.cancel(key) }),
+      ...notificationRoutes({ config, secrets, offerService, temporal: temporal.client }),
       ...credentialsRoutes({ config, issuance, credentials: createW3cCredentialsRepository(db), audit }),
       ...wellKnownRoutes({ config, keyStore }),
     ],
     protocolRouters: [
-      walletEndpoints({
-        config,
-        offers,
-        secrets,
-        temporal: temporal.client,
-        accessTokens: createAccessTokensRepository(db),
-        nonces: createNoncesRepository(db),
-        issued: createIssuedCredentialsRepository(db, subkeys.pickupSealing),
-        db,
-      }),
+      walletEndpoints({ config, logger, secrets, offerService, accessTokens: createAccessTokensRepository(db), nonces: createNoncesRepository(db), db }),
     ],
     readinessChecks: { database: () => pingDatabase(db), temporal: temporal.check },
     version: VERSION,

@@ -2,12 +2,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Config } from '../config/config';
 import type { DocumentKey, DocumentsRepository, DocumentUpload } from '../db/documents-repository';
 import type { OffersRepository } from '../db/offers-repository';
-import { type CredentialOfferInput, credentialOfferWorkflowId } from '../../workflows/credential-offer';
+import type { PreparedOffer } from '../../workflows/contracts/batch-offer';
+import { credentialOfferWorkflowId, type PinDelivery } from '../../workflows/contracts/credential-offer';
 import type { OfferSecrets } from './offer-secrets';
 
 const ISSUANCE_WINDOW_SECONDS = 600;
 
-export type PreparedOffer = { ok: true; input: CredentialOfferInput } | { ok: false; reason: 'document_not_found' | 'document_not_valid' | 'flow_disabled' };
 
 export interface OfferPreparationDeps {
   config: Config;
@@ -59,6 +59,9 @@ export async function prepareOffer({ config, documents, offers, secrets }: Offer
   const { credential_valid_from: from, credential_valid_to: to } = doc.meta;
   if ((to !== undefined && to <= now) || (from !== undefined && from > now + preAuth.code_ttl)) return { ok: false, reason: 'document_not_valid' };
   const offerId = randomBytes(16).toString('base64url');
+  const source = config.file.authentic_sources[key.authentic_source];
+  const pinDelivery: PinDelivery = !preAuth.pin_required ? 'none' : source?.pin_delivery === 'authentic_source' ? 'authentic_source' : 'email';
+  const expiresAt = new Date(Date.now() + preAuth.code_ttl * 1000);
   const workflowId = credentialOfferWorkflowId(key.authentic_source, key.vct, key.document_id);
   await offers.create({
     offer_id: offerId,
@@ -68,10 +71,10 @@ export async function prepareOffer({ config, documents, offers, secrets }: Offer
     uri_token_hash: secrets.uriTokenHash(secrets.offerUriToken(offerId)),
     document_hash: offeredContentHash(doc),
     tx_code_required: preAuth.pin_required,
+    pin_delivery: pinDelivery,
     email: email ?? null,
-    expires_at: new Date(Date.now() + preAuth.code_ttl * 1000),
+    expires_at: expiresAt,
   });
-  const source = config.file.authentic_sources[key.authentic_source];
   return {
     ok: true,
     input: {
@@ -80,9 +83,10 @@ export async function prepareOffer({ config, documents, offers, secrets }: Offer
       vct: key.vct,
       documentId: key.document_id,
       codeTtlSeconds: preAuth.code_ttl,
+      expiresAt: expiresAt.toISOString(),
       pinRequired: preAuth.pin_required,
       maxPinAttempts: preAuth.max_pin_attempts,
-      pinByEmail: preAuth.pin_required && source?.pin_delivery !== 'authentic_source',
+      pinByEmail: pinDelivery === 'email',
       notifySource: source?.notification_endpoint !== undefined,
       issuanceWindowSeconds: ISSUANCE_WINDOW_SECONDS,
       maxCredentials: preAuth.max_credentials_per_offer,

@@ -1,5 +1,5 @@
 import { type Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
-import { upkeepPurgeWorkflow, type UpkeepPurgeInput } from '../../workflows/upkeep-purge';
+import { UPKEEP_PURGE_WORKFLOW_TYPE, type UpkeepPurgeInput } from '../../workflows/contracts/upkeep-purge';
 
 /** One schedule per task queue, so deployments sharing a namespace each purge their own database. */
 export const upkeepPurgeScheduleId = (taskQueue: string) => `upkeep-purge/${taskQueue}`;
@@ -29,7 +29,7 @@ export async function ensureUpkeepSchedule(client: Client, opts: UpkeepScheduleO
       spec: { intervals: [{ every: every as `${number}m` }] },
       action: {
         type: 'startWorkflow',
-        workflowType: upkeepPurgeWorkflow,
+        workflowType: UPKEEP_PURGE_WORKFLOW_TYPE,
         workflowId: `upkeep/purge/${opts.taskQueue}`,
         taskQueue: opts.taskQueue,
         args: [opts.input ?? {}],

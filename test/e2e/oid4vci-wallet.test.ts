@@ -7,7 +7,7 @@ import type { Client } from '@temporalio/client';
 import { createLogger } from '../../src/logger';
 import { type RunningPart, startGateway } from '../../src/main/issuer-parts';
 import { freePort } from '../../src/runtime/free-port';
-import { offerStateQuery } from '../../workflows/credential-offer';
+import { offerStateQuery } from '../../workflows/contracts/credential-offer';
 import { checkValueDigests, decodeIssuerSigned, verifyIssuerAuth, verifySdJwtVc } from '../support/credential-verifiers';
 import { createWallet } from '../support/oid4vci-wallet';
 import { createTestDatabase, loadTestConfig, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';

@@ -14,8 +14,8 @@ import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, expor
 import { decodeIssuerSigned, verifyIssuerAuth, verifySdJwtVc } from '../support/credential-verifiers';
 import { createLogger } from '../../src/logger';
 import { type RunningPart, startGateway } from '../../src/main/issuer-parts';
-import { offerStateQuery } from '../../workflows/credential-offer';
-import { ProcessState } from '../../workflows/search-attributes';
+import { offerStateQuery } from '../../workflows/contracts/credential-offer';
+import { ProcessState } from '../../workflows/contracts/search-attributes';
 import { createTestDatabase, loadTestConfig, REGISTRY_API_KEY, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';
 import { startSmtpReceiver, waitForPin as waitForPinEmail } from '../support/smtp-receiver';
 import { startTestWorker, type TestWorker } from '../support/test-worker';

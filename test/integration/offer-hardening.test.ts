@@ -11,7 +11,7 @@ import { createLogger } from '../../src/logger';
 import { createActivityDeps } from '../../src/main/activity-deps';
 import { type RunningPart, startGateway } from '../../src/main/issuer-parts';
 import { type RunningWorker, startIssuerWorker } from '../../src/worker/issuer-worker';
-import { issueCredentialsUpdate, offerStateQuery, redeemOfferUpdate } from '../../workflows/credential-offer';
+import { issueCredentialsUpdate, offerStateQuery, redeemOfferUpdate } from '../../workflows/contracts/credential-offer';
 import { startSmtpReceiver, waitForPin as waitForPinEmail } from '../support/smtp-receiver';
 import { createTestDatabase, loadTestConfig, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';
 

@@ -14,7 +14,7 @@ import { connectTemporalClient, type TemporalClientHandle } from '../../src/temp
 import { temporalConnectionOptions, type TemporalConnectionOptions } from '../../src/temporal/temporal-connection-options';
 import { startIssuerWorker, type RunningWorker } from '../../src/worker/issuer-worker';
 import { upkeepPurgeScheduleId } from '../../src/worker/upkeep-schedule';
-import { PURGED_TABLES, upkeepPurgeWorkflow } from '../../workflows/upkeep-purge';
+import { PURGED_TABLES, UPKEEP_PURGE_WORKFLOW_TYPE, type UpkeepPurgeWorkflow } from '../../workflows/contracts/upkeep-purge';
 import { EXPIRING_TABLES } from '../../src/db/nonces-repository';
 import { createTestDatabase, loadTestConfig, testConfigFile, testEnv, uniqueName } from '../support/test-services';
 import { createTestPki, type TestPki } from '../support/test-pki';
@@ -156,7 +156,7 @@ describe('Temporal over mTLS, and the upkeep purge schedule, on a real Temporal 
       await db(table).insert(rows(table, 3, future, `new-${table}`));
     }
     // Small batches so the run needs several batches and several activity calls per table.
-    const result = await temporal.client.workflow.execute(upkeepPurgeWorkflow, {
+    const result = await temporal.client.workflow.execute<UpkeepPurgeWorkflow>(UPKEEP_PURGE_WORKFLOW_TYPE, {
       taskQueue,
       workflowId: uniqueName('upkeep-test'),
       args: [{ batchSize: 4, maxBatchesPerCall: 2 }],
@@ -174,7 +174,7 @@ describe('Temporal over mTLS, and the upkeep purge schedule, on a real Temporal 
   test('a bounded run leaves the rest for the next run, and the schedule itself runs the purge', async () => {
     const db = database.db;
     await db('dpop_jtis').insert(Array.from({ length: 10 }, (_, i) => ({ jti_hash: `bounded-${i}`, expires_at: new Date(Date.now() - 1000) })));
-    const bounded = await temporal.client.workflow.execute(upkeepPurgeWorkflow, {
+    const bounded = await temporal.client.workflow.execute<UpkeepPurgeWorkflow>(UPKEEP_PURGE_WORKFLOW_TYPE, {
       taskQueue,
       workflowId: uniqueName('upkeep-test'),
       args: [{ batchSize: 2, maxBatchesPerCall: 1, maxCallsPerTable: 2 }],

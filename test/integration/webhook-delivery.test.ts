@@ -3,8 +3,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { AuthenticSource, ProcessState } from '../../workflows/search-attributes';
-import { type WebhookDeliveryInput, type WebhookEvent, webhookDeliveryStateQuery, webhookDeliveryWorkflow, webhookDeliveryWorkflowId } from '../../workflows/webhook-delivery';
+import { AuthenticSource, ProcessState } from '../../workflows/contracts/search-attributes';
+import { type WebhookDeliveryInput, type WebhookEvent, webhookDeliveryStateQuery, WEBHOOK_DELIVERY_WORKFLOW_TYPE, type WebhookDeliveryWorkflow, webhookDeliveryWorkflowId } from '../../workflows/contracts/webhook-delivery';
 import { createTestDatabase, loadTestConfig, testConfigFile, uniqueName } from '../support/test-services';
 import { startTestWorker, type TestWorker } from '../support/test-worker';
 
@@ -53,7 +53,7 @@ describe('webhook delivery workflow, on a real Temporal server and worker', () =
   });
 
   const start = (input: WebhookDeliveryInput) =>
-    client.workflow.start(webhookDeliveryWorkflow, { taskQueue, workflowId: webhookDeliveryWorkflowId(input.subscriber, input.event.id), args: [input] });
+    client.workflow.start<WebhookDeliveryWorkflow>(WEBHOOK_DELIVERY_WORKFLOW_TYPE, { taskQueue, workflowId: webhookDeliveryWorkflowId(input.subscriber, input.event.id), args: [input] });
   /** An offer of `source` closed in `state`, recorded as the closeOffer activity records it. */
   async function closedOffer(state = 'EXPIRED', source = 'hr.example.org', closed = true): Promise<string> {
     const offerId = uniqueName('offer');

@@ -17,8 +17,8 @@ import type { Client } from '@temporalio/client';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { createLogger } from '../../src/logger';
 import { startGateway } from '../../src/main/issuer-parts';
-import { ceilingProbeWorkflow, finishProbeUpdate } from '../../workflows/ceiling-probe';
-import { upkeepPurgeWorkflow } from '../../workflows/upkeep-purge';
+import { CEILING_PROBE_WORKFLOW_TYPE, type CeilingProbeWorkflow, finishProbeUpdate } from '../../workflows/contracts/ceiling-probe';
+import { UPKEEP_PURGE_WORKFLOW_TYPE, type UpkeepPurgeWorkflow } from '../../workflows/contracts/upkeep-purge';
 import { startSmtpReceiver, waitForPin } from '../support/smtp-receiver';
 import { createTestDatabase, loadTestConfig, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';
 import { startTestWorker } from '../support/test-worker';
@@ -144,13 +144,13 @@ test('record workflow histories', { timeout: 240_000 }, async () => {
     recorded.push({ workflowId: batchId, scenario: 'batch-offer', client: issuer.client });
 
     // Temporal's bare ceiling probe (benchmarks).
-    const probe = await issuer.client.workflow.start(ceilingProbeWorkflow, { taskQueue: issuer.taskQueue, workflowId: uniqueName('probe') });
+    const probe = await issuer.client.workflow.start<CeilingProbeWorkflow>(CEILING_PROBE_WORKFLOW_TYPE, { taskQueue: issuer.taskQueue, workflowId: uniqueName('probe') });
     await probe.executeUpdate(finishProbeUpdate, { args: ['x'] });
     await probe.result();
     recorded.push({ workflowId: probe.workflowId, scenario: 'ceiling-probe', client: issuer.client });
 
     // One upkeep run, as its schedule starts it (the redeemed offer left a nonce and tokens behind).
-    const purge = await issuer.client.workflow.start(upkeepPurgeWorkflow, { taskQueue: issuer.taskQueue, workflowId: uniqueName('upkeep-purge'), args: [{}] });
+    const purge = await issuer.client.workflow.start<UpkeepPurgeWorkflow>(UPKEEP_PURGE_WORKFLOW_TYPE, { taskQueue: issuer.taskQueue, workflowId: uniqueName('upkeep-purge'), args: [{}] });
     await purge.result();
     recorded.push({ workflowId: purge.workflowId, scenario: 'upkeep-purge', client: issuer.client });
 

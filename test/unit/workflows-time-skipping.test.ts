@@ -14,15 +14,9 @@ import type { createActivities } from '../../activities';
 import { findOrInstallTemporalTestServer } from '../../src/runtime/temporal-test-server';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
 import { bundleWorkflows } from '../../src/worker/issuer-worker';
-import {
-  type CredentialOfferInput,
-  credentialOfferWorkflow,
-  issueCredentialsUpdate,
-  offerStateQuery,
-  redeemOfferUpdate,
-  type WebhookEvent,
-  webhookDeliveryWorkflow,
-} from '../../workflows';
+import { credentialOfferWorkflow, webhookDeliveryWorkflow } from '../../workflows';
+import { type CredentialOfferInput, issueCredentialsUpdate, offerStateQuery, redeemOfferUpdate } from '../../workflows/contracts/credential-offer';
+import type { WebhookEvent } from '../../workflows/contracts/webhook-delivery';
 
 type Activities = ReturnType<typeof createActivities>;
 

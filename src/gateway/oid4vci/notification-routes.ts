@@ -1,14 +1,13 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { offerQrDataUrl } from './offer-qr';
 import { z } from 'zod';
 import type { Config } from '../../config/config';
-import type { DocumentsRepository } from '../../db/documents-repository';
-import type { OffersRepository } from '../../db/offers-repository';
-import { offerDeepLink, prepareOffer } from '../../oid4vci/offer-preparation';
+import { offerDeepLink } from '../../oid4vci/offer-preparation';
 import type { OfferSecrets } from '../../oid4vci/offer-secrets';
-import { batchOfferWorkflow, batchStateQuery } from '../../../workflows/batch-offer';
-import { credentialOfferWorkflow, credentialOfferWorkflowId, offerStateQuery } from '../../../workflows/credential-offer';
+import type { OfferService } from '../../oid4vci/offer-service';
+import { BATCH_OFFER_WORKFLOW_TYPE, type BatchOfferWorkflow, batchOfferWorkflowId, batchStateQuery } from '../../../workflows/contracts/batch-offer';
+import type { PinDelivery } from '../../../workflows/contracts/credential-offer';
 import { ConflictError, DocumentNotFoundError, DocumentNotValidError, ForbiddenError, RouteNotFoundError } from '../api-errors';
 import { AuthenticSourceName, DocumentId, Vct } from '../datastore/datastore-schemas';
 import { authorizeSource, type SourcePrincipal } from '../authenticate-source';
@@ -59,39 +58,22 @@ const BATCH_CONCURRENCY = 8;
 
 export interface NotificationDeps {
   config: Config;
-  documents: DocumentsRepository;
-  offers: OffersRepository;
   secrets: OfferSecrets;
+  offerService: OfferService;
   temporal: Client;
 }
 
 /**
- * Seed 000 "Generate Credential Offer": starts the document's offer workflow, or finds the one
- * already running (its id is the business key, so a repeated call never makes a second live
- * offer), and answers with the deep link and its QR code.
+ * Seed 000 "Generate Credential Offer" and its batch form: offers start through the offer service
+ * (one live offer per document), and the answer carries the deep link and its QR code.
  */
-export function notificationRoutes({ config, documents, offers, secrets, temporal }: NotificationDeps): AnyRouteSpec[] {
-  const qrFor = async (offerId: string, source?: string) => {
+export function notificationRoutes({ config, secrets, offerService, temporal }: NotificationDeps): AnyRouteSpec[] {
+  const qrFor = (offerId: string, pinDelivery: PinDelivery) => {
     const deepLink = offerDeepLink(config.issuerUrl, secrets, offerId);
-    const { pre_authorized_code: preAuth } = config.file.issuer;
-    const pinToSource = preAuth.pin_required && source !== undefined && config.file.authentic_sources[source]?.pin_delivery === 'authentic_source';
     return {
-      ...(pinToSource ? { tx_code: secrets.pin(offerId, preAuth.pin_length) } : {}),
+      ...(pinDelivery === 'authentic_source' ? { tx_code: offerService.pinForSource(offerId) } : {}),
       qr: { base64_image: offerQrDataUrl(deepLink), deep_link: deepLink },
     };
-  };
-
-  /** The offer id of the document's running offer workflow, if there is one. */
-  const runningOffer = async (workflowId: string): Promise<string | undefined> => {
-    try {
-      const handle = temporal.workflow.getHandle(workflowId);
-      const description = await handle.describe();
-      if (description.status.name !== 'RUNNING') return undefined;
-      return (await handle.query(offerStateQuery)).offerId;
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return undefined;
-      throw err;
-    }
   };
 
   const authorize = (principal: SourcePrincipal, source: string, vct: string) => authorizeSource(config, principal, source, vct);
@@ -99,7 +81,7 @@ export function notificationRoutes({ config, documents, offers, secrets, tempora
 
   /** The batch workflow `batch/<key>`'s progress; `expectId`, when given, must be the id it was started with. */
   const batchView = async (key: string, expectId?: string) => {
-    const workflowId = `batch/${key}`;
+    const workflowId = batchOfferWorkflowId(key);
     const status = await temporal.workflow.getHandle(workflowId).query(batchStateQuery);
     if (expectId !== undefined && !sameSecret(status.batchId, expectId)) throw new RouteNotFoundError('No such batch', { batch_id: expectId });
     return {
@@ -134,9 +116,9 @@ export function notificationRoutes({ config, documents, offers, secrets, tempora
         const digest = createHash('sha256').update(JSON.stringify([body.authentic_source, body.vct, [...body.document_ids].sort()])).digest('base64url').slice(0, 22);
         const key = `${body.authentic_source}.${digest}`;
         const batchId = `${key}.${randomBytes(16).toString('base64url')}`;
-        await temporal.workflow.start(batchOfferWorkflow, {
+        await temporal.workflow.start<BatchOfferWorkflow>(BATCH_OFFER_WORKFLOW_TYPE, {
           taskQueue: config.env.TEMPORAL_TASK_QUEUE,
-          workflowId: `batch/${key}`,
+          workflowId: batchOfferWorkflowId(key),
           args: [{ batchId, authenticSource: body.authentic_source, vct: body.vct, documentIds: body.document_ids, concurrency: BATCH_CONCURRENCY }],
           workflowIdConflictPolicy: 'USE_EXISTING',
         });
@@ -183,25 +165,17 @@ export function notificationRoutes({ config, documents, offers, secrets, tempora
       handler: async ({ body, principal }) => {
         authorize(principal, body.authentic_source, body.vct);
         const key = { authentic_source: body.authentic_source, vct: body.vct, document_id: body.document_id };
-        const workflowId = credentialOfferWorkflowId(body.authentic_source, body.vct, body.document_id);
-        // Prepared first, then started: a fresh document costs one Temporal round trip. When an offer
-        // for the document is already running, that one is answered and the prepared record dropped.
-        const prepared = await prepareOffer({ config, documents, offers, secrets }, key, body.email);
-        if (!prepared.ok) {
-          if (prepared.reason === 'document_not_found') throw new DocumentNotFoundError('No document found with the specified ID', { ...key });
-          if (prepared.reason === 'document_not_valid') throw new DocumentNotValidError('The document is outside its validity period and is not offered', { ...key });
-          throw new ForbiddenError('The pre-authorized code flow is disabled in this configuration');
-        }
-        const { input } = prepared;
-        try {
-          await temporal.workflow.start(credentialOfferWorkflow, { taskQueue: config.env.TEMPORAL_TASK_QUEUE, workflowId, args: [input], workflowIdConflictPolicy: 'FAIL' });
-          return qrFor(input.offerId, key.authentic_source);
-        } catch (err) {
-          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-          await offers.remove(input.offerId);
-          const existing = await runningOffer(workflowId);
-          if (!existing) throw new ConflictError('The document\'s previous offer was just closing; repeat the request', { ...key });
-          return qrFor(existing, key.authentic_source);
+        const started = await offerService.start(key, body.email);
+        if (started.ok) return qrFor(started.offerId, started.pinDelivery);
+        switch (started.reason) {
+          case 'document_not_found':
+            throw new DocumentNotFoundError('No document found with the specified ID', { ...key });
+          case 'document_not_valid':
+            throw new DocumentNotValidError('The document is outside its validity period and is not offered', { ...key });
+          case 'flow_disabled':
+            throw new ForbiddenError('The pre-authorized code flow is disabled in this configuration');
+          case 'closing':
+            throw new ConflictError("The document's previous offer was just closing; repeat the request", { ...key });
         }
       },
     }),

@@ -1,0 +1,184 @@
+import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, ApplicationFailure } from '@temporalio/client';
+import type { Config } from '../config/config';
+import type { DocumentKey, DocumentsRepository } from '../db/documents-repository';
+import type { IssuedCredentialsRepository } from '../db/issued-credentials-repository';
+import type { OfferRecord, OffersRepository } from '../db/offers-repository';
+import {
+  cancelOfferSignal,
+  CREDENTIAL_OFFER_WORKFLOW_TYPE,
+  type CredentialOfferWorkflow,
+  credentialOfferWorkflowId,
+  issueCredentialsUpdate,
+  OfferFailure,
+  offerStateQuery,
+  redeemOfferUpdate,
+  type WalletEvent,
+  walletNotificationSignal,
+} from '../../workflows/contracts/credential-offer';
+import { CredentialRequestDenied, InvalidCredentialRequest, InvalidGrant, UnknownCredentialConfiguration } from './oauth-errors';
+import { prepareOffer } from './offer-preparation';
+import type { OfferSecrets } from './offer-secrets';
+
+export interface OfferServiceDeps {
+  config: Config;
+  documents: DocumentsRepository;
+  offers: OffersRepository;
+  secrets: OfferSecrets;
+  temporal: Client;
+  issued: Pick<IssuedCredentialsRepository, 'pickUp'>;
+}
+
+/** What an access token grants: the offer it was issued for, and that offer's workflow. */
+export interface OfferGrant {
+  workflowId: string;
+  offerId: string;
+}
+
+/** A started (or already running) offer, as the notification answer needs it. */
+export type StartedOffer = { ok: true; offerId: string; pinDelivery: OfferRecord['pin_delivery'] } | { ok: false; reason: 'document_not_found' | 'document_not_valid' | 'flow_disabled' | 'closing' };
+
+/** The type of the first ApplicationFailure in an error's cause chain (an Update's failure wraps the validator's or the activity's). */
+function failureType(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) if (e instanceof ApplicationFailure && e.type) return e.type;
+  return undefined;
+}
+
+const NOT_REDEEMABLE = 'The pre-authorized code is invalid, expired or already used';
+
+/**
+ * The one place the offer path talks to its workflow (workflows/contracts/credential-offer.ts): the
+ * notification route starts offers through it, the wallet endpoints find, redeem and issue through
+ * it, and cancelling (document deleted) goes through it. Wallet-facing failures are thrown as the
+ * OAuth error classes of src/oid4vci/oauth-errors.ts; a Temporal outage is rethrown as it is, so the
+ * endpoints answer 5xx, never a client error.
+ */
+export function createOfferService({ config, documents, offers, secrets, temporal, issued }: OfferServiceDeps) {
+  const taskQueue = config.env.TEMPORAL_TASK_QUEUE;
+  const preAuth = config.file.issuer.pre_authorized_code;
+  const isLive = (offer: OfferRecord | undefined): offer is OfferRecord => offer !== undefined && offer.state === 'OFFERED' && offer.expires_at.getTime() > Date.now();
+
+  /** The offer id of the document's running offer workflow, if there is one. */
+  const runningOffer = async (workflowId: string): Promise<string | undefined> => {
+    try {
+      const handle = temporal.workflow.getHandle(workflowId);
+      const description = await handle.describe();
+      if (description.status.name !== 'RUNNING') return undefined;
+      return (await handle.query(offerStateQuery)).offerId;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+  };
+
+  return {
+    /**
+     * Seed 000 "Generate Credential Offer": prepares a new offer and starts its workflow, or finds
+     * the one already running for the document (its id is the business key, so a repeated call never
+     * makes a second live offer). Prepared first, then started: a fresh document costs one round trip.
+     */
+    async start(key: DocumentKey, email?: string): Promise<StartedOffer> {
+      const prepared = await prepareOffer({ config, documents, offers, secrets }, key, email);
+      if (!prepared.ok) return prepared;
+      const { input } = prepared;
+      const workflowId = credentialOfferWorkflowId(key.authentic_source, key.vct, key.document_id);
+      try {
+        await temporal.workflow.start<CredentialOfferWorkflow>(CREDENTIAL_OFFER_WORKFLOW_TYPE, { taskQueue, workflowId, args: [input], workflowIdConflictPolicy: 'FAIL' });
+        return { ok: true, offerId: input.offerId, pinDelivery: input.pinRequired ? (input.pinByEmail ? 'email' : 'authentic_source') : 'none' };
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        await offers.remove(input.offerId);
+        const existing = await runningOffer(workflowId);
+        const record = existing ? await offers.byId(existing) : undefined;
+        if (!record) return { ok: false, reason: 'closing' };
+        return { ok: true, offerId: record.offer_id, pinDelivery: record.pin_delivery };
+      }
+    },
+
+    /** The PIN for the authentic source to pass on itself (pin_delivery: authentic_source). */
+    pinForSource: (offerId: string) => secrets.pin(offerId, preAuth.pin_length),
+
+    /** The open offer whose credential_offer_uri carries `token` (found by the token's hash; the offer id does not open it). */
+    async liveByUriToken(token: string): Promise<OfferRecord | undefined> {
+      if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
+      const offer = await offers.byUriTokenHash(secrets.uriTokenHash(token));
+      return isLive(offer) ? offer : undefined;
+    },
+
+    /** The open offer of a pre-authorized code, or invalid_grant (OpenID4VCI 1.0 §6.3). */
+    async liveByCode(code: string): Promise<OfferRecord> {
+      const offer = await offers.byCodeHash(secrets.codeHash(code));
+      if (!isLive(offer)) throw new InvalidGrant(NOT_REDEEMABLE);
+      return offer;
+    },
+
+    /**
+     * Redeems the offer's code with the presented PIN through its workflow, which counts wrong PINs
+     * and locks the offer. On success the gateway's redemption proof travels with the Update (see
+     * redeemOfferUpdate) and the offer's row is marked REDEEMED.
+     */
+    async redeem(offer: OfferRecord, txCode: string | undefined): Promise<void> {
+      const pinCorrect = !offer.tx_code_required || secrets.pinMatches(offer.offer_id, txCode ?? '', preAuth.pin_length);
+      const request = pinCorrect ? { pinCorrect, redemptionProof: secrets.redemptionProof(offer.offer_id) } : { pinCorrect };
+      let result;
+      try {
+        result = await temporal.workflow.getHandle(offer.workflow_id).executeUpdate(redeemOfferUpdate, { args: [request] });
+      } catch (err) {
+        // The workflow has ended (expired, locked or cancelled) since the row was read.
+        if (err instanceof WorkflowNotFoundError || err instanceof WorkflowUpdateFailedError) throw new InvalidGrant(NOT_REDEEMABLE);
+        throw err;
+      }
+      if (!result.ok) {
+        if (result.reason === 'wrong_pin') throw new InvalidGrant(`Wrong tx_code; ${result.attemptsLeft} attempt(s) left`);
+        if (result.reason === 'locked') throw new InvalidGrant('Too many wrong tx_codes: the offer is locked');
+        throw new InvalidGrant(NOT_REDEEMABLE);
+      }
+      await offers.markRedeemed(offer.offer_id);
+    },
+
+    /**
+     * Asks the offer's workflow to sign one credential per holder key (it checks the configuration
+     * id against its own vct, the state and the cap), then takes them from their sealed pickup slots.
+     */
+    async issue(grant: OfferGrant, credentialConfigurationId: string, holderJwks: Record<string, unknown>[]): Promise<string[]> {
+      let pickupIds: string[];
+      try {
+        ({ pickupIds } = await temporal.workflow.getHandle(grant.workflowId).executeUpdate(issueCredentialsUpdate, { args: [{ holderJwks, credentialConfigurationId }] }));
+      } catch (err) {
+        // OpenID4VCI 1.0 §8.3.1.2: credential_request_denied, "the Credential Request has not been accepted".
+        switch (failureType(err)) {
+          case OfferFailure.WrongCredentialConfiguration:
+            throw new UnknownCredentialConfiguration('This access token is for another credential configuration');
+          case OfferFailure.CredentialLimitReached:
+            throw new CredentialRequestDenied(`This offer may issue at most ${preAuth.max_credentials_per_offer} credential(s)`);
+          case OfferFailure.DocumentChanged:
+            throw new CredentialRequestDenied('The document was changed after this offer was made; ask its issuer for a new offer');
+        }
+        if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError) throw new InvalidCredentialRequest('The offer can no longer issue credentials');
+        throw err;
+      }
+      return issued.pickUp(pickupIds);
+    },
+
+    /** OpenID4VCI 1.0 §11: the wallet's event goes to the offer's workflow; an offer that has ended has nothing to record. */
+    async walletEvent(grant: OfferGrant, event: WalletEvent): Promise<void> {
+      await temporal.workflow
+        .getHandle(grant.workflowId)
+        .signal(walletNotificationSignal, { event })
+        .catch((err: unknown) => {
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+        });
+    },
+
+    /** Cancels the document's live offer (the document was deleted); an offer that is not running needs nothing. */
+    async cancel(key: DocumentKey): Promise<void> {
+      await temporal.workflow
+        .getHandle(credentialOfferWorkflowId(key.authentic_source, key.vct, key.document_id))
+        .signal(cancelOfferSignal)
+        .catch((err: unknown) => {
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+        });
+    },
+  };
+}
+
+export type OfferService = ReturnType<typeof createOfferService>;

@@ -1,0 +1,102 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+
+/**
+ * The contract of the credential offer workflow (workflows/credential-offer.ts): its id, input,
+ * state and messages. The gateway, the activities and the tests import this module, never the
+ * implementation, so nothing outside workflows/ depends on workflow code (and the activities →
+ * oid4vci → workflows → activities cycle cannot come back: eslint.config.js forbids it).
+ */
+export const CREDENTIAL_OFFER_WORKFLOW_TYPE = 'credentialOfferWorkflow';
+export type CredentialOfferWorkflow = (input: CredentialOfferInput) => Promise<OfferStatus>;
+
+export const credentialOfferWorkflowId = (source: string, vct: string, documentId: string) => `offer/${source}/${vct}/${documentId}`;
+
+/** Where the holder's PIN goes, decided once at preparation and stored with the offer. */
+export type PinDelivery = 'email' | 'authentic_source' | 'none';
+
+export interface CredentialOfferInput {
+  offerId: string;
+  authenticSource: string;
+  vct: string;
+  documentId: string;
+  /** The code's lifetime; the offer expires at `expiresAt` when that is given (one clock with credential_offers.expires_at). */
+  codeTtlSeconds: number;
+  /** ISO time the pre-authorized code stops being redeemable, as recorded in credential_offers.expires_at; absent in older histories. */
+  expiresAt?: string;
+  pinRequired: boolean;
+  /** Wrong PINs allowed before the offer locks. */
+  maxPinAttempts: number;
+  /** Whether the workflow e-mails the PIN (pinDelivery 'email'); else the authentic source got it in the notification response. */
+  pinByEmail: boolean;
+  /** Whether the authentic source has a notification_endpoint to tell how the offer ended. */
+  notifySource: boolean;
+  /** How long the wallet may keep requesting credentials after redeeming the code. */
+  issuanceWindowSeconds: number;
+  /** Credentials the offer may issue in all (issuer.pre_authorized_code.max_credentials_per_offer); absent in older histories. */
+  maxCredentials?: number;
+}
+
+export type OfferState = 'OFFERED' | 'REDEEMED' | 'ISSUED' | 'EXPIRED' | 'LOCKED' | 'CANCELLED';
+/** States after which the offer can neither be redeemed nor issue credentials. */
+export const FINAL_OFFER_STATES: readonly OfferState[] = ['EXPIRED', 'LOCKED', 'CANCELLED'];
+
+export interface OfferStatus {
+  offerId: string;
+  state: OfferState;
+  pinAttempts: number;
+  credentialsIssued: number;
+  /** Events the wallet reported to the notification endpoint (credential_accepted, ...). */
+  walletEvents: string[];
+}
+
+export const offerStateQuery = defineQuery<OfferStatus>('state');
+
+/**
+ * The token endpoint's call: the gateway checked the PIN against the derived one and says whether it
+ * matched; when it did, `redemptionProof` is the gateway's MAC over the offer (OfferSecrets.redemptionProof).
+ * The workflow cannot check it (no keys in workflows) and records it; the issuing activity verifies it,
+ * so a Temporal client that sends `pinCorrect: true` without the gateway's key redeems nothing.
+ */
+export interface RedeemRequest {
+  pinCorrect: boolean;
+  redemptionProof?: string;
+}
+export type RedeemResult = { ok: true } | { ok: false; reason: 'wrong_pin'; attemptsLeft: number } | { ok: false; reason: 'locked' | 'not_redeemable'; state: OfferState };
+export const redeemOfferUpdate = defineUpdate<RedeemResult, [RedeemRequest]>('redeem');
+
+/**
+ * The credential endpoint's call, after it verified the proofs: one credential per holder key.
+ * Returns pickup ids of the sealed credentials (never the credentials: they would enter the history).
+ */
+export interface IssueCredentialsRequest {
+  holderJwks: Record<string, unknown>[];
+  /** The request's credential_configuration_id, checked against the offer's vct (absent in older histories). */
+  credentialConfigurationId?: string;
+}
+export const issueCredentialsUpdate = defineUpdate<{ pickupIds: string[] }, [IssueCredentialsRequest]>('issueCredentials');
+
+export const cancelOfferSignal = defineSignal<[]>('cancel');
+
+/** Events from the wallet's notification endpoint (OpenID4VCI 1.0 §11). */
+export type WalletEvent = 'credential_accepted' | 'credential_failure' | 'credential_deleted';
+export const walletNotificationSignal = defineSignal<[{ event: WalletEvent }]>('walletNotification');
+
+/** Largest batch of holder keys in one credential request (metadata `batch_credential_issuance.batch_size`). */
+export const MAX_BATCH = 10;
+
+/** Failure types of the issueCredentials Update, thrown by its validator or the issuing activity. */
+export const OfferFailure = {
+  /** The offer's credential cap (max_credentials_per_offer) is reached. */
+  CredentialLimitReached: 'CredentialLimitReached',
+  OfferNotFound: 'OfferNotFound',
+  DocumentGone: 'DocumentGone',
+  /** The document's content changed since the offer was made (credential_offers.document_hash). */
+  DocumentChanged: 'DocumentChanged',
+  CredentialInput: 'CredentialInput',
+  /** The redeem Update carried no valid gateway proof. */
+  RedemptionNotProven: 'RedemptionNotProven',
+  /** The offer is not in a state that issues credentials. */
+  NotIssuable: 'OfferNotIssuable',
+  /** The request names another credential configuration than the offer's. */
+  WrongCredentialConfiguration: 'WrongCredentialConfiguration',
+} as const;
