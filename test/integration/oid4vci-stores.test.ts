@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { up as migrateOid4vci } from '../../src/db/migrations/0006-oid4vci';
 import { createAccessTokensRepository, createNoncesRepository } from '../../src/db/nonces-repository';
+import { createIssuedCredentialsRepository } from '../../src/db/issued-credentials-repository';
+import { deriveSubkey } from '../../src/credentials/kek-subkeys';
 import { createTestDatabase } from '../support/test-services';
 
 const sha256Hex = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');
@@ -91,5 +93,29 @@ describe('OpenID4VCI nonce and access-token stores, on a real PostgreSQL', () =>
     const row = rows.find((r: { token_hash: string }) => r.token_hash === sha256Hex(token));
     assert.ok(row, 'the token is found by its SHA-256');
     assert.equal(row.workflow_id, 'wf-4');
+  });
+
+  test('a retried signing request (same request key) records and parks each credential once, and its own rows do not count against the cap', async () => {
+    const issued = createIssuedCredentialsRepository(database.db, deriveSubkey(Buffer.alloc(32, 7), 'pickup-sealing'));
+    const offerId = `offer-retry-${Date.now()}`;
+    await database.db('credential_offers').insert({
+      offer_id: offerId, workflow_id: `offer/s/v/${offerId}`, authentic_source: 's', vct: 'v', document_id: offerId,
+      code_hash: sha256Hex(`code-${offerId}`), tx_code_required: false, pin_delivery: 'none', expires_at: new Date(Date.now() + 60_000),
+    });
+    const record = { offer_id: offerId, authentic_source: 's', vct: 'v', document_id: offerId, format: 'dc+sd-jwt', holder_key_thumbprint: 'thumb', valid_from: null, valid_until: null };
+    const first = await issued.recordAndPark('run-1/1', [record, record], ['cred-a', 'cred-b']);
+    // The activity ran again after a crash that came after its commit: it signed anew, the same ids are derived.
+    const again = await issued.recordAndPark('run-1/1', [record, record], ['cred-a2', 'cred-b2']);
+    assert.deepEqual(again, first);
+    assert.equal((await database.db('issued_credentials').where({ offer_id: offerId })).length, 2);
+    assert.equal((await database.db('credential_pickups').where({ offer_id: offerId })).length, 2);
+    assert.equal(await issued.countFor(offerId), 2);
+    assert.equal(await issued.countFor(offerId, { requestKey: 'run-1/1', count: 2 }), 0, 'a retry does not count its own first attempt');
+    assert.equal((await database.db('credential_offers').where({ offer_id: offerId }).first()).state, 'ISSUED');
+    // What the wallet picks up is the first attempt's parked copy; another request gets other ids.
+    assert.deepEqual(await issued.pickUp(first), ['cred-a', 'cred-b']);
+    const other = await issued.recordAndPark('run-1/2', [record], ['cred-c']);
+    assert.notEqual(other[0], first[0]);
+    assert.equal(await issued.countFor(offerId, { requestKey: 'run-1/2', count: 1 }), 2);
   });
 });
