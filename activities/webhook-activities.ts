@@ -1,5 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { Config } from '../src/config/config';
+import { type Config, sourceByName } from '../src/config/config';
 import type { IssuedCredentialsRepository } from '../src/db/issued-credentials-repository';
 import type { OffersRepository } from '../src/db/offers-repository';
 import { type WebhookEvent, WebhookFailure } from '../workflows/contracts/webhook-delivery';
@@ -57,7 +57,7 @@ export const createWebhookActivities = ({ config, secret, fetch, offers, issued 
    * so retrying cannot help.
    */
   async deliverWebhook(input: { subscriber: string; event: WebhookEvent }): Promise<{ status: number; attempt: number }> {
-    const source = Object.hasOwn(config.file.authentic_sources, input.subscriber) ? config.file.authentic_sources[input.subscriber] : undefined;
+    const source = sourceByName(config, input.subscriber);
     const endpoint = source?.notification_endpoint;
     if (!endpoint) throw ApplicationFailure.nonRetryable(`no notification_endpoint configured for ${input.subscriber}`, WebhookFailure.NotConfigured);
     const check = await verifyWebhookEvent(input.subscriber, input.event, { offers, issued });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { type LoadedVctm, loadVctm } from '../credentials/vctm';
 import { ConfigError, type Env, formatIssues, parseEnv } from './env';
 import { type AuthenticSourceConfig, type CredentialFormatName, type FileConfig, FileConfigSchema } from './file-schema';
 
@@ -21,12 +22,17 @@ export interface Config {
   readonly credentialTypes: ReadonlyMap<string, ConfiguredCredentialType>;
 }
 
-/** One configured credential type; `format` is a closed union, so switches over it are exhaustive. */
+/**
+ * One configured credential type, the registry entry every part reads (metadata, validation,
+ * issuance): `format` is a closed union, so switches over it are exhaustive, and the type metadata
+ * (VCTM) is read and parsed once, here, at boot; a VCTM that does not parse fails the boot.
+ */
 export interface ConfiguredCredentialType {
   source: string;
   scope: string;
   format: CredentialFormatName;
   vctmPath?: string;
+  vctm?: LoadedVctm;
 }
 
 export function loadConfig(envSource: NodeJS.ProcessEnv = process.env): Config {
@@ -71,23 +77,26 @@ function indexCredentialTypes(file: FileConfig, configPath: string): Config['cre
       // wallet-facing credential configuration id is the vct (docs/conventions.md, Ids).
       if (owner && owner.source !== sourceName) throw new ConfigError(`${where}.vct: "${type.vct}" is already configured for ${owner.source}`);
       const vctmPath = type.vctm_path ? (isAbsolute(type.vctm_path) ? type.vctm_path : resolve(dirname(configPath), type.vctm_path)) : undefined;
-      if (vctmPath) checkVctm(vctmPath, type.vct, `${where}.vctm_path`);
-      byVct.set(type.vct, { source: sourceName, scope, format: type.format, ...(vctmPath ? { vctmPath } : {}) });
+      const vctm = vctmPath ? readVctm(vctmPath, type.vct, `${where}.vctm_path`) : undefined;
+      byVct.set(type.vct, { source: sourceName, scope, format: type.format, ...(vctmPath ? { vctmPath, vctm } : {}) });
     }
   }
   return byVct;
 }
 
-function checkVctm(path: string, vct: string, where: string): void {
+function readVctm(path: string, vct: string, where: string): LoadedVctm {
   if (!existsSync(path)) throw new ConfigError(`${where}: file not found: ${path}`);
-  let vctm: unknown;
+  const bytes = new Uint8Array(readFileSync(path));
   try {
-    vctm = JSON.parse(readFileSync(path, 'utf8'));
+    JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch (err) {
     throw new ConfigError(`${where}: not valid JSON: ${(err as Error).message}`);
   }
-  const declared = (vctm as { vct?: unknown } | null)?.vct;
+  const loaded = loadVctm(bytes);
+  if (!loaded.success) throw new ConfigError(`${where}: invalid type metadata: ${loaded.errors.join('; ')}`);
+  const declared = loaded.data.metadata.vct;
   if (declared !== vct) throw new ConfigError(`${where}: the type metadata declares vct "${String(declared)}", expected "${vct}"`);
+  return loaded.data;
 }
 
 /** ISSUER_DEV_API_KEY when set; otherwise one generated once into the data folder, so restarts keep it. */

@@ -1,5 +1,4 @@
 import { X509Certificate, createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { Decoder } from 'cbor-x';
 import type { Config } from '../config/config';
 import { CredentialInputError } from './credential-errors';
@@ -310,12 +309,7 @@ function indexTypes(configured: Config['credentialTypes']) {
   const byVct = new Map<string, CredentialType>();
   const byScope = new Map<string, CredentialType[]>();
   for (const [vct, t] of configured) {
-    let vctm: LoadedVctm | undefined;
-    if (t.vctmPath) {
-      const loaded = loadVctm(new Uint8Array(readFileSync(t.vctmPath)));
-      if (!loaded.success) throw new Error(`authentic_sources.${t.source}.credential_types.${t.scope}.vctm_path: ${loaded.errors.join('; ')}`);
-      vctm = loaded.data;
-    }
+    const vctm = t.vctm;
     const type: CredentialType = { vct, scope: t.scope, source: t.source, format: t.format, ...(vctm ? { vctm } : {}) };
     byVct.set(vct, type);
     byScope.set(t.scope, [...(byScope.get(t.scope) ?? []), type]);

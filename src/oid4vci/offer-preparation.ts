@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Config } from '../config/config';
+import { type Config, sourceByName } from '../config/config';
 import type { DocumentKey, DocumentsRepository, DocumentUpload } from '../db/documents-repository';
 import type { OffersRepository } from '../db/offers-repository';
 import type { PreparedOffer } from '../../workflows/contracts/batch-offer';
@@ -59,7 +59,7 @@ export async function prepareOffer({ config, documents, offers, secrets }: Offer
   const { credential_valid_from: from, credential_valid_to: to } = doc.meta;
   if ((to !== undefined && to <= now) || (from !== undefined && from > now + preAuth.code_ttl)) return { ok: false, reason: 'document_not_valid' };
   const offerId = randomBytes(16).toString('base64url');
-  const source = config.file.authentic_sources[key.authentic_source];
+  const source = sourceByName(config, key.authentic_source);
   const pinDelivery: PinDelivery = !preAuth.pin_required ? 'none' : source?.pin_delivery === 'authentic_source' ? 'authentic_source' : 'email';
   const expiresAt = new Date(Date.now() + preAuth.code_ttl * 1000);
   const workflowId = credentialOfferWorkflowId(key.authentic_source, key.vct, key.document_id);

@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import type { Config } from '../../config/config';
 import { ConfigError } from '../../config/env';
-import { type ClaimPath, type LoadedVctm, loadVctm } from '../../credentials/vctm';
+import type { ClaimPath, LoadedVctm } from '../../credentials/vctm';
 
 /** Field errors reported for one document at most; the rest are summed up in one more entry. */
 export const MAX_FIELD_ERRORS = 20;
@@ -23,16 +22,14 @@ export function createDocumentDataValidator(config: Config): (vct: string, data:
   (addFormats as unknown as (a: Ajv2020) => void)(ajv);
   const byVct = new Map<string, { vctm: LoadedVctm; schema?: ValidateFunction }>();
   for (const [vct, type] of config.credentialTypes) {
-    if (!type.vctmPath) continue;
-    const loaded = loadVctm(readFileSync(type.vctmPath));
-    if (!loaded.success) throw new ConfigError(`${type.vctmPath}: invalid type metadata:\n${loaded.errors.join('\n')}`);
+    if (!type.vctm) continue;
     let schema: ValidateFunction | undefined;
     try {
-      schema = loaded.data.metadata.schema ? ajv.compile(loaded.data.metadata.schema) : undefined;
+      schema = type.vctm.metadata.schema ? ajv.compile(type.vctm.metadata.schema) : undefined;
     } catch (err) {
       throw new ConfigError(`${type.vctmPath}: schema does not compile: ${(err as Error).message}`);
     }
-    byVct.set(vct, { vctm: loaded.data, ...(schema ? { schema } : {}) });
+    byVct.set(vct, { vctm: type.vctm, ...(schema ? { schema } : {}) });
   }
 
   return (vct, data) => {

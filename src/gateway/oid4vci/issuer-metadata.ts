@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs';
 import type { Config } from '../../config/config';
-import { loadVctm } from '../../credentials/vctm';
+import { MAX_BATCH } from '../../../workflows/contracts/credential-offer';
 import { DPOP_SIGNING_ALGS } from '../../oid4vci/dpop';
 import { PROOF_SIGNING_ALGS } from '../../oid4vci/proof-jwt';
 
-export const BATCH_SIZE = 10;
 
 /**
  * Credential Issuer Metadata (OpenID4VCI 1.0 §12.2): one credential configuration per configured
@@ -15,8 +13,7 @@ export function credentialIssuerMetadata(config: Config): Record<string, unknown
   const url = config.issuerUrl;
   const configurations: Record<string, unknown> = {};
   for (const [vct, type] of config.credentialTypes) {
-    const vctm = type.vctmPath ? loadVctm(readFileSync(type.vctmPath)) : undefined;
-    const metadata = vctm?.success ? vctm.data.metadata : undefined;
+    const metadata = type.vctm?.metadata;
     // Without type metadata the scope name is the display name: every configuration carries
     // `credential_metadata`, which is how 1.0 clients tell this metadata from draft versions.
     const display = (metadata?.display ?? [{ name: type.scope, lang: 'en' }]).map((d) => ({ name: d.name, locale: (d as { locale?: string; lang?: string }).locale ?? (d as { lang?: string }).lang, ...(d.description ? { description: d.description } : {}) }));
@@ -26,13 +23,19 @@ export function credentialIssuerMetadata(config: Config): Record<string, unknown
       proof_types_supported: { jwt: { proof_signing_alg_values_supported: [...PROOF_SIGNING_ALGS] } },
       credential_metadata: { display, ...(claims ? { claims } : {}) },
     };
-    if (type.format === 'mso_mdoc') {
-      // Appendix A.2: COSE algorithm numbers for mdoc (-7 = ES256).
-      configurations[vct] = { format: 'mso_mdoc', doctype: vct, cryptographic_binding_methods_supported: ['cose_key'], credential_signing_alg_values_supported: [-7], ...common };
-    } else if (type.format === 'jwt_vc_json') {
-      configurations[vct] = { format: 'jwt_vc_json', credential_definition: { type: ['VerifiableCredential', vct] }, cryptographic_binding_methods_supported: ['jwk', 'did:jwk'], credential_signing_alg_values_supported: ['ES256'], ...common };
-    } else {
-      configurations[vct] = { format: 'dc+sd-jwt', vct, cryptographic_binding_methods_supported: ['jwk'], credential_signing_alg_values_supported: ['ES256'], ...common };
+    switch (type.format) {
+      case 'mso_mdoc':
+        // Appendix A.2: COSE algorithm numbers for mdoc (-7 = ES256).
+        configurations[vct] = { format: 'mso_mdoc', doctype: vct, cryptographic_binding_methods_supported: ['cose_key'], credential_signing_alg_values_supported: [-7], ...common };
+        break;
+      case 'jwt_vc_json':
+        configurations[vct] = { format: 'jwt_vc_json', credential_definition: { type: ['VerifiableCredential', vct] }, cryptographic_binding_methods_supported: ['jwk', 'did:jwk'], credential_signing_alg_values_supported: ['ES256'], ...common };
+        break;
+      case 'dc+sd-jwt':
+        configurations[vct] = { format: 'dc+sd-jwt', vct, cryptographic_binding_methods_supported: ['jwk'], credential_signing_alg_values_supported: ['ES256'], ...common };
+        break;
+      default:
+        throw new Error(`no credential configuration for format ${(type.format satisfies never) as string}`);
     }
   }
   return {
@@ -40,7 +43,7 @@ export function credentialIssuerMetadata(config: Config): Record<string, unknown
     credential_endpoint: `${url}/credential`,
     nonce_endpoint: `${url}/nonce`,
     notification_endpoint: `${url}/notification`,
-    batch_credential_issuance: { batch_size: BATCH_SIZE },
+    batch_credential_issuance: { batch_size: MAX_BATCH },
     display: [{ name: config.file.issuer.name }],
     credential_configurations_supported: configurations,
   };
