@@ -22,6 +22,9 @@ import { createDocumentDataValidator } from '../gateway/datastore/document-data-
 import { credentialsRoutes } from '../gateway/credentials/credentials-routes';
 import { createGatewayApp } from '../gateway/gateway-app';
 import { wellKnownRoutes } from '../gateway/well-known-routes';
+import { kmsRoutes } from '../gateway/kms/kms-routes';
+import { createKmsKeysRepository } from '../db/kms-keys-repository';
+import { createKmsService } from '../kms/kms-service';
 import { notificationRoutes } from '../gateway/oid4vci/notification-routes';
 import { walletEndpoints } from '../gateway/oid4vci/wallet-endpoints';
 import { createAccessTokensRepository, createNoncesRepository } from '../db/nonces-repository';
@@ -90,6 +93,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const documents = createDocumentsRepository(db, { dateFormats: config.file.identity_matching.date_formats });
   const offers = createOffersRepository(db);
   const secrets = createOfferSecrets(subkeys.offerSecrets);
+  const kms = createKmsService({ keys: createKmsKeysRepository(db), sealing: subkeys.keySealing });
   const app = createGatewayApp({
     config,
     logger,
@@ -100,6 +104,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       ...notificationRoutes({ config, documents, offers, secrets, temporal: temporal.client }),
       ...credentialsRoutes({ config, issuance, credentials: createW3cCredentialsRepository(db), audit }),
       ...wellKnownRoutes({ config, keyStore }),
+      ...kmsRoutes({ kms, audit }),
     ],
     protocolRouters: [
       walletEndpoints({
