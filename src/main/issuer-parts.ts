@@ -23,6 +23,7 @@ import { credentialsRoutes } from '../gateway/credentials/credentials-routes';
 import { createGatewayApp } from '../gateway/gateway-app';
 import { wellKnownRoutes } from '../gateway/well-known-routes';
 import { kmsRoutes } from '../gateway/kms/kms-routes';
+import { x509IsoRoutes } from '../gateway/x509/x509-routes';
 import { createKmsKeysRepository } from '../db/kms-keys-repository';
 import { createKmsService } from '../kms/kms-service';
 import { notificationRoutes } from '../gateway/oid4vci/notification-routes';
@@ -105,6 +106,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       ...credentialsRoutes({ config, issuance, credentials: createW3cCredentialsRepository(db), audit }),
       ...wellKnownRoutes({ config, keyStore }),
       ...kmsRoutes({ kms, audit }),
+      ...x509IsoRoutes({ kms, audit }),
     ],
     protocolRouters: [
       walletEndpoints({
