@@ -24,6 +24,7 @@ import { createGatewayApp } from '../gateway/gateway-app';
 import { wellKnownRoutes } from '../gateway/well-known-routes';
 import { kmsRoutes } from '../gateway/kms/kms-routes';
 import { x509IsoRoutes } from '../gateway/x509/x509-routes';
+import { x509CertificateRoutes } from '../gateway/x509/certificate-routes';
 import { createKmsKeysRepository } from '../db/kms-keys-repository';
 import { createKmsService } from '../kms/kms-service';
 import { notificationRoutes } from '../gateway/oid4vci/notification-routes';
@@ -107,6 +108,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       ...wellKnownRoutes({ config, keyStore }),
       ...kmsRoutes({ kms, audit }),
       ...x509IsoRoutes({ kms, audit }),
+      ...x509CertificateRoutes({ kms, audit }),
     ],
     protocolRouters: [
       walletEndpoints({

@@ -2,7 +2,7 @@ import { X509Certificate as NodeX509Certificate } from 'node:crypto';
 import { keyTypeInfo, KmsPublicJwkSchema, sameKey } from '../kms/kms-key-types';
 import type { SigningKey } from '../kms/kms-service';
 import type { SubjectKey } from './key-descriptors';
-import { DAY_MS, randomSerial, startOfValidity, wholeSeconds, x509, x509Crypto, X509RequestError } from './x509-support';
+import { DAY_MS, distinguishedName, keyIdentifierOf, randomSerial, startOfValidity, wholeSeconds, x509, x509Crypto, X509RequestError } from './x509-support';
 
 /**
  * The certificate profiles of ISO/IEC 18013-5:2021 Annex B for mdoc issuers, enforced:
@@ -77,13 +77,6 @@ const addYears = (date: Date, years: number) => {
   return d;
 };
 
-const nameOf = (d: { country: string; stateOrProvinceName?: string | undefined; localityName?: string | undefined; organizationName?: string | undefined; commonName: string }): x509.JsonName => [
-  { C: [d.country] },
-  ...(d.stateOrProvinceName ? [{ ST: [d.stateOrProvinceName] }] : []),
-  ...(d.localityName ? [{ L: [d.localityName] }] : []),
-  ...(d.organizationName ? [{ O: [d.organizationName] }] : []),
-  { CN: [d.commonName] },
-];
 
 const generalNames = (alt: IssuerAlternativeName): x509.JsonGeneralNames => [
   ...(alt.uri ? [{ type: 'url' as const, value: alt.uri }] : []),
@@ -102,11 +95,6 @@ function validity(path: string, requested: { notBefore?: Date | undefined; notAf
 
 const iacaLimit = (from: Date) => addYears(from, IACA_MAX_VALIDITY_YEARS);
 
-/** The subject key identifier @peculiar/x509 derives (RFC 5280 §4.2.1.2 method 1, SHA-1 of the key), hex. */
-async function keyIdentifierOf(publicKey: SigningKey['publicKey']): Promise<string> {
-  return (await x509.SubjectKeyIdentifierExtension.create(publicKey, false, x509Crypto)).keyId;
-}
-
 /** Issues a self-signed IACA root certificate with the key `key`. */
 export async function issueIaca(data: IacaCertificateData, key: SigningKey, now: Date = new Date()): Promise<IssuedCertificate> {
   const { notBefore, notAfter } = validity('certificateData', data, now, (from) => addYears(from, IACA_DEFAULT_VALIDITY_YEARS), iacaLimit, `${IACA_MAX_VALIDITY_YEARS} years`);
@@ -116,7 +104,7 @@ export async function issueIaca(data: IacaCertificateData, key: SigningKey, now:
   const certificate = await x509.X509CertificateGenerator.createSelfSigned(
     {
       serialNumber,
-      name: nameOf(data),
+      name: distinguishedName(data),
       notBefore,
       notAfter,
       keys: { publicKey: key.publicKey, privateKey: key.privateKey },
@@ -139,7 +127,7 @@ export async function iacaSignerFromData(data: IacaCertificateData, key: Signing
   const issuerAltName = generalNames(data.issuerAlternativeNameConf);
   if (issuerAltName.length === 0) throw new X509RequestError('iacaSigner.certificateData.issuerAlternativeNameConf', 'needs a uri or an email');
   return {
-    name: new x509.Name(nameOf(data)),
+    name: new x509.Name(distinguishedName(data)),
     country: data.country,
     stateOrProvinceName: data.stateOrProvinceName,
     notBefore: data.notBefore && wholeSeconds(data.notBefore),
@@ -202,7 +190,7 @@ export async function issueDocumentSigner(iaca: IacaSigner, data: DocumentSigner
   const certificate = await x509.X509CertificateGenerator.create(
     {
       serialNumber,
-      subject: nameOf(data),
+      subject: distinguishedName(data),
       issuer: iaca.name,
       notBefore,
       notAfter,

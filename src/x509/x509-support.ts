@@ -30,6 +30,33 @@ export const isoSeconds = (date: Date): string => wholeSeconds(date).toISOString
 
 export const DAY_MS = 86_400_000;
 
+/** The name fields the X.509 service reads (walt.id names), in the order they appear in a certificate's name. */
+export interface NameFields {
+  country?: string | undefined;
+  stateOrProvinceName?: string | undefined;
+  localityName?: string | undefined;
+  organizationName?: string | undefined;
+  organizationalUnitName?: string | undefined;
+  commonName?: string | undefined;
+}
+
+const ATTRIBUTES: [keyof NameFields, string][] = [
+  ['country', 'C'],
+  ['stateOrProvinceName', 'ST'],
+  ['localityName', 'L'],
+  ['organizationName', 'O'],
+  ['organizationalUnitName', 'OU'],
+  ['commonName', 'CN'],
+];
+
+/** A distinguished name (RFC 5280 §4.1.2.4) of the given fields, one RDN each, country first. */
+export const distinguishedName = (fields: NameFields): x509.JsonName => ATTRIBUTES.flatMap(([field, type]) => (fields[field] ? [{ [type]: [fields[field]] }] : []));
+
+/** The subject key identifier of a key (RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey), hex, as @peculiar/x509 derives it. */
+export async function keyIdentifierOf(publicKey: webcrypto.CryptoKey): Promise<string> {
+  return (await x509.SubjectKeyIdentifierExtension.create(publicKey, false, x509Crypto)).keyId;
+}
+
 /** A request the X.509 service cannot fulfil as asked: the gateway answers 400 with `path` as the offending field. */
 export class X509RequestError extends Error {
   override readonly name = 'X509RequestError';

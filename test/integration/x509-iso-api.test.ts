@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { type BearerGateway, OTHER_CLIENT_TOKEN, startBearerGateway } from '../support/bearer-gateway';
-import { certificateText, extension, openssl, verifyChain } from '../support/openssl';
+import { certificateText, extension, openssl, opensslCsr, tamperedCsr, verifyChain } from '../support/openssl';
 
 /**
  * The X.509 service's ISO endpoints (seed 003 "Create an IACA certificate", "Create a Document Signer
@@ -161,8 +161,7 @@ describe('X.509 service ISO endpoints (IACA, Document Signer), against real Post
 
   test('a CSR made by openssl (its key, not the CSR\'s subject, is certified); the legacy dsKeyDescriptor', async () => {
     const iaca = (await post('iacas', { certificateData: seedIacaData(), iacaKeyDesc: seedDsRequest().iacaSigner.iacaKeyDesc })).body.certificatePEM;
-    const csr = openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'key.pem', '-subj', '/CN=ignored', ]).stdout;
-    assert.match(csr, /BEGIN CERTIFICATE REQUEST/);
+    const csr = opensslCsr();
     const ds = await post('document-signers', { ...seedDsRequest(), dsPublicKeySource: { type: 'csr', csr } });
     assert.equal(ds.status, 200, JSON.stringify(ds.body));
     assertDsProfile(ds.body.certificatePEM, iaca, { subject: 'C=US\nCN=Example DS', crl: 'https://crl-example.com', issuerAltName: 'URI:https://iaca.example.com' });
@@ -177,10 +176,7 @@ describe('X.509 service ISO endpoints (IACA, Document Signer), against real Post
   });
 
   test('refused with 400 INVALID_FORMAT naming the field: a CSR with a bad signature, a key not matching the IACA PEM, an unknown key path, another client\'s key', async () => {
-    const csr = openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'key.pem', '-subj', '/CN=x', ]).stdout;
-    const der = Buffer.from(csr.replace(/-----[^-]+-----|\s/g, ''), 'base64');
-    der[der.length - 5]! ^= 0x01; // inside the signature value
-    const tampered = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE REQUEST-----\n`;
+    const tampered = tamperedCsr(opensslCsr());
     const iacaPem = (await post('iacas', { certificateData: seedIacaData(), iacaKeyDesc: seedDsRequest().iacaSigner.iacaKeyDesc })).body.certificatePEM;
     const otherKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
     const cases: [string, 'iacas' | 'document-signers', unknown, string, RegExp, string?][] = [

@@ -48,3 +48,18 @@ export function extension(text: string, name: string): { critical: boolean; valu
   for (let j = i + 1; j < lines.length && !/^\s{12}X509v3 |^\s{4}Signature Algorithm/.test(lines[j]!) && /^\s{16}/.test(lines[j]!); j++) value.push(lines[j]!.trim());
   return { critical: /critical/.test(lines[i]!), value: value.join('\n') };
 }
+
+/** A PKCS #10 request made by `openssl req` for a fresh key (`-newkey ec` on `curve`, or ed25519). */
+export function opensslCsr(curve: 'prime256v1' | 'secp384r1' | 'ed25519' = 'prime256v1'): string {
+  const key = curve === 'ed25519' ? ['-newkey', 'ed25519'] : ['-newkey', 'ec', '-pkeyopt', `ec_paramgen_curve:${curve}`];
+  const csr = openssl(['req', '-new', ...key, '-nodes', '-keyout', 'key.pem', '-subj', '/CN=from-csr']).stdout;
+  if (!csr.includes('BEGIN CERTIFICATE REQUEST')) throw new Error('openssl req made no CSR');
+  return csr;
+}
+
+/** The request with one bit of its signature value flipped: still well-formed DER, but its signature no longer verifies. */
+export function tamperedCsr(pem: string): string {
+  const der = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+  der[der.length - 5]! ^= 0x01;
+  return `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE REQUEST-----\n`;
+}

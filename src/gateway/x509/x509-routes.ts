@@ -23,7 +23,7 @@ export async function refusingBadInput<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof X509RequestError) throw new InvalidFormatError(err.message, { fields: [{ path: err.path, message: err.message }] });
+    if (err instanceof X509RequestError) throw new InvalidFormatError(`${err.path}: ${err.message}`, { fields: [{ path: err.path, message: err.message }] });
     throw err;
   }
 }
