@@ -9,6 +9,7 @@ import * as issuedCredentials from './0008-issued-credentials';
 import * as dpop from './0009-dpop';
 import * as offerUriToken from './0010-offer-uri-token';
 import * as kmsKeys from './0011-kms-keys';
+import * as x509Stores from './0012-x509-stores';
 
 /** Every migration, in order. A new migration is a new module appended here. */
 export const migrations = [
@@ -23,4 +24,5 @@ export const migrations = [
   { name: '0009-dpop', ...dpop },
   { name: '0010-offer-uri-token', ...offerUriToken },
   { name: '0011-kms-keys', ...kmsKeys },
+  { name: '0012-x509-stores', ...x509Stores },
 ];

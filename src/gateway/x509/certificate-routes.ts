@@ -9,7 +9,7 @@ import { refusingBadInput, subjectKeyOf, withValidity, type X509RoutesDeps } fro
 import { TargetParams } from './x509-schemas';
 
 /** Seed 003 "Create a generic certificate" (src/x509/generic-certificate.ts). */
-export function x509CertificateRoutes({ kms, audit, now = () => new Date() }: X509RoutesDeps): AnyRouteSpec[] {
+export function x509CertificateRoutes({ kms, audit, stores, now = () => new Date() }: X509RoutesDeps): AnyRouteSpec[] {
   return [
     defineRoute({
       method: 'post',
@@ -43,9 +43,11 @@ export function x509CertificateRoutes({ kms, audit, now = () => new Date() }: X5
           }
           return { ...(await issueGenericCertificate(body.certificateData, subject, issuer, now())), subject };
         });
+        const storedCertificateIds = await stores(principal.client, call.params.target!, body.storedCertificateId, { ...issued, profile: 'generic' });
         if (issued.subject.keyIdPath) await kms.recordCertificate(principal.client, issued.subject.keyIdPath, issued.certificatePem);
-        await auditCall(audit, call, 'x509.certificate.issue', { target: call.params.target!, serial: issued.serialNumber });
+        await auditCall(audit, call, 'x509.certificate.issue', { target: call.params.target!, serial: issued.serialNumber, stored: storedCertificateIds?.join(' ') ?? null });
         return {
+          ...(storedCertificateIds ? { storedCertificateIds } : {}),
           certificatePEM: issued.certificatePem,
           certificateData: { ...withValidity(body.certificateData, issued), issuerName: issued.issuerName, publicKeyJwk: publicJwkOf(issued.subject.publicJwk) },
         };

@@ -6,6 +6,7 @@ import { iacaSignerFromData, iacaSignerFromPem, issueDocumentSigner, issueIaca }
 import { isoSeconds, X509RequestError } from '../../x509/x509-support';
 import { InvalidFormatError } from '../api-errors';
 import { auditCall } from '../audit-call';
+import type { CertificateStores } from './certificate-stores';
 import { type AnyRouteSpec, defineRoute } from '../route-registry';
 import { CreateDocumentSignerRequest, CreateIacaRequest, DocumentSignerResponse, IacaResponse, PublicKeySource, TargetParams } from './x509-schemas';
 import type { z } from 'zod';
@@ -13,6 +14,7 @@ import type { z } from 'zod';
 export interface X509RoutesDeps {
   kms: KmsService;
   audit: AuditLogRepository;
+  stores: CertificateStores;
   now?: () => Date;
 }
 
@@ -40,7 +42,7 @@ export const withValidity = <T extends object>(data: T, issued: { notBefore: Dat
  * The ISO endpoints of the X.509 service (docs/conventions.md, X.509 service): IACA roots and
  * Document Signers under ISO/IEC 18013-5 Annex B (src/x509/iso-profiles.ts).
  */
-export function x509IsoRoutes({ kms, audit, now = () => new Date() }: X509RoutesDeps): AnyRouteSpec[] {
+export function x509IsoRoutes({ kms, audit, stores, now = () => new Date() }: X509RoutesDeps): AnyRouteSpec[] {
   return [
     defineRoute({
       method: 'post',
@@ -58,9 +60,10 @@ export function x509IsoRoutes({ kms, audit, now = () => new Date() }: X509Routes
         const { body, principal } = call;
         const ctx = { kms, client: principal.client };
         const issued = await refusingBadInput(async () => issueIaca(body.certificateData, await resolveSigningKey(body.iacaKeyDesc, ctx, 'iacaKeyDesc'), now()));
+        const storedCertificateIds = await stores(principal.client, call.params.target!, body.storedCertificateId, { ...issued, profile: 'iaca', vicalMetadata: body.vicalEntryComplementaryMetadata });
         if (body.iacaKeyDesc.type === 'kms-hosted-key-descriptor') await kms.recordCertificate(principal.client, body.iacaKeyDesc.keyIdPath, issued.certificatePem);
-        await auditCall(audit, call, 'x509.iaca.issue', { target: call.params.target!, serial: issued.serialNumber });
-        return { certificatePEM: issued.certificatePem, certificateData: withValidity(body.certificateData, issued) };
+        await auditCall(audit, call, 'x509.iaca.issue', { target: call.params.target!, serial: issued.serialNumber, stored: storedCertificateIds?.join(' ') ?? null });
+        return { certificatePEM: issued.certificatePem, ...(storedCertificateIds ? { storedCertificateIds } : {}), certificateData: withValidity(body.certificateData, issued) };
       },
     }),
 
@@ -89,9 +92,10 @@ export function x509IsoRoutes({ kms, audit, now = () => new Date() }: X509Routes
           const subject = body.dsPublicKeySource ? await subjectKeyOf(source, ctx, sourcePath) : await resolveSubjectKey(body.dsKeyDescriptor!, ctx, sourcePath);
           return { ...(await issueDocumentSigner(iaca, body.certificateData, subject, now())), subject };
         });
+        const storedCertificateIds = await stores(principal.client, call.params.target!, body.storedCertificateId, { ...issued, profile: 'document_signer' });
         if (issued.subject.keyIdPath) await kms.recordCertificate(principal.client, issued.subject.keyIdPath, issued.certificatePem);
-        await auditCall(audit, call, 'x509.document_signer.issue', { target: call.params.target!, serial: issued.serialNumber });
-        return { certificatePEM: issued.certificatePem, certificateData: withValidity(body.certificateData, issued) };
+        await auditCall(audit, call, 'x509.document_signer.issue', { target: call.params.target!, serial: issued.serialNumber, stored: storedCertificateIds?.join(' ') ?? null });
+        return { certificatePEM: issued.certificatePem, ...(storedCertificateIds ? { storedCertificateIds } : {}), certificateData: withValidity(body.certificateData, issued) };
       },
     }),
   ];
