@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { SERVICE_PATH } from '../kms/resource-paths';
 import { z } from 'zod';
 import { validateLayout } from '../identity/date-normalization';
 
@@ -169,6 +170,23 @@ export const FileConfigSchema = z
           scopes: z.array(z.string().min(1)).default([]),
           /** May call SignMetadata (issuer metadata signed with the issuer's credential key). Default false. */
           sign_metadata: z.boolean().default(false),
+        }),
+      )
+      .default({}),
+    /**
+     * X.509 services (seed 003, docs/conventions.md X.509 service) by service path
+     * `{organization}.{tenant}.{service}`, each with the X.509 stores attached to it (store paths of the
+     * same form). A service not listed has no store: `storedCertificateId` is ignored, as the seed says.
+     */
+    x509_services: z
+      .record(
+        z.string().regex(SERVICE_PATH, 'must be {organization}.{tenant}.{service}'),
+        z.strictObject({
+          stores: z
+            .array(z.string().regex(SERVICE_PATH, 'must be {organization}.{tenant}.{store}'))
+            .max(8)
+            .default([])
+            .refine((stores) => new Set(stores).size === stores.length, 'lists a store twice'),
         }),
       )
       .default({}),

@@ -1,8 +1,9 @@
 // @peculiar/x509 2.x resolves its algorithm providers through tsyringe, which needs the Reflect
 // metadata polyfill loaded first.
 import 'reflect-metadata';
-import { randomBytes, webcrypto } from 'node:crypto';
+import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
+import { randomSerial, startOfValidity } from '../x509/x509-support';
 import { Es256PrivateJwkSchema, es256Thumbprint, type Es256PrivateJwk } from './signer';
 
 /**
@@ -166,16 +167,4 @@ export async function createDocumentSigner(
 /** PEM certificate → base64 DER (the `x5c` element form). */
 export function pemToBase64Der(pem: string): string {
   return Buffer.from(new x509.X509Certificate(pem).rawData).toString('base64');
-}
-
-/** Whole seconds, one minute in the past to tolerate verifier clock skew. */
-function startOfValidity(now: Date = new Date()): Date {
-  return new Date(Math.floor(now.getTime() / 1000) * 1000 - 60_000);
-}
-
-/** A positive, non-sequential serial of 16 random bytes (RFC 5280 §4.1.2.2; Annex B asks for unpredictable serials). */
-function randomSerial(): string {
-  const bytes = randomBytes(16);
-  bytes[0] = (bytes[0]! & 0x7f) | 0x40;
-  return bytes.toString('hex');
 }

@@ -38,11 +38,14 @@ function assertKek(kek: Uint8Array): void {
 /** True for an envelope sealed under the raw KEK (`v1`), which the key store reseals. */
 export const isLegacyEnvelope = (envelope: string): boolean => envelope.startsWith(`${LEGACY_VERSION}.`);
 
-/** Encrypts a private JWK under the key-sealing subkey (`v2`), bound to `aad` (the key's kid). */
-export function encryptPrivateKey(jwk: Es256PrivateJwk, keys: KeySealingKeys, aad: string): string {
+/**
+ * Encrypts a private JWK under the key-sealing subkey (`v2`), bound to `aad` (the key's kid).
+ * `schema` is what the JWK must be: an ES256 key by default; the KMS (src/kms/) passes its own.
+ */
+export function encryptPrivateKey<T extends object = Es256PrivateJwk>(jwk: T, keys: KeySealingKeys, aad: string, schema: z.ZodType<T> = Es256PrivateJwkSchema as unknown as z.ZodType<T>): string {
   const kek = keys.current;
   assertKek(kek);
-  const plaintext = Buffer.from(JSON.stringify(Es256PrivateJwkSchema.parse(jwk)), 'utf8');
+  const plaintext = Buffer.from(JSON.stringify(schema.parse(jwk)), 'utf8');
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', kek, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(aadFor(aad, VERSION));
@@ -55,9 +58,9 @@ export function encryptPrivateKey(jwk: Es256PrivateJwk, keys: KeySealingKeys, aa
 /**
  * Decrypts an envelope made by `encryptPrivateKey` (`v2`), or a `v1` one when `keys.legacy` is
  * there. Throws `KeyDecryptionError` when the envelope is malformed, the key is wrong or missing,
- * the row was tampered with, or `aad` is not the kid it was sealed under.
+ * the row was tampered with, `aad` is not the kid it was sealed under, or the key is not of `schema`.
  */
-export function decryptPrivateKey(envelope: string, keys: KeySealingKeys, aad: string): Es256PrivateJwk {
+export function decryptPrivateKey<T extends object = Es256PrivateJwk>(envelope: string, keys: KeySealingKeys, aad: string, schema: z.ZodType<T> = Es256PrivateJwkSchema as unknown as z.ZodType<T>): T {
   const parts = envelope.split('.');
   const version = parts[0];
   if (parts.length !== 4 || (version !== VERSION && version !== LEGACY_VERSION) || !parts.slice(1).every((p) => /^[A-Za-z0-9_-]*$/.test(p))) {
@@ -83,9 +86,9 @@ export function decryptPrivateKey(envelope: string, keys: KeySealingKeys, aad: s
     throw new KeyDecryptionError('private key envelope failed authentication (wrong KEK, wrong kid or tampered)', { cause });
   }
   try {
-    return Es256PrivateJwkSchema.parse(JSON.parse(plaintext.toString('utf8')));
+    return schema.parse(JSON.parse(plaintext.toString('utf8')));
   } catch (cause) {
-    throw new KeyDecryptionError('decrypted private key is not an ES256 JWK', { cause });
+    throw new KeyDecryptionError('decrypted private key is not a JWK of the expected type', { cause });
   } finally {
     plaintext.fill(0);
   }

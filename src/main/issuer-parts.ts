@@ -20,6 +20,14 @@ import { createDocumentDataValidator } from '../gateway/datastore/document-data-
 import { credentialsRoutes } from '../gateway/credentials/credentials-routes';
 import { createGatewayApp } from '../gateway/gateway-app';
 import { wellKnownRoutes } from '../gateway/well-known-routes';
+import { kmsRoutes } from '../gateway/kms/kms-routes';
+import { x509IsoRoutes } from '../gateway/x509/x509-routes';
+import { x509CertificateRoutes } from '../gateway/x509/certificate-routes';
+import { createCertificateStores } from '../gateway/x509/certificate-stores';
+import { x509StoreRoutes } from '../gateway/x509/store-routes';
+import { createX509StoreRepository } from '../db/x509-store-repository';
+import { createKmsKeysRepository } from '../db/kms-keys-repository';
+import { createKmsService } from '../kms/kms-service';
 import { notificationRoutes } from '../gateway/oid4vci/notification-routes';
 import { walletEndpoints } from '../gateway/oid4vci/wallet-endpoints';
 import { createAccessTokensRepository, createNoncesRepository } from '../db/nonces-repository';
@@ -80,6 +88,9 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const offers = createOffersRepository(db);
   const secrets = createOfferSecrets(subkeys.offerSecrets);
   const offerService = createOfferService({ config, documents, offers, secrets, temporal: temporal.client, issued: createIssuedCredentialsRepository(db, subkeys.pickupSealing) });
+  const kms = createKmsService({ keys: createKmsKeysRepository(db), sealing: subkeys.keySealing });
+  const x509Stores = createX509StoreRepository(db);
+  const x509 = { kms, audit, stores: createCertificateStores(config, x509Stores) };
   const app = createGatewayApp({
     config,
     logger,
@@ -90,6 +101,10 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       ...notificationRoutes({ config, secrets, offerService, temporal: temporal.client }),
       ...credentialsRoutes({ config, issuance, credentials: createW3cCredentialsRepository(db), audit }),
       ...wellKnownRoutes({ config, keyStore }),
+      ...kmsRoutes({ kms, audit }),
+      ...x509IsoRoutes(x509),
+      ...x509CertificateRoutes(x509),
+      ...x509StoreRoutes({ config, repo: x509Stores }),
     ],
     protocolRouters: [
       walletEndpoints({ config, logger, secrets, offerService, accessTokens: createAccessTokensRepository(db), nonces: createNoncesRepository(db), db }),

@@ -9,6 +9,8 @@ import * as issuedCredentials from './0008-issued-credentials';
 import * as dpop from './0009-dpop';
 import * as offerUriToken from './0010-offer-uri-token';
 import * as offerPinDelivery from './0011-offer-pin-delivery';
+import * as kmsKeys from './0012-kms-keys';
+import * as x509Stores from './0013-x509-stores';
 
 /** Every migration, in order. A new migration is a new module appended here. */
 export const migrations = [
@@ -23,4 +25,6 @@ export const migrations = [
   { name: '0009-dpop', ...dpop },
   { name: '0010-offer-uri-token', ...offerUriToken },
   { name: '0011-offer-pin-delivery', ...offerPinDelivery },
+  { name: '0012-kms-keys', ...kmsKeys },
+  { name: '0013-x509-stores', ...x509Stores },
 ];
