@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { KeyDecryptionError } from './credential-errors';
 import type { KeySealingKeys } from './kek-subkeys';
-import { Es256PrivateJwkSchema, type Es256PrivateJwk } from './signer';
+import { Ed25519PrivateJwkSchema, Es256PrivateJwkSchema, type Ed25519PrivateJwk, type Es256PrivateJwk } from './signer';
 
 /**
  * Envelope encryption of private signing keys at rest.
@@ -39,10 +39,10 @@ function assertKek(kek: Uint8Array): void {
 export const isLegacyEnvelope = (envelope: string): boolean => envelope.startsWith(`${LEGACY_VERSION}.`);
 
 /** Encrypts a private JWK under the key-sealing subkey (`v2`), bound to `aad` (the key's kid). */
-export function encryptPrivateKey(jwk: Es256PrivateJwk, keys: KeySealingKeys, aad: string): string {
+export function encryptPrivateKey(jwk: Es256PrivateJwk | Ed25519PrivateJwk, keys: KeySealingKeys, aad: string): string {
   const kek = keys.current;
   assertKek(kek);
-  const plaintext = Buffer.from(JSON.stringify(Es256PrivateJwkSchema.parse(jwk)), 'utf8');
+  const plaintext = Buffer.from(JSON.stringify(PrivateJwkSchema.parse(jwk)), 'utf8');
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', kek, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(aadFor(aad, VERSION));
@@ -58,6 +58,16 @@ export function encryptPrivateKey(jwk: Es256PrivateJwk, keys: KeySealingKeys, aa
  * the row was tampered with, or `aad` is not the kid it was sealed under.
  */
 export function decryptPrivateKey(envelope: string, keys: KeySealingKeys, aad: string): Es256PrivateJwk {
+  const jwk = decryptAnyPrivateKey(envelope, keys, aad);
+  if (jwk.kty !== 'EC') throw new KeyDecryptionError('decrypted private key is not an ES256 JWK');
+  return jwk;
+}
+
+/** An ES256 (P-256) or Ed25519 private JWK, as the key store seals them. */
+const PrivateJwkSchema = z.union([Es256PrivateJwkSchema, Ed25519PrivateJwkSchema]);
+
+/** As `decryptPrivateKey`, for a key of either type (the Ed25519 Data Integrity key, signer.ts). */
+export function decryptAnyPrivateKey(envelope: string, keys: KeySealingKeys, aad: string): Es256PrivateJwk | Ed25519PrivateJwk {
   const parts = envelope.split('.');
   const version = parts[0];
   if (parts.length !== 4 || (version !== VERSION && version !== LEGACY_VERSION) || !parts.slice(1).every((p) => /^[A-Za-z0-9_-]*$/.test(p))) {
@@ -83,9 +93,9 @@ export function decryptPrivateKey(envelope: string, keys: KeySealingKeys, aad: s
     throw new KeyDecryptionError('private key envelope failed authentication (wrong KEK, wrong kid or tampered)', { cause });
   }
   try {
-    return Es256PrivateJwkSchema.parse(JSON.parse(plaintext.toString('utf8')));
+    return PrivateJwkSchema.parse(JSON.parse(plaintext.toString('utf8')));
   } catch (cause) {
-    throw new KeyDecryptionError('decrypted private key is not an ES256 JWK', { cause });
+    throw new KeyDecryptionError('decrypted private key is not an ES256 or Ed25519 JWK', { cause });
   } finally {
     plaintext.fill(0);
   }

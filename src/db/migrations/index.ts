@@ -8,6 +8,7 @@ import * as credentialOffers from './0007-credential-offers';
 import * as issuedCredentials from './0008-issued-credentials';
 import * as dpop from './0009-dpop';
 import * as offerUriToken from './0010-offer-uri-token';
+import * as ed25519SigningKey from './0011-ed25519-signing-key';
 
 /** Every migration, in order. A new migration is a new module appended here. */
 export const migrations = [
@@ -21,4 +22,5 @@ export const migrations = [
   { name: '0008-issued-credentials', ...issuedCredentials },
   { name: '0009-dpop', ...dpop },
   { name: '0010-offer-uri-token', ...offerUriToken },
+  { name: '0011-ed25519-signing-key', ...ed25519SigningKey },
 ];
