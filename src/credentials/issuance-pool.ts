@@ -67,6 +67,7 @@ export async function createIssuancePool(options: IssuancePoolOptions): Promise<
     makeSdJwt: (request) => run('makeSdJwt', request),
     makeMdoc: (request) => run('makeMdoc', request),
     makeVc20: (request) => run('makeVc20', request),
+    makeVc20DataIntegrity: (request) => run('makeVc20DataIntegrity', request),
     jwks: () => run('jwks'),
     signMetadata: (request) => run('signMetadata', request),
     iacaCertificates: () => run('iacaCertificates'),

@@ -8,7 +8,15 @@ import type { KeyStore } from './key-store';
 import { MDL_DOCTYPE, createMdocIssuer, type IssuedMdoc, type MdocDocTypeSpec, type MdocIssuer } from './mdoc-issuer';
 import { createSdJwtVcIssuer, type IssuedSdJwtVc, type SdJwtVcIssuer, type SdJwtVcStatus } from './sd-jwt-vc-issuer';
 import type { CredentialSigner, PublishedJwk } from './signer';
-import { createVc20JoseIssuer, type BitstringStatusListEntry, type IssuedVc20, type Vc20JoseIssuer } from './vc20-jose-issuer';
+import { didWebFromUrl } from './did-web';
+import {
+  DEFAULT_CRYPTOSUITE,
+  createVc20DataIntegrityIssuer,
+  isDataIntegrityCryptosuite,
+  type DataIntegrityCryptosuite,
+  type IssuedVc20DataIntegrity,
+} from './vc20-data-integrity-issuer';
+import { createVc20JoseIssuer, type BitstringStatusListEntry, type IssuedVc20, type Vc20IssueRequest, type Vc20JoseIssuer } from './vc20-jose-issuer';
 import { loadVctm, vctIntegrity, type LoadedVctm } from './vctm';
 
 /**
@@ -86,6 +94,13 @@ export interface MakeVc20Request {
   extra?: Record<string, unknown>;
 }
 
+export interface MakeVc20DataIntegrityRequest extends MakeVc20Request {
+  /** `ecdsa-rdfc-2019` (default) or `eddsa-rdfc-2022`; anything else is a CredentialInputError on `cryptosuite`. */
+  cryptosuite?: string;
+  /** Free-form claims: terms no context defines expand under the VC 2.0 undefined-terms context (vc20-data-integrity-issuer.ts). */
+  undefinedTerms?: boolean;
+}
+
 export interface MadeSdJwt extends IssuedSdJwtVc {
   vct: string;
   /** The disclosures of `credential`, each base64url (RFC 9901 §4.2). */
@@ -105,6 +120,8 @@ export interface IssuanceService {
   makeSdJwt(request: MakeSdJwtRequest): Promise<MadeSdJwt>;
   makeMdoc(request: MakeMdocRequest): Promise<IssuedMdoc>;
   makeVc20(request: MakeVc20Request): Promise<IssuedVc20>;
+  /** A VC 2.0 credential secured with Data Integrity (issuer: the issuer's did:web, docs/conventions.md). */
+  makeVc20DataIntegrity(request: MakeVc20DataIntegrityRequest): Promise<IssuedVc20DataIntegrity>;
   /** The issuer identifier and the public keys verifiers need (the key store's JWKS). */
   jwks(): Promise<{ issuer: string; keys: PublishedJwk[] }>;
   /** `signed_metadata` (OpenID4VCI 1.0 §12.2.3): a JWT signed with the active credential key, which JWKS publishes. */
@@ -116,7 +133,7 @@ export interface IssuanceService {
 export interface IssuanceServiceDeps {
   config: Pick<Config, 'issuerUrl' | 'credentialTypes'>;
   /** `iacaCertificatesPem` is optional: without it there are no IACAs to report. */
-  keyStore: Pick<KeyStore, 'signer' | 'jwks'> & Partial<Pick<KeyStore, 'iacaCertificatesPem'>>;
+  keyStore: Pick<KeyStore, 'signer' | 'jwks'> & Partial<Pick<KeyStore, 'iacaCertificatesPem' | 'ed25519Signer'>>;
   now?: () => Date;
   /** Validity of a credential whose request gives no end. Default 365 days. */
   defaultValidityDays?: number;
@@ -158,6 +175,35 @@ export function createIssuanceService(deps: IssuanceServiceDeps): IssuanceServic
   const sdJwtIssuer = perKid<SdJwtVcIssuer>((signer) => createSdJwtVcIssuer({ signer, now: unixNow }));
   const mdocIssuer = perKid<MdocIssuer>((signer) => createMdocIssuer({ signer, docTypes: mdocDocTypes, now }));
   const vc20Issuer = perKid<Vc20JoseIssuer>((signer) => createVc20JoseIssuer({ signer, now }));
+  const vc20DiIssuer = createVc20DataIntegrityIssuer({ issuerUrl: config.issuerUrl, issuerDid: didWebFromUrl(config.issuerUrl), now });
+
+  /** The VC 2.0 request both securing mechanisms share: types, subject (with the holder DID or key), validity. */
+  function vc20Request(request: MakeVc20Request): Omit<Vc20IssueRequest, 'issuer'> {
+    const credentialTypes = request.types?.length ? [...request.types] : request.scope ? [types.resolve({ scope: request.scope }, 'jwt_vc_json').vct] : [];
+    if (credentialTypes.length === 0) throw new CredentialInputError('invalid_claims', 'credential types or a scope with a jwt_vc_json type are required', 'types');
+    if (!isPlainObject(request.documentData)) throw new CredentialInputError('invalid_claims', 'must be a JSON object', 'credentialSubject');
+    const subject: Record<string, unknown> = { ...request.documentData };
+    if (request.subjectDid !== undefined) {
+      if (!DID.test(request.subjectDid)) throw new CredentialInputError('invalid_claims', 'must be a DID (did:<method>:<id>)', 'subjectDid');
+      if (subject.id !== undefined && subject.id !== request.subjectDid) {
+        throw new CredentialInputError('invalid_claims', 'differs from subjectDid', 'credentialSubject.id');
+      }
+      subject.id = request.subjectDid;
+    }
+    // No DID: the holder is bound by key, `cnf.jwk` as in RFC 7800 §3.2 (the proto's MakeVC20Request.jwk).
+    const cnf = request.holderJwk !== undefined ? { cnf: { jwk: parseHolderJwk(request.holderJwk) } } : undefined;
+    const { validFrom, validUntil } = validity(request.validFrom, request.validUntil);
+    return {
+      type: credentialTypes,
+      credentialSubject: subject,
+      ...(validFrom ? { validFrom } : {}),
+      validUntil,
+      ...(request.id ? { id: request.id } : {}),
+      ...(request.credentialStatus ? { credentialStatus: request.credentialStatus } : {}),
+      ...(request.contexts ? { contexts: request.contexts } : {}),
+      ...(cnf || request.extra ? { extra: { ...request.extra, ...cnf } } : {}),
+    };
+  }
 
   /** Validity window in Dates; the end defaults to start + defaultValidityDays. */
   const validity = (from: Instant | undefined, until: Instant | undefined) => {
@@ -225,32 +271,23 @@ export function createIssuanceService(deps: IssuanceServiceDeps): IssuanceServic
     },
 
     async makeVc20(request) {
-      const credentialTypes = request.types?.length ? [...request.types] : request.scope ? [types.resolve({ scope: request.scope }, 'jwt_vc_json').vct] : [];
-      if (credentialTypes.length === 0) throw new CredentialInputError('invalid_claims', 'credential types or a scope with a jwt_vc_json type are required', 'types');
-      if (!isPlainObject(request.documentData)) throw new CredentialInputError('invalid_claims', 'must be a JSON object', 'credentialSubject');
-      const subject: Record<string, unknown> = { ...request.documentData };
-      if (request.subjectDid !== undefined) {
-        if (!DID.test(request.subjectDid)) throw new CredentialInputError('invalid_claims', 'must be a DID (did:<method>:<id>)', 'subjectDid');
-        if (subject.id !== undefined && subject.id !== request.subjectDid) {
-          throw new CredentialInputError('invalid_claims', 'differs from subjectDid', 'credentialSubject.id');
-        }
-        subject.id = request.subjectDid;
-      }
-      // No DID: the holder is bound by key, `cnf.jwk` as in RFC 7800 §3.2 (the proto's MakeVC20Request.jwk).
-      const cnf = request.holderJwk !== undefined ? { cnf: { jwk: parseHolderJwk(request.holderJwk) } } : undefined;
-      const { validFrom, validUntil } = validity(request.validFrom, request.validUntil);
+      const vc = vc20Request(request);
       const issuer = vc20Issuer(await keyStore.signer('credential'));
-      return issuer.issue({
-        type: credentialTypes,
-        issuer: config.issuerUrl,
-        credentialSubject: subject,
-        ...(validFrom ? { validFrom } : {}),
-        validUntil,
-        ...(request.id ? { id: request.id } : {}),
-        ...(request.credentialStatus ? { credentialStatus: request.credentialStatus } : {}),
-        ...(request.contexts ? { contexts: request.contexts } : {}),
-        ...(cnf || request.extra ? { extra: { ...request.extra, ...cnf } } : {}),
-      });
+      return issuer.issue({ ...vc, issuer: config.issuerUrl });
+    },
+
+    async makeVc20DataIntegrity(request) {
+      const cryptosuite: DataIntegrityCryptosuite | undefined = request.cryptosuite === undefined || request.cryptosuite === '' ? DEFAULT_CRYPTOSUITE : isDataIntegrityCryptosuite(request.cryptosuite) ? request.cryptosuite : undefined;
+      if (!cryptosuite) throw new CredentialInputError('invalid_claims', `unsupported cryptosuite "${request.cryptosuite}" (ecdsa-rdfc-2019, eddsa-rdfc-2022)`, 'cryptosuite');
+      const vc = vc20Request(request);
+      let signer;
+      if (cryptosuite === 'eddsa-rdfc-2022') {
+        if (!keyStore.ed25519Signer) throw new Error('this key store has no Ed25519 key');
+        signer = await keyStore.ed25519Signer();
+      } else {
+        signer = await keyStore.signer('credential');
+      }
+      return vc20DiIssuer.issue({ ...vc, cryptosuite, ...(request.undefinedTerms ? { undefinedTerms: true } : {}) }, signer);
     },
 
     async jwks() {

@@ -12,6 +12,7 @@ export type IssuanceTask =
   | { method: 'makeSdJwt'; request: Parameters<IssuanceService['makeSdJwt']>[0] }
   | { method: 'makeMdoc'; request: Parameters<IssuanceService['makeMdoc']>[0] }
   | { method: 'makeVc20'; request: Parameters<IssuanceService['makeVc20']>[0] }
+  | { method: 'makeVc20DataIntegrity'; request: Parameters<IssuanceService['makeVc20DataIntegrity']>[0] }
   | { method: 'signMetadata'; request: Parameters<IssuanceService['signMetadata']>[0] }
   | { method: 'iacaCertificates'; request?: undefined }
   | { method: 'jwks'; request?: undefined };
@@ -38,6 +39,8 @@ export async function runIssuanceTask(task: IssuanceTask): Promise<IssuanceTaskR
         return { value: await service.makeMdoc(task.request) };
       case 'makeVc20':
         return { value: await service.makeVc20(task.request) };
+      case 'makeVc20DataIntegrity':
+        return { value: await service.makeVc20DataIntegrity(task.request) };
       case 'jwks':
         return { value: await service.jwks() };
       case 'signMetadata':

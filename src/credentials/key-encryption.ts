@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { KeyDecryptionError } from './credential-errors';
 import type { KeySealingKeys } from './kek-subkeys';
-import { Es256PrivateJwkSchema, type Es256PrivateJwk } from './signer';
+import { Ed25519PrivateJwkSchema, Es256PrivateJwkSchema, type Ed25519PrivateJwk, type Es256PrivateJwk } from './signer';
 
 /**
  * Envelope encryption of private signing keys at rest.
@@ -38,11 +38,14 @@ function assertKek(kek: Uint8Array): void {
 /** True for an envelope sealed under the raw KEK (`v1`), which the key store reseals. */
 export const isLegacyEnvelope = (envelope: string): boolean => envelope.startsWith(`${LEGACY_VERSION}.`);
 
+/** An ES256 (P-256) or Ed25519 private JWK, as the key store seals them. */
+const PrivateJwkSchema = z.union([Es256PrivateJwkSchema, Ed25519PrivateJwkSchema]);
+
 /**
  * Encrypts a private JWK under the key-sealing subkey (`v2`), bound to `aad` (the key's kid).
- * `schema` is what the JWK must be: an ES256 key by default; the KMS (src/kms/) passes its own.
+ * `schema` is what the JWK must be: an ES256 or Ed25519 key by default; the KMS (src/kms/) passes its own.
  */
-export function encryptPrivateKey<T extends object = Es256PrivateJwk>(jwk: T, keys: KeySealingKeys, aad: string, schema: z.ZodType<T> = Es256PrivateJwkSchema as unknown as z.ZodType<T>): string {
+export function encryptPrivateKey<T extends object = Es256PrivateJwk | Ed25519PrivateJwk>(jwk: T, keys: KeySealingKeys, aad: string, schema: z.ZodType<T> = PrivateJwkSchema as unknown as z.ZodType<T>): string {
   const kek = keys.current;
   assertKek(kek);
   const plaintext = Buffer.from(JSON.stringify(schema.parse(jwk)), 'utf8');
@@ -60,6 +63,11 @@ export function encryptPrivateKey<T extends object = Es256PrivateJwk>(jwk: T, ke
  * there. Throws `KeyDecryptionError` when the envelope is malformed, the key is wrong or missing,
  * the row was tampered with, `aad` is not the kid it was sealed under, or the key is not of `schema`.
  */
+/** As `decryptPrivateKey`, for a key of either type the key store seals (the Ed25519 Data Integrity key, signer.ts). */
+export function decryptAnyPrivateKey(envelope: string, keys: KeySealingKeys, aad: string): Es256PrivateJwk | Ed25519PrivateJwk {
+  return decryptPrivateKey<Es256PrivateJwk | Ed25519PrivateJwk>(envelope, keys, aad, PrivateJwkSchema as unknown as z.ZodType<Es256PrivateJwk | Ed25519PrivateJwk>);
+}
+
 export function decryptPrivateKey<T extends object = Es256PrivateJwk>(envelope: string, keys: KeySealingKeys, aad: string, schema: z.ZodType<T> = Es256PrivateJwkSchema as unknown as z.ZodType<T>): T {
   const parts = envelope.split('.');
   const version = parts[0];

@@ -14,8 +14,21 @@ import {
 import type { Db } from '../db/knex';
 import { createDevPki, createDocumentSigner, pemToBase64Der, type CertifiedKey } from './dev-pki';
 import { deriveKekSubkeys, type KeySealingKeys } from './kek-subkeys';
-import { KekTextSchema, decryptPrivateKey, encryptPrivateKey, formatKek, generateKek, isLegacyEnvelope } from './key-encryption';
-import { createLocalSigner, es256Thumbprint, generateEs256PrivateJwk, publicJwkOf, type CredentialSigner, type Es256PrivateJwk, type PublishedJwk } from './signer';
+import { KekTextSchema, decryptAnyPrivateKey, decryptPrivateKey, encryptPrivateKey, formatKek, generateKek, isLegacyEnvelope } from './key-encryption';
+import {
+  createEd25519Signer,
+  createLocalSigner,
+  ed25519Thumbprint,
+  es256Thumbprint,
+  generateEd25519PrivateJwk,
+  generateEs256PrivateJwk,
+  publicJwkOf,
+  type CredentialSigner,
+  type Ed25519PublicJwk,
+  type Ed25519Signer,
+  type Es256PrivateJwk,
+  type PublishedJwk,
+} from './signer';
 
 /**
  * The issuer's signing keys, kept in PostgreSQL (`signing_keys`, migration 0003) with their private
@@ -36,8 +49,19 @@ import { createLocalSigner, es256Thumbprint, generateEs256PrivateJwk, publicJwkO
  * Private keys are never logged, returned or put in an error message.
  */
 
-/** Purposes a format signs with; the IACA only certifies Document Signers. */
-export type SignerPurpose = Exclude<SigningKeyPurpose, 'iaca'>;
+/** Purposes an ES256 format signs with; the IACA only certifies Document Signers. */
+export type SignerPurpose = Exclude<SigningKeyPurpose, 'iaca' | 'credential_ed25519'>;
+
+/** Purposes with an active key that signs (ES256 ones and the Ed25519 Data Integrity key). */
+type ActivePurpose = SignerPurpose | 'credential_ed25519';
+
+/** The public keys of the issuer's credential keys that verifiers may need, as listed in its DID document. */
+export interface VerificationKeys {
+  /** P-256 `credential` keys (ES256, `ecdsa-rdfc-2019`): newest first, retired ones while their `not_after` is ahead. */
+  p256: PublishedJwk[];
+  /** Ed25519 `credential_ed25519` keys (`eddsa-rdfc-2022`), in the same order. */
+  ed25519: (Ed25519PublicJwk & { kid: string })[];
+}
 
 export interface KeyStoreOptions {
   db: Db;
@@ -69,6 +93,10 @@ export interface KeyStore {
   ensureProvisioned(): Promise<void>;
   /** The signer of the active key for `purpose`; the Document Signer's carries `x5c`. */
   signer(purpose: SignerPurpose): Promise<CredentialSigner>;
+  /** The signer of the active Ed25519 key (Data Integrity `eddsa-rdfc-2022`, migration 0014). */
+  ed25519Signer(): Promise<Ed25519Signer>;
+  /** Public parts of the P-256 and Ed25519 credential keys, for the issuer's DID document. */
+  verificationKeys(): Promise<VerificationKeys>;
   /** Replaces the active key of `purpose` (rotating `iaca` also issues a new Document Signer under it). */
   rotate(purpose: SigningKeyPurpose): Promise<{ kid: string }>;
   /** The credential keys verifiers may need: the active one and retired ones whose `not_after` is ahead. */
@@ -81,9 +109,11 @@ const DAY_MS = 86_400_000;
 const DEFAULT_MAX_CREDENTIAL_VALIDITY_DAYS = 365;
 const DEFAULT_REFRESH_INTERVAL_MS = 60_000;
 
+type AnySigner = CredentialSigner | Ed25519Signer;
+
 interface ActiveEntry {
   kid: string;
-  signer: Promise<CredentialSigner>;
+  signer: Promise<AnySigner>;
   checkedAt: number;
   refreshing?: Promise<void>;
 }
@@ -100,11 +130,11 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
   const log = logger?.child({ component: 'key-store' });
 
   /** Decrypted signers by kid: each key is opened once per process. */
-  const signers = new Map<string, Promise<CredentialSigner>>();
-  const active = new Map<SignerPurpose, ActiveEntry>();
-  const loading = new Map<SignerPurpose, Promise<ActiveEntry>>();
+  const signers = new Map<string, Promise<AnySigner>>();
+  const active = new Map<ActivePurpose, ActiveEntry>();
+  const loading = new Map<ActivePurpose, Promise<ActiveEntry>>();
 
-  function signerFor(row: SigningKeyRow): Promise<CredentialSigner> {
+  function signerFor(row: SigningKeyRow): Promise<AnySigner> {
     let signer = signers.get(row.kid);
     if (!signer) {
       signer = openSigner(row, kek);
@@ -118,7 +148,7 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
   /** Bumped by every local rotation, so a read that started before it cannot reinstate the old key. */
   let generation = 0;
 
-  async function loadActive(purpose: SignerPurpose): Promise<ActiveEntry> {
+  async function loadActive(purpose: ActivePurpose): Promise<ActiveEntry> {
     const startedAt = generation;
     const row = await repo.active(purpose);
     if (!row) throw new Error(`no active ${purpose} signing key: call ensureProvisioned() first`);
@@ -128,7 +158,7 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
     return entry;
   }
 
-  function refreshInBackground(purpose: SignerPurpose, entry: ActiveEntry): void {
+  function refreshInBackground(purpose: ActivePurpose, entry: ActiveEntry): void {
     entry.refreshing ??= loadActive(purpose).then(
       (fresh) => {
         if (fresh.kid !== entry.kid) log?.info({ purpose, kid: fresh.kid, previousKid: entry.kid }, 'signing key changed; using the new active key');
@@ -147,7 +177,7 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
     for (const purpose of purposes) if (purpose !== 'iaca') active.delete(purpose);
   }
 
-  const newRow = (purpose: SigningKeyPurpose, kid: string, privateJwk: Es256PrivateJwk, certificatePem: string | null, createdAt: Date): NewSigningKey => ({
+  const newRow = (purpose: Exclude<SigningKeyPurpose, 'credential_ed25519'>, kid: string, privateJwk: Es256PrivateJwk, certificatePem: string | null, createdAt: Date): NewSigningKey => ({
     kid,
     purpose,
     alg: 'ES256',
@@ -162,7 +192,21 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
     return newRow('credential', await es256Thumbprint(privateJwk), privateJwk, null, at);
   }
 
-  const certified = (purpose: SigningKeyPurpose, key: CertifiedKey, at: Date) => newRow(purpose, key.kid, key.privateJwk, key.certificatePem, at);
+  async function newEd25519Key(at: Date): Promise<NewSigningKey> {
+    const privateJwk = generateEd25519PrivateJwk();
+    const kid = await ed25519Thumbprint({ kty: 'OKP', crv: 'Ed25519', x: privateJwk.x });
+    return {
+      kid,
+      purpose: 'credential_ed25519',
+      alg: 'EdDSA',
+      publicJwk: { kty: 'OKP', crv: 'Ed25519', x: privateJwk.x, kid, alg: 'EdDSA' },
+      privateKeyEnvelope: encryptPrivateKey(privateJwk, kek, kid),
+      certificatePem: null,
+      createdAt: at,
+    };
+  }
+
+  const certified = (purpose: Exclude<SigningKeyPurpose, 'credential_ed25519'>, key: CertifiedKey, at: Date) => newRow(purpose, key.kid, key.privateJwk, key.certificatePem, at);
 
   async function newDevPki(at: Date): Promise<{ iaca: NewSigningKey; documentSigner: NewSigningKey }> {
     const pki = await createDevPki({ country, issuerUrl, now: at, ...(opts.organization ? { organization: opts.organization } : {}) });
@@ -185,11 +229,25 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
     const rows: { kid: string; private_key_envelope: string }[] = await opts.db('signing_keys').where('private_key_envelope', 'like', 'v1.%').select('kid', 'private_key_envelope');
     for (const row of rows) {
       if (!isLegacyEnvelope(row.private_key_envelope)) continue;
-      const resealed = encryptPrivateKey(decryptPrivateKey(row.private_key_envelope, kek, row.kid), kek, row.kid);
+      const resealed = encryptPrivateKey(decryptAnyPrivateKey(row.private_key_envelope, kek, row.kid), kek, row.kid);
       // Only if nobody changed the row meanwhile (another process resealing at the same time).
       await opts.db('signing_keys').where({ kid: row.kid, private_key_envelope: row.private_key_envelope }).update({ private_key_envelope: resealed });
       log?.info({ kid: row.kid }, 'signing key resealed under the key-sealing subkey');
     }
+  }
+
+  async function activeSigner(purpose: ActivePurpose): Promise<AnySigner> {
+    const entry = active.get(purpose);
+    if (entry) {
+      if (performance.now() - entry.checkedAt >= refreshIntervalMs) refreshInBackground(purpose, entry);
+      return entry.signer;
+    }
+    let pending = loading.get(purpose);
+    if (!pending) {
+      pending = loadActive(purpose).finally(() => loading.delete(purpose));
+      loading.set(purpose, pending);
+    }
+    return (await pending).signer;
   }
 
   const noIacaError = () =>
@@ -202,9 +260,9 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
   return {
     async ensureProvisioned() {
       await resealLegacyEnvelopes();
-      const present = await Promise.all((['credential', 'document_signer', 'iaca'] as const).map((p) => repo.active(p)));
+      const present = await Promise.all((['credential', 'document_signer', 'iaca', 'credential_ed25519'] as const).map((p) => repo.active(p)));
       if (present.every(Boolean)) return;
-      if (!devPki && present[0] && !present[2]) {
+      if (!devPki && present[0] && !present[2] && present[3]) {
         if (opts.mdocTypes?.length) throw noIacaError();
         return;
       }
@@ -212,6 +270,7 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
         const at = now();
         const made: NewSigningKey[] = [];
         if (!(await keys.active('credential'))) made.push(await newCredentialKey(at));
+        if (!(await keys.active('credential_ed25519'))) made.push(await newEd25519Key(at));
         const iaca = await keys.active('iaca');
         if (!iaca && !devPki) {
           // Production: no development root. Without mdoc types nothing needs one.
@@ -231,18 +290,17 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
       for (const row of created) log?.info({ purpose: row.purpose, kid: row.kid }, 'signing key provisioned');
     },
 
-    async signer(purpose) {
-      const entry = active.get(purpose);
-      if (entry) {
-        if (performance.now() - entry.checkedAt >= refreshIntervalMs) refreshInBackground(purpose, entry);
-        return entry.signer;
-      }
-      let pending = loading.get(purpose);
-      if (!pending) {
-        pending = loadActive(purpose).finally(() => loading.delete(purpose));
-        loading.set(purpose, pending);
-      }
-      return (await pending).signer;
+    signer: (purpose) => activeSigner(purpose) as Promise<CredentialSigner>,
+
+    ed25519Signer: () => activeSigner('credential_ed25519') as Promise<Ed25519Signer>,
+
+    async verificationKeys() {
+      const [p256, ed25519] = await Promise.all([repo.published('credential', now()), repo.published('credential_ed25519', now())]);
+      // Rebuilt member by member: only public members can reach a response.
+      return {
+        p256: publishedEs256(p256),
+        ed25519: ed25519.flatMap(({ publicJwk: k }) => (k.kty === 'OKP' ? [{ kty: 'OKP' as const, crv: 'Ed25519' as const, x: k.x, kid: k.kid }] : [])),
+      };
     },
 
     async rotate(purpose) {
@@ -253,6 +311,12 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
           await retire(keys, await keys.active('credential'), at);
           await keys.insert(next);
           return { kid: next.kid, affected: ['credential'] as SigningKeyPurpose[] };
+        }
+        if (purpose === 'credential_ed25519') {
+          const next = await newEd25519Key(at);
+          await retire(keys, await keys.active('credential_ed25519'), at);
+          await keys.insert(next);
+          return { kid: next.kid, affected: ['credential_ed25519'] as SigningKeyPurpose[] };
         }
         if (purpose === 'document_signer') {
           const iaca = await keys.active('iaca');
@@ -276,9 +340,7 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
     },
 
     async jwks() {
-      const rows = await repo.published('credential', now());
-      // Rebuilt member by member: only public members can reach a response.
-      return { keys: rows.map(({ publicJwk: k }) => ({ kty: 'EC', crv: 'P-256', x: k.x, y: k.y, kid: k.kid, use: 'sig', alg: 'ES256' }) satisfies PublishedJwk) };
+      return { keys: publishedEs256(await repo.published('credential', now())) };
     },
 
     async iacaCertificatesPem() {
@@ -288,8 +350,20 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
   };
 }
 
+/** The public JWKs of ES256 rows, rebuilt member by member so that only public members can reach a response. */
+function publishedEs256(rows: SigningKeyRow[]): PublishedJwk[] {
+  return rows.flatMap(({ publicJwk: k }) => (k.kty === 'EC' ? [{ kty: 'EC', crv: 'P-256', x: k.x, y: k.y, kid: k.kid, use: 'sig', alg: 'ES256' } satisfies PublishedJwk] : []));
+}
+
 /** Opens a sealed key into a signer, checking that the row's kid is the key's thumbprint. */
-async function openSigner(row: SigningKeyRow, kek: KeySealingKeys): Promise<CredentialSigner> {
+async function openSigner(row: SigningKeyRow, kek: KeySealingKeys): Promise<AnySigner> {
+  if (row.purpose === 'credential_ed25519') {
+    const jwk = decryptAnyPrivateKey(row.privateKeyEnvelope, kek, row.kid);
+    if (jwk.kty !== 'OKP') throw new Error(`signing key ${row.kid}: not an Ed25519 key`);
+    const signer = await createEd25519Signer(jwk);
+    if (signer.kid !== row.kid) throw new Error(`signing key ${row.kid}: the stored key's thumbprint is ${signer.kid}`);
+    return signer;
+  }
   const privateJwk = decryptPrivateKey(row.privateKeyEnvelope, kek, row.kid);
   const x5c = row.purpose === 'document_signer' && row.certificatePem ? [pemToBase64Der(row.certificatePem)] : undefined;
   const signer = await createLocalSigner(privateJwk, x5c ? { x5c } : {});

@@ -98,3 +98,56 @@ function assertLeafCertifiesKey(leafBase64Der: string, publicJwk: Es256PublicJwk
     throw new Error('x5c leaf certificate does not certify the signing key');
   }
 }
+
+/**
+ * An Ed25519 private key as stored (decrypted) in the signing-key table (RFC 8037 §2: `kty: OKP`,
+ * `crv: Ed25519`, `x` the public key, `d` the private key, both 32 bytes base64url).
+ */
+export const Ed25519PrivateJwkSchema = z.object({
+  kty: z.literal('OKP'),
+  crv: z.literal('Ed25519'),
+  x: base64url,
+  d: base64url,
+});
+export type Ed25519PrivateJwk = z.infer<typeof Ed25519PrivateJwkSchema>;
+
+export interface Ed25519PublicJwk {
+  kty: 'OKP';
+  crv: 'Ed25519';
+  x: string;
+}
+
+/**
+ * A signer over an Ed25519 key (RFC 8032 PureEdDSA), for Data Integrity `eddsa-rdfc-2022` only:
+ * no JOSE format signs with it, so it is not in the JWKS.
+ */
+export interface Ed25519Signer {
+  /** RFC 7638 thumbprint of the public key. */
+  readonly kid: string;
+  readonly alg: 'EdDSA';
+  readonly publicJwk: Ed25519PublicJwk;
+  /** The 64-byte Ed25519 signature of `data`. */
+  sign(data: Uint8Array): Promise<Uint8Array>;
+}
+
+export function generateEd25519PrivateJwk(): Ed25519PrivateJwk {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  return Ed25519PrivateJwkSchema.parse(privateKey.export({ format: 'jwk' }));
+}
+
+export function ed25519Thumbprint(jwk: Ed25519PublicJwk): Promise<string> {
+  return calculateJwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x: jwk.x }, 'sha256');
+}
+
+export async function createEd25519Signer(privateJwk: Ed25519PrivateJwk): Promise<Ed25519Signer> {
+  const jwk = Ed25519PrivateJwkSchema.parse(privateJwk);
+  const key = createPrivateKey({ key: jwk, format: 'jwk' });
+  const publicJwk: Ed25519PublicJwk = Object.freeze({ kty: 'OKP', crv: 'Ed25519', x: jwk.x });
+  const kid = await ed25519Thumbprint(publicJwk);
+  return Object.freeze({
+    kid,
+    alg: 'EdDSA' as const,
+    publicJwk,
+    sign: async (data: Uint8Array) => new Uint8Array(nodeSign(null, data, key)),
+  });
+}

@@ -96,42 +96,7 @@ export function createVc20JoseIssuer(deps: Vc20IssuerDeps): Vc20JoseIssuer {
 
   return {
     async issue(request) {
-      const types = typeof request.type === 'string' ? [request.type] : [...request.type];
-      if (types.some((t) => typeof t !== 'string' || t.length === 0)) throw new CredentialInputError('invalid_claims', 'types must be non-empty strings', 'type');
-      const issuerId = typeof request.issuer === 'string' ? request.issuer : request.issuer?.id;
-      if (!issuerId || !isUrl(issuerId)) throw new CredentialInputError('invalid_claims', 'must be a URL or DID', 'issuer');
-      const id = request.id ?? `urn:uuid:${randomUUID()}`;
-      if (!isUrl(id)) throw new CredentialInputError('invalid_claims', 'must be a URL', 'id');
-
-      const validFrom = dateTimeStamp(request.validFrom ?? now(), 'validFrom');
-      const validUntil = request.validUntil === undefined ? undefined : dateTimeStamp(request.validUntil, 'validUntil');
-      if (validUntil && Date.parse(validUntil) <= Date.parse(validFrom)) {
-        throw new CredentialInputError('invalid_validity', 'must be after validFrom', 'validUntil');
-      }
-
-      const subjects = Array.isArray(request.credentialSubject) ? request.credentialSubject : [request.credentialSubject];
-      if (subjects.length === 0) throw new CredentialInputError('invalid_claims', 'must not be empty', 'credentialSubject');
-      subjects.forEach((s, i) => assertJsonObject(s, subjects.length === 1 ? 'credentialSubject' : `credentialSubject.${i}`));
-      const extra = request.extra ?? {};
-      assertJsonObject(extra, 'extra');
-      for (const key of Object.keys(extra)) {
-        if (MANAGED.has(key)) throw new CredentialInputError('reserved_claim', `"${key}" is set by the issuer`, `extra.${key}`);
-      }
-      const credentialStatus = request.credentialStatus && BitstringStatusListEntrySchema.parse(request.credentialStatus);
-      if (request.issuer !== undefined && typeof request.issuer !== 'string') assertJsonObject(request.issuer, 'issuer');
-
-      // VC DM 2.0 §4.3: the first @context is the v2 context; §4.5: the type list includes VerifiableCredential.
-      const payload: Record<string, unknown> = {
-        '@context': [VC_V2_CONTEXT, ...(request.contexts ?? []).filter((c) => c !== VC_V2_CONTEXT)],
-        id,
-        type: ['VerifiableCredential', ...types.filter((t) => t !== 'VerifiableCredential')],
-        issuer: request.issuer,
-        validFrom,
-        ...(validUntil ? { validUntil } : {}),
-        credentialSubject: Array.isArray(request.credentialSubject) ? [...subjects] : subjects[0],
-        ...(credentialStatus ? { credentialStatus } : {}),
-        ...extra,
-      };
+      const { payload, id, validFrom, validUntil } = buildVc20Credential(request, now);
       const signingInput = `${encodedHeader}.${base64urlJson(payload)}`;
       const signature = await signer.sign(Buffer.from(signingInput, 'ascii'));
       return {
@@ -146,6 +111,55 @@ export function createVc20JoseIssuer(deps: Vc20IssuerDeps): Vc20JoseIssuer {
       };
     },
   };
+}
+
+/** A VC 2.0 credential built from a request and checked, before any securing mechanism (JOSE, Data Integrity) is applied. */
+export interface BuiltVc20 {
+  payload: Record<string, unknown>;
+  id: string;
+  validFrom: string;
+  validUntil?: string;
+}
+
+/** Builds and checks the unsecured credential (VC DM 2.0 §4); shared by the JOSE and Data Integrity issuers. */
+export function buildVc20Credential(request: Vc20IssueRequest, now: () => Date): BuiltVc20 {
+  const types = typeof request.type === 'string' ? [request.type] : [...request.type];
+  if (types.some((t) => typeof t !== 'string' || t.length === 0)) throw new CredentialInputError('invalid_claims', 'types must be non-empty strings', 'type');
+  const issuerId = typeof request.issuer === 'string' ? request.issuer : request.issuer?.id;
+  if (!issuerId || !isUrl(issuerId)) throw new CredentialInputError('invalid_claims', 'must be a URL or DID', 'issuer');
+  const id = request.id ?? `urn:uuid:${randomUUID()}`;
+  if (!isUrl(id)) throw new CredentialInputError('invalid_claims', 'must be a URL', 'id');
+
+  const validFrom = dateTimeStamp(request.validFrom ?? now(), 'validFrom');
+  const validUntil = request.validUntil === undefined ? undefined : dateTimeStamp(request.validUntil, 'validUntil');
+  if (validUntil && Date.parse(validUntil) <= Date.parse(validFrom)) {
+    throw new CredentialInputError('invalid_validity', 'must be after validFrom', 'validUntil');
+  }
+
+  const subjects = Array.isArray(request.credentialSubject) ? request.credentialSubject : [request.credentialSubject];
+  if (subjects.length === 0) throw new CredentialInputError('invalid_claims', 'must not be empty', 'credentialSubject');
+  subjects.forEach((s, i) => assertJsonObject(s, subjects.length === 1 ? 'credentialSubject' : `credentialSubject.${i}`));
+  const extra = request.extra ?? {};
+  assertJsonObject(extra, 'extra');
+  for (const key of Object.keys(extra)) {
+    if (MANAGED.has(key)) throw new CredentialInputError('reserved_claim', `"${key}" is set by the issuer`, `extra.${key}`);
+  }
+  const credentialStatus = request.credentialStatus && BitstringStatusListEntrySchema.parse(request.credentialStatus);
+  if (request.issuer !== undefined && typeof request.issuer !== 'string') assertJsonObject(request.issuer, 'issuer');
+
+  // VC DM 2.0 §4.3: the first @context is the v2 context; §4.5: the type list includes VerifiableCredential.
+  const payload: Record<string, unknown> = {
+    '@context': [VC_V2_CONTEXT, ...(request.contexts ?? []).filter((c) => c !== VC_V2_CONTEXT)],
+    id,
+    type: ['VerifiableCredential', ...types.filter((t) => t !== 'VerifiableCredential')],
+    issuer: request.issuer,
+    validFrom,
+    ...(validUntil ? { validUntil } : {}),
+    credentialSubject: Array.isArray(request.credentialSubject) ? [...subjects] : subjects[0],
+    ...(credentialStatus ? { credentialStatus } : {}),
+    ...extra,
+  };
+  return { payload, id, validFrom, ...(validUntil ? { validUntil } : {}) };
 }
 
 function base64urlJson(value: unknown): string {

@@ -1,4 +1,4 @@
-import type { PublishedJwk } from '../credentials/signer';
+import type { Ed25519PublicJwk, PublishedJwk } from '../credentials/signer';
 import type { Db } from './knex';
 
 /**
@@ -7,17 +7,26 @@ import type { Db } from './knex';
  * private key ever passes through here.
  */
 
-/** `credential`: SD-JWT VC, VC 2.0 and status lists; `document_signer`: mdoc MSOs; `iaca`: the mdoc root. */
-export type SigningKeyPurpose = 'credential' | 'document_signer' | 'iaca';
-export const SIGNING_KEY_PURPOSES = ['credential', 'document_signer', 'iaca'] as const satisfies readonly SigningKeyPurpose[];
+/**
+ * `credential`: SD-JWT VC, VC 2.0 (JOSE and `ecdsa-rdfc-2019`) and status lists; `credential_ed25519`:
+ * Data Integrity `eddsa-rdfc-2022` (migration 0014); `document_signer`: mdoc MSOs; `iaca`: the mdoc root.
+ */
+export type SigningKeyPurpose = 'credential' | 'credential_ed25519' | 'document_signer' | 'iaca';
+export const SIGNING_KEY_PURPOSES = ['credential', 'credential_ed25519', 'document_signer', 'iaca'] as const satisfies readonly SigningKeyPurpose[];
+
+/** The stored public JWK of an Ed25519 key, with its thumbprint as `kid`. */
+export interface StoredEd25519Jwk extends Ed25519PublicJwk {
+  kid: string;
+  alg: 'EdDSA';
+}
 
 export type SigningKeyState = 'active' | 'retired';
 
 export interface SigningKeyRow {
   kid: string;
   purpose: SigningKeyPurpose;
-  alg: 'ES256';
-  publicJwk: PublishedJwk;
+  alg: 'ES256' | 'EdDSA';
+  publicJwk: PublishedJwk | StoredEd25519Jwk;
   /** `v1.<iv>.<ciphertext>.<tag>`, sealed under the KEK with the kid as additional data. */
   privateKeyEnvelope: string;
   certificatePem: string | null;
@@ -35,8 +44,8 @@ export type NewSigningKey = Pick<SigningKeyRow, 'kid' | 'purpose' | 'alg' | 'pub
 interface DbRow {
   kid: string;
   purpose: SigningKeyPurpose;
-  alg: 'ES256';
-  public_jwk: PublishedJwk;
+  alg: 'ES256' | 'EdDSA';
+  public_jwk: PublishedJwk | StoredEd25519Jwk;
   private_key_envelope: string;
   certificate_pem: string | null;
   state: SigningKeyState;

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import type { Config } from '../config/config';
+import { buildDidDocument, didWebFromUrl } from '../credentials/did-web';
+import { ISSUER_CONTEXT_PATH, issuerContext } from '../credentials/jsonld-contexts';
 import type { KeyStore } from '../credentials/key-store';
 import { type AnyRouteSpec, defineRoute } from './route-registry';
 
@@ -9,8 +11,35 @@ const publicJwks = async (keyStore: Pick<KeyStore, 'jwks'>) => ({ keys: (await k
 const Jwks = z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).meta({ id: 'Jwks' });
 
 /** Public metadata verifiers fetch: issuer keys and trust anchors. */
-export function wellKnownRoutes({ config, keyStore }: { config: Config; keyStore: Pick<KeyStore, 'jwks' | 'iacaCertificatesPem'> }): AnyRouteSpec[] {
+export function wellKnownRoutes({ config, keyStore }: { config: Config; keyStore: Pick<KeyStore, 'jwks' | 'iacaCertificatesPem' | 'verificationKeys'> }): AnyRouteSpec[] {
+  const did = didWebFromUrl(config.issuerUrl);
+  const context = issuerContext(config.issuerUrl);
   return [
+    defineRoute({
+      method: 'get',
+      path: '/.well-known/did.json',
+      operationId: 'didDocument',
+      summary: `The issuer's DID document (did:web, ${did} here): its credential keys as Multikey verification methods under assertionMethod, for Data Integrity proofs`,
+      tags: ['Metadata'],
+      security: 'none',
+      response: z.record(z.string(), z.unknown()).meta({ id: 'DidDocument' }),
+      errors: [],
+      handler: async () => buildDidDocument(did, await keyStore.verificationKeys()),
+    }),
+    defineRoute({
+      method: 'get',
+      path: ISSUER_CONTEXT_PATH,
+      operationId: 'credentialsContext',
+      summary: 'The JSON-LD context of the issuer\'s credential terms (seed 001: onboardingId, IdentityCredential, DSCSAATPCredential, the organisation data)',
+      tags: ['Metadata'],
+      security: 'none',
+      response: z.record(z.string(), z.unknown()).meta({ id: 'JsonLdContext' }),
+      errors: [],
+      handler: async ({ res }) => {
+        res.type('application/ld+json');
+        return context;
+      },
+    }),
     defineRoute({
       method: 'get',
       path: '/.well-known/jwks.json',

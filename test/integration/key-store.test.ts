@@ -3,12 +3,12 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createCipheriv, randomBytes, webcrypto } from 'node:crypto';
+import { createCipheriv, createPublicKey, randomBytes, verify as cryptoVerify, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { calculateJwkThumbprint, compactVerify, createLocalJWKSet } from 'jose';
 import { ConfigError } from '../../src/config/env';
 import { KeyDecryptionError } from '../../src/credentials/credential-errors';
-import { decryptPrivateKey, generateKek } from '../../src/credentials/key-encryption';
+import { decryptAnyPrivateKey, generateKek } from '../../src/credentials/key-encryption';
 import { createKeyStore, keyStoreCountry, keyStoreOptions, resolveKek, type KeyStore, type KeyStoreOptions } from '../../src/credentials/key-store';
 import { deriveKekSubkeys, gatewaySubkeys } from '../../src/credentials/kek-subkeys';
 import type { Db } from '../../src/db/knex';
@@ -51,15 +51,15 @@ async function signWith(store: KeyStore, text: string): Promise<string> {
   return `${header}.${payload}.${Buffer.from(signature).toString('base64url')}`;
 }
 
-test('three stores starting at once provision exactly one active key per purpose (advisory lock)', async () => {
+test('three stores starting at once provision exactly one active key per purpose, the Ed25519 Data Integrity key included (advisory lock)', async () => {
   const db = await freshDb();
   const kek = generateKek();
   await Promise.all([storeOn(db, kek), storeOn(db, kek), storeOn(db, kek)].map((store) => store.ensureProvisioned()));
   const rows = await db<Row>('signing_keys').select('purpose', 'state');
-  assert.deepEqual(rows.map((r) => `${r.purpose}:${r.state}`).sort(), ['credential:active', 'document_signer:active', 'iaca:active']);
+  assert.deepEqual(rows.map((r) => `${r.purpose}:${r.state}`).sort(), ['credential:active', 'credential_ed25519:active', 'document_signer:active', 'iaca:active']);
   // Idempotent on a later start too.
   await storeOn(db, kek).ensureProvisioned();
-  assert.equal((await db('signing_keys').count<{ count: string }[]>('* as count'))[0]!.count, '3');
+  assert.equal((await db('signing_keys').count<{ count: string }[]>('* as count'))[0]!.count, '4');
 });
 
 test('private keys are sealed: no "d" member in any row, and they open only with the right KEK and kid (AES-256-GCM, AAD = kid)', async () => {
@@ -72,13 +72,19 @@ test('private keys are sealed: no "d" member in any row, and they open only with
 
   const rows = await db<Row>('signing_keys').select('*');
   for (const row of rows) {
-    const opened = decryptPrivateKey(row.private_key_envelope, deriveKekSubkeys(kek).keySealing, row.kid);
+    const opened = decryptAnyPrivateKey(row.private_key_envelope, deriveKekSubkeys(kek).keySealing, row.kid);
     // RFC 7638: the kid is the thumbprint of the public key the sealed private key belongs to.
-    assert.equal(await calculateJwkThumbprint({ kty: 'EC', crv: 'P-256', x: opened.x, y: opened.y }), row.kid);
-    assert.deepEqual(Object.keys(row.public_jwk).sort(), ['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y']);
-    assert.throws(() => decryptPrivateKey(row.private_key_envelope, deriveKekSubkeys(generateKek()).keySealing, row.kid), KeyDecryptionError);
+    if (opened.kty === 'EC') {
+      assert.equal(await calculateJwkThumbprint({ kty: 'EC', crv: 'P-256', x: opened.x, y: opened.y }), row.kid);
+      assert.deepEqual(Object.keys(row.public_jwk).sort(), ['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y']);
+    } else {
+      assert.equal(row.purpose, 'credential_ed25519');
+      assert.equal(await calculateJwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x: opened.x }), row.kid);
+      assert.deepEqual(Object.keys(row.public_jwk).sort(), ['alg', 'crv', 'kid', 'kty', 'x']);
+    }
+    assert.throws(() => decryptAnyPrivateKey(row.private_key_envelope, deriveKekSubkeys(generateKek()).keySealing, row.kid), KeyDecryptionError);
     const otherKid = rows.find((r) => r.kid !== row.kid)!.kid;
-    assert.throws(() => decryptPrivateKey(row.private_key_envelope, deriveKekSubkeys(kek).keySealing, otherKid), KeyDecryptionError, 'an envelope moved to another kid fails');
+    assert.throws(() => decryptAnyPrivateKey(row.private_key_envelope, deriveKekSubkeys(kek).keySealing, otherKid), KeyDecryptionError, 'an envelope moved to another kid fails');
   }
   await assert.rejects(storeOn(db, generateKek()).signer('credential'), KeyDecryptionError, 'a process with the wrong KEK cannot sign');
 });
@@ -207,7 +213,7 @@ function asProduction(file: Record<string, unknown>): void {
 /** Reseals a row the way the code before subkeys did: `v1`, AES-256-GCM under the raw KEK, AAD `v1:<kid>`. */
 async function sealAsLegacy(db: Db, kek: Uint8Array, kid: string): Promise<void> {
   const row = (await db<Row>('signing_keys').where({ kid }).first())!;
-  const jwk = decryptPrivateKey(row.private_key_envelope, deriveKekSubkeys(kek).keySealing, kid);
+  const jwk = decryptAnyPrivateKey(row.private_key_envelope, deriveKekSubkeys(kek).keySealing, kid);
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', kek, iv, { authTagLength: 16 });
   cipher.setAAD(Buffer.from(`v1:${kid}`));
@@ -232,14 +238,14 @@ test('keys sealed under the raw KEK (v1) still sign, and a store holding the KEK
 
   await storeOn(db, kek).ensureProvisioned();
   const after = await db<Row>('signing_keys').select('kid', 'private_key_envelope');
-  assert.equal(after.length, 3, 'resealing adds no key');
+  assert.equal(after.length, 4, 'resealing adds no key');
   for (const row of after) assert.match(row.private_key_envelope, /^v2\./);
   const signedAfter = await signWith(storeOn(db, gatewaySubkeys(deriveKekSubkeys(kek)).keySealing), 'the resealed key signs in the gateway');
   const { protectedHeader } = await compactVerify(signedAfter, jwks);
   assert.equal(protectedHeader.kid, JSON.parse(Buffer.from(signedBefore.split('.')[0]!, 'base64url').toString()).kid, 'the same key, resealed');
 });
 
-test('production creates no development IACA: with mso_mdoc types the start fails naming them; without, only the credential key is made', async () => {
+test('production creates no development IACA: with mso_mdoc types the start fails naming them; without, only the credential keys are made', async () => {
   const db = await freshDb();
   const kek = Buffer.from(generateKek()).toString('hex');
   const production = loadTestConfig(testConfigFile(asProduction), { ISSUER_KEK: kek });
@@ -261,11 +267,33 @@ test('production creates no development IACA: with mso_mdoc types the start fail
   await store.ensureProvisioned();
   await store.ensureProvisioned();
   const purposes = await db<Row>('signing_keys').select('purpose');
-  assert.deepEqual(purposes.map((r) => r.purpose), ['credential']);
+  assert.deepEqual(purposes.map((r) => r.purpose).sort(), ['credential', 'credential_ed25519']);
   await assert.rejects(store.rotate('iaca'), /development IACA/);
 
   // Development keeps creating its PKI.
   const dev = loadTestConfig(testConfigFile(), { ISSUER_KEK: kek });
   await createKeyStore(keyStoreOptions(dev, db)).ensureProvisioned();
   assert.equal((await db('signing_keys').where({ purpose: 'iaca' }).count<{ count: string }[]>('* as count'))[0]!.count, '1');
+});
+
+test('the Ed25519 key (Data Integrity eddsa-rdfc-2022) signs verifiably, rotates, and stays in verificationKeys until not_after', async () => {
+  const db = await freshDb();
+  let clock = new Date();
+  const store = storeOn(db, generateKek(), { now: () => clock, maxCredentialValidityDays: 365 });
+  await store.ensureProvisioned();
+  const first = await store.ed25519Signer();
+  assert.equal(first.alg, 'EdDSA');
+  const data = Buffer.from('eddsa-rdfc-2022 hashData');
+  // RFC 8032 PureEdDSA, checked with node:crypto against the published public key.
+  const publicKey = createPublicKey({ key: { ...first.publicJwk }, format: 'jwk' });
+  assert.equal(cryptoVerify(null, data, publicKey, await first.sign(data)), true);
+  assert.deepEqual((await store.verificationKeys()).ed25519.map((k) => k.kid), [first.kid]);
+  assert.equal((await store.jwks()).keys.some((k) => k.kid === first.kid), false, 'not a JOSE key: not in the JWKS');
+
+  const { kid } = await store.rotate('credential_ed25519');
+  assert.notEqual(kid, first.kid);
+  assert.equal((await store.ed25519Signer()).kid, kid);
+  assert.deepEqual((await store.verificationKeys()).ed25519.map((k) => k.kid).sort(), [first.kid, kid].sort());
+  clock = new Date(clock.getTime() + 366 * 86_400_000);
+  assert.deepEqual((await store.verificationKeys()).ed25519.map((k) => k.kid), [kid], 'the retired key is gone after not_after');
 });

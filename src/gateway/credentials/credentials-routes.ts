@@ -11,10 +11,32 @@ import { CreateCredentialRequest, CredentialIdParams, CredentialResponse } from 
 
 export interface CredentialsDeps {
   config: Config;
-  issuance: Pick<IssuanceService, 'makeVc20'>;
+  issuance: Pick<IssuanceService, 'makeVc20' | 'makeVc20DataIntegrity'>;
   credentials: W3cCredentialsRepository;
   audit: AuditLogRepository;
   now?: () => Date;
+}
+
+/** Puts `first` keys first (in that order), `last` keys last, the rest between in their order. */
+function reorder(value: unknown, first: readonly string[], last: readonly string[] = []): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const obj = value as Record<string, unknown>;
+  const keys = [...first.filter((k) => k in obj), ...Object.keys(obj).filter((k) => !first.includes(k) && !last.includes(k)), ...last.filter((k) => k in obj)];
+  return Object.fromEntries(keys.map((k) => [k, obj[k]]));
+}
+
+/**
+ * The stored credential (a jsonb column, which keeps no key order) in the order VC DM 2.0's examples
+ * use, `@context` first and `proof` last. Only the presentation changes: a Data Integrity proof
+ * signs the RDF canonical form, which member order does not affect, and the JOSE form is one string.
+ */
+function readableOrder(data: unknown): unknown {
+  const credential = reorder(data, ['@context', 'id', 'type', 'issuer', 'validFrom', 'validUntil', 'onboardingId', 'credentialSubject', 'credentialStatus'], ['proof']) as Record<string, unknown>;
+  if (typeof credential !== 'object' || credential === null) return credential;
+  if ('credentialSubject' in credential) credential.credentialSubject = reorder(credential.credentialSubject, ['id', 'type']);
+  if ('credentialStatus' in credential) credential.credentialStatus = reorder(credential.credentialStatus, ['id', 'type', 'statusPurpose', 'statusListIndex', 'statusListCredential']);
+  if ('proof' in credential) credential.proof = reorder(credential.proof, ['type', 'cryptosuite', 'created', 'verificationMethod', 'proofPurpose'], ['proofValue']);
+  return credential;
 }
 
 /** Bits per published revocation list (Bitstring Status List §6.1: at least 131,072 for herd privacy). */
@@ -22,14 +44,20 @@ const STATUS_LIST_BITS = 131_072;
 const YEAR_MS = 365 * 86_400_000;
 const TAG = ['Credentials'];
 
-/** Seed 001 Create Credential API: W3C VC 2.0 credentials secured with JOSE, created on request. */
+/**
+ * Seed 001 Create Credential API: W3C VC 2.0 credentials created on request. By default `data` is the
+ * credential document with a Data Integrity proof, as the seed's clients read it
+ * (`data.credentialSubject.*`, `data.issuer`, `data.onboardingId`, `data.proof`); the JOSE form
+ * (an EnvelopedVerifiableCredential) when the body says `format: "vc+jwt"`, or when it names neither
+ * `format` nor `cryptosuite` and the request prefers `Accept: application/vc+jwt`.
+ */
 export function credentialsRoutes({ config, issuance, credentials, audit, now = () => new Date() }: CredentialsDeps): AnyRouteSpec[] {
   const toResponse = (r: W3cCredentialRecord) => ({
     id: r.id,
     createdAt: r.created_at.toISOString(),
     updatedAt: r.updated_at.toISOString(),
     type: r.credential_type as 'IdentityCredential' | 'DSCSAATPCredential',
-    data: r.data as never,
+    data: readableOrder(r.data) as never,
   });
 
   return [
@@ -39,7 +67,7 @@ export function credentialsRoutes({ config, issuance, credentials, audit, now = 
       operationId: 'createCredential',
       summary: 'Create a W3C verifiable credential (IdentityCredential or DSCSAATPCredential)',
       description:
-        'Issues a W3C VC 2.0 credential secured with JOSE (application/vc+jwt), returned as an EnvelopedVerifiableCredential. Revocable by default: each credential gets an index in the issuer\'s BitstringStatusList unless credentialStatusId names another list. Default expiry one year after issuance; a future issuanceDate is allowed.',
+        'Issues a W3C VC 2.0 credential. By default `data` is the credential document secured with a Data Integrity proof (`ecdsa-rdfc-2019`, or `cryptosuite: eddsa-rdfc-2022`), issued by the issuer\'s did:web (/.well-known/did.json). With `format: vc+jwt`, or `Accept: application/vc+jwt` when the body names neither format nor cryptosuite, it is secured with JOSE (application/vc+jwt) and returned as an EnvelopedVerifiableCredential; the response itself is JSON either way. Revocable by default: each credential gets an index in the issuer\'s BitstringStatusList unless credentialStatusId names another list. Default expiry one year after issuance; a future issuanceDate is allowed.',
       tags: TAG,
       security: 'bearer',
       body: CreateCredentialRequest,
@@ -57,19 +85,25 @@ export function credentialsRoutes({ config, issuance, credentials, audit, now = 
           statusListCredential: body.credentialStatusId ?? `${config.issuerUrl}/status-lists/w3c/revocation/${listNumber}`,
           statusListIndex: statusListIndex % STATUS_LIST_BITS,
         });
-        let jwt: string;
+        const request = {
+          types: [body.credentialType],
+          documentData: { type: body.credentialType, ...body.data },
+          subjectDid: body.recipientDid,
+          validFrom,
+          validUntil,
+          id: credentialId,
+          credentialStatus,
+          ...(body.onboardingId ? { extra: { onboardingId: body.onboardingId } } : {}),
+        };
+        const jose = body.format === 'vc+jwt' || (body.format === undefined && body.cryptosuite === undefined && req.accepts(['application/json', 'application/vc+jwt']) === 'application/vc+jwt');
+        let data: Record<string, unknown>;
         try {
-          const issued = await issuance.makeVc20({
-            types: [body.credentialType],
-            documentData: { type: body.credentialType, ...body.data },
-            subjectDid: body.recipientDid,
-            validFrom,
-            validUntil,
-            id: credentialId,
-            credentialStatus,
-            ...(body.onboardingId ? { extra: { onboardingId: body.onboardingId } } : {}),
-          });
-          jwt = issued.credential;
+          if (jose) {
+            const jwt = (await issuance.makeVc20(request)).credential;
+            data = { '@context': 'https://www.w3.org/ns/credentials/v2', id: `data:application/vc+jwt,${jwt}`, type: 'EnvelopedVerifiableCredential' };
+          } else {
+            data = (await issuance.makeVc20DataIntegrity({ ...request, ...(body.cryptosuite ? { cryptosuite: body.cryptosuite } : {}) })).credential;
+          }
         } catch (err) {
           if (err instanceof CredentialInputError) throw new InvalidFormatError(err.message, { fields: [{ path: err.path ?? '(root)', message: err.message }] });
           throw err;
@@ -84,7 +118,7 @@ export function credentialsRoutes({ config, issuance, credentials, audit, now = 
           status_list_index: statusListIndex,
           valid_from: validFrom,
           valid_until: validUntil,
-          data: { '@context': 'https://www.w3.org/ns/credentials/v2', id: `data:application/vc+jwt,${jwt}`, type: 'EnvelopedVerifiableCredential' },
+          data,
         });
         if (!record) throw new ConflictError('A credential with this credentialId already exists', { credentialId });
         await audit.append({ requestId: res.locals.requestId, actor: `client:${principal.client}`, action: 'credential.create', method: req.method, path: req.path, status: 200, target: { id: record.id, credential_id: credentialId, type: body.credentialType }, clientIp: req.ip });

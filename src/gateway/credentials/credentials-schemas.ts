@@ -49,8 +49,17 @@ export const CreateCredentialRequest = z
     expirationDate: IsoDateTime.optional().meta({ description: 'Default: one year after the issuance date' }),
     issuanceDate: IsoDateTime.optional().meta({ description: 'Default: now. A future date issues a credential that becomes valid then' }),
     onboardingId: Text.optional(),
+    format: z
+      .enum(['ldp_vc', 'vc+jwt'])
+      .optional()
+      .meta({
+        description:
+          'How `data` is secured. `ldp_vc` (default): the credential document with an embedded Data Integrity proof (W3C VC Data Integrity 1.0). `vc+jwt`: secured with JOSE (VC-JOSE-COSE §3.1.1), `data` an EnvelopedVerifiableCredential; also chosen by `Accept: application/vc+jwt` when the body names neither `format` nor `cryptosuite`',
+      }),
+    cryptosuite: z.enum(['ecdsa-rdfc-2019', 'eddsa-rdfc-2022']).optional().meta({ description: 'Data Integrity cryptosuite of an `ldp_vc` credential; default ecdsa-rdfc-2019 (P-256)' }),
   })
   .superRefine((req, ctx) => {
+    if (req.format === 'vc+jwt' && req.cryptosuite !== undefined) ctx.addIssue({ code: 'custom', path: ['cryptosuite'], message: 'applies to format ldp_vc only' });
     const need = (field: keyof typeof req.data) => {
       if (req.data[field] === undefined) ctx.addIssue({ code: 'custom', path: ['data', field], message: `is required for ${req.credentialType}` });
     };
@@ -73,13 +82,41 @@ export const EnvelopedCredential = z.object({
   type: z.literal('EnvelopedVerifiableCredential'),
 });
 
+/** VC Data Integrity 1.0 §2.1: the proof a Data Integrity credential embeds. */
+const DataIntegrityProof = z.looseObject({
+  type: z.literal('DataIntegrityProof'),
+  cryptosuite: z.enum(['ecdsa-rdfc-2019', 'eddsa-rdfc-2022']),
+  created: z.string(),
+  proofPurpose: z.literal('assertionMethod'),
+  verificationMethod: z.string().meta({ description: 'A key of the issuer\'s DID document (`<did>#<kid>`, /.well-known/did.json)' }),
+  proofValue: z.string().meta({ description: 'Multibase (base58btc) signature' }),
+});
+
+/** The seed 001 credential as a document: VC DM 2.0 with a Data Integrity proof. */
+export const DataIntegrityCredential = z
+  .looseObject({
+    '@context': z.array(z.string()),
+    id: z.string(),
+    type: z.array(z.string()),
+    issuer: z.string().meta({ description: 'The issuer\'s did:web' }),
+    validFrom: z.string(),
+    validUntil: z.string().optional(),
+    onboardingId: z.string().optional(),
+    credentialSubject: z.looseObject({ id: z.string(), type: CredentialType }),
+    credentialStatus: z.looseObject({ type: z.literal('BitstringStatusListEntry') }).optional(),
+    proof: DataIntegrityProof,
+  })
+  .meta({ id: 'DataIntegrityCredential' });
+
 export const CredentialResponse = z
   .object({
     id: z.uuid(),
     createdAt: z.string(),
     updatedAt: z.string(),
     type: CredentialType,
-    data: EnvelopedCredential.meta({ description: 'The signed W3C VC 2.0 credential, secured with JOSE (VC-JOSE-COSE §3.1.1)' }),
+    data: z.union([DataIntegrityCredential, EnvelopedCredential]).meta({
+      description: 'The signed W3C VC 2.0 credential: by default the document with a Data Integrity proof (`format: ldp_vc`); secured with JOSE as an EnvelopedVerifiableCredential when asked (`format: vc+jwt`, or `Accept: application/vc+jwt`)',
+    }),
   })
   .meta({ id: 'CredentialResponse' });
 
