@@ -21,6 +21,8 @@ import { datastoreRoutes } from '../gateway/datastore/datastore-routes';
 import { createDocumentDataValidator } from '../gateway/datastore/document-data-validator';
 import { credentialsRoutes } from '../gateway/credentials/credentials-routes';
 import { createGatewayApp } from '../gateway/gateway-app';
+import { adminRoutes } from '../gateway/admin/admin-routes';
+import { createProcessFinder, temporalUiBaseUrl } from '../admin/process-finder';
 import { wellKnownRoutes } from '../gateway/well-known-routes';
 import { notificationRoutes } from '../gateway/oid4vci/notification-routes';
 import { walletEndpoints } from '../gateway/oid4vci/wallet-endpoints';
@@ -70,7 +72,7 @@ export async function runMigrations(config: Config, logger: Logger): Promise<voi
 }
 
 /** Signals the document's offer workflow to cancel; an offer that is not running needs nothing. */
-async function cancelOffer(client: Client, key: { authentic_source: string; vct: string; document_id: string }): Promise<void> {
+export async function cancelOffer(client: Client, key: { authentic_source: string; vct: string; document_id: string }): Promise<void> {
   await client.workflow
     .getHandle(credentialOfferWorkflowId(key.authentic_source, key.vct, key.document_id))
     .signal(cancelOfferSignal)
@@ -100,6 +102,10 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       ...notificationRoutes({ config, documents, offers, secrets, temporal: temporal.client }),
       ...credentialsRoutes({ config, issuance, credentials: createW3cCredentialsRepository(db), audit }),
       ...wellKnownRoutes({ config, keyStore }),
+      ...adminRoutes({
+        processes: createProcessFinder({ client: temporal.client, namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE, temporalUiUrl: temporalUiBaseUrl(config.env) }),
+        cancelOffer: (key) => cancelOffer(temporal.client, key),
+      }),
     ],
     protocolRouters: [
       walletEndpoints({
