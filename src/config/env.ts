@@ -21,6 +21,12 @@ export const EnvSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   /** Task queue of the issuer's workflows and activities (separate queues isolate deployments sharing a namespace). */
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('issuer'),
+  /**
+   * Base URL of the Temporal UI, for the operator API's deep links (`temporal_ui_url`). Default: the
+   * host of TEMPORAL_ADDRESS on its port + 1000 over http (where the dev server serves its UI), or
+   * `http://localhost:8233`.
+   */
+  TEMPORAL_UI_URL: z.url().optional(),
   /** Path to a `temporal` CLI binary to use for the dev server instead of searching/installing one. */
   TEMPORAL_CLI_PATH: z.string().min(1).optional(),
   /**

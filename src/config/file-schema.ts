@@ -154,6 +154,18 @@ export const FileConfigSchema = z
      */
     api_clients: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), z.strictObject({ token_hash: ApiKeyHash, key_id: KeyId.optional() })).default({}),
     /**
+     * Operators of the admin API (`/admin/v1`, src/gateway/admin/admin-auth.ts), by name: the hash of
+     * each Bearer token (as for `api_clients`; `issuer admin-token` makes one) and its role, `read`
+     * (find and inspect processes, scrape metrics) or `operate` (also act on them). In a development
+     * configuration the dev API key is an `operate` token too. `dev` is the dev key's name.
+     */
+    admin_tokens: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9_.-]+$/),
+        z.strictObject({ token_hash: ApiKeyHash, key_id: KeyId.optional(), role: z.enum(['read', 'operate']) }),
+      )
+      .default({}),
+    /**
      * Callers of the gRPC IssuerService, by name (src/grpc/grpc-authorization.ts). Under mTLS a client
      * certificate acts as the client whose `subjects` list its subject: RFC 4514 strings as in
      * `mtls_subjects` ("CN=apigw, O=Example, C=SE"; attribute order, case of attribute names and
@@ -202,6 +214,10 @@ export const FileConfigSchema = z
     };
     for (const [name, source] of Object.entries(cfg.authentic_sources)) claimKeyId(source.key_id, ['authentic_sources', name, 'key_id']);
     for (const [name, client] of Object.entries(cfg.api_clients)) claimKeyId(client.key_id, ['api_clients', name, 'key_id']);
+    for (const [name, token] of Object.entries(cfg.admin_tokens)) {
+      claimKeyId(token.key_id, ['admin_tokens', name, 'key_id']);
+      if (name === 'dev') ctx.addIssue({ code: 'custom', path: ['admin_tokens', name], message: '"dev" is the name of the dev API key' });
+    }
     for (const [name, source] of Object.entries(cfg.authentic_sources)) {
       if (source.dev_api_key && cfg.environment !== 'development') {
         ctx.addIssue({ code: 'custom', path: ['authentic_sources', name, 'dev_api_key'], message: 'only allowed when environment is development' });

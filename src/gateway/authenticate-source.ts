@@ -20,7 +20,7 @@ export interface ClientPrincipal {
 }
 
 /** One configured secret: whose it is, its optional key id (the `<key_id>.` prefix of the key) and its hash. */
-interface KeyCheck {
+export interface KeyCheck {
   owner: string;
   keyId: string | undefined;
   hash: string;
@@ -121,7 +121,7 @@ function remember(cache: Set<string> | Map<string, string>, tag: string, owner?:
   else cache.add(tag);
 }
 
-function keyCheck(owner: string, hash: string, keyId?: string): KeyCheck {
+export function keyCheck(owner: string, hash: string, keyId?: string): KeyCheck {
   if (!hash.startsWith('sha256:')) return { owner, keyId, hash, slow: true, fast: undefined };
   const expected = Buffer.from(hash.slice('sha256:'.length), 'hex');
   return { owner, keyId, hash, slow: false, fast: (digest) => timingSafeEqual(digest, expected) };
@@ -145,7 +145,7 @@ export function createSourceAuthenticator(config: Config): Authenticator<SourceP
   const mtls: { source: string; subject: Map<string, string> }[] = [];
   for (const [name, source] of Object.entries(config.file.authentic_sources)) {
     if (source.api_key_hash) checks.push(keyCheck(name, source.api_key_hash, source.key_id));
-    if (source.dev_api_key && config.devApiKey) checks.push(keyCheck(name, `sha256:${sha256(config.devApiKey).toString('hex')}`));
+    if (source.dev_api_key && config.devApiKey) checks.push(devKeyCheck(name, config.devApiKey));
     for (const subject of source.mtls_subjects) mtls.push({ source: name, subject: parseSubject(subject) });
   }
   const verifier = new KeyVerifier(checks);
@@ -202,19 +202,27 @@ function parseSubject(subject: string): Map<string, string> {
  */
 export function createBearerAuthenticator(config: Config): Authenticator<ClientPrincipal> {
   const checks: KeyCheck[] = Object.entries(config.file.api_clients).map(([name, client]) => keyCheck(name, client.token_hash, client.key_id));
-  if (config.file.environment === 'development' && config.devApiKey) checks.push(keyCheck('dev', `sha256:${sha256(config.devApiKey).toString('hex')}`));
+  if (config.file.environment === 'development' && config.devApiKey) checks.push(devKeyCheck('dev', config.devApiKey));
+  return bearerTokenAuthenticator(checks, (client): ClientPrincipal => ({ kind: 'client', client }));
+}
+
+/** The dev API key as a configured secret of `owner` (development configurations only: callers check). */
+export const devKeyCheck = (owner: string, devApiKey: string): KeyCheck => keyCheck(owner, `sha256:${sha256(devApiKey).toString('hex')}`);
+
+/** A Bearer-token authenticator over `checks` (`token_hash` / `key_id` pairs, see {@link KeyVerifier}); `principal` names the owner found. */
+export function bearerTokenAuthenticator<P>(checks: KeyCheck[], principal: (owner: string) => P): Authenticator<P> {
   const verifier = new KeyVerifier(checks);
   const tokenOf = (req: Request): string | undefined => {
     const header = req.get('authorization');
     return (header ? /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/.exec(header) : null)?.[1];
   };
-  const authenticate = async (req: Request): Promise<ClientPrincipal> => {
+  const authenticate = async (req: Request): Promise<P> => {
     const token = tokenOf(req);
     if (!token) throw new UnauthorizedError('Missing or malformed Authorization: Bearer token');
     if (token.length > MAX_KEY_LENGTH) throw new UnauthorizedError('Invalid bearer token');
     const found = await verifier.verify(token);
     if (!found) throw new UnauthorizedError('Invalid bearer token');
-    return { kind: 'client', client: found };
+    return principal(found);
   };
   return Object.assign(authenticate, {
     isCheap: (req: Request) => {

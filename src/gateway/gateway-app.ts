@@ -15,20 +15,21 @@ import {
   RateLimitedError,
   RouteNotFoundError,
   ServiceUnavailableError,
-  UnauthorizedError,
   UnsupportedMediaTypeError,
 } from './api-errors';
 import type { Authenticator, ClientPrincipal, SourcePrincipal } from './authenticate-source';
 import { buildOpenApiDocument } from './openapi';
 import { jsonDepth } from './json-depth';
-import { addressBucket, TokenBuckets } from './rate-limit';
+import { addressBucket, limitFailedAuthentications, TokenBuckets } from './rate-limit';
+import { type AdminPrincipal, createAdminAuthenticator, requireAdminRole } from './admin/admin-auth';
 import { type AnyRouteSpec, mountRoutes } from './route-registry';
 
 export interface GatewayDeps {
   config: Config;
   logger: Logger;
   audit: AuditLogRepository;
-  authenticate: { source: Authenticator<SourcePrincipal>; bearer: Authenticator<ClientPrincipal> };
+  /** `admin` defaults to the configured admin tokens (src/gateway/admin/admin-auth.ts). */
+  authenticate: { source: Authenticator<SourcePrincipal>; bearer: Authenticator<ClientPrincipal>; admin?: Authenticator<AdminPrincipal> };
   routes: AnyRouteSpec[];
   /** Endpoints with their own protocol conventions (OpenID4VCI: form bodies, OAuth error bodies), mounted as they are. */
   protocolRouters?: express.Router[];
@@ -108,27 +109,11 @@ export function createGatewayApp(deps: GatewayDeps): express.Express {
 
   const failedAuth = new TokenBuckets(FAILED_AUTH_PER_SECOND, FAILED_AUTH_BURST);
   const router = express.Router();
-  /**
-   * Failed authentications spend the budget of (address, key id). A request that authenticates is
-   * never throttled: with the budget spent, a credential that is cheap to check (mTLS, a sha256
-   * hash, a key this process already accepted or refused) is still checked and passes when right;
-   * only credentials that would need a bcrypt compare get 429 unchecked, and wrong ones 429.
-   */
-  const limited =
-    <P>(authenticate: Authenticator<P>) =>
-    async (req: Request): Promise<P> => {
-      const key = `${addressBucket(req.ip)}|${authenticate.scope(req)}`;
-      const wait = failedAuth.peek(key);
-      if (wait > 0 && !authenticate.isCheap(req)) throw new RateLimitedError(wait);
-      try {
-        return await authenticate(req);
-      } catch (err) {
-        if (!(err instanceof UnauthorizedError)) throw err;
-        failedAuth.take(key);
-        throw wait > 0 ? new RateLimitedError(wait) : err;
-      }
-    };
-  mountRoutes(router, deps.routes, { authenticate: { source: limited(deps.authenticate.source), bearer: limited(deps.authenticate.bearer) } });
+  const limited = <P>(authenticate: Authenticator<P>) => limitFailedAuthentications(failedAuth, authenticate);
+  const admin = limited(deps.authenticate.admin ?? createAdminAuthenticator(config));
+  mountRoutes(router, deps.routes, {
+    authenticate: { source: limited(deps.authenticate.source), bearer: limited(deps.authenticate.bearer), 'admin:read': requireAdminRole(admin, 'read'), 'admin:operate': requireAdminRole(admin, 'operate') },
+  });
   app.use(router);
 
   app.use(notFound(deps.routes));
@@ -151,9 +136,10 @@ function requestContext({ logger, audit }: GatewayDeps): RequestHandler {
       const entry = { reqId: requestId, method: req.method, path: loggedPath(req.path), status: res.statusCode, ms: Math.round(performance.now() - started), actor: res.locals.actor };
       if (res.statusCode >= 500) logger.error(entry, 'request failed');
       else logger.info(entry, 'request');
-      if (req.path.startsWith('/api/') && !res.locals.audited) {
+      // Every API and admin call, also refused ones; a handler may name its target ids in res.locals.auditTarget.
+      if ((req.path.startsWith('/api/') || req.path.startsWith('/admin/')) && !res.locals.audited) {
         audit
-          .append({ requestId, actor: res.locals.actor ?? 'anonymous', action: `${req.method} ${req.path}`, method: req.method, path: req.path, status: res.statusCode, clientIp: req.ip })
+          .append({ requestId, actor: res.locals.actor ?? 'anonymous', action: res.locals.auditAction ?? `${req.method} ${req.path}`, method: req.method, path: req.path, status: res.statusCode, target: res.locals.auditTarget, clientIp: req.ip })
           .catch((err: Error) => logger.error({ reqId: requestId, err: err.message }, 'audit log write failed'));
       }
     });

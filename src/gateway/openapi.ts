@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ErrorBodySchema } from './api-errors';
-import type { AnyRouteSpec, ErrorStatus } from './route-registry';
+import type { AnyRouteSpec, ErrorStatus, Security } from './route-registry';
 
 const ERROR_DESCRIPTIONS: Record<ErrorStatus, string> = {
   400: 'INVALID_FORMAT: the request is malformed; details.fields points at each offending field',
@@ -14,6 +14,32 @@ const ERROR_DESCRIPTIONS: Record<ErrorStatus, string> = {
   500: 'INTERNAL_ERROR: nothing is revealed beyond the request id',
   503: 'SERVICE_UNAVAILABLE: a dependency is down',
 };
+
+const SECURITY: Record<Security, Record<string, never[]>[]> = {
+  none: [],
+  source: [{ apiKey: [] }, { mutualTLS: [] }],
+  bearer: [{ bearer: [] }],
+  'admin:read': [{ adminToken: [] }],
+  'admin:operate': [{ adminToken: [] }],
+};
+
+type ToSchema = (schema: z.ZodType, io: 'input' | 'output') => unknown;
+type Properties = { properties?: Record<string, Record<string, unknown>>; required?: string[] };
+
+function pathParameters(route: AnyRouteSpec, toSchema: ToSchema) {
+  if (!route.params) return [];
+  return Object.keys((toSchema(route.params, 'input') as Properties).properties ?? {}).map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } }));
+}
+
+/** One `in: query` parameter per property of the route's query schema, with its schema and description. */
+function queryParameters(route: AnyRouteSpec, toSchema: ToSchema) {
+  if (!route.query) return [];
+  const json = toSchema(route.query, 'input') as Properties;
+  return Object.entries(json.properties ?? {}).map(([name, schema]) => {
+    const { description, ...rest } = schema;
+    return { name, in: 'query', required: json.required?.includes(name) ?? false, ...(description ? { description } : {}), schema: rest };
+  });
+}
 
 /** OpenAPI 3.1 (whose schemas are JSON Schema 2020-12), generated from the same zod schemas that validate requests. */
 export function buildOpenApiDocument(routes: AnyRouteSpec[], info: { title: string; version: string; serverUrl: string }): Record<string, unknown> {
@@ -51,8 +77,8 @@ export function buildOpenApiDocument(routes: AnyRouteSpec[], info: { title: stri
       summary: route.summary,
       ...(route.description ? { description: route.description } : {}),
       tags: route.tags,
-      ...(route.params ? { parameters: Object.keys((toSchema(route.params, 'input') as { properties?: object }).properties ?? {}).map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })) } : {}),
-      security: route.security === 'none' ? [] : route.security === 'bearer' ? [{ bearer: [] }] : [{ apiKey: [] }, { mutualTLS: [] }],
+      ...(route.params || route.query ? { parameters: [...pathParameters(route, toSchema), ...queryParameters(route, toSchema)] } : {}),
+      security: SECURITY[route.security as Security],
       ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: toSchema(route.body, 'input') } } } } : {}),
       responses,
     };
@@ -79,6 +105,7 @@ export function buildOpenApiDocument(routes: AnyRouteSpec[], info: { title: stri
         apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'Authentic-source API key (seed 000)' },
         mutualTLS: { type: 'mutualTLS', description: 'Client certificate whose subject the authentic source lists in mtls_subjects' },
         bearer: { type: 'http', scheme: 'bearer', description: 'Token of an api_clients entry (seed 001 "Using a Token")' },
+        adminToken: { type: 'http', scheme: 'bearer', description: 'Token of an admin_tokens entry; its role (read or operate) is in each operation\'s description' },
       },
     },
   };

@@ -1,4 +1,7 @@
 import { isIP } from 'node:net';
+import type { Request } from 'express';
+import { RateLimitedError, UnauthorizedError } from './api-errors';
+import type { Authenticator } from './authenticate-source';
 
 /**
  * Token buckets per client key, in memory. Each gateway replica limits on its own, so the
@@ -71,4 +74,25 @@ function expandIpv6(ip: string): string[] {
   const right = tail ? tail.split(':') : [];
   const groups = tail === undefined ? left : [...left, ...new Array<string>(8 - left.length - right.length).fill('0'), ...right];
   return groups.map((g) => Number.parseInt(g, 16).toString(16));
+}
+
+/**
+ * Failed authentications spend the budget of (address, key id) in `failures`. A request that
+ * authenticates is never throttled: with the budget spent, a credential that is cheap to check (mTLS,
+ * a sha256 hash, a key this process already accepted or refused) is still checked and passes when
+ * right; only credentials that would need a bcrypt compare get 429 unchecked, and wrong ones 429.
+ */
+export function limitFailedAuthentications<P>(failures: TokenBuckets, authenticate: Authenticator<P>): (req: Request) => Promise<P> {
+  return async (req) => {
+    const key = `${addressBucket(req.ip)}|${authenticate.scope(req)}`;
+    const wait = failures.peek(key);
+    if (wait > 0 && !authenticate.isCheap(req)) throw new RateLimitedError(wait);
+    try {
+      return await authenticate(req);
+    } catch (err) {
+      if (!(err instanceof UnauthorizedError)) throw err;
+      failures.take(key);
+      throw wait > 0 ? new RateLimitedError(wait) : err;
+    }
+  };
 }

@@ -1,20 +1,26 @@
 import type { NextFunction, Request, Response, Router } from 'express';
 import { z } from 'zod';
 import { invalidFormatFrom, RouteNotFoundError } from './api-errors';
+import type { AdminPrincipal } from './admin/admin-auth';
 import type { ClientPrincipal, SourcePrincipal } from './authenticate-source';
 
-/** How a route authenticates: an authentic source (API key / mTLS), a Bearer client, or nobody (public metadata). */
-export type Security = 'source' | 'bearer' | 'none';
+/**
+ * How a route authenticates: an authentic source (API key / mTLS), a Bearer client, an admin token
+ * with at least the named role (src/gateway/admin/admin-auth.ts), or nobody (public metadata).
+ */
+export type Security = 'source' | 'bearer' | 'admin:read' | 'admin:operate' | 'none';
 export interface AnonymousPrincipal {
   readonly kind: 'anonymous';
 }
-type PrincipalFor<S extends Security> = S extends 'source' ? SourcePrincipal : S extends 'bearer' ? ClientPrincipal : AnonymousPrincipal;
+type PrincipalFor<S extends Security> = S extends 'source' ? SourcePrincipal : S extends 'bearer' ? ClientPrincipal : S extends `admin:${string}` ? AdminPrincipal : AnonymousPrincipal;
 
 /** Error statuses a route can answer with; each appears in the OpenAPI document with the error schema. */
 export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 503;
 
-export interface RouteContext<B, S extends Security = Security> {
+export interface RouteContext<B, S extends Security = Security, Q = Record<string, never>> {
   body: B;
+  /** Query parameters, validated by the route's `query` schema (empty without one). */
+  query: Q;
   /** Path parameters, validated by the route's `params` schema. */
   params: Record<string, string>;
   principal: PrincipalFor<S>;
@@ -26,7 +32,7 @@ export interface RouteContext<B, S extends Security = Security> {
  * One description drives both the Express route and its OpenAPI operation, so the document
  * cannot drift from the validation that actually runs.
  */
-export interface RouteSpec<B extends z.ZodType, R extends z.ZodType, S extends Security = Security> {
+export interface RouteSpec<B extends z.ZodType, R extends z.ZodType, S extends Security = Security, Q extends z.ZodType = z.ZodType<Record<string, never>>> {
   method: 'get' | 'post' | 'put' | 'delete';
   /** Express path (`/api/v1/upload`); `:param` segments become OpenAPI `{param}`. */
   path: string;
@@ -38,15 +44,17 @@ export interface RouteSpec<B extends z.ZodType, R extends z.ZodType, S extends S
   /** Schema of the path parameters (`:id`); a mismatch is 404 NOT_FOUND. */
   params?: z.ZodType<Record<string, string>>;
   body?: B;
+  /** Schema of the query string (an object of optional strings, coerced as needed); a mismatch is 400 INVALID_FORMAT. */
+  query?: Q;
   response: R;
   errors: ErrorStatus[];
-  handler: (ctx: RouteContext<z.infer<B>, S>) => Promise<z.infer<R>>;
+  handler: (ctx: RouteContext<z.infer<B>, S, z.infer<Q>>) => Promise<z.infer<R>>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyRouteSpec = RouteSpec<any, any>;
+export type AnyRouteSpec = RouteSpec<any, any, Security, any>;
 
-export function defineRoute<B extends z.ZodType, R extends z.ZodType, S extends Security>(spec: RouteSpec<B, R, S>): RouteSpec<B, R, S> {
+export function defineRoute<B extends z.ZodType, R extends z.ZodType, S extends Security, Q extends z.ZodType = z.ZodType<Record<string, never>>>(spec: RouteSpec<B, R, S, Q>): RouteSpec<B, R, S, Q> {
   return spec;
 }
 
@@ -63,12 +71,18 @@ export function mountRoutes(router: Router, routes: AnyRouteSpec[], deps: MountD
       try {
         const security = spec.security as Security;
         const principal = security === 'none' ? ANONYMOUS : await deps.authenticate[security](req);
-        if (principal.kind !== 'anonymous') res.locals.actor = principal.kind === 'source' ? `source:${principal.source}` : `client:${principal.client}`;
+        if (principal.kind !== 'anonymous') res.locals.actor = principal.kind === 'source' ? `source:${principal.source}` : principal.kind === 'client' ? `client:${principal.client}` : `admin:${principal.admin}`;
         let params: Record<string, string> = {};
         if (spec.params) {
           const parsed = spec.params.safeParse(req.params);
           if (!parsed.success) throw new RouteNotFoundError('No such resource', { path: req.path });
           params = parsed.data;
+        }
+        let query: unknown = {};
+        if (spec.query) {
+          const parsed = (spec.query as z.ZodType).safeParse(req.query);
+          if (!parsed.success) throw invalidFormatFrom(parsed.error, 'query');
+          query = parsed.data;
         }
         let body: unknown = undefined;
         if (spec.body) {
@@ -76,7 +90,7 @@ export function mountRoutes(router: Router, routes: AnyRouteSpec[], deps: MountD
           if (!parsed.success) throw invalidFormatFrom(parsed.error);
           body = parsed.data;
         }
-        const result = await spec.handler({ body, params, principal, req, res });
+        const result = await spec.handler({ body, query, params, principal, req, res });
         res.status(200).json(result);
       } catch (err) {
         next(err);

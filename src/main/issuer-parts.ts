@@ -19,6 +19,8 @@ import { datastoreRoutes } from '../gateway/datastore/datastore-routes';
 import { createDocumentDataValidator } from '../gateway/datastore/document-data-validator';
 import { credentialsRoutes } from '../gateway/credentials/credentials-routes';
 import { createGatewayApp } from '../gateway/gateway-app';
+import { adminRoutes } from '../gateway/admin/admin-routes';
+import { createProcessFinder, temporalUiBaseUrl } from '../admin/process-finder';
 import { wellKnownRoutes } from '../gateway/well-known-routes';
 import { kmsRoutes } from '../gateway/kms/kms-routes';
 import { x509IsoRoutes } from '../gateway/x509/x509-routes';
@@ -105,6 +107,10 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       ...x509IsoRoutes(x509),
       ...x509CertificateRoutes(x509),
       ...x509StoreRoutes({ config, repo: x509Stores }),
+      ...adminRoutes({
+        processes: createProcessFinder({ client: temporal.client, namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE, temporalUiUrl: temporalUiBaseUrl(config.env) }),
+        cancelOffer: (key) => offerService.cancel(key),
+      }),
     ],
     protocolRouters: [
       walletEndpoints({ config, logger, secrets, offerService, accessTokens: createAccessTokensRepository(db), nonces: createNoncesRepository(db), db }),

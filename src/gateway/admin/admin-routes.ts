@@ -1,0 +1,100 @@
+import { credentialOfferWorkflowId } from '../../../workflows/contracts/credential-offer';
+import type { ProcessFinder } from '../../admin/process-finder';
+import { ConflictError, RouteNotFoundError } from '../api-errors';
+import { type AnyRouteSpec, defineRoute } from '../route-registry';
+import { FindProcessesQuery, FindProcessesResponse, OfferKeyBody, ProcessDetailResponse, ProcessParams, ProcessQuery } from './admin-schemas';
+
+export interface AdminDeps {
+  processes: ProcessFinder;
+  /** Signals the document's offer workflow to cancel (src/main/issuer-parts.ts, the same as a document deletion does). */
+  cancelOffer: (key: { authentic_source: string; vct: string; document_id: string }) => Promise<void>;
+}
+
+const TAG = ['Admin'];
+/** States in which the offer workflow honours its `cancel` signal (workflows/credential-offer.ts). */
+const CANCELLABLE = new Set(['OFFERED', 'REDEEMED']);
+
+/**
+ * The operator API (issue 21): find a holder's processes by business id, inspect one, act on it.
+ * Admin tokens only (src/gateway/admin/admin-auth.ts); the gateway audits every call, naming the
+ * action and the ids it touched (res.locals.auditAction / auditTarget).
+ */
+export function adminRoutes({ processes, cancelOffer }: AdminDeps): AnyRouteSpec[] {
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/admin/v1/processes',
+      operationId: 'adminFindProcesses',
+      summary: 'Find processes by authentic source, vct, document id, state, kind and start time',
+      description:
+        'Role read. Backed by Temporal visibility and the search attributes AuthenticSource, Vct, DocumentId and ProcessState, limited to this deployment\'s task queue; filters combine with AND. Visibility is eventually consistent: a process started a moment ago may take a second to appear. Pages follow next_page_token.',
+      tags: TAG,
+      security: 'admin:read',
+      query: FindProcessesQuery,
+      response: FindProcessesResponse,
+      errors: [400, 401, 403],
+      handler: async ({ query, res }) => {
+        const filter = {
+          authenticSource: query.authentic_source,
+          vct: query.vct,
+          documentId: query.document_id,
+          state: query.state,
+          kind: query.kind,
+          startedAfter: query.started_after ? new Date(query.started_after) : undefined,
+          startedBefore: query.started_before ? new Date(query.started_before) : undefined,
+        };
+        res.locals.auditAction = 'admin.processes.find';
+        res.locals.auditTarget = Object.fromEntries(Object.entries({ ...query, page_token: undefined, page_size: undefined }).filter(([, v]) => v !== undefined));
+        return processes.find(filter, { pageSize: query.page_size, ...(query.page_token ? { pageToken: query.page_token } : {}) });
+      },
+    }),
+
+    defineRoute({
+      method: 'get',
+      path: '/admin/v1/processes/:workflow_id',
+      operationId: 'adminGetProcess',
+      summary: 'One process: its state query, its timeline of business events, a Temporal UI link',
+      description:
+        'Role read. The workflow id is URL-encoded (offer/hr.example.org/urn:eudi:diploma:1/doc-1 becomes offer%2Fhr.example.org%2Furn%3Aeudi%3Adiploma%3A1%2Fdoc-1). The timeline is read from the workflow history and holds event names, states, counters and ids only.',
+      tags: TAG,
+      security: 'admin:read',
+      params: ProcessParams,
+      query: ProcessQuery,
+      response: ProcessDetailResponse,
+      errors: [400, 401, 403, 404],
+      handler: async ({ params, query, res }) => {
+        const workflowId = params.workflow_id!;
+        res.locals.auditAction = 'admin.process.get';
+        res.locals.auditTarget = { workflow_id: workflowId, ...(query.run_id ? { run_id: query.run_id } : {}) };
+        const detail = await processes.get(workflowId, query.run_id);
+        if (!detail) throw new RouteNotFoundError('No such process', { workflow_id: workflowId });
+        return detail;
+      },
+    }),
+
+    defineRoute({
+      method: 'post',
+      path: '/admin/v1/offers/cancel',
+      operationId: 'adminCancelOffer',
+      summary: 'Cancel a document\'s live credential offer',
+      description:
+        'Role operate. Signals the offer workflow offer/<authentic_source>/<vct>/<document_id> to cancel, as deleting the document does: the offer ends CANCELLED, its pre-authorized code and PIN stop working and the source\'s webhook is told. 404 when the document has no offer; 409 CONFLICT when the offer has ended or has already issued credentials.',
+      tags: TAG,
+      security: 'admin:operate',
+      body: OfferKeyBody,
+      response: ProcessDetailResponse,
+      errors: [400, 401, 403, 404, 409],
+      handler: async ({ body, res }) => {
+        const workflowId = credentialOfferWorkflowId(body.authentic_source, body.vct, body.document_id);
+        res.locals.auditAction = 'admin.offer.cancel';
+        res.locals.auditTarget = { workflow_id: workflowId, authentic_source: body.authentic_source, vct: body.vct, document_id: body.document_id };
+        const before = await processes.get(workflowId);
+        if (!before || before.kind !== 'offer') throw new RouteNotFoundError('This document has no offer', { workflow_id: workflowId });
+        const state = (before.state_query as { state?: string } | null)?.state ?? before.state;
+        if (before.status !== 'RUNNING' || !state || !CANCELLABLE.has(state)) throw new ConflictError(`The offer cannot be cancelled: it is ${state ?? before.status}`, { workflow_id: workflowId, state });
+        await cancelOffer(body);
+        return (await processes.get(workflowId, before.run_id)) ?? before;
+      },
+    }),
+  ];
+}
