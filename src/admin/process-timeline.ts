@@ -74,6 +74,13 @@ export function processTimeline(history: History): TimelineEntry[] {
       const ok = event.activityTaskCompletedEventAttributes !== undefined && event.activityTaskCompletedEventAttributes !== null;
       if (known) push(event, ok ? known.completed : known.failed, ok ? undefined : { activity });
       else push(event, ok ? 'activity_completed' : 'activity_failed', { activity });
+    } else if (event.markerRecordedEventAttributes?.markerName === 'core_local_activity') {
+      // A local activity leaves a marker, not task events (the PIN mail since the pin-mail-local-activity patch).
+      const attributes = event.markerRecordedEventAttributes;
+      const activity = record(decode(attributes.details?.data?.payloads?.[0])).activity_type;
+      const known = typeof activity === 'string' ? ACTIVITY_EVENTS[activity] : undefined;
+      const ok = !attributes.failure;
+      if (known) push(event, ok ? known.completed : known.failed, ok ? undefined : { activity: activity as string });
     } else if (event.workflowExecutionUpdateAcceptedEventAttributes) {
       updateNames.set(id, event.workflowExecutionUpdateAcceptedEventAttributes.acceptedRequest?.input?.name ?? '');
     } else if (event.workflowExecutionUpdateCompletedEventAttributes) {
