@@ -22,7 +22,7 @@ import { findOrInstallTemporalCli } from '../src/runtime/temporal-cli';
 import { startTemporalDevServer } from '../src/runtime/temporal-dev-server';
 import { SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes';
 import { CEILING_PROBE_WORKFLOW_TYPE, type CeilingProbeWorkflow, finishProbeUpdate } from '../workflows/contracts/ceiling-probe';
-import { drive, peakRssMiB, percentile } from './bench-kit';
+import { cpuMicros, drive, machineBusySeconds, peakRssMiB, percentile } from './bench-kit';
 
 export const description = 'documents through upload → notification → token → nonce → credential: credentials/s, per-step latency';
 
@@ -57,11 +57,46 @@ function childPid(parent: number, text: string): number | undefined {
 }
 
 function spawnPart(part: string, env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', part], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_PROFILE=<dir> writes each part's V8 CPU profile there (node --cpu-prof), for finding where its time goes.
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/cli.ts', part], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out = (out + c).slice(-4000)));
   child.stderr!.on('data', (c: Buffer) => (out = (out + c).slice(-4000)));
   return { child, output: () => out };
+}
+
+/** CPU spent per operation by each named process, by this bench process, and by the whole machine (PostgreSQL and anything else included). */
+interface CpuBudget {
+  perProcessMs: Record<string, number>;
+  benchMs: number;
+  machineMs: number;
+}
+
+function startCpuBudget(pids: Record<string, number | undefined>) {
+  const read = () => ({
+    processes: Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, pid ? cpuSeconds(pid) : 0])),
+    bench: cpuMicros() / 1e6,
+    machine: machineBusySeconds(),
+  });
+  const before = read();
+  return {
+    end(operations: number): CpuBudget {
+      const after = read();
+      const per = (a: number, b: number) => ((a - b) * 1000) / operations;
+      return {
+        perProcessMs: Object.fromEntries(Object.keys(pids).map((name) => [name, per(after.processes[name]!, before.processes[name]!)])),
+        benchMs: per(after.bench, before.bench),
+        machineMs: per(after.machine, before.machine),
+      };
+    },
+  };
+}
+
+function formatBudget(label: string, budget: CpuBudget): string {
+  const known = Object.values(budget.perProcessMs).reduce((a, b) => a + b, 0) + budget.benchMs;
+  const parts = [...Object.entries(budget.perProcessMs).map(([name, v]) => `${name} ${v.toFixed(1)}`), `bench client ${budget.benchMs.toFixed(1)}`, `PostgreSQL and the rest ${Math.max(0, budget.machineMs - known).toFixed(1)}`];
+  return `${label.padEnd(26)} ${budget.machineMs.toFixed(1).padStart(5)} = ${parts.join(' + ')}`;
 }
 
 export async function run(): Promise<void> {
@@ -98,6 +133,7 @@ export async function run(): Promise<void> {
     const gatewayPid = SHAPE === 'dev' ? parts[0]!.child.pid! : parts[1]!.child.pid!;
     const workerPid = SHAPE === 'dev' ? childPid(gatewayPid, 'cli.ts worker') : parts[0]!.child.pid!;
     const gatewayLabel = SHAPE === 'dev' ? `dev (gateway + gRPC${workerPid ? '' : ' + worker'})` : 'gateway';
+    const pidsOf = () => ({ [gatewayLabel]: gatewayPid, ...(workerPid ? { worker: workerPid } : {}), Temporal: temporal.pid });
 
     console.log(`issuance benchmark (${SHAPE} shape: ${SHAPE === 'dev' ? 'one `issuer dev` process' : 'separate gateway and worker processes'}): ${DOCUMENTS} documents, ${CONCURRENCY} in flight; ${cpus().length} cores shared by client, gateway, worker, Temporal and PostgreSQL; load ${loadavg()[0]!.toFixed(1)}`);
 
@@ -106,9 +142,10 @@ export async function run(): Promise<void> {
     const connection = await Connection.connect({ address: temporal.address });
     const client = new Client({ connection });
     const probes = 300;
-    const ceilings: { updates: number; rate: number; updateLatencies: number[] }[] = [];
+    const ceilings: { updates: number; rate: number; updateLatencies: number[]; budget: CpuBudget }[] = [];
     for (const updates of [1, 2]) {
       const updateLatencies: number[] = [];
+      const cpu = startCpuBudget(pidsOf());
       const { seconds: probeSeconds } = await drive(probes, CONCURRENCY, async (i) => {
         const handle = await client.workflow.start<CeilingProbeWorkflow>(CEILING_PROBE_WORKFLOW_TYPE, { taskQueue: 'issuer', workflowId: `probe-${updates}-${i}-${Date.now()}`, args: [{ updates }] });
         for (let u = 0; u < updates; u++) {
@@ -118,7 +155,7 @@ export async function run(): Promise<void> {
         }
         await handle.result();
       });
-      ceilings.push({ updates, rate: probes / probeSeconds, updateLatencies: updateLatencies.sort((a, b) => a - b) });
+      ceilings.push({ updates, rate: probes / probeSeconds, updateLatencies: updateLatencies.sort((a, b) => a - b), budget: cpu.end(probes) });
     }
     for (const c of ceilings) {
       console.log(`  Temporal ceiling (start + ${c.updates} Update${c.updates > 1 ? 's' : ' '} + complete) ${c.rate.toFixed(0).padStart(6)} workflows/s   Update p50 ${percentile(c.updateLatencies, 50).toFixed(1)} ms, p99 ${percentile(c.updateLatencies, 99).toFixed(1)} ms`);
@@ -172,9 +209,9 @@ export async function run(): Promise<void> {
     };
     await drive(Math.min(32, DOCUMENTS), CONCURRENCY, (i) => flow(1_000_000 + i)); // warm-up
     for (const step of STEPS) latencies[step].length = 0;
-    const cpuBefore = [gatewayPid, workerPid, temporal.pid].map((pid) => (pid ? cpuSeconds(pid) : 0));
+    const driveCpu = startCpuBudget(pidsOf());
     const { seconds } = await drive(DOCUMENTS, CONCURRENCY, flow);
-    const cpuAfter = [gatewayPid, workerPid, temporal.pid].map((pid) => (pid ? cpuSeconds(pid) : 0));
+    const driveBudget = driveCpu.end(DOCUMENTS);
     const rate = DOCUMENTS / seconds;
 
     console.log(`\n  end to end                                    ${rate.toFixed(0).padStart(6)} credentials/s   `);
@@ -190,8 +227,12 @@ export async function run(): Promise<void> {
       console.log(`  ${step} p99 ${p99.toFixed(1)} ms vs the ceiling's Update p99 ${ceilingP99.toFixed(1)} ms (target: no higher): ${p99 <= ceilingP99 ? 'met' : 'NOT MET'}`);
     }
     console.log('  Temporal round trips per credential: start (notification), Update redeem (token), Update issue with a local signing activity (credential)');
-    const cores = cpuAfter.map((after, i) => ((after - cpuBefore[i]!) / seconds).toFixed(2));
-    console.log(`  CPU during the drive (cores): ${gatewayLabel} ${cores[0]}, worker ${workerPid ? cores[1] : '(in the dev process)'}, Temporal ${cores[2]}`);
+    const cores = Object.entries(driveBudget.perProcessMs).map(([name, perCredential]) => `${name} ${((perCredential * rate) / 1000).toFixed(2)}`);
+    console.log(`  CPU during the drive (cores): ${cores.join(', ')}${workerPid ? '' : ', worker (in the dev process)'}; the machine ${((driveBudget.machineMs * rate) / 1000).toFixed(2)} of ${cpus().length}`);
+    // The budget that bounds the ratio: what one credential costs every process, beside one probe workflow.
+    console.log(`  CPU per workflow (ms): ${formatBudget('ceiling probe (2 Updates)', ceiling.budget)}`);
+    console.log(`                         ${formatBudget('issuer credential', driveBudget)}`);
+    console.log(`  at this cost the machine's ${cpus().length} cores bound the issuer at ${((cpus().length * 1000) / driveBudget.machineMs).toFixed(0)} credentials/s and the probe at ${((cpus().length * 1000) / ceiling.budget.machineMs).toFixed(0)} workflows/s`);
     console.log(`  peak RSS: ${gatewayLabel} ${peakRssMiB(gatewayPid).toFixed(0)} MiB, ${workerPid ? `worker ${peakRssMiB(workerPid).toFixed(0)} MiB, ` : ''}Temporal ${peakRssMiB(temporal.pid).toFixed(0)} MiB, bench ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
     await connection.close();
   } finally {

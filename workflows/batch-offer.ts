@@ -2,7 +2,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { proxyActivities, setHandler, startChild, upsertSearchAttributes } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { type BatchOfferInput, type BatchStatus, batchStateQuery } from './contracts/batch-offer';
-import { type CredentialOfferWorkflow, CREDENTIAL_OFFER_WORKFLOW_TYPE, credentialOfferWorkflowId } from './contracts/credential-offer';
+import { type CredentialOfferWorkflow, CREDENTIAL_OFFER_WORKFLOW_TYPE, credentialOfferWorkflowId, offerStartSearchAttributes } from './contracts/credential-offer';
 import { AuthenticSource, ProcessState, Vct } from './contracts/search-attributes';
 
 /**
@@ -31,6 +31,7 @@ export async function batchOfferWorkflow(input: BatchOfferInput): Promise<BatchS
         await startChild<CredentialOfferWorkflow>(CREDENTIAL_OFFER_WORKFLOW_TYPE, {
           workflowId: credentialOfferWorkflowId(input.authenticSource, input.vct, item.documentId),
           args: [prepared.input],
+          typedSearchAttributes: offerStartSearchAttributes(prepared.input),
           parentClosePolicy: 'ABANDON',
         });
         item.status = 'offered';

@@ -1,4 +1,4 @@
-import { allHandlersFinished, ApplicationFailure, condition, patched, proxyLocalActivities, startChild, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, patched, proxyLocalActivities, startChild, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import {
   cancelOfferSignal,
@@ -8,12 +8,13 @@ import {
   OfferFailure,
   type OfferState,
   type OfferStatus,
+  offerStartSearchAttributes,
   offerStateQuery,
   type RedeemResult,
   redeemOfferUpdate,
   walletNotificationSignal,
 } from './contracts/credential-offer';
-import { AuthenticSource, DocumentId, ProcessState, Vct } from './contracts/search-attributes';
+import { ProcessState } from './contracts/search-attributes';
 import { type WebhookDeliveryWorkflow, WEBHOOK_DELIVERY_WORKFLOW_TYPE, type WebhookEvent, webhookDeliveryWorkflowId } from './contracts/webhook-delivery';
 
 /**
@@ -35,12 +36,10 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
     status.state = state;
     upsertSearchAttributes([{ key: ProcessState, value: state }]);
   };
-  upsertSearchAttributes([
-    { key: AuthenticSource, value: input.authenticSource },
-    { key: Vct, value: input.vct },
-    { key: DocumentId, value: input.documentId },
-    { key: ProcessState, value: status.state },
-  ]);
+  // Starters pass these with the start request (offerStartSearchAttributes); offers started without
+  // them (older starters, and every history recorded before) set them here. Decided by the start
+  // event alone, so replay takes the same branch.
+  if (workflowInfo().typedSearchAttributes.get(ProcessState) === undefined) upsertSearchAttributes(offerStartSearchAttributes(input));
   setHandler(offerStateQuery, () => status);
   setHandler(cancelOfferSignal, () => {
     if (status.state === 'OFFERED' || status.state === 'REDEEMED') setState('CANCELLED');

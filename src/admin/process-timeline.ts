@@ -58,13 +58,17 @@ export function processTimeline(history: History): TimelineEntry[] {
 
   for (const event of history.events ?? []) {
     const id = String(event.eventId ?? '');
-    if (event.workflowExecutionStartedEventAttributes) {
-      push(event, 'started', { workflow_type: event.workflowExecutionStartedEventAttributes.workflowType?.name ?? '' });
-    } else if (event.upsertWorkflowSearchAttributesEventAttributes) {
-      const fields = event.upsertWorkflowSearchAttributesEventAttributes.searchAttributes?.indexedFields ?? {};
-      const raw = decode(fields.ProcessState);
+    const pushState = (fields: Record<string, Payload> | null | undefined) => {
+      const raw = decode(fields?.ProcessState);
       const state = Array.isArray(raw) ? raw[0] : raw;
       if (typeof state === 'string' && STATE_PATTERN.test(state)) push(event, 'state', { state });
+    };
+    if (event.workflowExecutionStartedEventAttributes) {
+      push(event, 'started', { workflow_type: event.workflowExecutionStartedEventAttributes.workflowType?.name ?? '' });
+      // Offers are started with their first ProcessState (offerStartSearchAttributes); older ones upsert it.
+      pushState(event.workflowExecutionStartedEventAttributes.searchAttributes?.indexedFields);
+    } else if (event.upsertWorkflowSearchAttributesEventAttributes) {
+      pushState(event.upsertWorkflowSearchAttributesEventAttributes.searchAttributes?.indexedFields);
     } else if (event.activityTaskScheduledEventAttributes) {
       activityNames.set(id, event.activityTaskScheduledEventAttributes.activityType?.name ?? '');
     } else if (event.activityTaskCompletedEventAttributes || event.activityTaskFailedEventAttributes || event.activityTaskTimedOutEventAttributes) {

@@ -10,6 +10,7 @@ import {
   credentialOfferWorkflowId,
   issueCredentialsUpdate,
   OfferFailure,
+  offerStartSearchAttributes,
   offerStateQuery,
   redeemOfferUpdate,
   type WalletEvent,
@@ -82,7 +83,7 @@ export function createOfferService({ config, documents, offers, secrets, tempora
       const { input } = prepared;
       const workflowId = credentialOfferWorkflowId(key.authentic_source, key.vct, key.document_id);
       try {
-        await temporal.workflow.start<CredentialOfferWorkflow>(CREDENTIAL_OFFER_WORKFLOW_TYPE, { taskQueue, workflowId, args: [input], workflowIdConflictPolicy: 'FAIL' });
+        await temporal.workflow.start<CredentialOfferWorkflow>(CREDENTIAL_OFFER_WORKFLOW_TYPE, { taskQueue, workflowId, args: [input], typedSearchAttributes: offerStartSearchAttributes(input), workflowIdConflictPolicy: 'FAIL' });
         return { ok: true, offerId: input.offerId, pinDelivery: input.pinRequired ? (input.pinByEmail ? 'email' : 'authentic_source') : 'none' };
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

@@ -18,7 +18,7 @@ function decode(dataUrl: string): { text: string | undefined; width: number } {
 test('the QR code PNG decodes back to the deep link, with the default scale and quiet zone (ISO/IEC 18004 §6.3.8)', () => {
   const { text, width } = decode(offerQrDataUrl(deepLink));
   assert.equal(text, deepLink);
-  const { modules } = QRCode.create(deepLink, { errorCorrectionLevel: 'M' });
+  const { modules } = QRCode.create([{ data: Buffer.from(deepLink), mode: 'byte' }], { errorCorrectionLevel: 'M' });
   assert.equal(width, (modules.size + 8) * 4, 'four pixels per module and a four-module margin');
 });
 

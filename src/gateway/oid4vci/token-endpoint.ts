@@ -51,10 +51,7 @@ export function tokenEndpoint({ config, offerService, accessTokens, db }: TokenE
 
   const dpopThumbprint = async (req: Request): Promise<string | undefined> => {
     const proof = req.get('dpop');
-    if (!proof) {
-      if (dpopRequired) throw new InvalidDpopProof('A DPoP proof is required (RFC 9449)');
-      return undefined;
-    }
+    if (!proof) return undefined; // the handler has refused a missing proof already when one is required
     const dpop = await verifyDpopProof(db, proof, { htm: 'POST', htu: `${config.issuerUrl}/token` });
     if (!dpop.success) throw new InvalidDpopProof(dpop.description);
     return dpop.jkt;
