@@ -2,6 +2,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DocumentsRepository } from '../src/db/documents-repository';
 import type { OffersRepository } from '../src/db/offers-repository';
 import type { Config } from '../src/config/config';
+import { offersEnded } from '../src/metrics/metrics';
 import { prepareOffer } from '../src/oid4vci/offer-preparation';
 import type { PreparedOffer } from '../workflows/contracts/batch-offer';
 import type { OfferSecrets } from '../src/oid4vci/offer-secrets';
@@ -46,5 +47,6 @@ export const createOfferActivities = ({ config, offers, documents, secrets, send
   /** Records how the offer ended, so /token and /offers answer without asking Temporal. */
   async closeOffer({ offerId, state }: { offerId: string; state: OfferState }): Promise<void> {
     await offers.close(offerId, state);
+    offersEnded.inc({ state });
   },
 });

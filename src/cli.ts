@@ -8,6 +8,7 @@ import { devMailboxDir } from './main/activity-deps';
 import { startDevStack } from './main/dev-stack';
 import { type RunningPart, runMigrations, startGateway, startGrpc, startWorker } from './main/issuer-parts';
 import { installTemporalRuntime } from './worker/temporal-runtime';
+import { startMetricsServer } from './metrics/metrics-endpoint';
 
 const USAGE = `usage: issuer <command>
 
@@ -30,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig();
   const logger = createLogger(config.env.LOG_LEVEL);
-  installTemporalRuntime(logger.child({ component: 'temporal-sdk' }));
+  installTemporalRuntime(logger.child({ component: 'temporal-sdk' }), { sdkMetricsAddress: config.env.TEMPORAL_SDK_METRICS_ADDRESS });
 
   if (command === 'gateway-keys') {
     process.stdout.write(`${formatGatewayKeys(gatewaySubkeys(deriveKekSubkeys(resolveKek(config))))}\n`);
@@ -67,8 +68,13 @@ async function main(argv: string[]): Promise<number> {
     const start = { gateway: startGateway, worker: startWorker, grpc: startGrpc }[command as 'gateway' | 'worker' | 'grpc'];
     const part = await start(config, logger);
     parts = [part];
-    closeAll = () => part.close();
-    logger.info({ url: part.url }, `${command} started`);
+    // The worker and gRPC commands have no HTTP server of their own: METRICS_PORT gives them one for /metrics.
+    const metrics = command !== 'gateway' && config.env.METRICS_PORT !== undefined ? await startMetricsServer(config, config.env.METRICS_PORT, logger) : undefined;
+    closeAll = async () => {
+      await part.close();
+      await metrics?.close();
+    };
+    logger.info({ url: part.url, ...(metrics ? { metrics: metrics.url } : {}) }, `${command} started`);
   }
 
   return new Promise<number>((resolve) => {

@@ -96,6 +96,14 @@ export const EnvSchema = z.object({
    * that serves gRPC.
    */
   GRPC_SIGNING_THREADS: z.coerce.number().int().min(0).max(256).optional(),
+  /** Bearer token for `/metrics` (src/metrics/metrics-endpoint.ts); without it `/metrics` is open in development and not served in production. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Port of the `worker` and `grpc` commands' own `/metrics` listener (unset: none; the gateway serves `/metrics` on PORT). */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Address that listener binds: `127.0.0.1` in development, `0.0.0.0` in production unless set. */
+  METRICS_HOST: z.string().min(1).optional(),
+  /** `host:port` where the Temporal SDK runtime's Prometheus exporter serves the worker's SDK metrics (unset: off). */
+  TEMPORAL_SDK_METRICS_ADDRESS: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port').optional(),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

@@ -17,6 +17,8 @@ import {
   ServiceUnavailableError,
   UnsupportedMediaTypeError,
 } from './api-errors';
+import { answerMetrics, metricsAccess } from '../metrics/metrics-endpoint';
+import { httpRequestDuration, httpRequests } from '../metrics/metrics';
 import type { Authenticator, ClientPrincipal, SourcePrincipal } from './authenticate-source';
 import { buildOpenApiDocument } from './openapi';
 import { jsonDepth } from './json-depth';
@@ -60,12 +62,16 @@ export function createGatewayApp(deps: GatewayDeps): express.Express {
   app.use(helmet());
   const limiter = new TokenBuckets(config.file.gateway.rate_limit.requests_per_second, config.file.gateway.rate_limit.burst);
   app.use((req, res, next) => {
-    if (req.path === '/healthz' || req.path === '/readyz') return next();
+    if (req.path === '/healthz' || req.path === '/readyz' || req.path === '/metrics') return next();
     const wait = limiter.take(addressBucket(req.ip));
     if (wait > 0) return next(new RateLimitedError(wait));
     next();
   });
 
+  const metrics = metricsAccess(config);
+  app.get('/metrics', (req, res, next) => {
+    answerMetrics(metrics, req, res).catch(next);
+  });
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -134,6 +140,10 @@ function requestContext({ logger, audit }: GatewayDeps): RequestHandler {
     res.on('finish', () => {
       // Paths and statuses only: bodies, query strings and headers may carry secrets or personal data.
       const entry = { reqId: requestId, method: req.method, path: loggedPath(req.path), status: res.statusCode, ms: Math.round(performance.now() - started), actor: res.locals.actor };
+      // The route template (`/offers/:token`), never the path: labels stay bounded and carry no ids or tokens.
+      const labels = { route: routeTemplate(req), method: req.method, status: String(res.statusCode) };
+      httpRequests.inc(labels);
+      httpRequestDuration.observe(labels, (performance.now() - started) / 1000);
       if (res.statusCode >= 500) logger.error(entry, 'request failed');
       else logger.info(entry, 'request');
       // Every API and admin call, also refused ones; a handler may name its target ids in res.locals.auditTarget.
@@ -145,6 +155,12 @@ function requestContext({ logger, audit }: GatewayDeps): RequestHandler {
     });
     next();
   };
+}
+
+/** The matched route's template for metrics labels; `unmatched` for 404s and static files. */
+function routeTemplate(req: express.Request): string {
+  const path = (req.route as { path?: unknown } | undefined)?.path;
+  return typeof path === 'string' ? `${req.baseUrl}${path}` : 'unmatched';
 }
 
 /** A client's X-Request-Id when it is 1-128 characters of [A-Za-z0-9._:-] (it enters logs and the audit log), else a fresh UUID. */

@@ -3,6 +3,7 @@ import type { ActivityDeps } from '../../activities';
 import { createEmailActivities } from '../../activities/email-activities';
 import type { Config } from '../config/config';
 import { createIssuanceService } from '../credentials/issuance-service';
+import { instrumentIssuance } from '../metrics/metrics';
 import { deriveKekSubkeys } from '../credentials/kek-subkeys';
 import { createKeyStore, keyStoreOptions, resolveKek } from '../credentials/key-store';
 import { createIssuedCredentialsRepository } from '../db/issued-credentials-repository';
@@ -34,7 +35,7 @@ export async function createActivityDeps(config: Config, db: Db, overrides: Part
     offers: createOffersRepository(db),
     documents: createDocumentsRepository(db, { dateFormats: config.file.identity_matching.date_formats }),
     secrets: createOfferSecrets(subkeys.offerSecrets),
-    issuance: createIssuanceService({ config, keyStore }),
+    issuance: instrumentIssuance(createIssuanceService({ config, keyStore }), 'offer'),
     issued: createIssuedCredentialsRepository(db, subkeys.pickupSealing),
     sendPinEmail: email.sendPinEmail,
     expiredRows: createExpiredRowsRepository(db),

@@ -13,6 +13,7 @@ import { createIssuanceService } from '../credentials/issuance-service';
 import { openKeyStore, resolveKek } from '../credentials/key-store';
 import { deriveKekSubkeys, gatewaySubkeys, parseGatewayKeys } from '../credentials/kek-subkeys';
 import { createIssuancePool } from '../credentials/issuance-pool';
+import { instrumentIssuance } from '../metrics/metrics';
 import { createDb, type Db, ensureDatabase, migrateLatest } from '../db/knex';
 import { createBearerAuthenticator, createSourceAuthenticator } from '../gateway/authenticate-source';
 import { datastoreRoutes } from '../gateway/datastore/datastore-routes';
@@ -85,7 +86,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   // The gateway's parts get subkeys of the KEK, never the KEK (src/credentials/kek-subkeys.ts).
   const subkeys = config.env.ISSUER_GATEWAY_KEYS ? parseGatewayKeys(config.env.ISSUER_GATEWAY_KEYS) : gatewaySubkeys(deriveKekSubkeys(resolveKek(config)));
   const keyStore = await openKeyStore(config, db, logger, subkeys.keySealing);
-  const issuance = createIssuanceService({ config, keyStore });
+  const issuance = instrumentIssuance(createIssuanceService({ config, keyStore }), 'api');
   const documents = createDocumentsRepository(db, { dateFormats: config.file.identity_matching.date_formats });
   const offers = createOffersRepository(db);
   const secrets = createOfferSecrets(subkeys.offerSecrets);
@@ -185,7 +186,7 @@ export async function startGrpc(config: Config, logger: Logger): Promise<Running
   const db = createDb(databaseUrl, { poolMax: pool ? 2 : 4 });
   const audit = createGrpcAuditLog(auditWriterFor(db), logger);
   const issuance = pool ?? createIssuanceService({ config, keyStore: await openKeyStore(config, db, logger) });
-  const handlers = createIssuerGrpcHandlers(issuance, { access, audit });
+  const handlers = createIssuerGrpcHandlers(instrumentIssuance(issuance, 'grpc'), { access, audit });
   const server = await startGrpcServer({ host, port: env.GRPC_PORT, handlers, logger, ...(tls ? { tls } : {}) }).catch(async (err: unknown) => {
     await pool?.close();
     await db.destroy();

@@ -17,6 +17,7 @@ import {
   walletNotificationSignal,
 } from '../../workflows/contracts/credential-offer';
 import { CredentialRequestDenied, InvalidCredentialRequest, InvalidGrant, UnknownCredentialConfiguration } from './oauth-errors';
+import { pinFailures } from '../metrics/metrics';
 import { prepareOffer } from './offer-preparation';
 import type { OfferSecrets } from './offer-secrets';
 
@@ -129,6 +130,7 @@ export function createOfferService({ config, documents, offers, secrets, tempora
         throw err;
       }
       if (!result.ok) {
+        if (!pinCorrect) pinFailures.inc();
         if (result.reason === 'wrong_pin') throw new InvalidGrant(`Wrong tx_code; ${result.attemptsLeft} attempt(s) left`);
         if (result.reason === 'locked') throw new InvalidGrant('Too many wrong tx_codes: the offer is locked');
         throw new InvalidGrant(NOT_REDEEMABLE);

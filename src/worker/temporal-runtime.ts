@@ -6,8 +6,10 @@ let installed = false;
 /**
  * Installs the SDK runtime once per process: its logs go to our pino logger (not the console),
  * and it does not stop workers on signals by itself, because our entry point owns the shutdown order.
+ * With `sdkMetricsAddress` (TEMPORAL_SDK_METRICS_ADDRESS) the runtime's own Prometheus exporter
+ * serves the SDK's worker metrics (task latencies, slots, polls, cache) at `http://<address>/metrics`.
  */
-export function installTemporalRuntime(logger: Logger): void {
+export function installTemporalRuntime(logger: Logger, { sdkMetricsAddress }: { sdkMetricsAddress?: string | undefined } = {}): void {
   if (installed) return;
   installed = true;
   const forward = (level: LogLevel, message: string, meta?: LogMetadata) => {
@@ -16,6 +18,7 @@ export function installTemporalRuntime(logger: Logger): void {
   };
   Runtime.install({
     shutdownSignals: [],
+    ...(sdkMetricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetricsAddress, countersTotalSuffix: true } } } } : {}),
     logger: {
       log: forward,
       trace: (m, meta) => forward('TRACE', m, meta),
