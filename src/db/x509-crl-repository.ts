@@ -155,6 +155,20 @@ export function createX509CrlRepository(db: Db) {
       const row = (await db('x509_iacas').where({ signing_key_kid: kid }).first()) as IacaRow | undefined;
       return row ? iacaFromRow(row) : undefined;
     },
+    /**
+     * Certificates of the issuer's own IACAs whose `signing_keys` row is still published (active, or
+     * retired with `not_after` ahead) and whose certificate has not expired, newest first.
+     */
+    async issuerIacaCertificates(at: Date): Promise<string[]> {
+      const rows = (await db('x509_iacas as i')
+        .join('signing_keys as k', 'k.kid', 'i.signing_key_kid')
+        .whereNull('i.client')
+        .where('i.not_after', '>', at)
+        .andWhere((q) => q.where('k.state', 'active').orWhere('k.not_after', '>', at))
+        .orderBy('k.created_at', 'desc')
+        .select('i.certificate_pem')) as { certificate_pem: string }[];
+      return rows.map((r) => r.certificate_pem);
+    },
     /** Records a Document Signer issued under `iacaId` (idempotent). */
     async insertDocumentSigner(ds: Pick<DocumentSignerRecord, 'iacaId' | 'serialNumber' | 'client' | 'certificatePem' | 'notAfter'>): Promise<void> {
       await db('x509_document_signers')

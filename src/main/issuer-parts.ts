@@ -95,7 +95,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const offerService = createOfferService({ config, documents, offers, secrets, temporal: temporal.client, issued: createIssuedCredentialsRepository(db, subkeys.pickupSealing) });
   const kms = createKmsService({ keys: createKmsKeysRepository(db), sealing: subkeys.keySealing });
   const x509Stores = createX509StoreRepository(db);
-  const crls = createCrlService({ repo: createX509CrlRepository(db), kms, issuerUrl: config.issuerUrl });
+  const crls = createCrlService({ repo: createX509CrlRepository(db), kms, issuerIacaKey: (kid) => keyStore.openIaca(kid), issuerUrl: config.issuerUrl });
   const x509 = { kms, audit, stores: createCertificateStores(config, x509Stores), crls };
   const app = createGatewayApp({
     config,

@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CRLNumber, id_ce_cRLNumber } from '@peculiar/asn1-x509';
-import type { DocumentSignerRecord, IacaRecord, X509CrlRepository } from '../db/x509-crl-repository';
+import type { DocumentSignerRecord, IacaRecord, NewIacaRecord, X509CrlRepository } from '../db/x509-crl-repository';
 import { keyTypeInfo } from '../kms/kms-key-types';
 import type { KmsService, SigningKey } from '../kms/kms-service';
-import { DAY_MS, keyIdentifierOf, wholeSeconds, x509, x509Crypto } from './x509-support';
+import { crlPath, DAY_MS, keyIdentifierOf, normaliseSerialHex, wholeSeconds, x509, x509Crypto } from './x509-support';
 
 /**
  * CRLs of the X.509 service (docs/conventions.md, X.509 service: CRLs): one CRL per recorded IACA,
@@ -67,20 +67,32 @@ export interface CrlService {
 
 export const certificateSha256 = (pem: string): string => createHash('sha256').update(Buffer.from(new x509.X509Certificate(pem).rawData)).digest('hex');
 
-/** Serials as the service stores them: lower-case hex without leading zero octets beyond what keeps them positive. */
-export function normaliseSerial(hex: string): string {
-  let s = hex.toLowerCase().replace(/[^0-9a-f]/g, '');
-  if (s.length % 2) s = `0${s}`;
-  while (s.length > 2 && s.startsWith('00') && parseInt(s.slice(2, 4), 16) < 0x80) s = s.slice(2);
-  return s;
+
+/** The `x509_iacas` row of an IACA certificate. */
+export async function iacaRecordOf(id: string, key: IacaKeySource, certificatePem: string): Promise<NewIacaRecord> {
+  const certificate = new x509.X509Certificate(certificatePem);
+  return {
+    id,
+    client: 'client' in key ? key.client : null,
+    keyIdPath: 'client' in key ? key.keyIdPath : null,
+    signingKeyKid: 'signingKeyKid' in key ? key.signingKeyKid : null,
+    certificatePem,
+    certificateSha256: certificateSha256(certificatePem),
+    keyIdentifier: await keyIdentifierOf(await certificate.publicKey.export(x509Crypto)),
+    subject: certificate.subjectName.toString(),
+    notAfter: certificate.notAfter,
+  };
 }
+
+/** Hex authorityKeyIdentifier of a certificate (which IACA key signed it), if it has one. */
+export const authorityKeyIdentifierOf = (pem: string): string | undefined => new x509.X509Certificate(pem).getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId;
 
 export function createCrlService(deps: CrlServiceDeps): CrlService {
   const { repo, kms, issuerUrl } = deps;
   const now = deps.now ?? (() => new Date());
   const validityMs = deps.crlValidityMs ?? 7 * DAY_MS;
   const reissueAfterMs = deps.reissueAfterMs ?? DAY_MS;
-  const crlUri = (iacaId: string) => `${issuerUrl.replace(/\/+$/, '')}/x509/crls/${iacaId}.crl`;
+  const crlUri = (iacaId: string) => `${issuerUrl.replace(/\/+$/, '')}${crlPath(iacaId)}`;
 
   async function keyOf(iaca: IacaRecord): Promise<SigningKey> {
     const key = iaca.signingKeyKid ? await deps.issuerIacaKey?.(iaca.signingKeyKid) : iaca.client && iaca.keyIdPath ? await kms.open(iaca.client, iaca.keyIdPath) : undefined;
@@ -124,29 +136,16 @@ export function createCrlService(deps: CrlServiceDeps): CrlService {
   return {
     newIacaId: () => randomBytes(16).toString('base64url'),
     crlUri,
-    async recordIaca(id, key, certificatePem) {
-      const certificate = new x509.X509Certificate(certificatePem);
-      return repo.insertIaca({
-        id,
-        client: 'client' in key ? key.client : null,
-        keyIdPath: 'client' in key ? key.keyIdPath : null,
-        signingKeyKid: 'signingKeyKid' in key ? key.signingKeyKid : null,
-        certificatePem,
-        certificateSha256: certificateSha256(certificatePem),
-        keyIdentifier: await keyIdentifierOf(await certificate.publicKey.export(x509Crypto)),
-        subject: certificate.subjectName.toString(),
-        notAfter: certificate.notAfter,
-      });
-    },
+    recordIaca: async (id, key, certificatePem) => repo.insertIaca(await iacaRecordOf(id, key, certificatePem)),
     async findIaca(client, ref) {
       if (ref.certificatePem) return repo.iacaByCertificate(client, certificateSha256(ref.certificatePem));
       return repo.iacaByKey(client, ref.keyIdentifier, ref.subject, now());
     },
     issuerIaca: (kid) => repo.iacaBySigningKey(kid),
     recordDocumentSigner: (iacaId, client, issued) =>
-      repo.insertDocumentSigner({ iacaId, client, certificatePem: issued.certificatePem, serialNumber: normaliseSerial(issued.serialNumber), notAfter: issued.notAfter }),
+      repo.insertDocumentSigner({ iacaId, client, certificatePem: issued.certificatePem, serialNumber: normaliseSerialHex(issued.serialNumber), notAfter: issued.notAfter }),
     async revoke(client, serialNumber, reason) {
-      const serial = normaliseSerial(serialNumber);
+      const serial = normaliseSerialHex(serialNumber);
       const matches = await repo.documentSigners(client, serial);
       if (matches.length === 0) return { outcome: 'not_found' };
       if (matches.length > 1) return { outcome: 'ambiguous', iacaIds: matches.map((m) => m.iacaId) };
