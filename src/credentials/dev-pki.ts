@@ -3,7 +3,7 @@
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { randomSerial, startOfValidity } from '../x509/x509-support';
+import { crlPath, issuerIacaId, randomSerial, startOfValidity } from '../x509/x509-support';
 import { Es256PrivateJwkSchema, es256Thumbprint, type Es256PrivateJwk } from './signer';
 
 /**
@@ -12,9 +12,10 @@ import { Es256PrivateJwkSchema, es256Thumbprint, type Es256PrivateJwk } from './
  * development setup can: ECDSA P-256 with SHA-256, C=SE on both (an mDL's `issuing_country` must equal
  * the DS country), IACA basicConstraints CA pathLen 0 and keyUsage keyCertSign+cRLSign (both critical),
  * DS keyUsage digitalSignature and extKeyUsage 1.0.18013.5.1.2 (both critical), subject/authority key
- * identifiers, issuerAltName and cRLDistributionPoints. Creation only: storing them (private keys
- * encrypted with key-encryption.ts) is the caller's job. Replaced by the X.509 service's certificates
- * when those exist. Development only: the key store never creates one for a production
+ * identifiers, issuerAltName and cRLDistributionPoints (the IACA's CRL at
+ * `$ISSUER_URL/x509/crls/<first 22 characters of the IACA kid>.crl`, which the X.509 service serves once
+ * the key store has recorded the pair there). Creation only: storing them (private keys encrypted with
+ * key-encryption.ts) is the caller's job. Development only: the key store never creates one for a production
  * configuration (key-store.ts `devPki`), where mso_mdoc types need an IACA provisioned from a real PKI.
  */
 
@@ -71,6 +72,8 @@ export async function createDevPki(opts: DevPkiOptions = {}): Promise<DevPki> {
   const notAfter = new Date(notBefore.getTime() + (opts.iacaValidityDays ?? 5 * 365) * DAY_MS);
 
   const keys = (await crypto.subtle.generateKey(ECDSA_P256, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const privateJwk = Es256PrivateJwkSchema.parse(await crypto.subtle.exportKey('jwk', keys.privateKey));
+  const kid = await es256Thumbprint({ kty: 'EC', crv: 'P-256', x: privateJwk.x, y: privateJwk.y });
   const name: x509.JsonName = [{ C: [country] }, { O: [organization] }, { CN: [`${organization} IACA`] }];
   const certificate = await x509.X509CertificateGenerator.createSelfSigned(
     {
@@ -85,16 +88,16 @@ export async function createDevPki(opts: DevPkiOptions = {}): Promise<DevPki> {
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
         await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
         new x509.IssuerAlternativeNameExtension([{ type: 'url', value: issuerUrl }], false),
-        new x509.CRLDistributionPointsExtension([`${issuerUrl}/crl/iaca.crl`], false),
+        // The CRL the X.509 service serves for this IACA (it records the issuer's IACAs at start).
+        new x509.CRLDistributionPointsExtension([`${issuerUrl}${crlPath(issuerIacaId(kid))}`], false),
       ],
     },
     crypto,
   );
-  const privateJwk = Es256PrivateJwkSchema.parse(await crypto.subtle.exportKey('jwk', keys.privateKey));
   const iaca: CertifiedKey = {
     certificatePem: certificate.toString('pem'),
     privateJwk,
-    kid: await es256Thumbprint({ kty: 'EC', crv: 'P-256', x: privateJwk.x, y: privateJwk.y }),
+    kid,
     notBefore,
     notAfter,
   };
@@ -131,6 +134,7 @@ export async function createDocumentSigner(
   const notAfter = requested > iacaCertificate.notAfter ? iacaCertificate.notAfter : requested;
 
   const iacaKey = await crypto.subtle.importKey('jwk', { ...iaca.privateJwk, ext: true }, ECDSA_P256, false, ['sign']);
+  const iacaKid = await es256Thumbprint({ kty: 'EC', crv: 'P-256', x: iaca.privateJwk.x, y: iaca.privateJwk.y });
   const keys = (await crypto.subtle.generateKey(ECDSA_P256, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const certificate = await x509.X509CertificateGenerator.create(
     {
@@ -148,7 +152,7 @@ export async function createDocumentSigner(
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
         new x509.ExtendedKeyUsageExtension([MDL_DS_EXTENDED_KEY_USAGE], true),
         new x509.IssuerAlternativeNameExtension([{ type: 'url', value: issuerUrl }], false),
-        new x509.CRLDistributionPointsExtension([`${issuerUrl}/crl/iaca.crl`], false),
+        new x509.CRLDistributionPointsExtension([`${issuerUrl}${crlPath(issuerIacaId(iacaKid))}`], false),
       ],
     },
     crypto,

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
@@ -12,6 +12,10 @@ import {
   type SigningKeyRow,
 } from '../db/signing-keys-repository';
 import type { Db } from '../db/knex';
+import { createX509CrlRepository } from '../db/x509-crl-repository';
+import { importSigningJwk, type SigningKey } from '../kms/kms-service';
+import { authorityKeyIdentifierOf, iacaRecordOf } from '../x509/crl-service';
+import { issuerIacaId, normaliseSerialHex } from '../x509/x509-support';
 import { createDevPki, createDocumentSigner, pemToBase64Der, type CertifiedKey } from './dev-pki';
 import { deriveKekSubkeys, type KeySealingKeys } from './kek-subkeys';
 import { KekTextSchema, decryptAnyPrivateKey, decryptPrivateKey, encryptPrivateKey, formatKek, generateKek, isLegacyEnvelope } from './key-encryption';
@@ -101,8 +105,19 @@ export interface KeyStore {
   rotate(purpose: SigningKeyPurpose): Promise<{ kid: string }>;
   /** The credential keys verifiers may need: the active one and retired ones whose `not_after` is ahead. */
   jwks(): Promise<{ keys: PublishedJwk[] }>;
-  /** PEM certificates of the IACAs that current Document Signers chain to (active, and retired until `not_after`). */
+  /**
+   * PEM certificates of the IACAs that current Document Signers chain to (active, and retired until
+   * `not_after`), as the X.509 service records them (`x509_iacas`).
+   */
   iacaCertificatesPem(): Promise<string[]>;
+  /** The issuer's IACA `kid` opened for signing (its CRLs), or undefined when there is no such IACA. */
+  openIaca(kid: string): Promise<SigningKey | undefined>;
+  /**
+   * Records the issuer's IACAs and Document Signers (`signing_keys`) in the X.509 service's tables
+   * (`x509_iacas`, `x509_document_signers`), so it serves their CRLs; idempotent. `ensureProvisioned`
+   * and `rotate` call it.
+   */
+  recordInX509Service(): Promise<void>;
 }
 
 const DAY_MS = 86_400_000;
@@ -128,6 +143,24 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
   const retentionMs = (opts.maxCredentialValidityDays ?? DEFAULT_MAX_CREDENTIAL_VALIDITY_DAYS) * DAY_MS;
   const refreshIntervalMs = opts.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS;
   const log = logger?.child({ component: 'key-store' });
+  const x509Records = createX509CrlRepository(opts.db);
+
+  async function recordInX509Service(): Promise<void> {
+    const [iacas, signers] = await Promise.all([repo.all('iaca'), repo.all('document_signer')]);
+    const recorded = new Map<string, string>();
+    for (const iaca of iacas) {
+      if (!iaca.certificatePem) continue;
+      const record = await x509Records.insertIaca(await iacaRecordOf(issuerIacaId(iaca.kid), { signingKeyKid: iaca.kid }, iaca.certificatePem));
+      recorded.set(record.keyIdentifier, record.id);
+    }
+    for (const ds of signers) {
+      if (!ds.certificatePem) continue;
+      const iacaId = recorded.get(authorityKeyIdentifierOf(ds.certificatePem) ?? '');
+      if (!iacaId) continue;
+      const certificate = new X509Certificate(ds.certificatePem);
+      await x509Records.insertDocumentSigner({ iacaId, client: null, certificatePem: ds.certificatePem, serialNumber: normaliseSerialHex(certificate.serialNumber), notAfter: new Date(certificate.validTo) });
+    }
+  }
 
   /** Decrypted signers by kid: each key is opened once per process. */
   const signers = new Map<string, Promise<AnySigner>>();
@@ -261,10 +294,10 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
     async ensureProvisioned() {
       await resealLegacyEnvelopes();
       const present = await Promise.all((['credential', 'document_signer', 'iaca', 'credential_ed25519'] as const).map((p) => repo.active(p)));
-      if (present.every(Boolean)) return;
+      if (present.every(Boolean)) return recordInX509Service();
       if (!devPki && present[0] && !present[2] && present[3]) {
         if (opts.mdocTypes?.length) throw noIacaError();
-        return;
+        return recordInX509Service();
       }
       const created = await repo.exclusive(async (keys) => {
         const at = now();
@@ -288,6 +321,7 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
       });
       forget(created.map((r) => r.purpose));
       for (const row of created) log?.info({ purpose: row.purpose, kid: row.kid }, 'signing key provisioned');
+      await recordInX509Service();
     },
 
     signer: (purpose) => activeSigner(purpose) as Promise<CredentialSigner>,
@@ -336,6 +370,7 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
       });
       forget(affected);
       log?.info({ purpose, kid }, 'signing key rotated');
+      await recordInX509Service();
       return { kid };
     },
 
@@ -343,10 +378,15 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
       return { keys: publishedEs256(await repo.published('credential', now())) };
     },
 
-    async iacaCertificatesPem() {
-      const rows = await repo.published('iaca', now());
-      return rows.flatMap((r) => (r.certificatePem ? [r.certificatePem] : []));
+    iacaCertificatesPem: () => x509Records.issuerIacaCertificates(now()),
+
+    async openIaca(kid) {
+      const row = await repo.byKid(kid);
+      if (!row || row.purpose !== 'iaca') return undefined;
+      return importSigningJwk(decryptPrivateKey(row.privateKeyEnvelope, kek, row.kid));
     },
+
+    recordInX509Service,
   };
 }
 

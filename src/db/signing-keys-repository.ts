@@ -85,6 +85,12 @@ function queries(db: Db) {
       return row && fromDb(row);
     },
 
+    /** Every key of `purpose`, active and retired, oldest first. */
+    async all(purpose: SigningKeyPurpose): Promise<SigningKeyRow[]> {
+      const rows = (await db<DbRow>(TABLE).where({ purpose }).orderBy([{ column: 'created_at', order: 'asc' }, { column: 'kid' }])) as DbRow[];
+      return rows.map(fromDb);
+    },
+
     async byKid(kid: string): Promise<SigningKeyRow | undefined> {
       const row = (await db<DbRow>(TABLE).where({ kid }).first()) as DbRow | undefined;
       return row && fromDb(row);

@@ -66,7 +66,7 @@ export function buildOpenApiDocument(routes: AnyRouteSpec[], info: { title: stri
   for (const route of routes) {
     const path = route.path.replace(/:([A-Za-z_]+)/g, '{$1}');
     const responses: Record<string, unknown> = {
-      200: { description: 'Success', content: { 'application/json': { schema: toSchema(route.response, 'output') } } },
+      200: { description: 'Success', content: route.produces ? { [route.produces]: { schema: { type: 'string', contentMediaType: route.produces } } } : { 'application/json': { schema: toSchema(route.response, 'output') } } },
     };
     for (const status of [...route.errors, 429, 500] as ErrorStatus[]) {
       responses[status] = { description: ERROR_DESCRIPTIONS[status], content: { 'application/json': { schema: errorRef } } };

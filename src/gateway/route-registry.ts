@@ -47,6 +47,11 @@ export interface RouteSpec<B extends z.ZodType, R extends z.ZodType, S extends S
   /** Schema of the query string (an object of optional strings, coerced as needed); a mismatch is 400 INVALID_FORMAT. */
   query?: Q;
   response: R;
+  /**
+   * The media type of a binary answer (a CRL: `application/pkix-crl`). The handler then returns the
+   * bytes as a Buffer and sets any caching headers itself; without it the answer is JSON.
+   */
+  produces?: string;
   errors: ErrorStatus[];
   handler: (ctx: RouteContext<z.infer<B>, S, z.infer<Q>>) => Promise<z.infer<R>>;
 }
@@ -91,7 +96,8 @@ export function mountRoutes(router: Router, routes: AnyRouteSpec[], deps: MountD
           body = parsed.data;
         }
         const result = await spec.handler({ body, query, params, principal, req, res });
-        res.status(200).json(result);
+        if (spec.produces) res.status(200).type(spec.produces).send(result);
+        else res.status(200).json(result);
       } catch (err) {
         next(err);
       }

@@ -28,6 +28,9 @@ import { x509IsoRoutes } from '../gateway/x509/x509-routes';
 import { x509CertificateRoutes } from '../gateway/x509/certificate-routes';
 import { createCertificateStores } from '../gateway/x509/certificate-stores';
 import { x509StoreRoutes } from '../gateway/x509/store-routes';
+import { x509CrlRoutes } from '../gateway/x509/crl-routes';
+import { createX509CrlRepository } from '../db/x509-crl-repository';
+import { createCrlService } from '../x509/crl-service';
 import { createX509StoreRepository } from '../db/x509-store-repository';
 import { createKmsKeysRepository } from '../db/kms-keys-repository';
 import { createKmsService } from '../kms/kms-service';
@@ -93,7 +96,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const offerService = createOfferService({ config, documents, offers, secrets, temporal: temporal.client, issued: createIssuedCredentialsRepository(db, subkeys.pickupSealing) });
   const kms = createKmsService({ keys: createKmsKeysRepository(db), sealing: subkeys.keySealing });
   const x509Stores = createX509StoreRepository(db);
-  const x509 = { kms, audit, stores: createCertificateStores(config, x509Stores) };
+  const crls = createCrlService({ repo: createX509CrlRepository(db), kms, issuerIacaKey: (kid) => keyStore.openIaca(kid), issuerUrl: config.issuerUrl });
+  const x509 = { kms, audit, stores: createCertificateStores(config, x509Stores), crls };
   const app = createGatewayApp({
     config,
     logger,
@@ -108,6 +112,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       ...x509IsoRoutes(x509),
       ...x509CertificateRoutes(x509),
       ...x509StoreRoutes({ config, repo: x509Stores }),
+      ...x509CrlRoutes({ crls, audit }),
       ...adminRoutes({
         processes: createProcessFinder({ client: temporal.client, namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE, temporalUiUrl: temporalUiBaseUrl(config.env) }),
         cancelOffer: (key) => offerService.cancel(key),

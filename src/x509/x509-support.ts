@@ -17,6 +17,14 @@ export function randomSerial(): string {
   return bytes.toString('hex');
 }
 
+/** A serial as the service stores it: lower-case hex, no separators, no leading zero octets beyond what keeps it positive. */
+export function normaliseSerialHex(hex: string): string {
+  let s = hex.toLowerCase().replace(/[^0-9a-f]/g, '');
+  if (s.length % 2) s = `0${s}`;
+  while (s.length > 2 && s.startsWith('00') && parseInt(s.slice(2, 4), 16) < 0x80) s = s.slice(2);
+  return s;
+}
+
 /** Whole seconds (certificates carry no fractions), one minute in the past to tolerate verifier clock skew. */
 export function startOfValidity(now: Date = new Date()): Date {
   return new Date(Math.floor(now.getTime() / 1000) * 1000 - 60_000);
@@ -29,6 +37,12 @@ export const wholeSeconds = (date: Date): Date => new Date(Math.floor(date.getTi
 export const isoSeconds = (date: Date): string => wholeSeconds(date).toISOString().replace('.000Z', 'Z');
 
 export const DAY_MS = 86_400_000;
+
+/** The path of an IACA's CRL on the issuer's host (docs/conventions.md, X.509 service: CRLs). */
+export const crlPath = (iacaId: string): string => `/x509/crls/${iacaId}.crl`;
+
+/** The X.509 service's id of the issuer's own IACA whose `signing_keys` kid is `kid`: its first 22 characters (132 bits of the RFC 7638 thumbprint). */
+export const issuerIacaId = (kid: string): string => kid.slice(0, 22);
 
 /** The name fields the X.509 service reads (walt.id names), in the order they appear in a certificate's name. */
 export interface NameFields {

@@ -197,7 +197,7 @@ describe('X.509 service ISO endpoints (IACA, Document Signer), against real Post
     }
   });
 
-  test('the profiles\' limits: DS country must be the IACA\'s, DS at most 457 days and inside the IACA, IACA at most 20 years, issuerAltName and CRL distribution point required', async () => {
+  test('the profiles\' limits: DS country must be the IACA\'s, DS at most 457 days and inside the IACA, IACA at most 20 years, issuerAltName and CRL distribution point required (for an IACA without a CRL here)', async () => {
     const now = Date.now();
     const iso = (ms: number) => new Date(ms).toISOString();
     const ds = seedDsRequest();
@@ -207,7 +207,8 @@ describe('X.509 service ISO endpoints (IACA, Document Signer), against real Post
       ['DS after the IACA', 'document-signers', { ...ds, certificateData: { ...ds.certificateData, notBefore: '2040-01-01T00:00:00Z', notAfter: '2040-06-01T00:00:00Z' } }, 'certificateData.notAfter'],
       ['DS before the IACA', 'document-signers', { ...ds, iacaSigner: { ...ds.iacaSigner, certificateData: { ...seedIacaData(), notBefore: iso(now + 10 * DAY) } } }, 'certificateData.notBefore'],
       ['DS in the past', 'document-signers', { ...ds, certificateData: { ...ds.certificateData, notBefore: '2025-06-01T00:00:00Z', notAfter: '2025-07-01T00:00:00Z' } }, 'certificateData.notAfter'],
-      ['DS without CRL distribution point', 'document-signers', { ...ds, certificateData: { country: 'US', commonName: 'Example DS' } }, 'certificateData.crlDistributionPointUri'],
+      // Required unless the IACA is one this service serves a CRL for (test/integration/x509-crls.test.ts): this IACA data names none issued here.
+      ['DS without CRL distribution point', 'document-signers', { ...ds, iacaSigner: { ...ds.iacaSigner, certificateData: { ...seedIacaData(), commonName: 'IACA not issued here' } }, certificateData: { country: 'US', commonName: 'Example DS' } }, 'certificateData.crlDistributionPointUri'],
       ['IACA 20 years and a day', 'iacas', { ...seedIacaRequest(), certificateData: { ...seedIacaRequest().certificateData, notBefore: '2026-01-01T00:00:00Z', notAfter: '2046-01-02T00:00:00Z' } }, 'certificateData.notAfter'],
       ['IACA without issuerAltName', 'iacas', { ...seedIacaRequest(), certificateData: { country: 'US', commonName: 'Example IACA', issuerAlternativeNameConf: {} } }, 'certificateData.issuerAlternativeNameConf'],
       ['IACA country not alpha-2', 'iacas', { ...seedIacaRequest(), certificateData: { ...seedIacaRequest().certificateData, country: 'USA' } }, 'certificateData.country'],

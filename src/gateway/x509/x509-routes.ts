@@ -1,5 +1,6 @@
 import type { AuditLogRepository } from '../../db/audit-log-repository';
 import type { KmsService } from '../../kms/kms-service';
+import type { CrlService } from '../../x509/crl-service';
 import { type KeyContext, resolveSigningKey, resolveSubjectKey, type SubjectKey } from '../../x509/key-descriptors';
 import { subjectKeyFromCsr } from '../../x509/csr';
 import { iacaSignerFromData, iacaSignerFromPem, issueDocumentSigner, issueIaca } from '../../x509/iso-profiles';
@@ -15,6 +16,8 @@ export interface X509RoutesDeps {
   kms: KmsService;
   audit: AuditLogRepository;
   stores: CertificateStores;
+  /** CRLs: IACAs with KMS keys are recorded, and the Document Signers issued under them. */
+  crls: CrlService;
   now?: () => Date;
 }
 
@@ -42,7 +45,7 @@ export const withValidity = <T extends object>(data: T, issued: { notBefore: Dat
  * The ISO endpoints of the X.509 service (docs/conventions.md, X.509 service): IACA roots and
  * Document Signers under ISO/IEC 18013-5 Annex B (src/x509/iso-profiles.ts).
  */
-export function x509IsoRoutes({ kms, audit, stores, now = () => new Date() }: X509RoutesDeps): AnyRouteSpec[] {
+export function x509IsoRoutes({ kms, audit, stores, crls, now = () => new Date() }: X509RoutesDeps): AnyRouteSpec[] {
   return [
     defineRoute({
       method: 'post',
@@ -59,11 +62,24 @@ export function x509IsoRoutes({ kms, audit, stores, now = () => new Date() }: X5
       handler: async (call) => {
         const { body, principal } = call;
         const ctx = { kms, client: principal.client };
-        const issued = await refusingBadInput(async () => issueIaca(body.certificateData, await resolveSigningKey(body.iacaKeyDesc, ctx, 'iacaKeyDesc'), now()));
+        // A KMS-hosted IACA gets a CRL here; its certificate names that CRL unless the request names another.
+        const keyIdPath = body.iacaKeyDesc.type === 'kms-hosted-key-descriptor' ? body.iacaKeyDesc.keyIdPath : undefined;
+        const iacaId = keyIdPath ? crls.newIacaId() : undefined;
+        const data = iacaId && !body.certificateData.crlDistributionPointUri ? { ...body.certificateData, crlDistributionPointUri: crls.crlUri(iacaId) } : body.certificateData;
+        const issued = await refusingBadInput(async () => issueIaca(data, await resolveSigningKey(body.iacaKeyDesc, ctx, 'iacaKeyDesc'), now()));
         const storedCertificateIds = await stores(principal.client, call.params.target!, body.storedCertificateId, { ...issued, profile: 'iaca', vicalMetadata: body.vicalEntryComplementaryMetadata });
-        if (body.iacaKeyDesc.type === 'kms-hosted-key-descriptor') await kms.recordCertificate(principal.client, body.iacaKeyDesc.keyIdPath, issued.certificatePem);
-        await auditCall(audit, call, 'x509.iaca.issue', { target: call.params.target!, serial: issued.serialNumber, stored: storedCertificateIds?.join(' ') ?? null });
-        return { certificatePEM: issued.certificatePem, ...(storedCertificateIds ? { storedCertificateIds } : {}), certificateData: withValidity(body.certificateData, issued) };
+        if (keyIdPath && iacaId) {
+          await kms.recordCertificate(principal.client, keyIdPath, issued.certificatePem);
+          await crls.recordIaca(iacaId, { client: principal.client, keyIdPath }, issued.certificatePem);
+        }
+        await auditCall(audit, call, 'x509.iaca.issue', { target: call.params.target!, serial: issued.serialNumber, stored: storedCertificateIds?.join(' ') ?? null, iaca_id: iacaId ?? null });
+        return {
+          certificatePEM: issued.certificatePem,
+          ...(storedCertificateIds ? { storedCertificateIds } : {}),
+          // The request's data as the seed echoes it; the CRL this service serves is named in crlUri.
+          certificateData: withValidity(body.certificateData, issued),
+          ...(iacaId ? { crlUri: crls.crlUri(iacaId) } : {}),
+        };
       },
     }),
 
@@ -89,13 +105,25 @@ export function x509IsoRoutes({ kms, audit, stores, now = () => new Date() }: X5
           const signer = body.iacaSigner;
           const iacaKey = await resolveSigningKey(signer.iacaKeyDesc, ctx, 'iacaSigner.iacaKeyDesc');
           const iaca = signer.type === 'iaca-pem-cert-descriptor' ? await iacaSignerFromPem(signer.iacaPemEncodedCertificate, iacaKey) : await iacaSignerFromData(signer.certificateData, iacaKey);
+          // An IACA recorded here (issued with a KMS key) keeps the serials it signs, for its CRL.
+          const recorded = await crls.findIaca(principal.client, {
+            certificatePem: signer.type === 'iaca-pem-cert-descriptor' ? signer.iacaPemEncodedCertificate : undefined,
+            keyIdentifier: iaca.keyIdentifier,
+            subject: iaca.name.toString(),
+          });
+          const crlDistributionPointUri = body.certificateData.crlDistributionPointUri ?? (recorded ? crls.crlUri(recorded.id) : undefined);
+          if (!crlDistributionPointUri) {
+            throw new X509RequestError('certificateData.crlDistributionPointUri', 'is required (ISO/IEC 18013-5 Annex B): this IACA has no CRL served by this service (issue the IACA here with a kms-hosted key to get one)');
+          }
+          const data = { ...body.certificateData, crlDistributionPointUri };
           const subject = body.dsPublicKeySource ? await subjectKeyOf(source, ctx, sourcePath) : await resolveSubjectKey(body.dsKeyDescriptor!, ctx, sourcePath);
-          return { ...(await issueDocumentSigner(iaca, body.certificateData, subject, now())), subject };
+          return { ...(await issueDocumentSigner(iaca, data, subject, now())), subject, data, recorded };
         });
         const storedCertificateIds = await stores(principal.client, call.params.target!, body.storedCertificateId, { ...issued, profile: 'document_signer' });
         if (issued.subject.keyIdPath) await kms.recordCertificate(principal.client, issued.subject.keyIdPath, issued.certificatePem);
-        await auditCall(audit, call, 'x509.document_signer.issue', { target: call.params.target!, serial: issued.serialNumber, stored: storedCertificateIds?.join(' ') ?? null });
-        return { certificatePEM: issued.certificatePem, ...(storedCertificateIds ? { storedCertificateIds } : {}), certificateData: withValidity(body.certificateData, issued) };
+        if (issued.recorded) await crls.recordDocumentSigner(issued.recorded.id, principal.client, issued);
+        await auditCall(audit, call, 'x509.document_signer.issue', { target: call.params.target!, serial: issued.serialNumber, stored: storedCertificateIds?.join(' ') ?? null, iaca_id: issued.recorded?.id ?? null });
+        return { certificatePEM: issued.certificatePem, ...(storedCertificateIds ? { storedCertificateIds } : {}), certificateData: withValidity(issued.data, issued) };
       },
     }),
   ];

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CHILD_ID, KEY_ID_PATH, SERVICE_PATH } from '../../kms/resource-paths';
 import { JwkInput } from '../kms/kms-schemas';
+import { REVOCATION_REASONS } from '../../x509/crl-service';
 
 /** Request and response schemas of the X.509 service API (docs/conventions.md, X.509 service). */
 
@@ -52,7 +53,7 @@ export const DocumentSignerCertificateData = z
     localityName: text.optional(),
     notBefore: instant.optional(),
     notAfter: instant.optional(),
-    crlDistributionPointUri: uri,
+    crlDistributionPointUri: uri.optional().meta({ description: 'Required unless the IACA was issued by this service with a kms-hosted key: then it defaults to that IACA\'s CRL, $ISSUER_URL/x509/crls/<iaca id>.crl' }),
   })
   .meta({ id: 'DocumentSignerCertificateData', description: 'Defaults: notBefore now, notAfter 365 days later or the IACA\'s notAfter if sooner (at most 457 days, ISO/IEC 18013-5 Annex B)' });
 
@@ -110,6 +111,21 @@ const certificateResponse = <T extends z.ZodRawShape>(id: string, data: T) =>
 export const IacaResponse = certificateResponse('IacaResponse', {
   issuerAlternativeNameConf: z.object({ uri: z.string().optional(), email: z.string().optional() }),
   crlDistributionPointUri: z.string().optional(),
-});
+}).extend({ crlUri: z.string().optional().meta({ description: 'Addition to seed 003: where this service serves the IACA\'s CRL (only for an IACA with a kms-hosted key)' }) });
 
 export const DocumentSignerResponse = certificateResponse('DocumentSignerResponse', { localityName: z.string().optional(), crlDistributionPointUri: z.string() });
+
+export const RevokeDocumentSignerRequest = z
+  .object({
+    serialNumber: z.string().regex(/^(?:[0-9A-Fa-f]{2}:?){1,20}$/, 'must be the certificate serial in hex (colons allowed)').optional(),
+    certificatePEM: z.string().max(16_384).optional(),
+    reason: z.enum(REVOCATION_REASONS).default('unspecified').meta({ description: 'RFC 5280 §5.3.1 reason code' }),
+  })
+  .refine((b) => (b.serialNumber === undefined) !== (b.certificatePEM === undefined), { message: 'give exactly one of serialNumber and certificatePEM', path: ['serialNumber'] })
+  .meta({ id: 'RevokeDocumentSignerRequest' });
+
+export const RevokeDocumentSignerResponse = z
+  .object({ serialNumber: z.string(), revokedAt: outInstant, reason: z.string(), crlUri: z.string(), crlNumber: z.string() })
+  .meta({ id: 'RevokeDocumentSignerResponse' });
+
+export const CrlParams = z.object({ iacaId: z.string().regex(/^[A-Za-z0-9_-]{22}$/) });
