@@ -96,6 +96,13 @@ export const EnvSchema = z.object({
    * that serves gRPC.
    */
   GRPC_SIGNING_THREADS: z.coerce.number().int().min(0).max(256).optional(),
+  /**
+   * `ttl` of the served status lists (draft-ietf-oauth-status-list §5.1; Bitstring Status List §2.2),
+   * seconds: how long a verifier may cache one, and the Cache-Control max-age. Default 300.
+   */
+  STATUS_LIST_TTL: z.coerce.number().int().min(1).max(86_400).default(300),
+  /** `exp` - `iat` of a signed status list, seconds (at least twice the ttl); a list is re-signed when half of it has passed. Default 86400. */
+  STATUS_LIST_VALIDITY: z.coerce.number().int().min(60).max(31 * 86_400).default(86_400),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
