@@ -6,9 +6,14 @@ import type { IssuanceService } from '../src/credentials/issuance-service';
 import type { DocumentsRepository } from '../src/db/documents-repository';
 import type { IssuedCredentialRecord, IssuedCredentialsRepository } from '../src/db/issued-credentials-repository';
 import type { OffersRepository } from '../src/db/offers-repository';
+import type { RevocationsRepository } from '../src/db/revocations-repository';
+import type { StatusListsRepository } from '../src/db/status-lists-repository';
+import { statusListUri } from '../src/credentials/status-list-publisher';
 import { offeredContentHash } from '../src/oid4vci/offer-preparation';
 import type { OfferSecrets } from '../src/oid4vci/offer-secrets';
 import { OfferFailure } from '../workflows/contracts/credential-offer';
+import { bitstringStatusListEntry } from '../src/credentials/vc20-jose-issuer';
+import { issuedCredentialRef } from '../src/db/status-lists-repository';
 
 export interface IssuanceActivityDeps {
   config: Config;
@@ -17,11 +22,13 @@ export interface IssuanceActivityDeps {
   issuance: IssuanceService;
   issued: IssuedCredentialsRepository;
   secrets: OfferSecrets;
+  statusLists: StatusListsRepository;
+  revocations: RevocationsRepository;
 }
 
 const toDate = (v: number | string | Date | undefined): Date | null => (v === undefined ? null : typeof v === 'number' ? new Date(v * 1000) : new Date(v));
 
-export const createIssuanceActivities = ({ config, offers, documents, issuance, issued, secrets }: IssuanceActivityDeps) => ({
+export const createIssuanceActivities = ({ config, offers, documents, issuance, issued, secrets, statusLists, revocations }: IssuanceActivityDeps) => ({
   /**
    * Signs one credential of the offer's document per holder key (OpenID4VCI 1.0 batch issuance),
    * records them and parks them, sealed, for the waiting /credential request. Returns only pickup
@@ -51,29 +58,38 @@ export const createIssuanceActivities = ({ config, offers, documents, issuance, 
     if (offer.document_hash === null || offeredContentHash(doc) !== offer.document_hash) {
       throw ApplicationFailure.nonRetryable('the document changed after the offer was made: a new notification offers the new version', OfferFailure.DocumentChanged);
     }
+    if (await revocations.isRevoked(key)) throw ApplicationFailure.nonRetryable('the document was revoked', OfferFailure.DocumentGone);
     const type = config.credentialTypes.get(offer.vct);
     if (!type) throw ApplicationFailure.nonRetryable(`${offer.vct} is no longer a configured credential type`, OfferFailure.CredentialInput);
+    // Status-list indices, one per credential, held by this request: a retry after a crash gets the
+    // same ones back; a failure below releases them, so no index is burnt (status-lists-repository.ts).
+    const family = type.format === 'jwt_vc_json' ? 'w3c' : 'token';
+    const allocations = await statusLists.reserve(family, requestKey, holderJwks.length);
     const validity = { ...(doc.meta.credential_valid_from !== undefined ? { validFrom: doc.meta.credential_valid_from } : {}), ...(doc.meta.credential_valid_to !== undefined ? { validUntil: doc.meta.credential_valid_to } : {}) };
     const credentials: string[] = [];
     const records: IssuedCredentialRecord[] = [];
     try {
-      for (const holderJwk of holderJwks) {
-        const record = { offer_id: offerId, ...key, holder_key_thumbprint: holderKeyThumbprint(parseHolderJwk(holderJwk)) };
+      for (const [i, holderJwk] of holderJwks.entries()) {
+        const allocation = allocations[i]!;
+        const uri = statusListUri(config.issuerUrl, allocation.family, allocation.family === 'w3c' ? 'revocation' : 'status', allocation.number);
+        const status = { status_list: { idx: allocation.idx, uri } };
+        const record = { offer_id: offerId, ...key, holder_key_thumbprint: holderKeyThumbprint(parseHolderJwk(holderJwk)), status_list_id: allocation.listId, status_index: allocation.idx };
         switch (type.format) {
           case 'mso_mdoc': {
-            const made = await issuance.makeMdoc({ docType: offer.vct, documentData: doc.document_data, holderJwk, ...validity });
+            const made = await issuance.makeMdoc({ docType: offer.vct, documentData: doc.document_data, holderJwk, ...validity, status });
             credentials.push(made.credential);
             records.push({ ...record, format: type.format, valid_from: made.validFrom, valid_until: made.validUntil });
             break;
           }
           case 'jwt_vc_json': {
-            const made = await issuance.makeVc20({ types: [offer.vct], documentData: doc.document_data, holderJwk, ...validity });
+            const credentialStatus = bitstringStatusListEntry({ statusListCredential: uri, statusListIndex: allocation.idx });
+            const made = await issuance.makeVc20({ types: [offer.vct], documentData: doc.document_data, holderJwk, ...validity, credentialStatus });
             credentials.push(made.credential);
             records.push({ ...record, format: type.format, valid_from: toDate(made.validFrom), valid_until: toDate(made.validUntil) });
             break;
           }
           case 'dc+sd-jwt': {
-            const made = await issuance.makeSdJwt({ vct: offer.vct, documentData: doc.document_data, holderJwk, ...validity });
+            const made = await issuance.makeSdJwt({ vct: offer.vct, documentData: doc.document_data, holderJwk, ...validity, status });
             credentials.push(made.credential);
             records.push({ ...record, format: type.format, valid_from: toDate(made.validFrom), valid_until: toDate(made.validUntil) });
             break;
@@ -82,11 +98,13 @@ export const createIssuanceActivities = ({ config, offers, documents, issuance, 
             throw new Error(`no issuer for format ${(type.format satisfies never) as string}`);
         }
       }
+      return { pickupIds: await issued.recordAndPark(requestKey, records, credentials, (trx, recordIds) => statusLists.markIssued(trx, requestKey, recordIds.map(issuedCredentialRef))) };
     } catch (err) {
+      // Nothing was recorded: the indices go back to the free ones (issued ones are never released).
+      await statusLists.release(requestKey);
       // Bad data or a bad key will not sign on a retry either.
       if (err instanceof CredentialInputError) throw ApplicationFailure.nonRetryable(err.message, OfferFailure.CredentialInput);
       throw err;
     }
-    return { pickupIds: await issued.recordAndPark(requestKey, records, credentials) };
   },
 });

@@ -104,6 +104,13 @@ export const EnvSchema = z.object({
   METRICS_HOST: z.string().min(1).optional(),
   /** `host:port` where the Temporal SDK runtime's Prometheus exporter serves the worker's SDK metrics (unset: off). */
   TEMPORAL_SDK_METRICS_ADDRESS: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port').optional(),
+  /**
+   * `ttl` of the served status lists (draft-ietf-oauth-status-list §5.1; Bitstring Status List §2.2),
+   * seconds: how long a verifier may cache one, and the Cache-Control max-age. Default 300.
+   */
+  STATUS_LIST_TTL: z.coerce.number().int().min(1).max(86_400).default(300),
+  /** `exp` - `iat` of a signed status list, seconds (at least twice the ttl); a list is re-signed when half of it has passed. Default 86400. */
+  STATUS_LIST_VALIDITY: z.coerce.number().int().min(60).max(31 * 86_400).default(86_400),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

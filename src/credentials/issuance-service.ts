@@ -71,6 +71,8 @@ export interface MakeMdocRequest {
   deviceKey?: Uint8Array;
   validFrom?: Instant;
   validUntil?: Instant;
+  /** The MSO status reference (status-list hook). */
+  status?: { status_list: { idx: number; uri: string } };
 }
 
 export interface MakeVc20Request {
@@ -267,7 +269,7 @@ export function createIssuanceService(deps: IssuanceServiceDeps): IssuanceServic
       const holderJwk = request.deviceKey !== undefined ? coseKeyToJwk(request.deviceKey) : request.holderJwk;
       const { validFrom, validUntil } = validity(request.validFrom, request.validUntil);
       const issuer = mdocIssuer(await keyStore.signer('document_signer'));
-      return issuer.issue({ docType, claims: request.documentData, holderJwk, ...(validFrom ? { validFrom } : {}), validUntil });
+      return issuer.issue({ docType, claims: request.documentData, holderJwk, ...(validFrom ? { validFrom } : {}), validUntil, ...(request.status ? { status: request.status } : {}) });
     },
 
     async makeVc20(request) {

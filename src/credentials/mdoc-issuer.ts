@@ -88,6 +88,11 @@ export interface MdocIssueRequest {
   validFrom?: Date | number;
   /** End of validity (Date or unix seconds). */
   validUntil: Date | number;
+  /**
+   * The MSO `status` (ISO/IEC 18013-5 second edition; draft-ietf-oauth-status-list §6.3, the CBOR
+   * Referenced Token): `{status_list: {idx, uri}}`, `uri` naming a CWT Status List Token.
+   */
+  status?: { status_list: { idx: number; uri: string } };
 }
 
 export interface IssuedMdoc {
@@ -201,6 +206,11 @@ export function createMdocIssuer(deps: MdocIssuerDeps): MdocIssuer {
           ]),
         ],
       ]);
+      if (request.status) {
+        const { idx, uri } = request.status.status_list;
+        if (!Number.isSafeInteger(idx) || idx < 0 || typeof uri !== 'string' || uri.length === 0) throw new TypeError('status.status_list needs a non-negative idx and a uri');
+        mso.set('status', new Map([['status_list', new Map<string, unknown>([['idx', idx], ['uri', uri]])]]));
+      }
       const payload = encode(new Tag(encode(mso), 24));
       // Sig_structure for COSE_Sign1 (RFC 9052 §4.4): ["Signature1", body_protected, external_aad, payload].
       const toBeSigned = encode(['Signature1', protectedHeader, new Uint8Array(0), payload]);

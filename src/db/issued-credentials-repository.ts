@@ -11,6 +11,9 @@ export interface IssuedCredentialRecord {
   holder_key_thumbprint: string;
   valid_from: Date | null;
   valid_until: Date | null;
+  /** The status list and index the credential carries (migration 0015). */
+  status_list_id?: string | null;
+  status_index?: number | null;
 }
 
 const PICKUP_TTL_SECONDS = 120;
@@ -52,11 +55,14 @@ export function createIssuedCredentialsRepository(db: Db, pickupKey: Subkey<'pic
      * (ISSUED); returns the pickup ids in order. Ids are derived from `requestKey` (the workflow run
      * and the activity's id), so a retry of the same request after a crash finds the first attempt's
      * rows and returns its pickups: one record and one pickup per credential, however often it runs.
+     * `inTransaction` runs inside the same transaction with the record ids.
      */
-    async recordAndPark(requestKey: string, records: IssuedCredentialRecord[], credentials: string[]): Promise<string[]> {
+    async recordAndPark(requestKey: string, records: IssuedCredentialRecord[], credentials: string[], inTransaction?: (trx: Db, recordIds: string[]) => Promise<void>): Promise<string[]> {
       const ids = requestIds(requestKey, records.length);
       return db.transaction(async (trx) => {
         await trx('issued_credentials').insert(records.map((r, i) => ({ id: ids[i]!.record, ...r }))).onConflict('id').ignore();
+        // The status-list indices become permanent in the same transaction (status-lists-repository.ts markIssued).
+        await inTransaction?.(trx, ids.map((i) => i.record));
         const pickups = credentials.map((credential, i) => {
           const id = ids[i]!.pickup;
           return { id, offer_id: records[i]!.offer_id, sealed_credential: seal(id, credential), expires_at: new Date(Date.now() + PICKUP_TTL_SECONDS * 1000) };

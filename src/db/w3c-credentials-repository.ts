@@ -17,19 +17,21 @@ export interface W3cCredentialRecord {
 
 export function createW3cCredentialsRepository(db: Db) {
   return {
-    /** Takes the next revocation index; a failed issuance leaves a gap, never a reused index. */
-    async allocateStatusIndex(): Promise<number> {
-      const { rows } = await db.raw<{ rows: { idx: string }[] }>(`select nextval('w3c_status_list_index_seq') as idx`);
-      return Number(rows[0]!.idx);
-    },
-    /** Stores a credential; false when its credential id was already used. */
-    async insert(record: Omit<W3cCredentialRecord, 'created_at' | 'updated_at'>): Promise<W3cCredentialRecord | undefined> {
-      const [row] = await db('w3c_credentials')
-        .insert({ ...record, data: JSON.stringify(record.data) })
-        .onConflict('credential_id')
-        .ignore()
-        .returning('*');
-      return row ? normalize(row) : undefined;
+    /** Runs `work` in one transaction (a status change with its audit entry). */
+    transaction: <T>(work: (trx: Db) => Promise<T>): Promise<T> => db.transaction(work),
+    /** Stores a credential; undefined when its credential id was already used. `inTransaction` runs in the same transaction once it is stored. */
+    async insert(record: Omit<W3cCredentialRecord, 'created_at' | 'updated_at'>, inTransaction?: (trx: Db, row: W3cCredentialRecord) => Promise<void>): Promise<W3cCredentialRecord | undefined> {
+      return db.transaction(async (trx) => {
+        const [row] = await trx('w3c_credentials')
+          .insert({ ...record, data: JSON.stringify(record.data) })
+          .onConflict('credential_id')
+          .ignore()
+          .returning('*');
+        if (!row) return undefined;
+        const stored = normalize(row);
+        await inTransaction?.(trx, stored);
+        return stored;
+      });
     },
     /** The credential `id`, only when `client` created it: another client's credential is indistinguishable from none. */
     async getOwned(id: string, client: string): Promise<W3cCredentialRecord | undefined> {

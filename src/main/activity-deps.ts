@@ -12,6 +12,8 @@ import { createDocumentsRepository } from '../db/documents-repository';
 import type { Db } from '../db/knex';
 import { createExpiredRowsRepository } from '../db/nonces-repository';
 import { createOffersRepository } from '../db/offers-repository';
+import { createRevocationsRepository } from '../db/revocations-repository';
+import { createStatusListsRepository } from '../db/status-lists-repository';
 import { createOfferSecrets } from '../oid4vci/offer-secrets';
 
 /** Where `dev` without SMTP_URL puts PIN e-mails (.eml files), so the local demo works end to end. */
@@ -27,9 +29,12 @@ export async function createActivityDeps(config: Config, db: Db, overrides: Part
     ...(config.file.environment === 'development' ? { mailboxDir: devMailboxDir(config) } : {}),
     from: `${config.file.issuer.name} <no-reply@${new URL(config.issuerUrl).hostname}>`, issuerName: config.file.issuer.name,
   });
+  const statusLists = createStatusListsRepository(db);
   return {
     config,
     audit: createAuditLogRepository(db),
+    statusLists,
+    revocations: createRevocationsRepository(db, statusLists),
     secret: (name) => process.env[name],
     fetch: globalThis.fetch,
     offers: createOffersRepository(db),

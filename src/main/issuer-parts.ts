@@ -39,6 +39,11 @@ import { walletEndpoints } from '../gateway/oid4vci/wallet-endpoints';
 import { createAccessTokensRepository, createNoncesRepository } from '../db/nonces-repository';
 import { createIssuedCredentialsRepository } from '../db/issued-credentials-repository';
 import { createOffersRepository } from '../db/offers-repository';
+import { createRevocationsRepository } from '../db/revocations-repository';
+import { createStatusListsRepository } from '../db/status-lists-repository';
+import { createStatusListPublisher } from '../credentials/status-list-publisher';
+import { revocationRoutes } from '../gateway/datastore/revocation-routes';
+import { statusListRoutes } from '../gateway/status/status-list-routes';
 import { createOfferSecrets } from '../oid4vci/offer-secrets';
 import { createOfferService } from '../oid4vci/offer-service';
 import { startGrpcServer } from '../grpc/grpc-server';
@@ -98,6 +103,9 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const x509Stores = createX509StoreRepository(db);
   const crls = createCrlService({ repo: createX509CrlRepository(db), kms, issuerIacaKey: (kid) => keyStore.openIaca(kid), issuerUrl: config.issuerUrl });
   const x509 = { kms, audit, stores: createCertificateStores(config, x509Stores), crls };
+  const statusLists = createStatusListsRepository(db);
+  const revocations = createRevocationsRepository(db, statusLists);
+  const publisher = createStatusListPublisher({ issuerUrl: config.issuerUrl, lists: statusLists, keyStore, ttlSeconds: config.env.STATUS_LIST_TTL, validitySeconds: config.env.STATUS_LIST_VALIDITY });
   const app = createGatewayApp({
     config,
     logger,
@@ -105,8 +113,19 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     authenticate: { source: createSourceAuthenticator(config), bearer: createBearerAuthenticator(config) },
     routes: [
       ...datastoreRoutes({ config, documents, audit, validateDocumentData: createDocumentDataValidator(config), cancelProcesses: (key) => offerService.cancel(key) }),
-      ...notificationRoutes({ config, secrets, offerService, temporal: temporal.client }),
-      ...credentialsRoutes({ config, issuance, credentials: createW3cCredentialsRepository(db), audit }),
+      ...notificationRoutes({ config, secrets, offerService, temporal: temporal.client, revocations }),
+      ...revocationRoutes({
+        config,
+        db,
+        documents,
+        revocations,
+        statusLists,
+        audit,
+        temporal: temporal.client,
+        cancelOffer: (key) => offerService.cancel(key),
+        startOffer: async (key) => (await offerService.start(key)).ok,
+      }),
+      ...credentialsRoutes({ config, issuance, credentials: createW3cCredentialsRepository(db), statusLists, audit }),
       ...wellKnownRoutes({ config, keyStore }),
       ...kmsRoutes({ kms, audit }),
       ...x509IsoRoutes(x509),
@@ -119,6 +138,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       }),
     ],
     protocolRouters: [
+      statusListRoutes({ issuerUrl: config.issuerUrl, publisher, lists: statusLists }),
       walletEndpoints({ config, logger, secrets, offerService, accessTokens: createAccessTokensRepository(db), nonces: createNoncesRepository(db), db }),
     ],
     readinessChecks: { database: () => pingDatabase(db), temporal: temporal.check },

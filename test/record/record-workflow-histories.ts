@@ -19,6 +19,7 @@ import { createLogger } from '../../src/logger';
 import { startGateway } from '../../src/main/issuer-parts';
 import { CEILING_PROBE_WORKFLOW_TYPE, type CeilingProbeWorkflow, finishProbeUpdate } from '../../workflows/contracts/ceiling-probe';
 import { UPKEEP_PURGE_WORKFLOW_TYPE, type UpkeepPurgeWorkflow } from '../../workflows/contracts/upkeep-purge';
+import { revocationWorkflowId } from '../../workflows/contracts/revocation';
 import { startSmtpReceiver, waitForPin } from '../support/smtp-receiver';
 import { createTestDatabase, loadTestConfig, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';
 import { startTestWorker } from '../support/test-worker';
@@ -153,6 +154,23 @@ test('record workflow histories', { timeout: 240_000 }, async () => {
     const purge = await issuer.client.workflow.start<UpkeepPurgeWorkflow>(UPKEEP_PURGE_WORKFLOW_TYPE, { taskQueue: issuer.taskQueue, workflowId: uniqueName('upkeep-purge'), args: [{}] });
     await purge.result();
     recorded.push({ workflowId: purge.workflowId, scenario: 'upkeep-purge', client: issuer.client });
+
+    // Scheduled revocations (seed 000 revoke_at): one that fires after its durable timer (and cancels
+    // the document's open offer), one cancelled before it fires.
+    await issuer.upload('rec-revoked', 'revoked@example.org');
+    await issuer.notify('rec-revoked');
+    await waitForPin(smtp.mails, 'revoked@example.org');
+    const revokeAt = Math.ceil(Date.now() / 1000) + 2;
+    assert.equal((await issuer.post('/api/v1/document/revoke', { authentic_source: 'hr.example.org', vct: VCT, revocation: { id: 'rec-revoked', revoke_at: revokeAt } })).status, 200);
+    const revokedId = revocationWorkflowId('hr.example.org', VCT, 'rec-revoked');
+    assert.equal((await issuer.client.workflow.getHandle(revokedId).result()).state, 'REVOKED');
+    recorded.push({ workflowId: revokedId, scenario: 'revocation-revoked', client: issuer.client });
+    await issuer.upload('rec-revoke-cancelled', 'revoke-cancelled@example.org');
+    assert.equal((await issuer.post('/api/v1/document/revoke', { authentic_source: 'hr.example.org', vct: VCT, revocation: { id: 'rec-revoke-cancelled', revoke_at: revokeAt + 3600 } })).status, 200);
+    assert.equal((await issuer.post('/api/v1/document/revoke/cancel', { authentic_source: 'hr.example.org', vct: VCT, document_id: 'rec-revoke-cancelled' })).status, 200);
+    const cancelledRevocationId = revocationWorkflowId('hr.example.org', VCT, 'rec-revoke-cancelled');
+    assert.equal((await issuer.client.workflow.getHandle(cancelledRevocationId).result()).state, 'CANCELLED');
+    recorded.push({ workflowId: cancelledRevocationId, scenario: 'revocation-cancelled', client: issuer.client });
 
     // Every offer above ended and told the source: their webhook deliveries are children to record too.
     for (const { workflowId, client } of [...recorded]) {

@@ -12,6 +12,7 @@ import * as offerPinDelivery from './0011-offer-pin-delivery';
 import * as kmsKeys from './0012-kms-keys';
 import * as x509Stores from './0013-x509-stores';
 import * as ed25519SigningKey from './0014-ed25519-signing-key';
+import * as statusLists from './0015-status-lists';
 import * as x509Crls from './0018-x509-crls';
 
 /** Every migration, in order. A new migration is a new module appended here. */
@@ -30,5 +31,6 @@ export const migrations = [
   { name: '0012-kms-keys', ...kmsKeys },
   { name: '0013-x509-stores', ...x509Stores },
   { name: '0014-ed25519-signing-key', ...ed25519SigningKey },
+  { name: '0015-status-lists', ...statusLists },
   { name: '0018-x509-crls', ...x509Crls },
 ];

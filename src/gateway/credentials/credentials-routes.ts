@@ -5,14 +5,19 @@ import type { IssuanceService } from '../../credentials/issuance-service';
 import { bitstringStatusListEntry } from '../../credentials/vc20-jose-issuer';
 import type { AuditLogRepository } from '../../db/audit-log-repository';
 import type { W3cCredentialRecord, W3cCredentialsRepository } from '../../db/w3c-credentials-repository';
-import { ConflictError, InvalidFormatError, RouteNotFoundError } from '../api-errors';
+import { type StatusListsRepository, StatusValue, w3cCredentialRef } from '../../db/status-lists-repository';
+import { statusListUri } from '../../credentials/status-list-publisher';
+import { AlreadyRevokedError, ConflictError, InvalidFormatError, RouteNotFoundError } from '../api-errors';
 import { type AnyRouteSpec, defineRoute } from '../route-registry';
-import { CreateCredentialRequest, CredentialIdParams, CredentialResponse } from './credentials-schemas';
+import { CreateCredentialRequest, CredentialIdParams, CredentialResponse, RevokeCredentialRequest, RevokeCredentialResponse } from './credentials-schemas';
 
 export interface CredentialsDeps {
   config: Config;
   issuance: Pick<IssuanceService, 'makeVc20' | 'makeVc20DataIntegrity'>;
   credentials: W3cCredentialsRepository;
+  statusLists: Pick<StatusListsRepository, 'reserve' | 'release' | 'markIssued' | 'setCredentialStatus' | 'specs'>;
+  /** Runs after a status change is committed (webhook events); failures are logged by the caller, never undo the change. */
+  onStatusChange?: (event: { credentialId: string; client: string; status: 'revoked' }) => Promise<void>;
   audit: AuditLogRepository;
   now?: () => Date;
 }
@@ -51,7 +56,7 @@ const TAG = ['Credentials'];
  * (an EnvelopedVerifiableCredential) when the body says `format: "vc+jwt"`, or when it names neither
  * `format` nor `cryptosuite` and the request prefers `Accept: application/vc+jwt`.
  */
-export function credentialsRoutes({ config, issuance, credentials, audit, now = () => new Date() }: CredentialsDeps): AnyRouteSpec[] {
+export function credentialsRoutes({ config, issuance, credentials, statusLists, audit, onStatusChange, now = () => new Date() }: CredentialsDeps): AnyRouteSpec[] {
   const toResponse = (r: W3cCredentialRecord) => ({
     id: r.id,
     createdAt: r.created_at.toISOString(),
@@ -78,52 +83,63 @@ export function credentialsRoutes({ config, issuance, credentials, audit, now = 
         const validUntil = body.expirationDate ? new Date(body.expirationDate) : new Date(validFrom.getTime() + YEAR_MS);
         if (validUntil <= now()) throw new InvalidFormatError('Request body is malformed', { fields: [{ path: 'expirationDate', message: 'is already in the past' }] });
         const credentialId = body.credentialId ?? `urn:uuid:${randomUUID()}`;
-        // The index is taken before signing; if signing or storing fails the index stays unused (a gap), never reused.
-        const statusListIndex = await credentials.allocateStatusIndex();
-        const listNumber = Math.floor(statusListIndex / STATUS_LIST_BITS);
+        // A random free index of the current revocation list (status-lists-repository.ts), held by this
+        // request; a failure before the credential is stored frees it again, so no index is burnt.
+        const recordId = randomUUID();
+        const requestKey = `w3c-credential/${recordId}`;
+        const [allocation] = await statusLists.reserve('w3c', requestKey, 1);
+        const statusListIndex = allocation!.number * STATUS_LIST_BITS + allocation!.idx;
         const credentialStatus = bitstringStatusListEntry({
-          statusListCredential: body.credentialStatusId ?? `${config.issuerUrl}/status-lists/w3c/revocation/${listNumber}`,
-          statusListIndex: statusListIndex % STATUS_LIST_BITS,
+          statusListCredential: body.credentialStatusId ?? statusListUri(config.issuerUrl, 'w3c', 'revocation', allocation!.number),
+          statusListIndex: allocation!.idx,
         });
-        const request = {
-          types: [body.credentialType],
-          documentData: { type: body.credentialType, ...body.data },
-          subjectDid: body.recipientDid,
-          validFrom,
-          validUntil,
-          id: credentialId,
-          credentialStatus,
-          ...(body.onboardingId ? { extra: { onboardingId: body.onboardingId } } : {}),
-        };
-        const jose = body.format === 'vc+jwt' || (body.format === undefined && body.cryptosuite === undefined && req.accepts(['application/json', 'application/vc+jwt']) === 'application/vc+jwt');
-        let data: Record<string, unknown>;
         try {
-          if (jose) {
-            const jwt = (await issuance.makeVc20(request)).credential;
-            data = { '@context': 'https://www.w3.org/ns/credentials/v2', id: `data:application/vc+jwt,${jwt}`, type: 'EnvelopedVerifiableCredential' };
-          } else {
-            data = (await issuance.makeVc20DataIntegrity({ ...request, ...(body.cryptosuite ? { cryptosuite: body.cryptosuite } : {}) })).credential;
+          const request = {
+            types: [body.credentialType],
+            documentData: { type: body.credentialType, ...body.data },
+            subjectDid: body.recipientDid,
+            validFrom,
+            validUntil,
+            id: credentialId,
+            credentialStatus,
+            ...(body.onboardingId ? { extra: { onboardingId: body.onboardingId } } : {}),
+          };
+          const jose = body.format === 'vc+jwt' || (body.format === undefined && body.cryptosuite === undefined && req.accepts(['application/json', 'application/vc+jwt']) === 'application/vc+jwt');
+          let data: Record<string, unknown>;
+          try {
+            if (jose) {
+              const jwt = (await issuance.makeVc20(request)).credential;
+              data = { '@context': 'https://www.w3.org/ns/credentials/v2', id: `data:application/vc+jwt,${jwt}`, type: 'EnvelopedVerifiableCredential' };
+            } else {
+              data = (await issuance.makeVc20DataIntegrity({ ...request, ...(body.cryptosuite ? { cryptosuite: body.cryptosuite } : {}) })).credential;
+            }
+          } catch (err) {
+            if (err instanceof CredentialInputError) throw new InvalidFormatError(err.message, { fields: [{ path: err.path ?? '(root)', message: err.message }] });
+            throw err;
           }
+          const record = await credentials.insert(
+            {
+              id: recordId,
+              credential_id: credentialId,
+              credential_type: body.credentialType,
+              recipient_did: body.recipientDid,
+              onboarding_id: body.onboardingId ?? null,
+              client: principal.client,
+              status_list_index: statusListIndex,
+              valid_from: validFrom,
+              valid_until: validUntil,
+              data,
+            },
+            (trx, row) => statusLists.markIssued(trx, requestKey, [w3cCredentialRef(row.id)]),
+          );
+          if (!record) throw new ConflictError('A credential with this credentialId already exists', { credentialId });
+          await audit.append({ requestId: res.locals.requestId, actor: `client:${principal.client}`, action: 'credential.create', method: req.method, path: req.path, status: 200, target: { id: record.id, credential_id: credentialId, type: body.credentialType }, clientIp: req.ip });
+          res.locals.audited = true;
+          return toResponse(record);
         } catch (err) {
-          if (err instanceof CredentialInputError) throw new InvalidFormatError(err.message, { fields: [{ path: err.path ?? '(root)', message: err.message }] });
+          await statusLists.release(requestKey);
           throw err;
         }
-        const record = await credentials.insert({
-          id: randomUUID(),
-          credential_id: credentialId,
-          credential_type: body.credentialType,
-          recipient_did: body.recipientDid,
-          onboarding_id: body.onboardingId ?? null,
-          client: principal.client,
-          status_list_index: statusListIndex,
-          valid_from: validFrom,
-          valid_until: validUntil,
-          data,
-        });
-        if (!record) throw new ConflictError('A credential with this credentialId already exists', { credentialId });
-        await audit.append({ requestId: res.locals.requestId, actor: `client:${principal.client}`, action: 'credential.create', method: req.method, path: req.path, status: 200, target: { id: record.id, credential_id: credentialId, type: body.credentialType }, clientIp: req.ip });
-        res.locals.audited = true;
-        return toResponse(record);
       },
     }),
 
@@ -142,6 +158,38 @@ export function credentialsRoutes({ config, issuance, credentials, audit, now = 
         const record = await credentials.getOwned(params.id!, principal.client);
         if (!record) throw new RouteNotFoundError('No credential with this id', { id: params.id });
         return toResponse(record);
+      },
+    }),
+
+    defineRoute({
+      method: 'post',
+      path: '/api/v1/credentials/:id/revoke',
+      operationId: 'revokeCredential',
+      summary: 'Revoke a created credential (its BitstringStatusList bit flips)',
+      description:
+        'Seed 001 credentials are revocable by default. Only the client that created the credential may revoke it (another client\'s id is 404). The bit of its `credentialStatus` entry in the served BitstringStatusListCredential (W3C Bitstring Status List v1.0; index 0 is the most significant bit of the first byte) is set within 2 seconds. Revocation is final: a second call is ALREADY_REVOKED (409). A credential created with its own `credentialStatusId` list is revoked on our list, which its credentialStatus does not name.',
+      tags: TAG,
+      security: 'bearer',
+      params: CredentialIdParams,
+      body: RevokeCredentialRequest,
+      response: RevokeCredentialResponse,
+      errors: [400, 401, 404, 409, 415],
+      handler: async ({ params, body, principal, req, res }) => {
+        const record = await credentials.getOwned(params.id!, principal.client);
+        if (!record) throw new RouteNotFoundError('No credential with this id', { id: params.id });
+        const revokedAt = now();
+        const changed = await credentials.transaction(async (trx) => {
+          const flipped = await statusLists.setCredentialStatus(trx, w3cCredentialRef(record.id), StatusValue.Invalid);
+          if (flipped) {
+            await audit.append({ requestId: res.locals.requestId, actor: `client:${principal.client}`, action: 'credential.revoke', method: req.method, path: req.path, status: 200, target: { id: record.id, credential_id: record.credential_id, ...(body?.reason ? { reason: body.reason } : {}) }, clientIp: req.ip }, trx);
+            res.locals.audited = true;
+          }
+          return flipped;
+        });
+        if (!changed) throw new AlreadyRevokedError('Credential already revoked', { id: record.id });
+        await onStatusChange?.({ credentialId: record.id, client: principal.client, status: 'revoked' });
+        const number = Math.floor(record.status_list_index / STATUS_LIST_BITS);
+        return { id: record.id, status: 'revoked' as const, revokedAt: revokedAt.toISOString(), statusListCredential: statusListUri(config.issuerUrl, 'w3c', 'revocation', number), statusListIndex: String(record.status_list_index % STATUS_LIST_BITS) };
       },
     }),
   ];

@@ -121,3 +121,18 @@ export const CredentialResponse = z
   .meta({ id: 'CredentialResponse' });
 
 export const CredentialIdParams = z.object({ id: z.uuid() });
+
+/** `POST /api/v1/credentials/:id/revoke` (seed 001: "revocable by default"): an optional reason, kept in the audit log only. */
+export const RevokeCredentialRequest = z
+  .strictObject({ reason: z.string().min(1).max(500).optional().meta({ description: 'Why the credential is revoked; recorded in the audit log, never published' }) })
+  .meta({ id: 'RevokeCredentialRequest' });
+
+export const RevokeCredentialResponse = z
+  .object({
+    id: z.uuid(),
+    status: z.literal('revoked'),
+    revokedAt: z.string(),
+    statusListCredential: z.string().meta({ description: 'The BitstringStatusListCredential whose bit flipped' }),
+    statusListIndex: z.string(),
+  })
+  .meta({ id: 'RevokeCredentialResponse' });

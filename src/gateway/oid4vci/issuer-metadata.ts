@@ -59,5 +59,7 @@ export function authorizationServerMetadata(config: Config): Record<string, unkn
     token_endpoint_auth_methods_supported: ['none'],
     'pre-authorized_grant_anonymous_access_supported': true,
     dpop_signing_alg_values_supported: DPOP_SIGNING_ALGS,
+    // draft-ietf-oauth-status-list §9.3: where the issuer's Token Status Lists are listed.
+    status_list_aggregation_endpoint: `${config.issuerUrl}/status-lists/token`,
   };
 }

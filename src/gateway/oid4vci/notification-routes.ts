@@ -3,12 +3,13 @@ import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { offerQrDataUrl } from './offer-qr';
 import { z } from 'zod';
 import type { Config } from '../../config/config';
+import type { RevocationsRepository } from '../../db/revocations-repository';
 import { offerDeepLink } from '../../oid4vci/offer-preparation';
 import type { OfferSecrets } from '../../oid4vci/offer-secrets';
 import type { OfferService } from '../../oid4vci/offer-service';
 import { BATCH_OFFER_WORKFLOW_TYPE, type BatchOfferWorkflow, batchOfferWorkflowId, batchStateQuery } from '../../../workflows/contracts/batch-offer';
 import type { PinDelivery } from '../../../workflows/contracts/credential-offer';
-import { ConflictError, DocumentNotFoundError, DocumentNotValidError, ForbiddenError, RouteNotFoundError } from '../api-errors';
+import { AlreadyRevokedError, ConflictError, DocumentNotFoundError, DocumentNotValidError, ForbiddenError, RouteNotFoundError } from '../api-errors';
 import { AuthenticSourceName, DocumentId, Vct } from '../datastore/datastore-schemas';
 import { authorizeSource, type SourcePrincipal } from '../authenticate-source';
 import { type AnyRouteSpec, defineRoute } from '../route-registry';
@@ -61,13 +62,15 @@ export interface NotificationDeps {
   secrets: OfferSecrets;
   offerService: OfferService;
   temporal: Client;
+  /** A revoked document is not offered again (seed 000 revocation): the notification is ALREADY_REVOKED. */
+  revocations?: Pick<RevocationsRepository, 'isRevoked'>;
 }
 
 /**
  * Seed 000 "Generate Credential Offer" and its batch form: offers start through the offer service
  * (one live offer per document), and the answer carries the deep link and its QR code.
  */
-export function notificationRoutes({ config, secrets, offerService, temporal }: NotificationDeps): AnyRouteSpec[] {
+export function notificationRoutes({ config, secrets, offerService, temporal, revocations }: NotificationDeps): AnyRouteSpec[] {
   const qrFor = (offerId: string, pinDelivery: PinDelivery) => {
     const deepLink = offerDeepLink(config.issuerUrl, secrets, offerId);
     return {
@@ -165,6 +168,7 @@ export function notificationRoutes({ config, secrets, offerService, temporal }: 
       handler: async ({ body, principal }) => {
         authorize(principal, body.authentic_source, body.vct);
         const key = { authentic_source: body.authentic_source, vct: body.vct, document_id: body.document_id };
+        if (await revocations?.isRevoked(key)) throw new AlreadyRevokedError('The document is revoked; its credentials are not offered again', { ...key });
         const started = await offerService.start(key, body.email);
         if (started.ok) return qrFor(started.offerId, started.pinDelivery);
         switch (started.reason) {

@@ -1,0 +1,214 @@
+import { randomInt } from 'node:crypto';
+import type { DocumentKey } from './documents-repository';
+import type { Db } from './knex';
+
+/**
+ * Status lists and their entries (migration 0015). Two families:
+ * - `token`: the IETF Token Status List (draft-ietf-oauth-status-list §4), 2 bits per entry
+ *   (§7.1: 0x00 VALID, 0x01 INVALID, 0x02 SUSPENDED), for `dc+sd-jwt` and `mso_mdoc`;
+ * - `w3c`: the W3C Bitstring Status List v1.0, purpose `revocation`, 1 bit per entry, for
+ *   `jwt_vc_json` and seed 001's credentials.
+ *
+ * Allocation (`reserve`) is random among the free indices of the current list (draft §13.2 and
+ * Bitstring Status List §6.1: no order that links holders or reveals issuance time); a full list
+ * gives way to the next. A request key names the issuance request, so a retry finds the indices it
+ * already holds instead of taking others; `release` frees the indices of a request that failed, and
+ * `markIssued` (in the transaction that records the credentials) makes them permanent.
+ */
+export type StatusFamily = 'token' | 'w3c';
+
+/** Status values (draft-ietf-oauth-status-list §7.1; for W3C revocation, bit 1 = revoked). */
+export const StatusValue = { Valid: 0, Invalid: 1, Suspended: 2 } as const;
+export type StatusValue = (typeof StatusValue)[keyof typeof StatusValue];
+
+export interface StatusListSpec {
+  purpose: string;
+  bits: 1 | 2;
+  size: number;
+}
+
+/** At least 131,072 entries (Bitstring Status List §6.1; herd privacy, draft §13.2). */
+export const DEFAULT_LIST_SIZE = 131_072;
+
+export interface StatusAllocation {
+  listId: string;
+  family: StatusFamily;
+  number: number;
+  idx: number;
+}
+
+export interface StatusListRow {
+  id: string;
+  family: StatusFamily;
+  purpose: string;
+  number: number;
+  bits: 1 | 2;
+  size: number;
+  allocated: number;
+  version: string;
+}
+
+/** `credential_ref` of a wallet-issued credential (issued_credentials.id) and of a seed 001 credential (w3c_credentials.id). */
+export const issuedCredentialRef = (recordId: string) => `issued:${recordId}`;
+export const w3cCredentialRef = (id: string) => `w3c:${id}`;
+
+export const statusListId = (family: StatusFamily, purpose: string, number: number) => `${family}/${purpose}/${number}`;
+
+export function createStatusListsRepository(db: Db, options: { tokenListSize?: number } = {}) {
+  const specs: Record<StatusFamily, StatusListSpec> = {
+    token: { purpose: 'status', bits: 2, size: options.tokenListSize ?? DEFAULT_LIST_SIZE },
+    // Seed 001's credentials carry `statusListIndex` = index in list `number` of this size: keep it.
+    w3c: { purpose: 'revocation', bits: 1, size: DEFAULT_LIST_SIZE },
+  };
+
+  /** The list new indices come from, creating the first or the next when the current one is full. Call under the family's lock. */
+  async function openList(trx: Db, family: StatusFamily): Promise<StatusListRow> {
+    const spec = specs[family];
+    const open = (await trx('status_lists').where({ family, purpose: spec.purpose }).whereRaw('allocated < size').orderBy('number').first()) as StatusListRow | undefined;
+    if (open) return open;
+    const last = (await trx('status_lists').where({ family, purpose: spec.purpose }).max('number as n').first()) as { n: number | null };
+    const number = last.n === null ? 0 : last.n + 1;
+    const [row] = await trx('status_lists').insert({ id: statusListId(family, spec.purpose, number), family, purpose: spec.purpose, number, bits: spec.bits, size: spec.size }).returning('*');
+    return row as StatusListRow;
+  }
+
+  /** A free index of `list`, uniformly at random: random probes while the list is sparse, else a random pick among all free ones. */
+  async function takeFreeIndex(trx: Db, list: StatusListRow, entry: { request_key: string; ordinal: number }): Promise<number> {
+    const insert = async (idx: number) => {
+      const rows = await trx.raw<{ rows: { idx: number }[] }>(
+        `insert into status_list_entries (list_id, idx, state, request_key, ordinal) values (?, ?, 'reserved', ?, ?) on conflict (list_id, idx) do nothing returning idx`,
+        [list.id, idx, entry.request_key, entry.ordinal],
+      );
+      return rows.rows.length === 1;
+    };
+    if (list.allocated < list.size * 0.75) {
+      for (let attempt = 0; attempt < 32; attempt++) {
+        const idx = randomInt(list.size);
+        if (await insert(idx)) return idx;
+      }
+    }
+    const { rows } = await trx.raw<{ rows: { idx: number }[] }>(
+      `select s.idx from generate_series(0, ?::int - 1) as s(idx) where not exists (select 1 from status_list_entries e where e.list_id = ? and e.idx = s.idx) order by random() limit 1`,
+      [list.size, list.id],
+    );
+    const idx = rows[0]?.idx;
+    if (idx === undefined || !(await insert(idx))) throw new Error(`status list ${list.id} has no free index although it is not full`);
+    return idx;
+  }
+
+  const toAllocation = (row: { list_id: string; idx: number }): StatusAllocation => {
+    const [family, , number] = row.list_id.split('/');
+    return { listId: row.list_id, family: family as StatusFamily, number: Number(number), idx: row.idx };
+  };
+
+  /** Bumps the version of every list in `listIds`, so publishers re-sign them on the next read. */
+  const bump = async (trx: Db, listIds: string[]) => {
+    if (listIds.length > 0) await trx('status_lists').whereIn('id', [...new Set(listIds)].sort()).increment('version', 1);
+  };
+
+  return {
+    specs,
+
+    /**
+     * `count` indices of `family` for the issuance request `requestKey`, one per ordinal: the ones
+     * the request already holds (a retry after a crash), else fresh ones. Allocation of a family is
+     * serialised by a transaction-scoped advisory lock.
+     */
+    async reserve(family: StatusFamily, requestKey: string, count: number): Promise<StatusAllocation[]> {
+      return db.transaction(async (trx) => {
+        await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`status-list-allocation/${family}`]);
+        const held = (await trx('status_list_entries').where({ request_key: requestKey }).orderBy('ordinal').select('list_id', 'idx', 'ordinal')) as { list_id: string; idx: number; ordinal: number }[];
+        const byOrdinal = new Map(held.map((h) => [h.ordinal, h]));
+        const out: StatusAllocation[] = [];
+        for (let ordinal = 0; ordinal < count; ordinal++) {
+          const existing = byOrdinal.get(ordinal);
+          if (existing) {
+            out.push(toAllocation(existing));
+            continue;
+          }
+          const list = await openList(trx, family);
+          const idx = await takeFreeIndex(trx, list, { request_key: requestKey, ordinal });
+          await trx('status_lists').where({ id: list.id }).increment('allocated', 1);
+          out.push(toAllocation({ list_id: list.id, idx }));
+        }
+        return out;
+      });
+    },
+
+    /** Frees the indices `requestKey` reserved and did not issue (its issuance failed). */
+    async release(requestKey: string): Promise<number> {
+      return db.transaction(async (trx) => {
+        const rows = (await trx('status_list_entries').where({ request_key: requestKey, state: 'reserved' }).delete().returning('list_id')) as { list_id: string }[];
+        for (const row of rows) await trx('status_lists').where({ id: row.list_id }).decrement('allocated', 1);
+        return rows.length;
+      });
+    },
+
+    /** Makes the indices of `requestKey` permanent, each naming its credential (`refs` by ordinal); inside the recording transaction. */
+    async markIssued(trx: Db, requestKey: string, refs: string[]): Promise<void> {
+      for (const [ordinal, ref] of refs.entries()) {
+        await trx('status_list_entries').where({ request_key: requestKey, ordinal }).update({ state: 'issued', credential_ref: ref, updated_at: trx.fn.now() });
+      }
+    },
+
+    /**
+     * Sets the status of every issued credential of a document (all formats, all batch copies),
+     * within `trx`. A revoked (INVALID) entry keeps its status whatever is asked: revocation is final.
+     * Returns the number of entries changed.
+     */
+    async setDocumentStatus(trx: Db, key: DocumentKey, status: StatusValue): Promise<number> {
+      const refs = trx('issued_credentials').where(key).select(trx.raw("'issued:' || id::text"));
+      const rows = (await trx('status_list_entries')
+        .whereIn('credential_ref', refs)
+        .whereNot('status', StatusValue.Invalid)
+        .whereNot('status', status)
+        .update({ status, updated_at: trx.fn.now() })
+        .returning('list_id')) as { list_id: string }[];
+      await bump(trx, rows.map((r) => r.list_id));
+      return rows.length;
+    },
+
+    /** Sets the status of one credential's entry by its reference; false when there is none or it is already revoked. */
+    async setCredentialStatus(trx: Db, credentialRef: string, status: StatusValue): Promise<boolean> {
+      const rows = (await trx('status_list_entries').where({ credential_ref: credentialRef }).whereNot('status', StatusValue.Invalid).update({ status, updated_at: trx.fn.now() }).returning('list_id')) as { list_id: string }[];
+      await bump(trx, rows.map((r) => r.list_id));
+      return rows.length > 0;
+    },
+
+    async statusOf(credentialRef: string): Promise<StatusValue | undefined> {
+      const row = (await db('status_list_entries').where({ credential_ref: credentialRef }).first('status')) as { status: StatusValue } | undefined;
+      return row?.status;
+    },
+
+    /** The list row (for its version and shape), or undefined. */
+    async list(listId: string): Promise<StatusListRow | undefined> {
+      return (await db('status_lists').where({ id: listId }).first()) as StatusListRow | undefined;
+    },
+
+    /** The current version of a list; undefined when it does not exist. */
+    async version(listId: string): Promise<string | undefined> {
+      const row = (await db('status_lists').where({ id: listId }).first('version')) as { version: string } | undefined;
+      return row?.version;
+    },
+
+    /** The list and its non-zero entries, read in one snapshot. */
+    async snapshot(listId: string): Promise<{ list: StatusListRow; entries: { idx: number; status: number }[] } | undefined> {
+      return db.transaction(
+        async (trx) => {
+          const list = (await trx('status_lists').where({ id: listId }).first()) as StatusListRow | undefined;
+          if (!list) return undefined;
+          const entries = (await trx('status_list_entries').where({ list_id: listId }).whereNot('status', 0).select('idx', 'status')) as { idx: number; status: number }[];
+          return { list, entries };
+        },
+        { isolationLevel: 'repeatable read', readOnly: true },
+      );
+    },
+
+    /** Every list of a family, by number (for aggregation, draft §9). */
+    async lists(family: StatusFamily): Promise<StatusListRow[]> {
+      return (await db('status_lists').where({ family }).orderBy('number')) as StatusListRow[];
+    },
+  };
+}
+
+export type StatusListsRepository = ReturnType<typeof createStatusListsRepository>;

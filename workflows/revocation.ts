@@ -1,0 +1,58 @@
+import { condition, getExternalWorkflowHandle, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+import { cancelOfferSignal, credentialOfferWorkflowId } from './contracts/credential-offer';
+import { cancelRevocationSignal, type RevocationInput, type RevocationState, type RevocationStatus, revocationStateQuery } from './contracts/revocation';
+import { AuthenticSource, DocumentId, ProcessState, Vct } from './contracts/search-attributes';
+
+const { fireScheduledRevocation } = proxyActivities<ReturnType<typeof createActivities>>({
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '1s', maximumInterval: '1m' },
+});
+
+/**
+ * A scheduled revocation (seed 000 `revocation.revoke_at` in the future): sleeps on a durable timer
+ * until `revokeAt` (a worker restart in between changes nothing: the timer is Temporal's), then
+ * revokes every credential of the document and cancels its open offer. The cancel endpoint first
+ * removes the scheduled row, then signals; the activity revokes only a row still scheduled, so a
+ * cancellation that wins the race in PostgreSQL is never overridden.
+ */
+export async function revocationWorkflow(input: RevocationInput): Promise<RevocationStatus> {
+  const status: RevocationStatus = { state: 'SCHEDULED', revokeAt: input.revokeAt, credentialsRevoked: 0 };
+  const setState = (state: RevocationState) => {
+    status.state = state;
+    upsertSearchAttributes([{ key: ProcessState, value: state }]);
+  };
+  upsertSearchAttributes([
+    { key: AuthenticSource, value: input.authenticSource },
+    { key: Vct, value: input.vct },
+    { key: DocumentId, value: input.documentId },
+    { key: ProcessState, value: status.state },
+  ]);
+  let cancelRequested = false;
+  setHandler(revocationStateQuery, () => status);
+  setHandler(cancelRevocationSignal, () => {
+    cancelRequested = true;
+  });
+
+  const delayMs = Date.parse(input.revokeAt) - Date.now();
+  if (delayMs > 0) await condition(() => cancelRequested, delayMs);
+  if (cancelRequested) {
+    setState('CANCELLED');
+    return status;
+  }
+  const key = { authentic_source: input.authenticSource, vct: input.vct, document_id: input.documentId };
+  const outcome = await fireScheduledRevocation(key);
+  if (!outcome.revoked) {
+    setState('CANCELLED');
+    return status;
+  }
+  status.credentialsRevoked = outcome.credentialsRevoked;
+  // A revoked document is not offered any more: end its open offer, if any.
+  try {
+    await getExternalWorkflowHandle(credentialOfferWorkflowId(input.authenticSource, input.vct, input.documentId)).signal(cancelOfferSignal);
+  } catch {
+    // No offer running for it.
+  }
+  setState('REVOKED');
+  return status;
+}
