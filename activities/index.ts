@@ -4,7 +4,7 @@ import { createAuditActivities } from './audit-activities';
 import { createIssuanceActivities, type IssuanceActivityDeps } from './issuance-activities';
 import { createOfferActivities, type OfferActivityDeps } from './offer-activities';
 import { createUpkeepActivities, type UpkeepDeps } from './upkeep-activities';
-import { createWebhookActivities } from './webhook-activities';
+import { createWebhookActivities, type WebhookDeps } from './webhook-activities';
 
 /** Everything activities need, built once by the worker's entry point. */
 export interface ActivityDeps extends OfferActivityDeps, IssuanceActivityDeps, UpkeepDeps {
@@ -12,6 +12,7 @@ export interface ActivityDeps extends OfferActivityDeps, IssuanceActivityDeps, U
   audit: AuditLogRepository;
   secret: (name: string) => string | undefined;
   fetch: typeof fetch;
+  webhookSigner: WebhookDeps['webhookSigner'];
 }
 
 export const createActivities = (deps: ActivityDeps) => ({

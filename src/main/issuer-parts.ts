@@ -22,6 +22,7 @@ import { createGatewayApp } from '../gateway/gateway-app';
 import { adminRoutes } from '../gateway/admin/admin-routes';
 import { createProcessFinder, temporalUiBaseUrl } from '../admin/process-finder';
 import { wellKnownRoutes } from '../gateway/well-known-routes';
+import { servicePublicKeyRoutes } from '../gateway/service/public-key-routes';
 import { kmsRoutes } from '../gateway/kms/kms-routes';
 import { x509IsoRoutes } from '../gateway/x509/x509-routes';
 import { x509CertificateRoutes } from '../gateway/x509/certificate-routes';
@@ -103,6 +104,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       ...notificationRoutes({ config, secrets, offerService, temporal: temporal.client }),
       ...credentialsRoutes({ config, issuance, credentials: createW3cCredentialsRepository(db), audit }),
       ...wellKnownRoutes({ config, keyStore }),
+      ...servicePublicKeyRoutes({ config, keyStore }),
       ...kmsRoutes({ kms, audit }),
       ...x509IsoRoutes(x509),
       ...x509CertificateRoutes(x509),
