@@ -21,6 +21,9 @@ const RECEIVER_DID = 'did:web:receiver.example.org';
 const ISSUER_URL = 'http://127.0.0.1:18443';
 const SERVICE_DID = 'did:web:127.0.0.1%3A18443';
 const VCT = 'urn:eudi:diploma:1';
+const READER = 'reader-token-0123456789abcdef01';
+const OPERATOR = 'operator-token-0123456789abcdef0';
+const sha256Hash = (key: string) => `sha256:${createHash('sha256').update(key).digest('hex')}`;
 
 interface Received {
   headers: IncomingHttpHeaders;
@@ -81,6 +84,7 @@ describe('signed webhooks: X-Body-Signature, Bearer JWT, retries, dead letters a
         const sources = f.authentic_sources as Record<string, Record<string, unknown>>;
         sources['hr.example.org']!.pin_delivery = 'authentic_source';
         sources['hr.example.org']!.notification_endpoint = { url: hr.url('/hr-hook'), body_signature: true, bearer_jwt: { audience: RECEIVER_DID } };
+        f.admin_tokens = { reader: { token_hash: sha256Hash(READER), role: 'read' }, operator: { token_hash: sha256Hash(OPERATOR), role: 'operate' } };
         f.webhooks = {
           subscribers: { 'audit-sink': { url: sink.url('/sink'), events: ['credential_offer.expired'], authentic_sources: ['hr.example.org'], body_signature: true } },
           // Backoff shortened for the test: 50 ms doubling to 200 ms, a 6 s horizon.
@@ -232,5 +236,65 @@ describe('signed webhooks: X-Body-Signature, Bearer JWT, retries, dead letters a
     assert.deepEqual(Object.keys(body.data).sort(), ['credentials_issued', 'document_id', 'offer_id', 'vct'], 'business ids only');
     assert.ok(verify('sha3-256', toSink.body, createPublicKey((await publicKey()).publicKey), Buffer.from(String(toSink.headers['x-body-signature']), 'base64')));
     assert.equal(toSink.headers.authorization, undefined, 'the sink did not ask for a Bearer JWT');
+  });
+
+  const admin = (path: string, token: string, body?: unknown) =>
+    fetch(`${gateway.url}${path}`, { method: body === undefined ? 'GET' : 'POST', headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  /** Polls the dead-letter list until `predicate` holds (visibility is eventually consistent). */
+  const deadLettersUntil = async (predicate: (ids: string[]) => boolean): Promise<string[]> => {
+    let ids: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      const res = await admin('/admin/v1/webhooks/dead-letters?subscriber=hr.example.org', READER);
+      assert.equal(res.status, 200);
+      ids = ((await res.json()) as { dead_letters: { event_id: string }[] }).dead_letters.map((d) => d.event_id);
+      if (predicate(ids)) return ids;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.fail(`the dead-letter list never showed what was expected: ${JSON.stringify(ids)}`);
+  };
+
+  test('an operator lists dead letters and redelivers one with the same Idempotency-Key; a reader cannot; every call is audited', async () => {
+    hr.script.push({ status: 400 });
+    const ev = await closedOfferEvent('CANCELLED');
+    assert.equal((await (await start({ subscriber: 'hr.example.org', event: ev })).result()).state, 'DEAD_LETTERED');
+    await deadLettersUntil((ids) => ids.includes(ev.id));
+
+    const refused = await admin('/admin/v1/webhooks/dead-letters/redeliver', READER, { subscriber: 'hr.example.org', event_id: ev.id });
+    assert.equal(refused.status, 403);
+    const res = await admin('/admin/v1/webhooks/dead-letters/redeliver', OPERATOR, { subscriber: 'hr.example.org', event_id: ev.id });
+    const body = (await res.json()) as { redelivered: { workflow_id: string; run_id: string }[] };
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.deepEqual(body.redelivered.map((r) => r.workflow_id), [webhookDeliveryWorkflowId('hr.example.org', ev.id)]);
+    const result = await client.workflow.getHandle(body.redelivered[0]!.workflow_id, body.redelivered[0]!.run_id).result();
+    assert.equal(result.state, 'DELIVERED');
+    assert.deepEqual(mine(hr, ev).map((r) => r.status), [400, 200], 'the same event id, refused once, then accepted');
+    await deadLettersUntil((ids) => !ids.includes(ev.id));
+
+    const again = await admin('/admin/v1/webhooks/dead-letters/redeliver', OPERATOR, { subscriber: 'hr.example.org', event_id: ev.id });
+    assert.equal(again.status, 404, 'a delivered event is no dead letter');
+    assert.equal(((await again.json()) as { error: { code: string } }).error.code, 'NOT_FOUND');
+    // The audit row is written when the response has finished: poll for it.
+    let audit: { status: number; actor: string; action: string }[] = [];
+    for (let i = 0; i < 50 && audit.length < 3; i++, await new Promise((r) => setTimeout(r, 100))) {
+      audit = await database.db('audit_log').where({ path: '/admin/v1/webhooks/dead-letters/redeliver' }).select('status', 'actor', 'action');
+    }
+    assert.deepEqual(audit.map((a) => `${a.actor} ${a.status}`).sort(), ['admin:operator 200', 'admin:operator 404', 'admin:reader 403']);
+    assert.ok(audit.filter((a) => a.actor === 'admin:operator').every((a) => a.action === 'admin.webhooks.redeliver'));
+  });
+
+  test('redelivering all of a subscriber\'s dead letters delivers each of them', async () => {
+    hr.script.push({ status: 410 }, { status: 422 });
+    const events = [await closedOfferEvent('EXPIRED'), await closedOfferEvent('LOCKED')];
+    for (const event of events) assert.equal((await (await start({ subscriber: 'hr.example.org', event })).result()).state, 'DEAD_LETTERED');
+    await deadLettersUntil((ids) => events.every((e) => ids.includes(e.id)));
+    const res = await admin('/admin/v1/webhooks/dead-letters/redeliver', OPERATOR, { subscriber: 'hr.example.org' });
+    const body = (await res.json()) as { redelivered: { workflow_id: string; run_id: string }[] };
+    assert.equal(res.status, 200, JSON.stringify(body));
+    for (const event of events) {
+      const run = body.redelivered.find((r) => r.workflow_id === webhookDeliveryWorkflowId('hr.example.org', event.id));
+      assert.ok(run, event.id);
+      assert.equal((await client.workflow.getHandle(run.workflow_id, run.run_id).result()).state, 'DELIVERED');
+      assert.equal(mine(hr, event).filter((r) => r.status === 200).length, 1);
+    }
   });
 });
