@@ -36,11 +36,13 @@ export function retryDelayMs(attempt: number, policy: { initial_interval: number
   return Math.max(jittered, retryAfterMs ?? 0);
 }
 
-/** RFC 9110 §10.2.3 `Retry-After`: delay-seconds or an HTTP-date; anything else is ignored. */
+/** RFC 9110 §10.2.3 `Retry-After`: delay-seconds or an HTTP-date (IMF-fixdate); anything else is ignored. */
 export function parseRetryAfter(value: string | null, now: number): number | undefined {
   if (!value) return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  // IMF-fixdate, the form senders must generate (RFC 9110 §5.6.7).
+  if (!/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(trimmed)) return undefined;
   const at = Date.parse(trimmed);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
