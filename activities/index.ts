@@ -5,7 +5,7 @@ import { createIssuanceActivities, type IssuanceActivityDeps } from './issuance-
 import { createOfferActivities, type OfferActivityDeps } from './offer-activities';
 import { createRevocationActivities, type RevocationActivityDeps } from './revocation-activities';
 import { createUpkeepActivities, type UpkeepDeps } from './upkeep-activities';
-import { createWebhookActivities } from './webhook-activities';
+import { createWebhookActivities, type WebhookDeps } from './webhook-activities';
 
 /** Everything activities need, built once by the worker's entry point. */
 export interface ActivityDeps extends OfferActivityDeps, IssuanceActivityDeps, UpkeepDeps, RevocationActivityDeps {
@@ -13,6 +13,7 @@ export interface ActivityDeps extends OfferActivityDeps, IssuanceActivityDeps, U
   audit: AuditLogRepository;
   secret: (name: string) => string | undefined;
   fetch: typeof fetch;
+  webhookSigner: WebhookDeps['webhookSigner'];
 }
 
 export const createActivities = (deps: ActivityDeps) => ({

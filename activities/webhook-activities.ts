@@ -1,8 +1,11 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { type Config, sourceByName } from '../src/config/config';
+import { type Config, webhookEndpoint, webhookSubscribersFor } from '../src/config/config';
+import { didWebFromUrl } from '../src/credentials/did-web';
+import type { WebhookSigner } from '../src/credentials/signer';
 import type { IssuedCredentialsRepository } from '../src/db/issued-credentials-repository';
 import type { OffersRepository } from '../src/db/offers-repository';
-import { type WebhookEvent, WebhookFailure } from '../workflows/contracts/webhook-delivery';
+import { type WebhookEvent, WebhookFailure, WebhookRetryable } from '../workflows/contracts/webhook-delivery';
 
 export interface WebhookDeps {
   config: Config;
@@ -12,6 +15,36 @@ export interface WebhookDeps {
   /** Where an event's facts are checked: the offer's record, written by the closeOffer activity. */
   offers: Pick<OffersRepository, 'byId'>;
   issued: Pick<IssuedCredentialsRepository, 'countFor'>;
+  /** The `webhooks` key's signer (X-Body-Signature, Bearer JWT); opened only when a subscriber wants either. */
+  webhookSigner: () => Promise<WebhookSigner>;
+  /** Source of jitter in [0, 1); Math.random by default. */
+  random?: () => number;
+}
+
+/** Lifetime of the Bearer JWT of a webhook call, in seconds (seed 002: a short `exp`). */
+export const WEBHOOK_JWT_TTL_SECONDS = 60;
+
+/**
+ * The wait before retry `attempt + 1` (attempt 1 = the first call): exponential backoff from
+ * `initial_interval`, doubled per attempt and capped at `max_interval`, with "equal jitter" (a random
+ * 50-100 % of it) so that subscribers coming back are not hit by every queued event at once. A
+ * `Retry-After` (RFC 9110 §10.2.3) asks for at least that long.
+ */
+export function retryDelayMs(attempt: number, policy: { initial_interval: number; max_interval: number }, retryAfterMs: number | undefined, random: () => number): number {
+  const base = Math.min(policy.max_interval * 1000, policy.initial_interval * 1000 * 2 ** Math.max(0, attempt - 1));
+  const jittered = Math.round(base / 2 + (base / 2) * random());
+  return Math.max(jittered, retryAfterMs ?? 0);
+}
+
+/** RFC 9110 §10.2.3 `Retry-After`: delay-seconds or an HTTP-date (IMF-fixdate); anything else is ignored. */
+export function parseRetryAfter(value: string | null, now: number): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  // IMF-fixdate, the form senders must generate (RFC 9110 §5.6.7).
+  if (!/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(trimmed)) return undefined;
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 export type WebhookEventCheck = { success: true; event: WebhookEvent } | { success: false; error: string };
@@ -28,13 +61,13 @@ const OFFER_EVENT_ID = /^offer\.(.+)\.([a-z_]+)$/;
  * 1. the id names an offer event; 2. the offer exists, belongs to the subscriber and is closed in the
  * named state; 3. type and data equal the record (and the count of credentials issued for it).
  */
-export async function verifyWebhookEvent(subscriber: string, event: WebhookEvent, deps: Pick<WebhookDeps, 'offers' | 'issued'>): Promise<WebhookEventCheck> {
+export async function verifyWebhookEvent(source: string, event: WebhookEvent, deps: Pick<WebhookDeps, 'offers' | 'issued'>): Promise<WebhookEventCheck> {
   const match = OFFER_EVENT_ID.exec(event.id);
   if (!match) return { success: false, error: 'event id is not an offer event the issuer produced' };
   const [, offerId, state] = match as unknown as [string, string, string];
 
   const offer = await deps.offers.byId(offerId);
-  if (!offer || offer.authentic_source !== subscriber) return { success: false, error: 'no offer of this subscriber has that id' };
+  if (!offer || offer.authentic_source !== source) return { success: false, error: 'no offer of this subscriber has that id' };
   if (!offer.closed_at || offer.state.toLowerCase() !== state) return { success: false, error: 'the offer did not end in the state the event names' };
 
   const rebuilt: WebhookEvent = {
@@ -49,32 +82,79 @@ export async function verifyWebhookEvent(subscriber: string, event: WebhookEvent
   return { success: true, event: rebuilt };
 }
 
-export const createWebhookActivities = ({ config, secret, fetch, offers, issued }: WebhookDeps) => ({
-  /**
-   * POSTs one event, rebuilt from the database first (verifyWebhookEvent): an event that does not
-   * match it is refused without retrying and nothing is sent. 2xx is success; 408, 429 and 5xx and
-   * network errors are retried by Temporal; any other 4xx means the subscriber refuses this event,
-   * so retrying cannot help.
-   */
-  async deliverWebhook(input: { subscriber: string; event: WebhookEvent }): Promise<{ status: number; attempt: number }> {
-    const source = sourceByName(config, input.subscriber);
-    const endpoint = source?.notification_endpoint;
-    if (!endpoint) throw ApplicationFailure.nonRetryable(`no notification_endpoint configured for ${input.subscriber}`, WebhookFailure.NotConfigured);
-    const check = await verifyWebhookEvent(input.subscriber, input.event, { offers, issued });
-    if (!check.success) throw ApplicationFailure.nonRetryable(`event refused: ${check.error}`, WebhookFailure.EventUnverified);
-    const { event } = check;
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': event.id, 'user-agent': 'durable-issuer-webhooks' };
-    if (endpoint.auth_secret_env) {
-      const value = secret(endpoint.auth_secret_env);
-      if (!value) throw ApplicationFailure.nonRetryable(`environment variable ${endpoint.auth_secret_env} is not set`, WebhookFailure.NotConfigured);
-      headers[endpoint.auth_header.toLowerCase()] = value;
-    }
-    const ctx = Context.current();
-    const response = await fetch(endpoint.url, { method: 'POST', headers, body: JSON.stringify(event), signal: AbortSignal.any([ctx.cancellationSignal, AbortSignal.timeout(20_000)]), redirect: 'error' });
-    await response.body?.cancel();
-    if (response.ok) return { status: response.status, attempt: ctx.info.attempt };
-    const message = `subscriber answered HTTP ${response.status}`;
-    if (response.status >= 500 || response.status === 408 || response.status === 429) throw new Error(message);
-    throw ApplicationFailure.nonRetryable(message, WebhookFailure.Rejected);
-  },
-});
+export const createWebhookActivities = ({ config, secret, fetch, offers, issued, webhookSigner, random = Math.random }: WebhookDeps) => {
+  const serviceDid = didWebFromUrl(config.issuerUrl);
+  const policy = config.file.webhooks.delivery;
+  return {
+    /** The subscribers of an event of `type` about `authenticSource`'s objects (config.ts webhookSubscribersFor). */
+    async webhookSubscribers(input: { authenticSource: string; type: string }): Promise<string[]> {
+      return webhookSubscribersFor(config, input.authenticSource, input.type);
+    },
+
+    /**
+     * POSTs one event, rebuilt from the database first (verifyWebhookEvent): an event that does not
+     * match it, or that the subscriber has not subscribed to, is refused without retrying and nothing
+     * is sent. 2xx is success; 408, 429, 5xx, timeouts and network errors are retried with backoff and
+     * jitter (retryDelayMs, honouring Retry-After) until `webhooks.delivery.horizon` after the first
+     * attempt; any other 4xx means the subscriber refuses this event, so retrying cannot help.
+     */
+    async deliverWebhook(input: { subscriber: string; event: WebhookEvent; authenticSource?: string }): Promise<{ status: number; attempt: number }> {
+      const endpoint = webhookEndpoint(config, input.subscriber);
+      const source = input.authenticSource ?? input.subscriber;
+      if (!endpoint) throw ApplicationFailure.nonRetryable(`no webhook endpoint configured for ${input.subscriber}`, WebhookFailure.NotConfigured);
+      const check = await verifyWebhookEvent(source, input.event, { offers, issued });
+      if (!check.success) throw ApplicationFailure.nonRetryable(`event refused: ${check.error}`, WebhookFailure.EventUnverified);
+      if (!webhookSubscribersFor(config, source, check.event.type).includes(input.subscriber)) {
+        throw ApplicationFailure.nonRetryable(`event refused: ${input.subscriber} is not subscribed to ${check.event.type} of ${source}`, WebhookFailure.EventUnverified);
+      }
+      const { event } = check;
+      const body = Buffer.from(JSON.stringify(event), 'utf8');
+      const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': event.id, 'user-agent': 'durable-issuer-webhooks' };
+      if (endpoint.auth_secret_env) {
+        const value = secret(endpoint.auth_secret_env);
+        if (!value) throw ApplicationFailure.nonRetryable(`environment variable ${endpoint.auth_secret_env} is not set`, WebhookFailure.NotConfigured);
+        headers[endpoint.auth_header.toLowerCase()] = value;
+      }
+      if (endpoint.body_signature || endpoint.bearer_jwt) {
+        const signer = await webhookSigner();
+        // Seed 002 "Request Signature": base64 of the SHA3-256 signature over the exact body bytes.
+        if (endpoint.body_signature) headers['x-body-signature'] = signer.signBody(body);
+        if (endpoint.bearer_jwt) {
+          // Seed 002 "Bearer Token" (RFC 7519): iss our service DID, aud the subscriber's; a fresh jti per attempt.
+          const iat = Math.floor(Date.now() / 1000);
+          const token = await signer.signJwt({
+            iss: serviceDid,
+            aud: endpoint.bearer_jwt.audience,
+            iat,
+            exp: iat + WEBHOOK_JWT_TTL_SECONDS,
+            jti: randomUUID(),
+            body_sha3_256: createHash('sha3-256').update(body).digest('base64url'),
+          });
+          headers.authorization = `Bearer ${token}`;
+        }
+      }
+      const ctx = Context.current();
+      const { attempt } = ctx.info;
+      const retry = (message: string, retryAfterMs?: number): never => {
+        const delay = retryDelayMs(attempt, policy, retryAfterMs, random);
+        const firstAttemptAt = ctx.info.scheduledTimestampMs;
+        if (Date.now() + delay - firstAttemptAt > policy.horizon * 1000) {
+          throw ApplicationFailure.nonRetryable(`${message}; no retry: the delivery horizon (${policy.horizon} s) has passed`, WebhookRetryable.HorizonPassed);
+        }
+        throw ApplicationFailure.create({ message, type: WebhookRetryable.Failed, nonRetryable: false, nextRetryDelay: delay });
+      };
+      let response: Response;
+      try {
+        response = await fetch(endpoint.url, { method: 'POST', headers, body, signal: AbortSignal.any([ctx.cancellationSignal, AbortSignal.timeout(policy.attempt_timeout * 1000)]), redirect: 'error' });
+      } catch (err) {
+        if (ctx.cancellationSignal.aborted) throw err;
+        return retry(`webhook call failed: ${(err as Error).name === 'TimeoutError' ? `no answer within ${policy.attempt_timeout} s` : (err as Error).message}`);
+      }
+      await response.body?.cancel();
+      if (response.ok) return { status: response.status, attempt };
+      const message = `subscriber answered HTTP ${response.status}`;
+      if (response.status >= 500 || response.status === 408 || response.status === 429) return retry(message, parseRetryAfter(response.headers.get('retry-after'), Date.now()));
+      throw ApplicationFailure.nonRetryable(message, WebhookFailure.Rejected);
+    },
+  };
+};

@@ -135,14 +135,25 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
   // Let a credential request that is being served finish before the workflow completes.
   await condition(allHandlersFinished);
   await closeOffer({ offerId: input.offerId, state: status.state });
-  if (input.notifySource) {
-    // Tell the authentic source how the offer ended, by its own durable, retrying delivery workflow.
-    const event: WebhookEvent = {
-      id: `offer.${input.offerId}.${status.state.toLowerCase()}`,
-      type: `credential_offer.${status.state.toLowerCase()}`,
-      occurred_at: new Date().toISOString(),
-      data: { vct: input.vct, document_id: input.documentId, offer_id: input.offerId, credentials_issued: status.credentialsIssued },
-    };
+  const event: WebhookEvent = {
+    id: `offer.${input.offerId}.${status.state.toLowerCase()}`,
+    type: `credential_offer.${status.state.toLowerCase()}`,
+    occurred_at: new Date().toISOString(),
+    data: { vct: input.vct, document_id: input.documentId, offer_id: input.offerId, credentials_issued: status.credentialsIssued },
+  };
+  if (patched('webhook-subscribers')) {
+    // Tell every subscriber of this event type (the source's notification_endpoint and the issuer-wide
+    // webhooks.subscribers) how the offer ended, each by its own durable, retrying delivery workflow.
+    const { webhookSubscribers } = proxyLocalActivities<ReturnType<typeof createActivities>>({ startToCloseTimeout: '10s' });
+    for (const subscriber of await webhookSubscribers({ authenticSource: input.authenticSource, type: event.type })) {
+      await startChild<WebhookDeliveryWorkflow>(WEBHOOK_DELIVERY_WORKFLOW_TYPE, {
+        workflowId: webhookDeliveryWorkflowId(subscriber, event.id),
+        args: [{ subscriber, event, authenticSource: input.authenticSource }],
+        parentClosePolicy: 'ABANDON',
+      });
+    }
+  } else if (input.notifySource) {
+    // Older histories: tell the authentic source how the offer ended, by its own delivery workflow.
     await startChild<WebhookDeliveryWorkflow>(WEBHOOK_DELIVERY_WORKFLOW_TYPE, {
       workflowId: webhookDeliveryWorkflowId(input.authenticSource, event.id),
       args: [{ subscriber: input.authenticSource, event }],

@@ -1,4 +1,4 @@
-import { ApplicationFailure, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { AuthenticSource, ProcessState } from './contracts/search-attributes';
 import { type WebhookDeliveryInput, type WebhookDeliveryState, type WebhookDeliveryStatus, webhookDeliveryStateQuery, WebhookFailure } from './contracts/webhook-delivery';
@@ -11,6 +11,8 @@ import { type WebhookDeliveryInput, type WebhookDeliveryState, type WebhookDeliv
  * secret, so a workflow started directly with a forged event ends REFUSED and sends nothing.
  */
 const DEFAULT_HORIZON_SECONDS = 24 * 3600;
+/** The longest `webhooks.delivery.horizon` (src/config/file-schema.ts), plus a day. */
+const MAX_HORIZON_SECONDS = 31 * 24 * 3600;
 
 export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Promise<WebhookDeliveryStatus> {
   let status: WebhookDeliveryStatus = { state: 'DELIVERING' };
@@ -20,11 +22,15 @@ export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Prom
     upsertSearchAttributes([{ key: ProcessState, value: next.state }]);
   };
   upsertSearchAttributes([
-    { key: AuthenticSource, value: input.subscriber },
+    { key: AuthenticSource, value: input.authenticSource ?? input.subscriber },
     { key: ProcessState, value: status.state },
   ]);
 
-  const horizon = (input.horizonSeconds ?? DEFAULT_HORIZON_SECONDS) * 1000;
+  // Since the webhook-delivery-policy patch the activity paces its retries (backoff with jitter,
+  // Retry-After) and stops at the configured horizon (webhooks.delivery.horizon); the timeout here is
+  // only a backstop beyond the longest horizon allowed. Older histories keep their one-day timeout.
+  const policyInActivity = patched('webhook-delivery-policy');
+  const horizon = input.horizonSeconds !== undefined ? input.horizonSeconds * 1000 : policyInActivity ? MAX_HORIZON_SECONDS * 1000 : DEFAULT_HORIZON_SECONDS * 1000;
   const { deliverWebhook } = proxyActivities<ReturnType<typeof createActivities>>({
     startToCloseTimeout: '30s',
     scheduleToCloseTimeout: horizon,
@@ -33,7 +39,7 @@ export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Prom
   const { appendAudit } = proxyActivities<ReturnType<typeof createActivities>>({ startToCloseTimeout: '10s' });
 
   try {
-    const result = await deliverWebhook({ subscriber: input.subscriber, event: input.event });
+    const result = await deliverWebhook({ subscriber: input.subscriber, event: input.event, ...(input.authenticSource !== undefined ? { authenticSource: input.authenticSource } : {}) });
     setState({ state: 'DELIVERED', attempts: result.attempt, responseStatus: result.status });
   } catch (err) {
     const cause = err instanceof ApplicationFailure ? err : (err as { cause?: unknown }).cause;

@@ -4,7 +4,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { type LoadedVctm, loadVctm } from '../credentials/vctm';
 import { ConfigError, type Env, formatIssues, parseEnv } from './env';
-import { type AuthenticSourceConfig, type CredentialFormatName, type FileConfig, FileConfigSchema } from './file-schema';
+import { type AuthenticSourceConfig, type CredentialFormatName, type FileConfig, FileConfigSchema, type NotificationEndpointConfig, type WebhookSubscriberConfig } from './file-schema';
 
 /** The whole configuration: parsed once at boot, then frozen and passed to whoever needs it. */
 export interface Config {
@@ -38,7 +38,7 @@ export interface ConfiguredCredentialType {
 export function loadConfig(envSource: NodeJS.ProcessEnv = process.env): Config {
   const env = parseEnv(envSource);
   const configPath = resolve(env.ISSUER_CONFIG);
-  const file = parseConfigFile(configPath);
+  const file = applyDevWebhookUrl(parseConfigFile(configPath), env);
   const dataDir = resolve(env.ISSUER_DATA_DIR);
   const usesDevKey = Object.values(file.authentic_sources).some((s) => s.dev_api_key);
   const devApiKey = usesDevKey ? resolveDevApiKey(env, dataDir) : undefined;
@@ -109,6 +109,52 @@ function resolveDevApiKey(env: Env, dataDir: string): string {
   writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
   chmodSync(keyFile, 0o600);
   return key;
+}
+
+/**
+ * Development: the sources with `dev_webhook_url: true` get ISSUER_DEV_WEBHOOK_URL as their
+ * notification_endpoint's URL, with X-Body-Signature on (the schema refuses the flag in production).
+ */
+function applyDevWebhookUrl(file: FileConfig, env: Env): FileConfig {
+  const url = env.ISSUER_DEV_WEBHOOK_URL;
+  if (!url || file.environment !== 'development') return file;
+  for (const source of Object.values(file.authentic_sources)) {
+    if (!source.dev_webhook_url) continue;
+    source.notification_endpoint = { auth_header: 'X-Webhook-Secret', events: ['*'], ...source.notification_endpoint, url, body_signature: true };
+  }
+  return file;
+}
+
+/** A webhook receiver: an authentic source's notification_endpoint, or an issuer-wide subscriber. */
+export type WebhookEndpoint = NotificationEndpointConfig | WebhookSubscriberConfig;
+
+/**
+ * The endpoint of a delivery's `subscriber`: the issuer-wide subscriber of that name, else the
+ * authentic source's notification_endpoint (the two name spaces are disjoint, file-schema.ts).
+ */
+export function webhookEndpoint(config: Config, subscriber: string): WebhookEndpoint | undefined {
+  const { subscribers } = config.file.webhooks;
+  if (Object.hasOwn(subscribers, subscriber)) return subscribers[subscriber];
+  return sourceByName(config, subscriber)?.notification_endpoint;
+}
+
+/** Whether an event type matches a subscriber's pattern (`*`, `credential_offer.*` or the exact type). */
+export function eventTypeMatches(pattern: string, type: string): boolean {
+  if (pattern === '*') return true;
+  if (pattern.endsWith('.*')) return type.startsWith(pattern.slice(0, -1));
+  return pattern === type;
+}
+
+/** Who hears an event of `type` about `authenticSource`'s objects: the source itself and the issuer-wide subscribers, by name. */
+export function webhookSubscribersFor(config: Config, authenticSource: string, type: string): string[] {
+  const wants = (events: readonly string[]) => events.some((p) => eventTypeMatches(p, type));
+  const names: string[] = [];
+  const own = sourceByName(config, authenticSource)?.notification_endpoint;
+  if (own && wants(own.events)) names.push(authenticSource);
+  for (const [name, sub] of Object.entries(config.file.webhooks.subscribers)) {
+    if (wants(sub.events) && (!sub.authentic_sources || sub.authentic_sources.includes(authenticSource))) names.push(name);
+  }
+  return names;
 }
 
 export function sourceByName(config: Config, name: string): AuthenticSourceConfig | undefined {

@@ -68,6 +68,11 @@ export const EnvSchema = z.object({
   ISSUER_GATEWAY_KEYS: z.string().regex(/^gwk1\.[A-Za-z0-9_-]{128}$/, 'must be the output of `issuer gateway-keys`').optional(),
   /** Fixes the dev API key instead of generating one (dev configuration only). */
   ISSUER_DEV_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * Dev only: the webhook URL of the authentic sources with `dev_webhook_url: true` (config/dev.yaml's
+   * hr.example.org), sent with `X-Body-Signature`. Unset: those sources have no webhook (unless configured).
+   */
+  ISSUER_DEV_WEBHOOK_URL: z.url().optional(),
   /** Ports of the services `dev` embeds (fixed, so a restart finds the same addresses). The UI is on port+1000. */
   TEMPORAL_DEV_PORT: z.coerce.number().int().min(1).max(64535).default(7233),
   POSTGRES_DEV_PORT: z.coerce.number().int().min(1).max(65535).default(55432),

@@ -44,6 +44,52 @@ export const TrustedProxy = z.string().refine((entry) => {
 
 const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
 
+/**
+ * An event type a subscriber wants (docs/conventions.md, Webhook events): `credential_offer.issued`,
+ * a family wildcard `credential_offer.*`, or `*` for every type. The catalogue is open: types added
+ * later (revocation status events, interaction outcomes) need no change here.
+ */
+export const WebhookEventPattern = z.string().regex(/^(\*|[a-z][a-z0-9_]*(\.([a-z][a-z0-9_]*|\*))+)$/, 'must be an event type (credential_offer.issued), a family (credential_offer.*) or *');
+
+/**
+ * How a webhook receiver authenticates us; any combination (issue 18):
+ * - `auth_header` / `auth_secret_env`: seed 000's shared secret, sent in that header, read from that env var;
+ * - `body_signature`: seed 002's `X-Body-Signature`, base64 of `crypto.sign('sha3-256', body, key)` with
+ *   the issuer's `webhooks` key (public part at `/service/<service did>/public-info/public-key/webhooks`);
+ * - `bearer_jwt.audience`: seed 002's Bearer token, a JWT (ES256, the same key) with `iss` our service
+ *   DID, `aud` this value (the subscriber's DID), `iat`, `exp` (60 s later), a `jti` and `body_sha3_256`.
+ */
+const WebhookEndpointFields = {
+  url: z.url(),
+  auth_header: z.string().min(1).default('X-Webhook-Secret'),
+  auth_secret_env: z.string().min(1).optional(),
+  body_signature: z.boolean().default(false),
+  bearer_jwt: z.strictObject({ audience: z.string().min(1) }).optional(),
+};
+
+/** A source's own webhook; by default it hears every event about its offers. */
+export const NotificationEndpointSchema = z.strictObject({ ...WebhookEndpointFields, events: z.array(WebhookEventPattern).min(1).default(['*']) });
+
+/** An issuer-wide subscriber (`webhooks.subscribers`): the event types it wants, optionally only those of some sources. */
+export const WebhookSubscriberSchema = z.strictObject({
+  ...WebhookEndpointFields,
+  events: z.array(WebhookEventPattern).min(1),
+  /** Authentic sources whose events it hears; default all. */
+  authentic_sources: z.array(z.string().min(1)).optional(),
+});
+
+/** Delivery policy of every webhook (workflows/webhook-delivery.ts, activities/webhook-activities.ts). */
+export const WebhookDeliverySchema = z.strictObject({
+  /** Seconds after the first attempt during which failed deliveries are retried; then the event is DEAD_LETTERED. Default one day. */
+  horizon: z.number().int().min(1).max(30 * 86_400).default(86_400),
+  /** Seconds before the first retry; each retry doubles it (exponential backoff), with jitter (a random 50-100 % of it). */
+  initial_interval: z.number().min(0.01).max(3600).default(1),
+  /** Longest wait between two attempts, in seconds (a `Retry-After` from the subscriber may ask for longer, up to the horizon). */
+  max_interval: z.number().min(0.01).max(86_400).default(600),
+  /** Seconds one attempt may take before it counts as failed (and is retried). At most 25 (the activity's start-to-close is 30 s). */
+  attempt_timeout: z.number().min(0.1).max(25).default(20),
+});
+
 export const AuthenticSourceSchema = z
   .strictObject({
     identifier: z.string().min(1),
@@ -67,13 +113,12 @@ export const AuthenticSourceSchema = z
      */
     pin_delivery: z.enum(['email', 'authentic_source']).default('email'),
     /** Optional webhook for status updates. The secret sent in `auth_header` comes from the env var `auth_secret_env`. */
-    notification_endpoint: z
-      .strictObject({
-        url: z.url(),
-        auth_header: z.string().min(1).default('X-Webhook-Secret'),
-        auth_secret_env: z.string().min(1).optional(),
-      })
-      .optional(),
+    notification_endpoint: NotificationEndpointSchema.optional(),
+    /**
+     * Dev only: when ISSUER_DEV_WEBHOOK_URL is set, the source's notification_endpoint is that URL with
+     * `body_signature` on (config/dev.yaml's hr.example.org). Refused unless `environment` is `development`.
+     */
+    dev_webhook_url: z.boolean().default(false),
   })
   .refine((s) => s.api_key_hash !== undefined || s.dev_api_key || s.mtls_subjects.length > 0, {
     message: 'needs api_key_hash, mtls_subjects or dev_api_key',
@@ -203,6 +248,13 @@ export const FileConfigSchema = z
       )
       .default({}),
     identity_matching: IdentityMatchingSchema.prefault({}),
+    /** Issuer-wide webhook subscribers by name (a name is not an authentic source's), and the delivery policy. */
+    webhooks: z
+      .strictObject({
+        subscribers: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), WebhookSubscriberSchema).default({}),
+        delivery: WebhookDeliverySchema.prefault({}),
+      })
+      .prefault({}),
   })
   .superRefine((cfg, ctx) => {
     const keyIds = new Map<string, string>();
@@ -225,10 +277,23 @@ export const FileConfigSchema = z
       if (source.identifier !== name) {
         ctx.addIssue({ code: 'custom', path: ['authentic_sources', name, 'identifier'], message: `must equal its key "${name}"` });
       }
+      if (source.dev_webhook_url && cfg.environment !== 'development') {
+        ctx.addIssue({ code: 'custom', path: ['authentic_sources', name, 'dev_webhook_url'], message: 'only allowed when environment is development' });
+      }
       // Webhooks carry the source's secret and offer outcomes: TLS, except to this machine or in development.
-      const hook = source.notification_endpoint && new URL(source.notification_endpoint.url);
-      if (hook && hook.protocol !== 'https:' && !(hook.protocol === 'http:' && (cfg.environment === 'development' || LOOPBACK_HOSTS.test(hook.hostname)))) {
-        ctx.addIssue({ code: 'custom', path: ['authentic_sources', name, 'notification_endpoint', 'url'], message: 'must be https:// (http:// only in development or to a loopback address)' });
+      if (source.notification_endpoint) checkWebhookUrl(source.notification_endpoint.url, ['authentic_sources', name, 'notification_endpoint', 'url']);
+    }
+    for (const [name, subscriber] of Object.entries(cfg.webhooks.subscribers)) {
+      if (Object.hasOwn(cfg.authentic_sources, name)) ctx.addIssue({ code: 'custom', path: ['webhooks', 'subscribers', name], message: `"${name}" is an authentic source's name; its webhook is its notification_endpoint` });
+      checkWebhookUrl(subscriber.url, ['webhooks', 'subscribers', name, 'url']);
+      subscriber.authentic_sources?.forEach((source, i) => {
+        if (!Object.hasOwn(cfg.authentic_sources, source)) ctx.addIssue({ code: 'custom', path: ['webhooks', 'subscribers', name, 'authentic_sources', i], message: `"${source}" is no configured authentic source` });
+      });
+    }
+    function checkWebhookUrl(url: string, path: (string | number)[]) {
+      const hook = new URL(url);
+      if (hook.protocol !== 'https:' && !(hook.protocol === 'http:' && (cfg.environment === 'development' || LOOPBACK_HOSTS.test(hook.hostname)))) {
+        ctx.addIssue({ code: 'custom', path, message: 'must be https:// (http:// only in development or to a loopback address)' });
       }
     }
     const scopes = new Set(Object.values(cfg.authentic_sources).flatMap((source) => Object.entries(source.credential_types).flatMap(([scope, type]) => [scope, type.vct])));
@@ -242,3 +307,6 @@ export const FileConfigSchema = z
 export type FileConfig = z.infer<typeof FileConfigSchema>;
 export type AuthenticSourceConfig = z.infer<typeof AuthenticSourceSchema>;
 export type CredentialTypeConfig = z.infer<typeof CredentialTypeSchema>;
+export type NotificationEndpointConfig = z.infer<typeof NotificationEndpointSchema>;
+export type WebhookSubscriberConfig = z.infer<typeof WebhookSubscriberSchema>;
+export type WebhookDeliveryConfig = z.infer<typeof WebhookDeliverySchema>;

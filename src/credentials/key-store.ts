@@ -22,6 +22,7 @@ import { KekTextSchema, decryptAnyPrivateKey, decryptPrivateKey, encryptPrivateK
 import {
   createEd25519Signer,
   createLocalSigner,
+  createWebhookSigner,
   ed25519Thumbprint,
   es256Thumbprint,
   generateEd25519PrivateJwk,
@@ -32,6 +33,7 @@ import {
   type Ed25519Signer,
   type Es256PrivateJwk,
   type PublishedJwk,
+  type WebhookSigner,
 } from './signer';
 
 /**
@@ -54,10 +56,10 @@ import {
  */
 
 /** Purposes an ES256 format signs with; the IACA only certifies Document Signers. */
-export type SignerPurpose = Exclude<SigningKeyPurpose, 'iaca' | 'credential_ed25519'>;
+export type SignerPurpose = Exclude<SigningKeyPurpose, 'iaca' | 'credential_ed25519' | 'webhooks'>;
 
 /** Purposes with an active key that signs (ES256 ones and the Ed25519 Data Integrity key). */
-type ActivePurpose = SignerPurpose | 'credential_ed25519';
+type ActivePurpose = SignerPurpose | 'credential_ed25519' | 'webhooks';
 
 /** The public keys of the issuer's credential keys that verifiers may need, as listed in its DID document. */
 export interface VerificationKeys {
@@ -99,6 +101,10 @@ export interface KeyStore {
   signer(purpose: SignerPurpose): Promise<CredentialSigner>;
   /** The signer of the active Ed25519 key (Data Integrity `eddsa-rdfc-2022`, migration 0014). */
   ed25519Signer(): Promise<Ed25519Signer>;
+  /** The signer of outgoing webhooks (`webhooks` key, migration 0016): X-Body-Signature and Bearer JWT. */
+  webhookSigner(): Promise<WebhookSigner>;
+  /** Public parts of the `webhooks` keys: the active one first, then retired ones inside their window. */
+  webhookPublicKeys(): Promise<PublishedJwk[]>;
   /** Public parts of the P-256 and Ed25519 credential keys, for the issuer's DID document. */
   verificationKeys(): Promise<VerificationKeys>;
   /** Replaces the active key of `purpose` (rotating `iaca` also issues a new Document Signer under it). */
@@ -124,7 +130,7 @@ const DAY_MS = 86_400_000;
 const DEFAULT_MAX_CREDENTIAL_VALIDITY_DAYS = 365;
 const DEFAULT_REFRESH_INTERVAL_MS = 60_000;
 
-type AnySigner = CredentialSigner | Ed25519Signer;
+type AnySigner = CredentialSigner | Ed25519Signer | WebhookSigner;
 
 interface ActiveEntry {
   kid: string;
@@ -225,6 +231,11 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
     return newRow('credential', await es256Thumbprint(privateJwk), privateJwk, null, at);
   }
 
+  async function newWebhooksKey(at: Date): Promise<NewSigningKey> {
+    const privateJwk = generateEs256PrivateJwk();
+    return newRow('webhooks', await es256Thumbprint(privateJwk), privateJwk, null, at);
+  }
+
   async function newEd25519Key(at: Date): Promise<NewSigningKey> {
     const privateJwk = generateEd25519PrivateJwk();
     const kid = await ed25519Thumbprint({ kty: 'OKP', crv: 'Ed25519', x: privateJwk.x });
@@ -293,9 +304,9 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
   return {
     async ensureProvisioned() {
       await resealLegacyEnvelopes();
-      const present = await Promise.all((['credential', 'document_signer', 'iaca', 'credential_ed25519'] as const).map((p) => repo.active(p)));
+      const present = await Promise.all((['credential', 'document_signer', 'iaca', 'credential_ed25519', 'webhooks'] as const).map((p) => repo.active(p)));
       if (present.every(Boolean)) return recordInX509Service();
-      if (!devPki && present[0] && !present[2] && present[3]) {
+      if (!devPki && present[0] && !present[2] && present[3] && present[4]) {
         if (opts.mdocTypes?.length) throw noIacaError();
         return recordInX509Service();
       }
@@ -304,6 +315,7 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
         const made: NewSigningKey[] = [];
         if (!(await keys.active('credential'))) made.push(await newCredentialKey(at));
         if (!(await keys.active('credential_ed25519'))) made.push(await newEd25519Key(at));
+        if (!(await keys.active('webhooks'))) made.push(await newWebhooksKey(at));
         const iaca = await keys.active('iaca');
         if (!iaca && !devPki) {
           // Production: no development root. Without mdoc types nothing needs one.
@@ -328,6 +340,12 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
 
     ed25519Signer: () => activeSigner('credential_ed25519') as Promise<Ed25519Signer>,
 
+    webhookSigner: () => activeSigner('webhooks') as Promise<WebhookSigner>,
+
+    async webhookPublicKeys() {
+      return publishedEs256(await repo.published('webhooks', now()));
+    },
+
     async verificationKeys() {
       const [p256, ed25519] = await Promise.all([repo.published('credential', now()), repo.published('credential_ed25519', now())]);
       // Rebuilt member by member: only public members can reach a response.
@@ -351,6 +369,12 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
           await retire(keys, await keys.active('credential_ed25519'), at);
           await keys.insert(next);
           return { kid: next.kid, affected: ['credential_ed25519'] as SigningKeyPurpose[] };
+        }
+        if (purpose === 'webhooks') {
+          const next = await newWebhooksKey(at);
+          await retire(keys, await keys.active('webhooks'), at);
+          await keys.insert(next);
+          return { kid: next.kid, affected: ['webhooks'] as SigningKeyPurpose[] };
         }
         if (purpose === 'document_signer') {
           const iaca = await keys.active('iaca');
@@ -405,6 +429,11 @@ async function openSigner(row: SigningKeyRow, kek: KeySealingKeys): Promise<AnyS
     return signer;
   }
   const privateJwk = decryptPrivateKey(row.privateKeyEnvelope, kek, row.kid);
+  if (row.purpose === 'webhooks') {
+    const signer = await createWebhookSigner(privateJwk);
+    if (signer.kid !== row.kid) throw new Error(`signing key ${row.kid}: the stored key's thumbprint is ${signer.kid}`);
+    return signer;
+  }
   const x5c = row.purpose === 'document_signer' && row.certificatePem ? [pemToBase64Der(row.certificatePem)] : undefined;
   const signer = await createLocalSigner(privateJwk, x5c ? { x5c } : {});
   if (signer.kid !== row.kid) throw new Error(`signing key ${row.kid}: the stored key's thumbprint is ${signer.kid}`);

@@ -1,5 +1,5 @@
 import { X509Certificate, createPrivateKey, generateKeyPairSync, sign as nodeSign } from 'node:crypto';
-import { calculateJwkThumbprint } from 'jose';
+import { calculateJwkThumbprint, SignJWT } from 'jose';
 import { z } from 'zod';
 
 /**
@@ -149,5 +149,37 @@ export async function createEd25519Signer(privateJwk: Ed25519PrivateJwk): Promis
     alg: 'EdDSA' as const,
     publicJwk,
     sign: async (data: Uint8Array) => new Uint8Array(nodeSign(null, data, key)),
+  });
+}
+
+/**
+ * The signer of outgoing webhooks (issue 18, seed 002 "Authentication Schemas"), over the `webhooks`
+ * P-256 key (migration 0016). Like the others it never hands out the private key.
+ */
+export interface WebhookSigner {
+  readonly kid: string;
+  readonly alg: 'ES256';
+  readonly publicJwk: PublishedJwk;
+  /**
+   * Seed 002 `X-Body-Signature`: base64 of `crypto.sign('sha3-256', body, key)` over the exact body
+   * bytes (ECDSA P-256 with SHA3-256, DER-encoded as node:crypto returns it).
+   */
+  signBody(body: Uint8Array): string;
+  /** A compact JWS (ES256, `kid` in the header) over `claims`: seed 002's Bearer token. */
+  signJwt(claims: Record<string, unknown>): Promise<string>;
+}
+
+export async function createWebhookSigner(privateJwk: Es256PrivateJwk): Promise<WebhookSigner> {
+  const jwk = Es256PrivateJwkSchema.parse(privateJwk);
+  const key = createPrivateKey({ key: jwk, format: 'jwk' });
+  const publicJwk = publicJwkOf(jwk);
+  const kid = await es256Thumbprint(publicJwk);
+  const published: PublishedJwk = { ...publicJwk, kid, use: 'sig', alg: 'ES256' };
+  return Object.freeze({
+    kid,
+    alg: 'ES256' as const,
+    publicJwk: Object.freeze(published),
+    signBody: (body: Uint8Array) => nodeSign('sha3-256', body, key).toString('base64'),
+    signJwt: (claims: Record<string, unknown>) => new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid }).sign(key),
   });
 }

@@ -9,10 +9,11 @@ import type { Db } from './knex';
 
 /**
  * `credential`: SD-JWT VC, VC 2.0 (JOSE and `ecdsa-rdfc-2019`) and status lists; `credential_ed25519`:
- * Data Integrity `eddsa-rdfc-2022` (migration 0014); `document_signer`: mdoc MSOs; `iaca`: the mdoc root.
+ * Data Integrity `eddsa-rdfc-2022` (migration 0014); `document_signer`: mdoc MSOs; `iaca`: the mdoc root;
+ * `webhooks`: X-Body-Signature and Bearer JWT of outgoing webhooks (migration 0016).
  */
-export type SigningKeyPurpose = 'credential' | 'credential_ed25519' | 'document_signer' | 'iaca';
-export const SIGNING_KEY_PURPOSES = ['credential', 'credential_ed25519', 'document_signer', 'iaca'] as const satisfies readonly SigningKeyPurpose[];
+export type SigningKeyPurpose = 'credential' | 'credential_ed25519' | 'document_signer' | 'iaca' | 'webhooks';
+export const SIGNING_KEY_PURPOSES = ['credential', 'credential_ed25519', 'document_signer', 'iaca', 'webhooks'] as const satisfies readonly SigningKeyPurpose[];
 
 /** The stored public JWK of an Ed25519 key, with its thumbprint as `kid`. */
 export interface StoredEd25519Jwk extends Ed25519PublicJwk {

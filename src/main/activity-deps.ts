@@ -44,6 +44,7 @@ export async function createActivityDeps(config: Config, db: Db, overrides: Part
     issued: createIssuedCredentialsRepository(db, subkeys.pickupSealing),
     sendPinEmail: email.sendPinEmail,
     expiredRows: createExpiredRowsRepository(db),
+    webhookSigner: () => keyStore.webhookSigner(),
     ...overrides,
   };
 }

@@ -23,6 +23,9 @@ import { createGatewayApp } from '../gateway/gateway-app';
 import { adminRoutes } from '../gateway/admin/admin-routes';
 import { createProcessFinder, temporalUiBaseUrl } from '../admin/process-finder';
 import { wellKnownRoutes } from '../gateway/well-known-routes';
+import { servicePublicKeyRoutes } from '../gateway/service/public-key-routes';
+import { webhookAdminRoutes } from '../gateway/admin/webhook-admin-routes';
+import { createDeadLetters } from '../admin/webhook-dead-letters';
 import { kmsRoutes } from '../gateway/kms/kms-routes';
 import { x509IsoRoutes } from '../gateway/x509/x509-routes';
 import { x509CertificateRoutes } from '../gateway/x509/certificate-routes';
@@ -127,6 +130,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       }),
       ...credentialsRoutes({ config, issuance, credentials: createW3cCredentialsRepository(db), statusLists, audit }),
       ...wellKnownRoutes({ config, keyStore }),
+      ...servicePublicKeyRoutes({ config, keyStore }),
       ...kmsRoutes({ kms, audit }),
       ...x509IsoRoutes(x509),
       ...x509CertificateRoutes(x509),
@@ -136,6 +140,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
         processes: createProcessFinder({ client: temporal.client, namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE, temporalUiUrl: temporalUiBaseUrl(config.env) }),
         cancelOffer: (key) => offerService.cancel(key),
       }),
+      ...webhookAdminRoutes({ deadLetters: createDeadLetters({ client: temporal.client, namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE }) }),
     ],
     protocolRouters: [
       statusListRoutes({ issuerUrl: config.issuerUrl, publisher, lists: statusLists }),

@@ -51,15 +51,15 @@ async function signWith(store: KeyStore, text: string): Promise<string> {
   return `${header}.${payload}.${Buffer.from(signature).toString('base64url')}`;
 }
 
-test('three stores starting at once provision exactly one active key per purpose, the Ed25519 Data Integrity key included (advisory lock)', async () => {
+test('three stores starting at once provision exactly one active key per purpose, the Ed25519 Data Integrity and webhooks keys included (advisory lock)', async () => {
   const db = await freshDb();
   const kek = generateKek();
   await Promise.all([storeOn(db, kek), storeOn(db, kek), storeOn(db, kek)].map((store) => store.ensureProvisioned()));
   const rows = await db<Row>('signing_keys').select('purpose', 'state');
-  assert.deepEqual(rows.map((r) => `${r.purpose}:${r.state}`).sort(), ['credential:active', 'credential_ed25519:active', 'document_signer:active', 'iaca:active']);
+  assert.deepEqual(rows.map((r) => `${r.purpose}:${r.state}`).sort(), ['credential:active', 'credential_ed25519:active', 'document_signer:active', 'iaca:active', 'webhooks:active']);
   // Idempotent on a later start too.
   await storeOn(db, kek).ensureProvisioned();
-  assert.equal((await db('signing_keys').count<{ count: string }[]>('* as count'))[0]!.count, '4');
+  assert.equal((await db('signing_keys').count<{ count: string }[]>('* as count'))[0]!.count, '5');
 });
 
 test('private keys are sealed: no "d" member in any row, and they open only with the right KEK and kid (AES-256-GCM, AAD = kid)', async () => {
@@ -238,7 +238,7 @@ test('keys sealed under the raw KEK (v1) still sign, and a store holding the KEK
 
   await storeOn(db, kek).ensureProvisioned();
   const after = await db<Row>('signing_keys').select('kid', 'private_key_envelope');
-  assert.equal(after.length, 4, 'resealing adds no key');
+  assert.equal(after.length, 5, 'resealing adds no key');
   for (const row of after) assert.match(row.private_key_envelope, /^v2\./);
   const signedAfter = await signWith(storeOn(db, gatewaySubkeys(deriveKekSubkeys(kek)).keySealing), 'the resealed key signs in the gateway');
   const { protectedHeader } = await compactVerify(signedAfter, jwks);
@@ -267,7 +267,7 @@ test('production creates no development IACA: with mso_mdoc types the start fail
   await store.ensureProvisioned();
   await store.ensureProvisioned();
   const purposes = await db<Row>('signing_keys').select('purpose');
-  assert.deepEqual(purposes.map((r) => r.purpose).sort(), ['credential', 'credential_ed25519']);
+  assert.deepEqual(purposes.map((r) => r.purpose).sort(), ['credential', 'credential_ed25519', 'webhooks']);
   await assert.rejects(store.rotate('iaca'), /development IACA/);
 
   // Development keeps creating its PKI.

@@ -15,10 +15,15 @@ export interface WebhookEvent {
 }
 
 export interface WebhookDeliveryInput {
-  /** The authentic source whose configured `notification_endpoint` receives the event. */
+  /**
+   * Who receives the event: an authentic source (its `notification_endpoint`) or an issuer-wide
+   * subscriber (`webhooks.subscribers.<name>`).
+   */
   subscriber: string;
+  /** The authentic source the event is about; absent when it is the subscriber itself (older histories). */
+  authenticSource?: string;
   event: WebhookEvent;
-  /** How long to keep retrying, in seconds (default one day). */
+  /** How long to keep retrying, in seconds; older histories default to one day, newer ones leave it to `webhooks.delivery.horizon`. */
   horizonSeconds?: number;
 }
 
@@ -40,4 +45,15 @@ export const WebhookFailure = {
   Rejected: 'WebhookRejected',
   NotConfigured: 'WebhookNotConfigured',
   EventUnverified: 'WebhookEventUnverified',
+} as const;
+
+/**
+ * Failure types of deliverWebhook that are not in the workflow's non-retryable list (so recorded
+ * histories keep their retry policy): `Failed` is retried after the activity's own backoff
+ * (nextRetryDelay), `HorizonPassed` is thrown non-retryable when the next retry would fall after
+ * `webhooks.delivery.horizon`; the delivery is then DEAD_LETTERED.
+ */
+export const WebhookRetryable = {
+  Failed: 'WebhookDeliveryFailed',
+  HorizonPassed: 'WebhookHorizonPassed',
 } as const;

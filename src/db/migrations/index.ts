@@ -13,6 +13,7 @@ import * as kmsKeys from './0012-kms-keys';
 import * as x509Stores from './0013-x509-stores';
 import * as ed25519SigningKey from './0014-ed25519-signing-key';
 import * as statusLists from './0015-status-lists';
+import * as webhooks from './0016-webhooks';
 import * as x509Crls from './0018-x509-crls';
 
 /** Every migration, in order. A new migration is a new module appended here. */
@@ -32,5 +33,6 @@ export const migrations = [
   { name: '0013-x509-stores', ...x509Stores },
   { name: '0014-ed25519-signing-key', ...ed25519SigningKey },
   { name: '0015-status-lists', ...statusLists },
+  { name: '0016-webhooks', ...webhooks },
   { name: '0018-x509-crls', ...x509Crls },
 ];
