@@ -89,18 +89,25 @@ export function createIssuerGrpcHandlers(issuance: IssuanceService, { access, au
           : request.holder === 'jwk'
             ? { holderJwk: requiredJwk(request.jwk ?? null, 'jwk') }
             : {};
-      const issued = await translateErrors(() =>
-        issuance.makeVc20({
-          types: credentialTypes,
-          documentData: jsonObject(request.document_data, 'document_data'),
-          ...holder,
-          ...(request.valid_from ? { validFrom: dateTime(request.valid_from, 'valid_from') } : {}),
-          ...(request.valid_until ? { validUntil: dateTime(request.valid_until, 'valid_until') } : {}),
-        }),
-      );
+      if (request.mandatory_pointers.length > 0) throw invalid('mandatory_pointers: only a selective-disclosure cryptosuite (ecdsa-sd-2023) takes them, and this issuer offers none');
+      const vc = {
+        types: credentialTypes,
+        documentData: jsonObject(request.document_data, 'document_data'),
+        ...holder,
+        ...(request.valid_from ? { validFrom: dateTime(request.valid_from, 'valid_from') } : {}),
+        ...(request.valid_until ? { validUntil: dateTime(request.valid_until, 'valid_until') } : {}),
+      };
+      // With upstream's cryptosuite (5): the credential document with a Data Integrity proof; the
+      // claims are the caller's own, so terms no context defines expand under the VC 2.0 @vocab.
+      const issued = request.cryptosuite
+        ? await translateErrors(async () => {
+            const made = await issuance.makeVc20DataIntegrity({ ...vc, cryptosuite: request.cryptosuite, undefinedTerms: true });
+            return { ...made, credential: JSON.stringify(made.credential) };
+          })
+        : await translateErrors(() => issuance.makeVc20(vc));
       target.credential_id = issued.id;
       return {
-        jwt: issued.credential,
+        credential: issued.credential,
         credential_id: issued.id,
         valid_from: issued.validFrom,
         ...(issued.validUntil ? { valid_until: issued.validUntil } : {}),

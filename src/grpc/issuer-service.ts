@@ -113,11 +113,14 @@ export interface MakeVC20Request {
   jwk?: Jwk;
   valid_from: string;
   valid_until: string;
+  /** Data Integrity cryptosuite (upstream's field 5); empty: JOSE. */
+  cryptosuite: string;
+  mandatory_pointers: string[];
 }
 
 export interface MakeVC20Reply {
-  /** Compact JWS, `application/vc+jwt`. */
-  jwt: string;
+  /** A compact JWS (`application/vc+jwt`), or with a cryptosuite the Data Integrity credential as JSON. */
+  credential: string;
   credential_id?: string;
   status_list_section?: number;
   status_list_index?: number;

@@ -3,7 +3,10 @@ import { after, before, describe, test } from 'node:test';
 import { createIssuanceService, type IssuanceService } from '../../src/credentials/issuance-service';
 import { openKeyStore } from '../../src/credentials/key-store';
 import { createLogger } from '../../src/logger';
-import { type RunningPart, startGateway } from '../../src/main/issuer-parts';
+import * as grpc from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { type RunningPart, startGateway, startGrpc } from '../../src/main/issuer-parts';
+import { callUnary } from '../support/grpc-calls';
 import { createVerifierDocumentLoader, decodeBase58btc, verifyEcdsaRdfc2019FromSpec, verifyWithDigitalBazaar } from '../support/data-integrity-verifier';
 import { createTestDatabase, loadTestConfig, testConfigFile, testEnv } from '../support/test-services';
 
@@ -21,6 +24,8 @@ type Json = Record<string, any>;
 describe('Data Integrity credentials (ecdsa-rdfc-2019, eddsa-rdfc-2022) and the did:web document', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let gateway: RunningPart;
+  let grpcPart: RunningPart;
+  let grpcClient: grpc.Client;
   let issuance: IssuanceService;
   let loader: ReturnType<typeof createVerifierDocumentLoader>;
 
@@ -30,13 +35,26 @@ describe('Data Integrity credentials (ecdsa-rdfc-2019, eddsa-rdfc-2022) and the 
 
   before(async () => {
     database = await createTestDatabase();
-    const config = loadTestConfig(testConfigFile(), { DATABASE_URL: database.url, TEMPORAL_ADDRESS: testEnv().temporalAddress, PORT: '0', ISSUER_URL });
+    const config = loadTestConfig(
+      testConfigFile((file) => {
+        // A jwt_vc_json type for the gRPC MakeVC20 test; the others sign through the issuance service directly.
+        (file.authentic_sources as Record<string, { credential_types: Record<string, unknown> }>)['hr.example.org']!.credential_types.identity_credential = { vct: 'IdentityCredential', format: 'jwt_vc_json' };
+      }),
+      { DATABASE_URL: database.url, TEMPORAL_ADDRESS: testEnv().temporalAddress, PORT: '0', GRPC_PORT: '0', GRPC_SIGNING_THREADS: '1', ISSUER_URL },
+    );
     gateway = await startGateway(config, createLogger('silent'));
+    grpcPart = await startGrpc(config, createLogger('silent'));
+    // Upstream's client (seed 000's proto), without TLS: a development configuration serves every scope on 127.0.0.1.
+    const definition = loadSync(new URL('../fixtures/grpc/seed-000-issuer-client.proto', import.meta.url).pathname, { keepCase: true, longs: String, enums: String, defaults: true, arrays: true });
+    const pkg = grpc.loadPackageDefinition(definition) as unknown as { v1: { issuer: { IssuerService: grpc.ServiceClientConstructor } } };
+    grpcClient = new pkg.v1.issuer.IssuerService(`127.0.0.1:${new URL(grpcPart.url!).port}`, grpc.credentials.createInsecure());
     // The gateway and this service share the database and the dev KEK of the configuration's data directory.
     issuance = createIssuanceService({ config, keyStore: await openKeyStore(config, database.db, createLogger('silent')) });
     loader = createVerifierDocumentLoader({ origins: { [ISSUER_URL]: gateway.url! } });
   });
   after(async () => {
+    grpcClient?.close();
+    await grpcPart?.close();
     await gateway?.close();
     await database?.drop();
   });
@@ -113,6 +131,28 @@ describe('Data Integrity credentials (ecdsa-rdfc-2019, eddsa-rdfc-2022) and the 
     // The proof of the P-256 key claimed by the Ed25519 key: the signature does not match.
     const moved = { ...vc, proof: { ...vc.proof, verificationMethod: ed.proof.verificationMethod } };
     assert.equal((await verifyWithDigitalBazaar(moved, loader)).verified, false);
+  });
+
+  test("gRPC MakeVC20 with upstream's cryptosuite (field 5), on a signing thread: each suite's credential verifies with @digitalbazaar/vc, ecdsa-rdfc-2019 also with the spec-written check", async () => {
+    for (const cryptosuite of ['ecdsa-rdfc-2019', 'eddsa-rdfc-2022']) {
+      const reply = await callUnary<{ credential: Buffer; credential_id: string }>(grpcClient, 'MakeVC20', {
+        scope: 'identity_credential',
+        document_data: Buffer.from(JSON.stringify({ givenName: 'Anna', familyName: 'Andersson' })),
+        credential_types: ['VerifiableCredential', 'IdentityCredential'],
+        subject_did: 'did:example:holder',
+        cryptosuite,
+      }, 15_000);
+      const vc = JSON.parse(reply.credential.toString('utf8')) as Json;
+      assert.equal(vc.proof.cryptosuite, cryptosuite);
+      assert.equal(vc.id, reply.credential_id);
+      assert.equal(vc.issuer, ISSUER_DID);
+      assert.deepEqual(vc.credentialSubject, { id: 'did:example:holder', givenName: 'Anna', familyName: 'Andersson' });
+      const result = await verifyWithDigitalBazaar(vc, loader);
+      assert.equal(result.verified, true, `${cryptosuite}: ${JSON.stringify(result.error)}`);
+      if (cryptosuite === 'ecdsa-rdfc-2019') assert.equal(await verifyEcdsaRdfc2019FromSpec(vc, loader), true);
+      const tampered = { ...vc, credentialSubject: { ...vc.credentialSubject, givenName: 'Eve' } };
+      assert.equal((await verifyWithDigitalBazaar(tampered, loader)).verified, false, 'a changed claim fails');
+    }
   });
 
   test('an unknown cryptosuite, and a claim no context defines, are input errors naming the field', async () => {

@@ -166,8 +166,8 @@ test('a client certificate is served only the scopes grpc_clients maps its subje
 
 test('MakeVC20 signs only configured types the client may issue: an unconfigured type is INVALID_ARGUMENT, a configured one not mapped PERMISSION_DENIED', async () => {
   const client = await startMapped(configWith({ apigw: { subjects: [CLIENT_SUBJECT], scopes: ['identity_credential'] } }));
-  const ok = await unary<{ jwt: string }>(client, 'MakeVC20', { credential_types: ['VerifiableCredential', 'IdentityCredential'], document_data: json({ givenName: 'Anna' }), jwk: holderJwk });
-  assert.deepEqual(JSON.parse(Buffer.from(ok.jwt.split('.')[1]!, 'base64url').toString()).type, ['VerifiableCredential', 'IdentityCredential']);
+  const ok = await unary<{ credential: string }>(client, 'MakeVC20', { credential_types: ['VerifiableCredential', 'IdentityCredential'], document_data: json({ givenName: 'Anna' }), jwk: holderJwk });
+  assert.deepEqual(JSON.parse(Buffer.from(ok.credential.split('.')[1]!, 'base64url').toString()).type, ['VerifiableCredential', 'IdentityCredential']);
   const unconfigured = await expectStatus(unary(client, 'MakeVC20', { credential_types: ['IdentityCredential', 'AdminCredential'], document_data: json({ givenName: 'Anna' }), jwk: holderJwk }), grpc.status.INVALID_ARGUMENT);
   assert.equal(unconfigured.details, 'credential_types.1: "AdminCredential" is not a configured jwt_vc_json credential type');
   await expectStatus(unary(client, 'MakeVC20', { credential_types: ['EmploymentCredential'], document_data: json({ role: 'x' }), jwk: holderJwk }), grpc.status.PERMISSION_DENIED);

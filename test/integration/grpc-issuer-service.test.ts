@@ -232,7 +232,7 @@ test('MakeVC20 returns a vc+jwt whose header and payload are the VC 2.0 credenti
     valid_from: '2026-01-01T00:00:00Z',
     valid_until: '2036-01-01T00:00:00Z',
   });
-  const { protectedHeader, payload } = await jwtVerify(reply.jwt, createLocalJWKSet(await jwksFromRpc()), { typ: 'vc+jwt', algorithms: ['ES256'] });
+  const { protectedHeader, payload } = await jwtVerify(reply.credential, createLocalJWKSet(await jwksFromRpc()), { typ: 'vc+jwt', algorithms: ['ES256'] });
   assert.deepEqual(protectedHeader, { alg: 'ES256', kid: (await keyStore.signer('credential')).kid, typ: 'vc+jwt', cty: 'vc' });
   assert.deepEqual(payload['@context'], ['https://www.w3.org/ns/credentials/v2']);
   assert.deepEqual(payload.type, ['VerifiableCredential', 'IdentityCredential']);
@@ -246,7 +246,7 @@ test('MakeVC20 returns a vc+jwt whose header and payload are the VC 2.0 credenti
 
   // Holder bound by key instead of DID, with explicit types.
   const byKey = await unary<MakeVC20Reply>('MakeVC20', { credential_types: ['DSCSAATPCredential'], document_data: json({ role: 'Dispenser' }), jwk: holderJwk });
-  const bound = await jwtVerify(byKey.jwt, createLocalJWKSet(await jwksFromRpc()), { typ: 'vc+jwt' });
+  const bound = await jwtVerify(byKey.credential, createLocalJWKSet(await jwksFromRpc()), { typ: 'vc+jwt' });
   assert.deepEqual(bound.payload.cnf, { jwk: holderJwk });
   assert.deepEqual(bound.payload.type, ['VerifiableCredential', 'DSCSAATPCredential']);
 

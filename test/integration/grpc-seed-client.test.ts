@@ -16,7 +16,7 @@ import { startGrpc, type RunningPart } from '../../src/main/issuer-parts';
 import { checkValueDigests, decodeIssuerSigned, verifyIssuerAuth, verifySdJwtVc } from '../support/credential-verifiers';
 import { createTestPki, type TestPki } from '../support/test-pki';
 import { createTestDatabase, loadTestConfig, testConfigFile } from '../support/test-services';
-import { callUnary } from '../support/grpc-calls';
+import { callUnary, expectGrpcStatus as expectStatus } from '../support/grpc-calls';
 
 // Issue 23, done-when: a client written from seed 000 alone (test/fixtures/grpc/seed-000-issuer-client.proto,
 // package v1.issuer, the seed's request messages and the reply layouts upstream clients decode) calls
@@ -149,14 +149,28 @@ test('MakeMDoc accepts the seed\'s doc_type (2) and upstream\'s mddl (6); the md
   assert.ok(disagree instanceof Error && [grpc.status.NOT_FOUND, grpc.status.INVALID_ARGUMENT].includes((disagree as grpc.ServiceError).code));
 });
 
-test('MakeVC20 with upstream\'s request fields returns the vc+jwt in `bytes credential` (1), verified against JWKS', async () => {
-  const reply = await unary<{ credential: Buffer; credential_id: string; status_list_section: string; status_list_index: string; valid_from: string; valid_until: string; status_list_uri: string; status_list_backend: string; status_allocation: string }>('MakeVC20', {
-    scope: 'identity_credential',
-    document_data: json({ givenName: 'Anna', familyName: 'Andersson' }),
-    credential_types: ['VerifiableCredential', 'IdentityCredential'],
-    subject_did: 'did:web:holder.example.org',
-    cryptosuite: 'ecdsa-rdfc-2019',
-  });
+type SeedVc20Reply = { credential: Buffer; credential_id: string; status_list_section: string; status_list_index: string; valid_from: string; valid_until: string; status_list_uri: string; status_list_backend: string; status_allocation: string };
+const seedVc20Request = { scope: 'identity_credential', document_data: json({ givenName: 'Anna', familyName: 'Andersson' }), credential_types: ['VerifiableCredential', 'IdentityCredential'], subject_did: 'did:web:holder.example.org' };
+
+test('MakeVC20 with upstream\'s cryptosuite (5) returns the credential document with its Data Integrity proof in `bytes credential` (1); mandatory_pointers (6) are refused', async () => {
+  const reply = await unary<SeedVc20Reply>('MakeVC20', { ...seedVc20Request, cryptosuite: 'ecdsa-rdfc-2019' });
+  const vc = JSON.parse(reply.credential.toString('utf8')) as Record<string, any>;
+  assert.deepEqual(vc.type, ['VerifiableCredential', 'IdentityCredential']);
+  assert.equal(vc.id, reply.credential_id);
+  assert.equal(vc.credentialSubject.id, 'did:web:holder.example.org');
+  // VC Data Integrity 1.0 §2.1: the proof's members (verified cryptographically in data-integrity.test.ts, through did.json).
+  assert.equal(vc.proof.type, 'DataIntegrityProof');
+  assert.equal(vc.proof.cryptosuite, 'ecdsa-rdfc-2019');
+  assert.equal(vc.proof.proofPurpose, 'assertionMethod');
+  assert.match(vc.proof.proofValue, /^z[1-9A-HJ-NP-Za-km-z]+$/, 'multibase base58btc');
+  const kids = (await jwksFromSeedClient()).keys.map((k) => k.kid);
+  assert.ok(kids.some((kid) => vc.proof.verificationMethod === `${vc.issuer}#${kid}`), 'signed by a key JWKS publishes, named in the issuer\'s did:web');
+  await expectStatus(unary('MakeVC20', { ...seedVc20Request, cryptosuite: 'ecdsa-sd-2023', mandatory_pointers: ['/issuer'] }), grpc.status.INVALID_ARGUMENT);
+  await expectStatus(unary('MakeVC20', { ...seedVc20Request, cryptosuite: 'bbs-2023' }), grpc.status.INVALID_ARGUMENT);
+});
+
+test('MakeVC20 with upstream\'s request fields and no cryptosuite returns the vc+jwt in `bytes credential` (1), verified against JWKS', async () => {
+  const reply = await unary<SeedVc20Reply>('MakeVC20', seedVc20Request);
   const { payload } = await jwtVerify(reply.credential.toString('utf8'), createLocalJWKSet(await jwksFromSeedClient()), { typ: 'vc+jwt' });
   assert.deepEqual(payload.type, ['VerifiableCredential', 'IdentityCredential']);
   assert.equal(payload.id, reply.credential_id);

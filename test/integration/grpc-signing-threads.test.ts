@@ -109,7 +109,7 @@ test('JWKS, MakeMDoc and MakeVC20 answer from the signing threads with the datab
   assert.match(documentSigner.subject, /C=SE/);
 
   const vc = await unary<MakeVC20Reply>('MakeVC20', { credential_types: ['IdentityCredential'], document_data: json({ givenName: 'Anna' }), subject_did: 'did:example:123' });
-  const [header] = vc.jwt.split('.');
+  const [header] = vc.credential.split('.');
   assert.equal(JSON.parse(Buffer.from(header!, 'base64url').toString()).kid, (await keyStore.signer('credential')).kid);
 });
 
