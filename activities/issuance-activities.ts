@@ -1,7 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Config } from '../src/config/config';
 import { CredentialInputError } from '../src/credentials/credential-errors';
-import { holderKeyThumbprint, parseHolderJwk } from '../src/credentials/holder-key';
+import { holderDidJwk, holderKeyThumbprint, parseHolderJwk } from '../src/credentials/holder-key';
 import type { IssuanceService } from '../src/credentials/issuance-service';
 import type { DocumentsRepository } from '../src/db/documents-repository';
 import type { IssuedCredentialRecord, IssuedCredentialsRepository } from '../src/db/issued-credentials-repository';
@@ -63,7 +63,7 @@ export const createIssuanceActivities = ({ config, offers, documents, issuance, 
     if (!type) throw ApplicationFailure.nonRetryable(`${offer.vct} is no longer a configured credential type`, OfferFailure.CredentialInput);
     // Status-list indices, one per credential, held by this request: a retry after a crash gets the
     // same ones back; a failure below releases them, so no index is burnt (status-lists-repository.ts).
-    const family = type.format === 'jwt_vc_json' ? 'w3c' : 'token';
+    const family = type.format === 'jwt_vc_json' || type.format === 'ldp_vc' ? 'w3c' : 'token';
     const allocations = await statusLists.reserve(family, requestKey, holderJwks.length);
     const validity = { ...(doc.meta.credential_valid_from !== undefined ? { validFrom: doc.meta.credential_valid_from } : {}), ...(doc.meta.credential_valid_to !== undefined ? { validUntil: doc.meta.credential_valid_to } : {}) };
     const credentials: string[] = [];
@@ -85,6 +85,15 @@ export const createIssuanceActivities = ({ config, offers, documents, issuance, 
             const credentialStatus = bitstringStatusListEntry({ statusListCredential: uri, statusListIndex: allocation.idx });
             const made = await issuance.makeVc20({ types: [offer.vct], documentData: doc.document_data, holderJwk, ...validity, credentialStatus });
             credentials.push(made.credential);
+            records.push({ ...record, format: type.format, valid_from: toDate(made.validFrom), valid_until: toDate(made.validUntil) });
+            break;
+          }
+          case 'ldp_vc': {
+            // The document with its Data Integrity proof (ecdsa-rdfc-2019), bound to the holder by did:jwk;
+            // claims no context defines expand under the VC 2.0 @vocab. Parked as JSON text.
+            const credentialStatus = bitstringStatusListEntry({ statusListCredential: uri, statusListIndex: allocation.idx });
+            const made = await issuance.makeVc20DataIntegrity({ types: [offer.vct], documentData: doc.document_data, subjectDid: holderDidJwk(parseHolderJwk(holderJwk)), ...validity, credentialStatus, undefinedTerms: true });
+            credentials.push(JSON.stringify(made.credential));
             records.push({ ...record, format: type.format, valid_from: toDate(made.validFrom), valid_until: toDate(made.validUntil) });
             break;
           }

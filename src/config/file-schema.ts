@@ -10,7 +10,7 @@ import { validateLayout } from '../identity/date-normalization';
  */
 
 /** Credential formats the issuer speaks (OpenID4VCI 1.0 Appendix A). */
-export const CredentialFormat = z.enum(['dc+sd-jwt', 'mso_mdoc', 'jwt_vc_json']);
+export const CredentialFormat = z.enum(['dc+sd-jwt', 'mso_mdoc', 'jwt_vc_json', 'ldp_vc']);
 export type CredentialFormatName = z.infer<typeof CredentialFormat>;
 
 export const CredentialTypeSchema = z.strictObject({

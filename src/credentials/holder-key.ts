@@ -64,6 +64,15 @@ export function holderKeyThumbprint(jwk: HolderJwk): string {
   return createHash('sha256').update(canonical).digest('base64url');
 }
 
+/**
+ * The holder key as a `did:jwk` (did:jwk method §2: the UTF-8 JSON of the JWK, base64url): how a
+ * Data Integrity credential (`ldp_vc`), which has no `cnf`, names the key it is bound to, as its
+ * `credentialSubject.id`. The JWK is reduced to its required members first, so one key is one DID.
+ */
+export function holderDidJwk(jwk: HolderJwk): string {
+  return `did:jwk:${Buffer.from(JSON.stringify(jwk)).toString('base64url')}`;
+}
+
 /** COSE key labels and values (RFC 9052 §7, RFC 9053 §7.1, IANA COSE registries). */
 const COSE_KTY_OKP = 1;
 const COSE_KTY_EC2 = 2;

@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, type JWK, jwtVerify, SignJWT } from 'jose';
 import { decodeIssuerSigned, verifyIssuerAuth, verifySdJwtVc } from '../support/credential-verifiers';
+import { createVerifierDocumentLoader, verifyWithDigitalBazaar } from '../support/data-integrity-verifier';
 import { createLogger } from '../../src/logger';
 import { type RunningPart, startGateway } from '../../src/main/issuer-parts';
 import { offerStateQuery } from '../../workflows/contracts/credential-offer';
@@ -269,7 +270,7 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
     assert.deepEqual(final.walletEvents, ['credential_accepted']);
   });
 
-  test('the same flow issues an mDL (mso_mdoc, ISO/IEC 18013-5) and a W3C VC 2.0 (jwt_vc_json) from their configurations', async () => {
+  test('the same flow issues an mDL (mso_mdoc, ISO/IEC 18013-5) and a W3C VC 2.0 (jwt_vc_json, ldp_vc) from their configurations', async () => {
     const uploadAs = async (vct: string, documentId: string, document_data: Record<string, unknown>, email: string) => {
       const res = await fetch(`${base}/api/v1/upload`, {
         method: 'POST',
@@ -302,6 +303,23 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
     const { payload } = await jwtVerify(vc, createLocalJWKSet(await bodyOf(await fetch(`${base}/.well-known/jwks.json`))));
     assert.deepEqual(payload.type, ['VerifiableCredential', 'EmploymentCredential']);
     assert.equal((payload.credentialSubject as Record<string, unknown>).employer, 'Example AB');
+
+    // ldp_vc (OpenID4VCI 1.0 Appendix A.1.2): the credential is a JSON object, the document with its
+    // Data Integrity proof (VC Data Integrity 1.0), bound to the proof key by a did:jwk subject id.
+    const metadata = await bodyOf(await fetch(`${base}/.well-known/openid-credential-issuer`));
+    assert.deepEqual(metadata.credential_configurations_supported.MembershipCredential.credential_definition, { '@context': ['https://www.w3.org/ns/credentials/v2'], type: ['VerifiableCredential', 'MembershipCredential'] });
+    assert.equal(metadata.credential_configurations_supported.MembershipCredential.format, 'ldp_vc');
+    const ldp = (await uploadAs('MembershipCredential', 'ldp-1', { memberSince: '2020-01-01', level: 'gold' }, 'ldp@example.org')) as unknown as Record<string, any>;
+    assert.equal(typeof ldp, 'object');
+    assert.deepEqual(ldp.type, ['VerifiableCredential', 'MembershipCredential']);
+    assert.equal(ldp.proof.cryptosuite, 'ecdsa-rdfc-2019');
+    assert.equal(ldp.credentialStatus.type, 'BitstringStatusListEntry');
+    const holderDid = ldp.credentialSubject.id as string;
+    assert.match(holderDid, /^did:jwk:/);
+    const holderJwk = JSON.parse(Buffer.from(holderDid.slice('did:jwk:'.length), 'base64url').toString()) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(holderJwk).sort(), ['crv', 'kty', 'x', 'y'], 'the public key only');
+    const verified = await verifyWithDigitalBazaar(ldp, createVerifierDocumentLoader({ origins: { 'https://issuer.example.org': base } }));
+    assert.equal(verified.verified, true, JSON.stringify(verified.error));
   });
 
   test('DPoP (RFC 9449): a token bound at /token must be presented with the DPoP scheme and a fresh proof by the same key', async () => {

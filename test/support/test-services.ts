@@ -55,6 +55,7 @@ export function testConfigFile(overrides: (file: Record<string, unknown>) => voi
           employee_badge: { vct: 'urn:example:employee:1', vctm_path: join(process.cwd(), 'metadata/vctm_employee.json'), format: 'dc+sd-jwt' },
           mdl: { vct: 'org.iso.18013.5.1.mDL', format: 'mso_mdoc' },
           employment: { vct: 'EmploymentCredential', format: 'jwt_vc_json' },
+          membership: { vct: 'MembershipCredential', format: 'ldp_vc' },
         },
       },
       'registry.example.org': {

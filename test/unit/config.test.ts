@@ -15,13 +15,14 @@ const load = (file: unknown, env: NodeJS.ProcessEnv = {}) => {
   return loadConfig({ ISSUER_CONFIG: path, ISSUER_DATA_DIR: join(dir, 'data'), ...env });
 };
 
-test('the shipped dev configuration loads with the seed example source, its two SD-JWT VC types, an mDL and a W3C type', () => {
+test('the shipped dev configuration loads with the seed example source, its two SD-JWT VC types, an mDL and two W3C types (JOSE, Data Integrity)', () => {
   const config = loadConfig({ ISSUER_CONFIG: 'config/dev.yaml', ISSUER_DATA_DIR: join(dir, 'dev-data') });
   assert.equal(config.file.environment, 'development');
   const source = config.file.authentic_sources['hr.example.org']!;
   assert.equal(source.country_code, 'SE');
-  assert.deepEqual(Object.keys(source.credential_types).sort(), ['diploma', 'employee_badge', 'employment', 'mdl']);
+  assert.deepEqual(Object.keys(source.credential_types).sort(), ['diploma', 'employee_badge', 'employment', 'mdl', 'membership']);
   assert.equal(config.credentialTypes.get('org.iso.18013.5.1.mDL')?.format, 'mso_mdoc');
+  assert.equal(config.credentialTypes.get('MembershipCredential')?.format, 'ldp_vc');
   assert.equal(config.credentialTypes.get('urn:eudi:diploma:1')?.scope, 'diploma');
   assert.equal(config.issuerUrl, 'http://localhost:8080');
   assert.equal(config.file.issuer.pre_authorized_code.code_ttl, 300);

@@ -59,7 +59,9 @@ export function credentialEndpoint({ config, offerService, nonces, authorize }: 
     if (!proofs) throw new InvalidProof("proofs.jwt is required: the credential is bound to the holder's key");
     const holderJwks = await holderKeysOf(proofs);
     const credentials = await offerService.issue(grant, parsed.data.credential_configuration_id, holderJwks);
-    res.set('Cache-Control', 'no-store').json({ credentials: credentials.map((credential) => ({ credential })), notification_id: grant.offerId });
+    // §8.3: each credential is a string, or a JSON object for formats whose credential is one (ldp_vc, Appendix A.1.2).
+    const asObject = config.credentialTypes.get(parsed.data.credential_configuration_id)?.format === 'ldp_vc';
+    res.set('Cache-Control', 'no-store').json({ credentials: credentials.map((credential) => ({ credential: asObject ? (JSON.parse(credential) as unknown) : credential })), notification_id: grant.offerId });
   });
   return router;
 }

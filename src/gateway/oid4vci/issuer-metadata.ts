@@ -31,6 +31,17 @@ export function credentialIssuerMetadata(config: Config): Record<string, unknown
       case 'jwt_vc_json':
         configurations[vct] = { format: 'jwt_vc_json', credential_definition: { type: ['VerifiableCredential', vct] }, cryptographic_binding_methods_supported: ['jwk', 'did:jwk'], credential_signing_alg_values_supported: ['ES256'], ...common };
         break;
+      case 'ldp_vc':
+        // Appendix A.1.2: W3C VC secured with Data Integrity; the suites stand where JOSE names algorithms.
+        // The holder is bound as credentialSubject.id, a did:jwk of the proof key.
+        configurations[vct] = {
+          format: 'ldp_vc',
+          credential_definition: { '@context': ['https://www.w3.org/ns/credentials/v2'], type: ['VerifiableCredential', vct] },
+          cryptographic_binding_methods_supported: ['did:jwk'],
+          credential_signing_alg_values_supported: ['ecdsa-rdfc-2019'],
+          ...common,
+        };
+        break;
       case 'dc+sd-jwt':
         configurations[vct] = { format: 'dc+sd-jwt', vct, cryptographic_binding_methods_supported: ['jwk'], credential_signing_alg_values_supported: ['ES256'], ...common };
         break;
