@@ -22,6 +22,8 @@ import { credentialsRoutes } from '../gateway/credentials/credentials-routes';
 import { createGatewayApp } from '../gateway/gateway-app';
 import { adminRoutes } from '../gateway/admin/admin-routes';
 import { createProcessFinder, temporalUiBaseUrl } from '../admin/process-finder';
+import { createDocumentTimeline } from '../admin/document-timeline';
+import { documentTimelineRoutes } from '../gateway/admin/document-timeline-routes';
 import { wellKnownRoutes } from '../gateway/well-known-routes';
 import { servicePublicKeyRoutes } from '../gateway/service/public-key-routes';
 import { webhookAdminRoutes } from '../gateway/admin/webhook-admin-routes';
@@ -109,6 +111,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const statusLists = createStatusListsRepository(db);
   const revocations = createRevocationsRepository(db, statusLists);
   const publisher = createStatusListPublisher({ issuerUrl: config.issuerUrl, lists: statusLists, keyStore, ttlSeconds: config.env.STATUS_LIST_TTL, validitySeconds: config.env.STATUS_LIST_VALIDITY });
+  const processes = createProcessFinder({ client: temporal.client, namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE, temporalUiUrl: temporalUiBaseUrl(config.env) });
   const app = createGatewayApp({
     config,
     logger,
@@ -136,10 +139,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       ...x509CertificateRoutes(x509),
       ...x509StoreRoutes({ config, repo: x509Stores }),
       ...x509CrlRoutes({ crls, audit }),
-      ...adminRoutes({
-        processes: createProcessFinder({ client: temporal.client, namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE, temporalUiUrl: temporalUiBaseUrl(config.env) }),
-        cancelOffer: (key) => offerService.cancel(key),
-      }),
+      ...adminRoutes({ processes, cancelOffer: (key) => offerService.cancel(key) }),
+      ...documentTimelineRoutes({ timeline: createDocumentTimeline({ db, processes }) }),
       ...webhookAdminRoutes({ deadLetters: createDeadLetters({ client: temporal.client, namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE }) }),
     ],
     protocolRouters: [

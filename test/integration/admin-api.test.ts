@@ -194,6 +194,36 @@ describe('admin API: authentication, roles, audit, finding and acting on process
     assert.ok(!new RegExp(`\\b${pickup.pin}\\b`).test(text), 'nor the PIN');
   });
 
+  test("a document's timeline joins its upload, offer, credential (format, status index) and workflow, in time order, with no personal data", async () => {
+    const q = (documentId: string) => `/admin/v1/documents/timeline?authentic_source=hr.example.org&vct=${encodeURIComponent(VCT)}&document_id=${encodeURIComponent(documentId)}`;
+    let body: any;
+    for (let i = 0; i < 50; i++) {
+      body = await bodyOf(await admin(q(pickup.documentId), READER));
+      if (body.events?.some((e: any) => e.event === 'offer_process_closed')) break; // visibility is eventually consistent
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.deepEqual(body.document, { authentic_source: 'hr.example.org', vct: VCT, document_id: pickup.documentId, stored: true });
+    const events = body.events.map((e: any) => e.event);
+    for (const event of ['uploaded', 'offer_created', 'credential_issued', 'offer_ended', 'offer_process_started', 'offer_process_closed']) assert.ok(events.includes(event), `${event} in ${events.join(', ')}`);
+    assert.ok(events.indexOf('uploaded') < events.indexOf('offer_created') && events.indexOf('offer_created') < events.indexOf('credential_issued'));
+    const times = body.events.map((e: any) => Date.parse(e.at));
+    assert.deepEqual(times, [...times].sort((a, b) => a - b), 'in time order');
+    const issued = body.events.find((e: any) => e.event === 'credential_issued');
+    assert.equal(issued.details.format, 'dc+sd-jwt');
+    assert.equal(typeof issued.details.status_index, 'number', 'the status-list index of the credential (draft-ietf-oauth-status-list §6.2 idx)');
+    assert.equal(body.events.find((e: any) => e.event === 'offer_ended').details.state, 'ISSUED');
+    assert.deepEqual(body.processes.map((p: any) => p.workflow_id), [pickup.workflowId]);
+    const text = JSON.stringify(body);
+    for (const secret of [pickup.code, pickup.accessToken, pickup.credential.split('.')[1]!, 'Lindqvist', 'Maja', '1987-03-09', 'maja@example.org', 'Astrophysics']) {
+      assert.ok(!text.includes(secret), `the answer does not contain ${secret.slice(0, 12)}...`);
+    }
+    const unknown = await admin(q(doc('never-uploaded')), READER);
+    assert.equal(unknown.status, 404);
+    assert.equal((await bodyOf(unknown)).error.code, 'DOCUMENT_NOT_FOUND');
+    assert.equal((await admin('/admin/v1/documents/timeline?authentic_source=hr.example.org', READER)).status, 400, 'vct and document_id are required');
+    assert.equal((await admin(q(pickup.documentId), undefined)).status, 401);
+  });
+
   test('an unknown process is 404 NOT_FOUND; unknown or malformed query parameters are 400 INVALID_FORMAT', async () => {
     const missing = await admin(`/admin/v1/processes/${encodeURIComponent(`offer/hr.example.org/${VCT}/${doc('never')}`)}`, READER);
     assert.equal(missing.status, 404);
