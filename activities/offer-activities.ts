@@ -29,7 +29,7 @@ export const createOfferActivities = ({ config, offers, documents, secrets, send
    * mail carries the PIN and a short non-secret reference only: never the offer id, the link or
    * anything that yields the pre-authorized code, so the mailbox alone holds one factor, not both.
    */
-  async sendOfferPin({ offerId }: { offerId: string }): Promise<void> {
+  async sendOfferPin({ offerId, generation = 0 }: { offerId: string; generation?: number }): Promise<void> {
     const offer = await offers.byId(offerId);
     if (!offer) throw ApplicationFailure.nonRetryable(`offer ${offerId} not found`, 'OfferNotFound');
     let to = offer.email ?? undefined;
@@ -40,8 +40,14 @@ export const createOfferActivities = ({ config, offers, documents, secrets, send
     }
     if (!to) throw ApplicationFailure.nonRetryable('no e-mail address for the PIN: give `email` in the notification or on an identity', 'NoRecipient');
     const workflowId = Context.current().info.workflowExecution?.workflowId ?? 'offer';
-    const pin = secrets.pin(offerId, config.file.issuer.pre_authorized_code.pin_length);
-    await sendPinEmail({ to, pin, reference: secrets.offerReference(offerId), idempotencyKey: `${workflowId}/${offerId}/email-pin` });
+    const pin = secrets.pin(offerId, config.file.issuer.pre_authorized_code.pin_length, generation);
+    // One message per PIN generation: a retry sends the same one, a re-send a new one.
+    await sendPinEmail({ to, pin, reference: secrets.offerReference(offerId), idempotencyKey: `${workflowId}/${offerId}/email-pin${generation > 0 ? `/${generation}` : ''}` });
+  },
+
+  /** A re-sent PIN's generation, recorded before the mail goes: from now on the gateway checks the new PIN. */
+  async recordPinGeneration({ offerId, generation }: { offerId: string; generation: number }): Promise<void> {
+    await offers.setPinGeneration(offerId, generation);
   },
 
   /** Records how the offer ended, so /token and /offers answer without asking Temporal. */

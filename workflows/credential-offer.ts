@@ -12,6 +12,8 @@ import {
   offerStateQuery,
   type RedeemResult,
   redeemOfferUpdate,
+  resendPinUpdate,
+  type ResendPinResult,
   walletNotificationSignal,
 } from './contracts/credential-offer';
 import { ProcessState } from './contracts/search-attributes';
@@ -46,9 +48,10 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
   });
   setHandler(
     redeemOfferUpdate,
-    ({ pinCorrect, redemptionProof: proof }): RedeemResult => {
+    ({ pinCorrect, redemptionProof: proof, pinGeneration }): RedeemResult => {
       if (status.state !== 'OFFERED') return { ok: false, reason: status.state === 'LOCKED' ? 'locked' : 'not_redeemable', state: status.state };
-      if (input.pinRequired && !pinCorrect) {
+      // A PIN of an earlier generation (checked before a re-send landed) is a wrong PIN.
+      if (input.pinRequired && (!pinCorrect || (pinGeneration ?? 0) !== (status.pinGeneration ?? 0))) {
         status.pinAttempts++;
         const attemptsLeft = input.maxPinAttempts - status.pinAttempts;
         if (attemptsLeft <= 0) {
@@ -98,6 +101,27 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
       },
     },
   );
+  const mailRetry = { initialInterval: '2s', maximumInterval: '1m', nonRetryableErrorTypes: ['EmailNotConfigured', 'EmailRejected', 'NoRecipient'] };
+  // A re-sent PIN: local activities, as the first mail; the caller waits for them (bounded), so a mail that cannot go fails the re-send.
+  const resendPinActivities = proxyLocalActivities<ReturnType<typeof createActivities>>({ startToCloseTimeout: '30s', scheduleToCloseTimeout: '2m', retry: mailRetry });
+  setHandler(
+    resendPinUpdate,
+    async (): Promise<ResendPinResult> => {
+      const generation = (status.pinGeneration = (status.pinGeneration ?? 0) + 1);
+      status.pinAttempts = 0;
+      // The row first, so the gateway checks the new PIN before the holder can have it; then the mail.
+      await resendPinActivities.recordPinGeneration({ offerId: input.offerId, generation });
+      if (input.pinByEmail) await resendPinActivities.sendOfferPin({ offerId: input.offerId, generation });
+      return { offerId: input.offerId, pinGeneration: generation, pinDelivery: input.pinByEmail ? 'email' : 'authentic_source' };
+    },
+    {
+      validator: ({ requestedBy }) => {
+        if (!input.pinRequired) throw ApplicationFailure.nonRetryable('this offer takes no PIN', OfferFailure.PinNotResendable);
+        if (requestedBy !== 'authentic_source' && !input.pinByEmail) throw ApplicationFailure.nonRetryable('this offer\'s PIN goes to its authentic source, which asks for a new one itself', OfferFailure.PinNotResendable);
+        if (status.state !== 'OFFERED') throw ApplicationFailure.nonRetryable(`offer is ${status.state}`, OfferFailure.PinNotResendable);
+      },
+    },
+  );
   setHandler(walletNotificationSignal, ({ event }) => {
     status.walletEvents.push(event);
   });
@@ -105,7 +129,6 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
   // One clock: the code expires at the time recorded with the offer (credential_offers.expires_at),
   // however long the PIN mail takes; older inputs carry only the TTL, counted from here.
   const expiresAtMs = input.expiresAt !== undefined ? Date.parse(input.expiresAt) : Date.now() + input.codeTtlSeconds * 1000;
-  const mailRetry = { initialInterval: '2s', maximumInterval: '1m', nonRetryableErrorTypes: ['EmailNotConfigured', 'EmailRejected', 'NoRecipient'] };
   const { sendOfferPin, closeOffer } = proxyActivities<ReturnType<typeof createActivities>>({ startToCloseTimeout: '30s', retry: mailRetry });
 
   if (input.pinByEmail) {

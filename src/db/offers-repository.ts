@@ -16,6 +16,8 @@ export interface OfferRecord {
   /** Where the PIN went (decided once, at preparation). */
   pin_delivery: PinDelivery;
   email: string | null;
+  /** Which PIN is current: 0 the first, raised by each re-send (offer-secrets.ts derives the PIN from it). */
+  pin_generation: number;
   /** A copy of the workflow's state, kept in step: OFFERED, REDEEMED (token issued), ISSUED, then the end state. */
   state: OfferState;
   expires_at: Date;
@@ -25,7 +27,7 @@ export interface OfferRecord {
 
 export function createOffersRepository(db: Db) {
   return {
-    async create(offer: Omit<OfferRecord, 'state' | 'created_at' | 'closed_at'>): Promise<void> {
+    async create(offer: Omit<OfferRecord, 'state' | 'created_at' | 'closed_at' | 'pin_generation'>): Promise<void> {
       await db('credential_offers').insert(offer);
     },
     async byId(offerId: string): Promise<OfferRecord | undefined> {
@@ -40,6 +42,10 @@ export function createOffersRepository(db: Db) {
     /** The token endpoint redeemed the code: /offers and /token stop serving it without asking Temporal. */
     async markRedeemed(offerId: string): Promise<void> {
       await db('credential_offers').where({ offer_id: offerId, state: 'OFFERED' }).update({ state: 'REDEEMED' });
+    },
+    /** The workflow re-sent the PIN: from now on only generation `generation`'s PIN redeems the code (never lowered). */
+    async setPinGeneration(offerId: string, generation: number): Promise<void> {
+      await db('credential_offers').where({ offer_id: offerId }).andWhere('pin_generation', '<', generation).update({ pin_generation: generation });
     },
     /** The workflow ended with `state`. */
     async close(offerId: string, state: OfferState): Promise<void> {

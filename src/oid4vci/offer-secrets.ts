@@ -17,8 +17,9 @@ export interface OfferSecrets {
   preAuthorizedCode(offerId: string): string;
   codeHash(code: string): string;
   /** The offer's PIN of `length` digits (issuer.pre_authorized_code.pin_length). */
-  pin(offerId: string, length: number): string;
-  pinMatches(offerId: string, presented: string, length: number): boolean;
+  /** The offer's PIN of `generation` (0: the first; each re-send raises it, see credential_offers.pin_generation). */
+  pin(offerId: string, length: number, generation?: number): string;
+  pinMatches(offerId: string, presented: string, length: number, generation?: number): boolean;
   /** The token of the offer's `credential_offer_uri` (OpenID4VCI 1.0 §4.1.3). */
   offerUriToken(offerId: string): string;
   /** What PostgreSQL keeps of an offer URI token (SHA-256, hex). */
@@ -50,9 +51,11 @@ export function createOfferSecrets(key: Uint8Array): OfferSecrets {
   const uriKey = subKey('offer-uri-token');
   const redeemKey = subKey('redemption-proof');
   const mac = (key: Buffer, text: string) => createHmac('sha256', key).update(text).digest('base64url');
-  const pin = (offerId: string, length: number) => {
-    // 64 bits reduced mod 10^length (length <= 10): the bias is below 2^-30.
-    const n = createHmac('sha256', pinKey).update(offerId).digest().readBigUInt64BE(0) % 10n ** BigInt(length);
+  const pin = (offerId: string, length: number, generation = 0) => {
+    // 64 bits reduced mod 10^length (length <= 10): the bias is below 2^-30. Generation 0 keeps the
+    // input of offers made before PINs could be re-sent.
+    const input = generation === 0 ? offerId : `${offerId}/pin/${generation}`;
+    const n = createHmac('sha256', pinKey).update(input).digest().readBigUInt64BE(0) % 10n ** BigInt(length);
     return n.toString().padStart(length, '0');
   };
   const redemptionProof = (offerId: string) => mac(redeemKey, `redeemed/${offerId}`);
@@ -60,7 +63,7 @@ export function createOfferSecrets(key: Uint8Array): OfferSecrets {
     preAuthorizedCode: (offerId) => mac(codeKey, offerId),
     codeHash: sha256Hex,
     pin,
-    pinMatches: (offerId, presented, length) => equalStrings(presented, pin(offerId, length)),
+    pinMatches: (offerId, presented, length, generation = 0) => equalStrings(presented, pin(offerId, length, generation)),
     offerUriToken: (offerId) => mac(uriKey, offerId),
     uriTokenHash: sha256Hex,
     redemptionProof,

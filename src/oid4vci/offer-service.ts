@@ -13,6 +13,8 @@ import {
   offerStartSearchAttributes,
   offerStateQuery,
   redeemOfferUpdate,
+  type ResendPinResult,
+  resendPinUpdate,
   type WalletEvent,
   walletNotificationSignal,
 } from '../../workflows/contracts/credential-offer';
@@ -119,8 +121,10 @@ export function createOfferService({ config, documents, offers, secrets, tempora
      * redeemOfferUpdate) and the offer's row is marked REDEEMED.
      */
     async redeem(offer: OfferRecord, txCode: string | undefined): Promise<void> {
-      const pinCorrect = !offer.tx_code_required || secrets.pinMatches(offer.offer_id, txCode ?? '', preAuth.pin_length);
-      const request = pinCorrect ? { pinCorrect, redemptionProof: secrets.redemptionProof(offer.offer_id) } : { pinCorrect };
+      const pinGeneration = offer.pin_generation ?? 0;
+      const pinCorrect = !offer.tx_code_required || secrets.pinMatches(offer.offer_id, txCode ?? '', preAuth.pin_length, pinGeneration);
+      // The generation goes with the verdict only once PINs were re-sent, so requests look as before otherwise.
+      const request = { pinCorrect, ...(pinCorrect ? { redemptionProof: secrets.redemptionProof(offer.offer_id) } : {}), ...(pinGeneration > 0 ? { pinGeneration } : {}) };
       let result;
       try {
         result = await temporal.workflow.getHandle(offer.workflow_id).executeUpdate(redeemOfferUpdate, { args: [request] });
@@ -160,6 +164,27 @@ export function createOfferService({ config, documents, offers, secrets, tempora
         throw err;
       }
       return issued.pickUp(pickupIds);
+    },
+
+    /**
+     * Re-sends the PIN of the document's open offer (resendPinUpdate): a new PIN, the old one stops
+     * working, the wrong-PIN count starts again, the code stays. `undefined` when the document has
+     * no running offer; PinNotResendable when it is redeemed, ended, or takes no PIN. For an offer
+     * whose PIN goes to the authentic source, `pin` is the new one for the source to pass on.
+     */
+    async resendPin(key: DocumentKey, requestedBy: 'operator' | 'authentic_source'): Promise<(ResendPinResult & { pin?: string }) | undefined | 'not_resendable'> {
+      const workflowId = credentialOfferWorkflowId(key.authentic_source, key.vct, key.document_id);
+      let result;
+      try {
+        result = await temporal.workflow.getHandle(workflowId).executeUpdate(resendPinUpdate, { args: [{ requestedBy }] });
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return undefined;
+        if (failureType(err) === OfferFailure.PinNotResendable) return 'not_resendable';
+        // An offer that has completed answers the Update with "workflow execution already completed".
+        if (err instanceof WorkflowUpdateFailedError || (err instanceof Error && /already completed/i.test(err.message))) return 'not_resendable';
+        throw err;
+      }
+      return { ...result, ...(result.pinDelivery === 'authentic_source' ? { pin: secrets.pin(result.offerId, preAuth.pin_length, result.pinGeneration) } : {}) };
     },
 
     /** OpenID4VCI 1.0 §11: the wallet's event goes to the offer's workflow; an offer that has ended has nothing to record. */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { offerStateQuery } from '../../workflows/contracts/credential-offer';
 import { createLogger } from '../../src/logger';
 import { type RunningPart, startGateway } from '../../src/main/issuer-parts';
 import { createTestDatabase, loadTestConfig, REGISTRY_API_KEY, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';
@@ -192,6 +193,48 @@ describe('admin API: authentication, roles, audit, finding and acting on process
       assert.ok(!text.includes(secret), `the answer does not contain ${secret.slice(0, 12)}...`);
     }
     assert.ok(!new RegExp(`\\b${pickup.pin}\\b`).test(text), 'nor the PIN');
+  });
+
+  test('re-sending a PIN (operator, by e-mail; the source, through its API): a new PIN works, the old one is a wrong PIN, attempts start again, the code stays', async () => {
+    const documentId = doc('resend');
+    const email = 'resend@example.org';
+    await upload(documentId, email);
+    const code = await notify(documentId);
+    const firstPin = await waitForPin(smtp.mails, email);
+    const token = (txCode: string) => fetch(`${base}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: GRANT, 'pre-authorized_code': code, tx_code: txCode }) });
+    const wrong = String((Number(firstPin) + 1) % 1_000_000).padStart(6, '0');
+    assert.equal((await token(wrong)).status, 400, 'one wrong PIN (OpenID4VCI 1.0 §6.3 invalid_grant)');
+    const key = JSON.stringify({ authentic_source: 'hr.example.org', vct: VCT, document_id: documentId });
+    assert.equal((await admin('/admin/v1/offers/resend-pin', READER, { method: 'POST', body: key })).status, 403, 'a read token cannot act');
+
+    const resent = await admin('/admin/v1/offers/resend-pin', OPERATOR, { method: 'POST', body: key });
+    const resentBody = await bodyOf(resent);
+    assert.equal(resent.status, 200, JSON.stringify(resentBody));
+    assert.deepEqual(resentBody, { workflow_id: `offer/hr.example.org/${VCT}/${documentId}`, pin_generation: 1, pin_delivery: 'email' });
+    const state = await worker.client.workflow.getHandle(resentBody.workflow_id).query(offerStateQuery);
+    assert.equal(state.pinAttempts, 0, 'the wrong-PIN count starts again');
+    assert.equal(state.pinGeneration, 1);
+    // The source asks too, through its own API: a third PIN, by e-mail (this source's PINs go by e-mail, so no tx_code comes back).
+    const bySource = await fetch(`${base}/api/v1/notification/resend-pin`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': TEST_DEV_API_KEY }, body: key });
+    assert.deepEqual(await bodyOf(bySource), { pin_delivery: 'email', pin_generation: 2 });
+    let mails: string[] = [];
+    for (let i = 0; i < 150 && mails.length < 3; i++) {
+      mails = smtp.mails.filter((m) => m.to.includes(email)).map((m) => /\b(\d{6})\b/.exec(m.text)?.[1] ?? '');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(mails.length, 3, 'three PIN e-mails: the first and two re-sends');
+    const [, secondPin, thirdPin] = mails as [string, string, string];
+    assert.equal(new Set([firstPin, secondPin, thirdPin]).size, 3, 'each re-send is a new PIN');
+    assert.equal((await token(firstPin)).status, 400, 'the first PIN stopped working');
+    assert.equal((await token(secondPin)).status, 400, 'so did the second');
+    const redeemed = await token(thirdPin);
+    assert.equal(redeemed.status, 200, 'the newest PIN redeems the same pre-authorized code');
+    assert.ok((await bodyOf(redeemed)).access_token);
+    // Redeemed: nothing to re-send; an unknown document has no offer.
+    assert.equal((await admin('/admin/v1/offers/resend-pin', OPERATOR, { method: 'POST', body: key })).status, 409);
+    assert.equal((await admin('/admin/v1/offers/resend-pin', OPERATOR, { method: 'POST', body: JSON.stringify({ authentic_source: 'hr.example.org', vct: VCT, document_id: doc('no-offer') }) })).status, 404);
+    const audit = await database.db('audit_log').where({ action: 'admin.offer.resend_pin' }).select('target', 'status');
+    assert.ok(audit.some((row: any) => row.status === 200 && row.target.document_id === documentId), 'the re-send is audited');
   });
 
   test("a document's timeline joins its upload, offer, credential (format, status index) and workflow, in time order, with no personal data", async () => {

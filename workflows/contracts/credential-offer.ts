@@ -58,6 +58,8 @@ export interface OfferStatus {
   offerId: string;
   state: OfferState;
   pinAttempts: number;
+  /** Which PIN is current: 0 the first, raised by each re-send (absent in states of older runs: 0). */
+  pinGeneration?: number;
   credentialsIssued: number;
   /** Events the wallet reported to the notification endpoint (credential_accepted, ...). */
   walletEvents: string[];
@@ -74,9 +76,27 @@ export const offerStateQuery = defineQuery<OfferStatus>('state');
 export interface RedeemRequest {
   pinCorrect: boolean;
   redemptionProof?: string;
+  /** The PIN generation the gateway checked against (credential_offers.pin_generation); a stale one counts as a wrong PIN. Absent: 0. */
+  pinGeneration?: number;
 }
 export type RedeemResult = { ok: true } | { ok: false; reason: 'wrong_pin'; attemptsLeft: number } | { ok: false; reason: 'locked' | 'not_redeemable'; state: OfferState };
 export const redeemOfferUpdate = defineUpdate<RedeemResult, [RedeemRequest]>('redeem');
+
+/**
+ * An operator or the authentic source re-sends the PIN of an open offer: a new PIN (the next
+ * generation) replaces the old one, the wrong-PIN count starts again, and the pre-authorized code
+ * stays valid. By e-mail when the offer's PIN goes by e-mail; otherwise the caller hands it on.
+ */
+export interface ResendPinResult {
+  offerId: string;
+  pinGeneration: number;
+  pinDelivery: Exclude<PinDelivery, 'none'>;
+}
+export interface ResendPinRequest {
+  /** An operator may re-send only a PIN the issuer e-mails (it never sees one); the source gets its own back. */
+  requestedBy: 'operator' | 'authentic_source';
+}
+export const resendPinUpdate = defineUpdate<ResendPinResult, [ResendPinRequest]>('resendPin');
 
 /**
  * The credential endpoint's call, after it verified the proofs: one credential per holder key.
@@ -113,4 +133,6 @@ export const OfferFailure = {
   NotIssuable: 'OfferNotIssuable',
   /** The request names another credential configuration than the offer's. */
   WrongCredentialConfiguration: 'WrongCredentialConfiguration',
+  /** A PIN re-send for an offer that is not open (redeemed, ended) or takes no PIN. */
+  PinNotResendable: 'PinNotResendable',
 } as const;

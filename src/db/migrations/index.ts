@@ -15,6 +15,7 @@ import * as ed25519SigningKey from './0014-ed25519-signing-key';
 import * as statusLists from './0015-status-lists';
 import * as webhooks from './0016-webhooks';
 import * as x509Crls from './0018-x509-crls';
+import * as offerPinGeneration from './0019-offer-pin-generation';
 
 /** Every migration, in order. A new migration is a new module appended here. */
 export const migrations = [
@@ -35,4 +36,5 @@ export const migrations = [
   { name: '0015-status-lists', ...statusLists },
   { name: '0016-webhooks', ...webhooks },
   { name: '0018-x509-crls', ...x509Crls },
+  { name: '0019-offer-pin-generation', ...offerPinGeneration },
 ];

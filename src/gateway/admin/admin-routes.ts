@@ -1,5 +1,7 @@
 import { credentialOfferWorkflowId } from '../../../workflows/contracts/credential-offer';
+import { z } from 'zod';
 import type { ProcessFinder } from '../../admin/process-finder';
+import type { OfferService } from '../../oid4vci/offer-service';
 import { ConflictError, RouteNotFoundError } from '../api-errors';
 import { type AnyRouteSpec, defineRoute } from '../route-registry';
 import { FindProcessesQuery, FindProcessesResponse, OfferKeyBody, ProcessDetailResponse, ProcessParams, ProcessQuery } from './admin-schemas';
@@ -8,6 +10,8 @@ export interface AdminDeps {
   processes: ProcessFinder;
   /** Signals the document's offer workflow to cancel (src/main/issuer-parts.ts, the same as a document deletion does). */
   cancelOffer: (key: { authentic_source: string; vct: string; document_id: string }) => Promise<void>;
+  /** Asks the document's offer workflow for a new PIN by e-mail (OfferService.resendPin). */
+  resendPin: OfferService['resendPin'];
 }
 
 const TAG = ['Admin'];
@@ -19,7 +23,7 @@ const CANCELLABLE = new Set(['OFFERED', 'REDEEMED']);
  * Admin tokens only (src/gateway/admin/admin-auth.ts); the gateway audits every call, naming the
  * action and the ids it touched (res.locals.auditAction / auditTarget).
  */
-export function adminRoutes({ processes, cancelOffer }: AdminDeps): AnyRouteSpec[] {
+export function adminRoutes({ processes, cancelOffer, resendPin }: AdminDeps): AnyRouteSpec[] {
   return [
     defineRoute({
       method: 'get',
@@ -96,5 +100,30 @@ export function adminRoutes({ processes, cancelOffer }: AdminDeps): AnyRouteSpec
         return (await processes.get(workflowId, before.run_id)) ?? before;
       },
     }),
+
+    defineRoute({
+      method: 'post',
+      path: '/admin/v1/offers/resend-pin',
+      operationId: 'adminResendOfferPin',
+      summary: "Re-send a live offer's PIN by e-mail",
+      description:
+        'Role operate. For a holder who lost the PIN: the offer workflow makes a new PIN and e-mails it; the previous PIN stops working, the wrong-PIN count starts again, and the pre-authorized code and deep link stay. The operator never sees a PIN. 404 when the document has no running offer; 409 CONFLICT when the offer was redeemed, has ended, takes no PIN, or hands its PINs to the authentic source (which re-sends through POST /api/v1/notification/resend-pin).',
+      tags: TAG,
+      security: 'admin:operate',
+      body: OfferKeyBody,
+      response: ResendPinAdminResponse,
+      errors: [400, 401, 403, 404, 409],
+      handler: async ({ body, res }) => {
+        const workflowId = credentialOfferWorkflowId(body.authentic_source, body.vct, body.document_id);
+        res.locals.auditAction = 'admin.offer.resend_pin';
+        res.locals.auditTarget = { workflow_id: workflowId, authentic_source: body.authentic_source, vct: body.vct, document_id: body.document_id };
+        const resent = await resendPin(body, 'operator');
+        if (resent === undefined) throw new RouteNotFoundError('This document has no running offer', { workflow_id: workflowId });
+        if (resent === 'not_resendable') throw new ConflictError('The offer was redeemed, has ended, takes no PIN, or hands its PIN to its authentic source', { workflow_id: workflowId });
+        return { workflow_id: workflowId, pin_generation: resent.pinGeneration, pin_delivery: resent.pinDelivery };
+      },
+    }),
   ];
 }
+
+const ResendPinAdminResponse = z.object({ workflow_id: z.string(), pin_generation: z.number().int(), pin_delivery: z.enum(['email', 'authentic_source']) }).meta({ id: 'AdminResendPinResponse' });

@@ -33,6 +33,22 @@ export const NotificationResponse = z
   })
   .meta({ id: 'NotificationResponse' });
 
+const ResendPinRequest = z
+  .strictObject({
+    authentic_source: z.string().min(1).max(256),
+    vct: z.string().min(1).max(512),
+    document_id: z.string().min(1).max(256),
+  })
+  .meta({ id: 'ResendPinRequest' });
+
+const ResendPinResponse = z
+  .object({
+    pin_delivery: z.enum(['email', 'authentic_source']).meta({ description: 'Where the new PIN went' }),
+    pin_generation: z.number().int().meta({ description: 'How many times the PIN was re-sent' }),
+    tx_code: z.string().optional().meta({ description: 'The new PIN, when this source hands PINs on itself' }),
+  })
+  .meta({ id: 'ResendPinResponse' });
+
 export const BatchNotificationRequest = z
   .strictObject({
     authentic_source: AuthenticSourceName,
@@ -181,6 +197,30 @@ export function notificationRoutes({ config, secrets, offerService, temporal, re
           case 'closing':
             throw new ConflictError("The document's previous offer was just closing; repeat the request", { ...key });
         }
+      },
+    }),
+
+    defineRoute({
+      method: 'post',
+      path: '/api/v1/notification/resend-pin',
+      operationId: 'resendCredentialOfferPin',
+      summary: "Re-send the PIN of a document's open credential offer",
+      description:
+        "For a holder who lost the PIN: the offer workflow makes a new PIN (the previous one stops working), starts the wrong-PIN count again and keeps the pre-authorized code and deep link. The new PIN goes by e-mail, or, when this source hands PINs on itself (pin_delivery authentic_source), comes back as tx_code. 404 DOCUMENT_NOT_FOUND when the document has no running offer; 409 CONFLICT when its offer was redeemed, has ended or takes no PIN.",
+      tags: ['Issuance'],
+      security: 'source',
+      body: ResendPinRequest,
+      response: ResendPinResponse,
+      errors: [400, 401, 403, 404, 409],
+      handler: async ({ body, principal, res }) => {
+        authorize(principal, body.authentic_source, body.vct);
+        const key = { authentic_source: body.authentic_source, vct: body.vct, document_id: body.document_id };
+        res.locals.auditAction = 'notification.resend_pin';
+        res.locals.auditTarget = { ...key };
+        const resent = await offerService.resendPin(key, 'authentic_source');
+        if (resent === undefined) throw new DocumentNotFoundError('The document has no running credential offer', { ...key });
+        if (resent === 'not_resendable') throw new ConflictError("The document's offer was redeemed, has ended or takes no PIN: nothing to re-send", { ...key });
+        return { pin_delivery: resent.pinDelivery, pin_generation: resent.pinGeneration, ...(resent.pin ? { tx_code: resent.pin } : {}) };
       },
     }),
   ];
