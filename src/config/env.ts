@@ -96,6 +96,12 @@ export const EnvSchema = z.object({
    * that serves gRPC.
    */
   GRPC_SIGNING_THREADS: z.coerce.number().int().min(0).max(256).optional(),
+  /**
+   * How long before its certificate expires the Document Signer renewal Schedule replaces the active
+   * Document Signer (days, fractions allowed). A margin at or over the Document Signer's validity
+   * (365 days) renews at every run: for tests only.
+   */
+  DOCUMENT_SIGNER_RENEWAL_MARGIN_DAYS: z.coerce.number().positive().max(457).default(90),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

@@ -3,6 +3,7 @@ import type { ActivityDeps } from '../../activities';
 import { createEmailActivities } from '../../activities/email-activities';
 import type { Config } from '../config/config';
 import { createIssuanceService } from '../credentials/issuance-service';
+import { createDocumentSignerRenewal } from '../credentials/document-signer-renewal';
 import { deriveKekSubkeys } from '../credentials/kek-subkeys';
 import { createKeyStore, keyStoreOptions, resolveKek } from '../credentials/key-store';
 import { createIssuedCredentialsRepository } from '../db/issued-credentials-repository';
@@ -38,6 +39,7 @@ export async function createActivityDeps(config: Config, db: Db, overrides: Part
     issued: createIssuedCredentialsRepository(db, subkeys.pickupSealing),
     sendPinEmail: email.sendPinEmail,
     expiredRows: createExpiredRowsRepository(db),
+    documentSignerRenewal: createDocumentSignerRenewal({ db, keyStore }),
     ...overrides,
   };
 }
