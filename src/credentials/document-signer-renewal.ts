@@ -15,6 +15,8 @@ import type { KeyStore } from './key-store';
 export interface DocumentSignerRenewal {
   check(marginDays: number): Promise<DocumentSignerCheck>;
   renew(expectedKid: string): Promise<DocumentSignerRenewed>;
+  /** When the active Document Signer's certificate has serial `serialHex` (it was just revoked), replaces it at once; answers the replacement. */
+  replaceIfActive(serialHex: string): Promise<DocumentSignerRenewed | undefined>;
 }
 
 export function createDocumentSignerRenewal(deps: { db: Db; keyStore: Pick<KeyStore, 'rotate'>; now?: () => Date }): DocumentSignerRenewal {
@@ -22,7 +24,16 @@ export function createDocumentSignerRenewal(deps: { db: Db; keyStore: Pick<KeySt
   const now = deps.now ?? (() => new Date());
   const certificateOf = (pem: string | null) => (pem ? new X509Certificate(pem) : undefined);
 
+  async function renew(expectedKid: string): Promise<DocumentSignerRenewed> {
+    const { kid, rotated } = await deps.keyStore.rotate('document_signer', { replacing: expectedKid });
+    const row = await repo.byKid(kid);
+    const cert = certificateOf(row?.certificatePem ?? null);
+    if (!cert) throw new Error(`Document Signer ${kid} has no certificate`);
+    return { rotated, kid, previousKid: expectedKid, serialNumber: normaliseSerialHex(cert.serialNumber), notAfter: isoSeconds(new Date(cert.validTo)) };
+  }
+
   return {
+    renew,
     async check(marginDays) {
       const [ds, iaca] = await Promise.all([repo.active('document_signer'), repo.active('iaca')]);
       const dsCert = certificateOf(ds?.certificatePem ?? null);
@@ -40,12 +51,11 @@ export function createDocumentSignerRenewal(deps: { db: Db; keyStore: Pick<KeySt
       return { decision: 'RENEW', ...facts };
     },
 
-    async renew(expectedKid) {
-      const { kid, rotated } = await deps.keyStore.rotate('document_signer', { replacing: expectedKid });
-      const row = await repo.byKid(kid);
-      const cert = certificateOf(row?.certificatePem ?? null);
-      if (!cert) throw new Error(`Document Signer ${kid} has no certificate`);
-      return { rotated, kid, previousKid: expectedKid, serialNumber: normaliseSerialHex(cert.serialNumber), notAfter: isoSeconds(new Date(cert.validTo)) };
+    async replaceIfActive(serialHex) {
+      const ds = await repo.active('document_signer');
+      const cert = certificateOf(ds?.certificatePem ?? null);
+      if (!ds || !cert || normaliseSerialHex(cert.serialNumber) !== normaliseSerialHex(serialHex)) return undefined;
+      return renew(ds.kid);
     },
   };
 }

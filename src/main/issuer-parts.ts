@@ -27,7 +27,8 @@ import { x509IsoRoutes } from '../gateway/x509/x509-routes';
 import { x509CertificateRoutes } from '../gateway/x509/certificate-routes';
 import { createCertificateStores } from '../gateway/x509/certificate-stores';
 import { x509StoreRoutes } from '../gateway/x509/store-routes';
-import { x509CrlRoutes } from '../gateway/x509/crl-routes';
+import { x509AdminRoutes, x509CrlRoutes } from '../gateway/x509/crl-routes';
+import { createDocumentSignerRenewal } from '../credentials/document-signer-renewal';
 import { createX509CrlRepository } from '../db/x509-crl-repository';
 import { createCrlService } from '../x509/crl-service';
 import { createX509StoreRepository } from '../db/x509-store-repository';
@@ -112,6 +113,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       ...x509CertificateRoutes(x509),
       ...x509StoreRoutes({ config, repo: x509Stores }),
       ...x509CrlRoutes({ crls, audit }),
+      ...x509AdminRoutes({ crls, replaceIfActive: (serial) => createDocumentSignerRenewal({ db, keyStore }).replaceIfActive(serial) }),
       ...adminRoutes({
         processes: createProcessFinder({ client: temporal.client, namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE, temporalUiUrl: temporalUiBaseUrl(config.env) }),
         cancelOffer: (key) => offerService.cancel(key),
