@@ -69,6 +69,10 @@ describe('the issuer\'s IACA and Document Signers as X.509 service records, agai
     assert.match(checked.stdout, /No Revoked Certificates/);
     const verified = verifyWithCrl(iaca.certificate_pem, crl, ds.certificate_pem);
     assert.equal(verified.status, 0, verified.stdout + verified.stderr);
+    // Development IACAs made before the X.509 service recorded them named /crl/iaca.crl: the active IACA's CRL is served there too.
+    const legacy = await fetch(`${gw.base}/crl/iaca.crl`);
+    assert.equal(legacy.status, 200);
+    assert.deepEqual(Buffer.from(await legacy.arrayBuffer()), crl);
   });
 
   test('recording is idempotent across starts, re-creates records a database from before 0018 lacks, and a rotated Document Signer is recorded too', async () => {

@@ -1,5 +1,6 @@
 import type { AuditLogRepository } from '../../db/audit-log-repository';
-import { type CrlService } from '../../x509/crl-service';
+import type { Response } from 'express';
+import type { CrlService, SignedCrl } from '../../x509/crl-service';
 import { isoSeconds, x509 } from '../../x509/x509-support';
 import { AlreadyRevokedError, ConflictError, InvalidFormatError, RouteNotFoundError } from '../api-errors';
 import { auditCall } from '../audit-call';
@@ -25,6 +26,16 @@ function serialOf(pem: string): string {
   } catch {
     throw new InvalidFormatError('certificatePEM: is not a PEM X.509 certificate', { fields: [{ path: 'certificatePEM', message: 'is not a PEM X.509 certificate' }] });
   }
+}
+
+/** The CRL's bytes with its caching headers: public, at most an hour, never past nextUpdate. */
+function sendCrl(res: Response, crl: SignedCrl | undefined, iacaId: string): Buffer {
+  if (!crl) throw new RouteNotFoundError('No such CRL', { iacaId });
+  const maxAge = Math.max(0, Math.min(3600, Math.floor((crl.nextUpdate.getTime() - Date.now()) / 1000)));
+  res.setHeader('Cache-Control', `public, max-age=${maxAge}`);
+  res.setHeader('Last-Modified', crl.thisUpdate.toUTCString());
+  res.setHeader('Expires', crl.nextUpdate.toUTCString());
+  return crl.der;
 }
 
 /**
@@ -74,14 +85,23 @@ export function x509CrlRoutes({ crls, audit }: CrlRoutesDeps): AnyRouteSpec[] {
       response: z.instanceof(Buffer),
       produces: 'application/pkix-crl',
       errors: [404],
-      handler: async ({ params, res }) => {
-        const crl = await crls.currentCrl(params.iacaId!);
-        if (!crl) throw new RouteNotFoundError('No such CRL', { iacaId: params.iacaId });
-        const maxAge = Math.max(0, Math.min(3600, Math.floor((crl.nextUpdate.getTime() - Date.now()) / 1000)));
-        res.setHeader('Cache-Control', `public, max-age=${maxAge}`);
-        res.setHeader('Last-Modified', crl.thisUpdate.toUTCString());
-        res.setHeader('Expires', crl.nextUpdate.toUTCString());
-        return crl.der;
+      handler: async ({ params, res }) => sendCrl(res, await crls.currentCrl(params.iacaId!), params.iacaId!),
+    }),
+
+    defineRoute({
+      method: 'get',
+      path: '/crl/iaca.crl',
+      operationId: 'x509IssuerIacaCrl',
+      summary: 'The CRL of the issuer\'s active IACA (the distribution point development IACAs named before /x509/crls/)',
+      description: 'The same CRL as /x509/crls/<id>.crl of the issuer\'s active IACA, for development IACAs and Document Signers made before the X.509 service recorded them.',
+      tags: ['X.509 service'],
+      security: 'none',
+      response: z.instanceof(Buffer),
+      produces: 'application/pkix-crl',
+      errors: [404],
+      handler: async ({ res }) => {
+        const id = await crls.issuerActiveIacaId();
+        return sendCrl(res, id ? await crls.currentCrl(id) : undefined, id ?? 'issuer');
       },
     }),
   ];
