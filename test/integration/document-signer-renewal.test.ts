@@ -126,13 +126,20 @@ describe('Document Signer renewal by a Temporal Schedule, on a real Temporal ser
     assert.equal(audit?.actor, 'worker:document-signer-renewal');
   });
 
-  test('renewal is idempotent (a stale kid rotates nothing); the workflow history holds kids and serials, never key material', async () => {
+  test('renewal is idempotent (a stale kid rotates nothing) and refuses to churn under an expiring IACA; the workflow history holds kids and serials, never key material', async () => {
     const current = (await activeDs()).kid;
     const renewal = createDocumentSignerRenewal({ db: database.db, keyStore });
     const again = await renewal.renew(first.kid);
     assert.equal(again.rotated, false);
     assert.equal(again.kid, current);
     assert.equal((await activeDs()).kid, current);
+
+    // Near the IACA's own end a new Document Signer could not outlive it: the check says so and nothing rotates.
+    const iaca = (await database.db('signing_keys').where({ purpose: 'iaca', state: 'active' }).first()) as { certificate_pem: string };
+    const iacaEnd = new Date(new X509Certificate(iaca.certificate_pem).validTo).getTime();
+    const late = await createDocumentSignerRenewal({ db: database.db, keyStore, now: () => new Date(iacaEnd - 10 * 86_400_000) }).check(90);
+    assert.equal(late.decision, 'IACA_EXPIRING');
+    assert.equal(late.kid, current);
 
     let runId: string | undefined;
     for await (const execution of worker.client.workflow.list({ query: `WorkflowType = '${DOCUMENT_SIGNER_RENEWAL_WORKFLOW_TYPE}' AND TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Completed'` })) {
