@@ -1,6 +1,7 @@
 import type { Config } from '../src/config/config';
 import type { AuditLogRepository } from '../src/db/audit-log-repository';
 import { createAuditActivities } from './audit-activities';
+import { createDocumentSignerActivities, type DocumentSignerActivityDeps } from './document-signer-activities';
 import { createIssuanceActivities, type IssuanceActivityDeps } from './issuance-activities';
 import { createOfferActivities, type OfferActivityDeps } from './offer-activities';
 import { createRevocationActivities, type RevocationActivityDeps } from './revocation-activities';
@@ -8,7 +9,7 @@ import { createUpkeepActivities, type UpkeepDeps } from './upkeep-activities';
 import { createWebhookActivities, type WebhookDeps } from './webhook-activities';
 
 /** Everything activities need, built once by the worker's entry point. */
-export interface ActivityDeps extends OfferActivityDeps, IssuanceActivityDeps, UpkeepDeps, RevocationActivityDeps {
+export interface ActivityDeps extends OfferActivityDeps, IssuanceActivityDeps, UpkeepDeps, RevocationActivityDeps, DocumentSignerActivityDeps {
   config: Config;
   audit: AuditLogRepository;
   secret: (name: string) => string | undefined;
@@ -23,4 +24,5 @@ export const createActivities = (deps: ActivityDeps) => ({
   ...createIssuanceActivities(deps),
   ...createUpkeepActivities(deps),
   ...createRevocationActivities(deps),
+  ...createDocumentSignerActivities(deps),
 });

@@ -5,3 +5,4 @@ export * from './batch-offer';
 export * from './ceiling-probe';
 export * from './upkeep-purge';
 export * from './revocation';
+export * from './document-signer-renewal';

@@ -116,6 +116,12 @@ export const EnvSchema = z.object({
   STATUS_LIST_TTL: z.coerce.number().int().min(1).max(86_400).default(300),
   /** `exp` - `iat` of a signed status list, seconds (at least twice the ttl); a list is re-signed when half of it has passed. Default 86400. */
   STATUS_LIST_VALIDITY: z.coerce.number().int().min(60).max(31 * 86_400).default(86_400),
+  /**
+   * How long before its certificate expires the Document Signer renewal Schedule replaces the active
+   * Document Signer (days, fractions allowed). A margin at or over the Document Signer's validity
+   * (365 days) renews at every run: for tests only.
+   */
+  DOCUMENT_SIGNER_RENEWAL_MARGIN_DAYS: z.coerce.number().positive().max(457).default(90),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

@@ -107,8 +107,12 @@ export interface KeyStore {
   webhookPublicKeys(): Promise<PublishedJwk[]>;
   /** Public parts of the P-256 and Ed25519 credential keys, for the issuer's DID document. */
   verificationKeys(): Promise<VerificationKeys>;
-  /** Replaces the active key of `purpose` (rotating `iaca` also issues a new Document Signer under it). */
-  rotate(purpose: SigningKeyPurpose): Promise<{ kid: string }>;
+  /**
+   * Replaces the active key of `purpose` (rotating `iaca` also issues a new Document Signer under it).
+   * With `replacing`, only when that kid is still the active one (else nothing changes and `rotated`
+   * is false, `kid` the active key): a retried or concurrent renewal rotates once.
+   */
+  rotate(purpose: SigningKeyPurpose, opts?: { replacing?: string }): Promise<{ kid: string; rotated: boolean }>;
   /** The credential keys verifiers may need: the active one and retired ones whose `not_after` is ahead. */
   jwks(): Promise<{ keys: PublishedJwk[] }>;
   /**
@@ -355,9 +359,13 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
       };
     },
 
-    async rotate(purpose) {
+    async rotate(purpose, rotateOpts = {}) {
       const { kid, affected } = await repo.exclusive(async (keys) => {
         const at = now();
+        if (rotateOpts.replacing !== undefined) {
+          const current = await keys.active(purpose);
+          if (current && current.kid !== rotateOpts.replacing) return { kid: current.kid, affected: [] as SigningKeyPurpose[] };
+        }
         if (purpose === 'credential') {
           const next = await newCredentialKey(at);
           await retire(keys, await keys.active('credential'), at);
@@ -392,10 +400,11 @@ export function createKeyStore(opts: KeyStoreOptions): KeyStore {
         await keys.insert(pki.documentSigner);
         return { kid: pki.iaca.kid, affected: ['iaca', 'document_signer'] as SigningKeyPurpose[] };
       });
+      if (affected.length === 0) return { kid, rotated: false };
       forget(affected);
       log?.info({ purpose, kid }, 'signing key rotated');
       await recordInX509Service();
-      return { kid };
+      return { kid, rotated: true };
     },
 
     async jwks() {

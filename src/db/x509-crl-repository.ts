@@ -169,6 +169,11 @@ export function createX509CrlRepository(db: Db) {
         .select('i.certificate_pem')) as { certificate_pem: string }[];
       return rows.map((r) => r.certificate_pem);
     },
+    /** The id of the issuer's active IACA (`signing_keys` purpose `iaca`, state `active`), if recorded. */
+    async issuerActiveIacaId(): Promise<string | undefined> {
+      const row = (await db('x509_iacas as i').join('signing_keys as k', 'k.kid', 'i.signing_key_kid').where({ 'k.purpose': 'iaca', 'k.state': 'active' }).first('i.id')) as { id: string } | undefined;
+      return row?.id;
+    },
     /** Records a Document Signer issued under `iacaId` (idempotent). */
     async insertDocumentSigner(ds: Pick<DocumentSignerRecord, 'iacaId' | 'serialNumber' | 'client' | 'certificatePem' | 'notAfter'>): Promise<void> {
       await db('x509_document_signers')

@@ -4,6 +4,7 @@ import { createEmailActivities } from '../../activities/email-activities';
 import type { Config } from '../config/config';
 import { createIssuanceService } from '../credentials/issuance-service';
 import { instrumentIssuance } from '../metrics/metrics';
+import { createDocumentSignerRenewal } from '../credentials/document-signer-renewal';
 import { deriveKekSubkeys } from '../credentials/kek-subkeys';
 import { createKeyStore, keyStoreOptions, resolveKek } from '../credentials/key-store';
 import { createIssuedCredentialsRepository } from '../db/issued-credentials-repository';
@@ -45,6 +46,7 @@ export async function createActivityDeps(config: Config, db: Db, overrides: Part
     sendPinEmail: email.sendPinEmail,
     expiredRows: createExpiredRowsRepository(db),
     webhookSigner: () => keyStore.webhookSigner(),
+    documentSignerRenewal: createDocumentSignerRenewal({ db, keyStore }),
     ...overrides,
   };
 }

@@ -33,7 +33,8 @@ import { x509IsoRoutes } from '../gateway/x509/x509-routes';
 import { x509CertificateRoutes } from '../gateway/x509/certificate-routes';
 import { createCertificateStores } from '../gateway/x509/certificate-stores';
 import { x509StoreRoutes } from '../gateway/x509/store-routes';
-import { x509CrlRoutes } from '../gateway/x509/crl-routes';
+import { x509AdminRoutes, x509CrlRoutes } from '../gateway/x509/crl-routes';
+import { createDocumentSignerRenewal } from '../credentials/document-signer-renewal';
 import { createX509CrlRepository } from '../db/x509-crl-repository';
 import { createCrlService } from '../x509/crl-service';
 import { createX509StoreRepository } from '../db/x509-store-repository';
@@ -142,6 +143,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       ...adminRoutes({ processes, cancelOffer: (key) => offerService.cancel(key), resendPin: (key, by) => offerService.resendPin(key, by) }),
       ...documentTimelineRoutes({ timeline: createDocumentTimeline({ db, processes }) }),
       ...webhookAdminRoutes({ deadLetters: createDeadLetters({ client: temporal.client, namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE }) }),
+      ...x509AdminRoutes({ crls, replaceIfActive: (serial) => createDocumentSignerRenewal({ db, keyStore }).replaceIfActive(serial) }),
     ],
     protocolRouters: [
       statusListRoutes({ issuerUrl: config.issuerUrl, publisher, lists: statusLists }),

@@ -5,6 +5,7 @@ import { createActivities } from '../../activities';
 import { connectTemporalClient } from '../temporal/temporal-client';
 import { connectionFields, describeTemporalConnection, type TemporalConnectionOptions } from '../temporal/temporal-connection-options';
 import { ensureUpkeepSchedule } from './upkeep-schedule';
+import { ensureDocumentSignerRenewalSchedule } from './document-signer-renewal-schedule';
 import { installTemporalRuntime } from './temporal-runtime';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
@@ -16,8 +17,9 @@ export interface IssuerWorkerOptions extends TemporalConnectionOptions {
   activities: ReturnType<typeof createActivities>;
   logger: Logger;
   /**
-   * Create the upkeep purge Schedule (upkeep-schedule.ts) if it does not exist yet. The `worker`
-   * command does; the test harness's workers do not.
+   * Create the upkeep purge Schedule (upkeep-schedule.ts) and the Document Signer renewal Schedule
+   * (document-signer-renewal-schedule.ts) if they do not exist yet. The `worker` command does; the
+   * test harness's workers do not.
    */
   upkeepSchedule?: boolean;
   /** A prebuilt bundle (the test harness bundles once per run); otherwise workflows are bundled at start. */
@@ -46,6 +48,8 @@ export async function startIssuerWorker(opts: IssuerWorkerOptions): Promise<Runn
     try {
       const { scheduleId, created } = await ensureUpkeepSchedule(temporal.client, { taskQueue: opts.taskQueue });
       opts.logger.info({ scheduleId }, created ? 'upkeep purge schedule created' : 'upkeep purge schedule already exists');
+      const renewal = await ensureDocumentSignerRenewalSchedule(temporal.client, { taskQueue: opts.taskQueue });
+      opts.logger.info({ scheduleId: renewal.scheduleId }, renewal.created ? 'document signer renewal schedule created' : 'document signer renewal schedule already exists');
     } catch (err) {
       await connection.close();
       throw err;

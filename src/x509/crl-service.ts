@@ -58,6 +58,8 @@ export interface CrlService {
   /** The recorded IACA a Document Signer request names: by its PEM, else by the client's key identifier and subject. */
   findIaca(client: string, ref: { certificatePem?: string | undefined; keyIdentifier: string; subject: string }): Promise<IacaRecord | undefined>;
   issuerIaca(kid: string): Promise<IacaRecord | undefined>;
+  /** The record id of the issuer's active IACA, if any. */
+  issuerActiveIacaId(): Promise<string | undefined>;
   recordDocumentSigner(iacaId: string, client: string | null, issued: { certificatePem: string; serialNumber: string; notAfter: Date }): Promise<void>;
   /** Revokes the client's Document Signer `serialNumber` (hex) and signs the IACA's next CRL at once. */
   revoke(client: string | null, serialNumber: string, reason: RevocationReason): Promise<RevokeOutcome>;
@@ -142,6 +144,7 @@ export function createCrlService(deps: CrlServiceDeps): CrlService {
       return repo.iacaByKey(client, ref.keyIdentifier, ref.subject, now());
     },
     issuerIaca: (kid) => repo.iacaBySigningKey(kid),
+    issuerActiveIacaId: () => repo.issuerActiveIacaId(),
     recordDocumentSigner: (iacaId, client, issued) =>
       repo.insertDocumentSigner({ iacaId, client, certificatePem: issued.certificatePem, serialNumber: normaliseSerialHex(issued.serialNumber), notAfter: issued.notAfter }),
     async revoke(client, serialNumber, reason) {

@@ -14,6 +14,7 @@ import { connectTemporalClient, type TemporalClientHandle } from '../../src/temp
 import { temporalConnectionOptions, type TemporalConnectionOptions } from '../../src/temporal/temporal-connection-options';
 import { startIssuerWorker, type RunningWorker } from '../../src/worker/issuer-worker';
 import { upkeepPurgeScheduleId } from '../../src/worker/upkeep-schedule';
+import { documentSignerRenewalScheduleId } from '../../src/worker/document-signer-renewal-schedule';
 import { PURGED_TABLES, UPKEEP_PURGE_WORKFLOW_TYPE, type UpkeepPurgeWorkflow } from '../../workflows/contracts/upkeep-purge';
 import { EXPIRING_TABLES } from '../../src/db/nonces-repository';
 import { createTestDatabase, loadTestConfig, testConfigFile, testEnv, uniqueName } from '../support/test-services';
@@ -85,6 +86,7 @@ describe('Temporal over mTLS, and the upkeep purge schedule, on a real Temporal 
   after(async () => {
     for (const w of workers) await w.close();
     await temporal?.client.schedule.getHandle(upkeepPurgeScheduleId(taskQueue)).delete().catch(() => undefined);
+    await temporal?.client.schedule.getHandle(documentSignerRenewalScheduleId(taskQueue)).delete().catch(() => undefined);
     await temporal?.close();
     await front?.close();
     await database?.drop();
@@ -113,7 +115,7 @@ describe('Temporal over mTLS, and the upkeep purge schedule, on a real Temporal 
     assert.ok(front.clients.includes('test-client'));
   });
 
-  test('the worker creates the upkeep schedule at start over mTLS, and a second start does not duplicate it', async () => {
+  test('the worker creates the upkeep schedule (and the Document Signer renewal schedule) at start over mTLS, and a second start does not duplicate it', async () => {
     const seenBefore = front.clients.length;
     await startWorker();
     await startWorker();
@@ -128,6 +130,10 @@ describe('Temporal over mTLS, and the upkeep purge schedule, on a real Temporal 
     assert.equal(description.action.taskQueue, taskQueue);
     assert.deepEqual(description.spec.intervals?.map((i) => i.every), [15 * 60 * 1000]);
     await assert.rejects(temporal.client.schedule.getHandle(upkeepPurgeScheduleId(uniqueName('other'))).describe(), ScheduleNotFoundError);
+    // The Document Signer renewal Schedule is created beside it (every 6 hours).
+    const renewal = await temporal.client.schedule.getHandle(documentSignerRenewalScheduleId(taskQueue)).describe();
+    assert.equal(renewal.action.type === 'startWorkflow' && renewal.action.workflowType, 'documentSignerRenewalWorkflow');
+    assert.deepEqual(renewal.spec.intervals?.map((i) => i.every), [6 * 3600 * 1000]);
   });
 
   test('the purge deletes expired nonces, access tokens, pickups and DPoP jtis in bounded batches and keeps fresh ones', async () => {

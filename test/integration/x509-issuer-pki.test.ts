@@ -3,6 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { createKeyStore, keyStoreOptions } from '../../src/credentials/key-store';
 import { type BearerGateway, startBearerGateway } from '../support/bearer-gateway';
+import { TEST_DEV_API_KEY } from '../support/test-services';
 import { certificateText, extension, openssl } from '../support/openssl';
 
 /**
@@ -68,6 +69,10 @@ describe('the issuer\'s IACA and Document Signers as X.509 service records, agai
     assert.match(checked.stdout, /No Revoked Certificates/);
     const verified = verifyWithCrl(iaca.certificate_pem, crl, ds.certificate_pem);
     assert.equal(verified.status, 0, verified.stdout + verified.stderr);
+    // Development IACAs made before the X.509 service recorded them named /crl/iaca.crl: the active IACA's CRL is served there too.
+    const legacy = await fetch(`${gw.base}/crl/iaca.crl`);
+    assert.equal(legacy.status, 200);
+    assert.deepEqual(Buffer.from(await legacy.arrayBuffer()), crl);
   });
 
   test('recording is idempotent across starts, re-creates records a database from before 0018 lacks, and a rotated Document Signer is recorded too', async () => {
@@ -91,5 +96,42 @@ describe('the issuer\'s IACA and Document Signers as X.509 service records, agai
     const iaca = await activeRow('iaca');
     const crl = await crlOf(iaca.certificate_pem);
     for (const pem of [old.certificate_pem, fresh.certificate_pem]) assert.equal(verifyWithCrl(iaca.certificate_pem, crl, pem).status, 0, 'the old one stays valid for verification');
+  });
+
+  test('an operator revokes the issuer\'s Document Signers (admin API, role operate): the CRL lists them at once, and the active one is replaced at once', async () => {
+    const revoke = (body: unknown, token = TEST_DEV_API_KEY) => gw.call('POST', '/admin/v1/x509/document-signers/revoke', body, token);
+    const iaca = await activeRow('iaca');
+    const retired = (await db()('signing_keys').where({ purpose: 'document_signer', state: 'retired' }).first()) as { certificate_pem: string };
+    const active = await activeRow('document_signer');
+
+    assert.equal((await revoke({ certificatePEM: retired.certificate_pem }, '')).status, 401);
+    const byClient = await gw.call('POST', '/admin/v1/x509/document-signers/revoke', { certificatePEM: retired.certificate_pem });
+    assert.equal(byClient.status, 401, 'an API client token is not an admin token');
+
+    // A retired one: revoked, nothing replaced.
+    const first = await revoke({ certificatePEM: retired.certificate_pem, reason: 'keyCompromise' });
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.equal(first.body.replacedBy, undefined);
+    assert.equal(first.body.crlUri, cdpOf(iaca.certificate_pem));
+    assert.equal((await revoke({ certificatePEM: retired.certificate_pem })).body.error.code, 'ALREADY_REVOKED');
+
+    // The active one: revoked and replaced, so issuance never signs with a revoked Document Signer.
+    const second = await revoke({ serialNumber: new X509Certificate(active.certificate_pem).serialNumber });
+    assert.equal(second.status, 200, JSON.stringify(second.body));
+    const replacement = await activeRow('document_signer');
+    assert.notEqual(replacement.kid, active.kid);
+    assert.equal(second.body.replacedBy.kid, replacement.kid);
+    assert.equal(second.body.replacedBy.serialNumber, new X509Certificate(replacement.certificate_pem).serialNumber.toLowerCase());
+
+    const crl = await crlOf(iaca.certificate_pem);
+    for (const pem of [retired.certificate_pem, active.certificate_pem]) {
+      const v = verifyWithCrl(iaca.certificate_pem, crl, pem);
+      assert.notEqual(v.status, 0);
+      assert.match(v.stdout + v.stderr, /certificate revoked/);
+    }
+    assert.equal(verifyWithCrl(iaca.certificate_pem, crl, replacement.certificate_pem).status, 0, 'the replacement is good');
+    assert.equal((await revoke({ serialNumber: '4a'.repeat(16) })).status, 404);
+    const audited = await db()('audit_log').where({ action: 'admin.x509.document_signer.revoke' }).select('status');
+    assert.ok(audited.length >= 3);
   });
 });

@@ -20,6 +20,7 @@ import { startGateway } from '../../src/main/issuer-parts';
 import { CEILING_PROBE_WORKFLOW_TYPE, type CeilingProbeWorkflow, finishProbeUpdate } from '../../workflows/contracts/ceiling-probe';
 import { UPKEEP_PURGE_WORKFLOW_TYPE, type UpkeepPurgeWorkflow } from '../../workflows/contracts/upkeep-purge';
 import { revocationWorkflowId } from '../../workflows/contracts/revocation';
+import { DOCUMENT_SIGNER_RENEWAL_WORKFLOW_TYPE, type DocumentSignerRenewalWorkflow } from '../../workflows/contracts/document-signer-renewal';
 import { startSmtpReceiver, waitForPin } from '../support/smtp-receiver';
 import { createTestDatabase, loadTestConfig, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';
 import { startTestWorker } from '../support/test-worker';
@@ -171,6 +172,13 @@ test('record workflow histories', { timeout: 240_000 }, async () => {
     const cancelledRevocationId = revocationWorkflowId('hr.example.org', VCT, 'rec-revoke-cancelled');
     assert.equal((await issuer.client.workflow.getHandle(cancelledRevocationId).result()).state, 'CANCELLED');
     recorded.push({ workflowId: cancelledRevocationId, scenario: 'revocation-cancelled', client: issuer.client });
+    // Document Signer renewal, as its schedule starts it: one run that is not due, one that renews.
+    for (const [scenario, marginDays] of [['document-signer-renewal-not-due', 30], ['document-signer-renewal-renewed', 366]] as const) {
+      const renewal = await issuer.client.workflow.start<DocumentSignerRenewalWorkflow>(DOCUMENT_SIGNER_RENEWAL_WORKFLOW_TYPE, { taskQueue: issuer.taskQueue, workflowId: uniqueName(scenario), args: [{ marginDays }] });
+      const result = await renewal.result();
+      assert.equal(result.check?.decision, marginDays === 30 ? 'NOT_DUE' : 'RENEW', scenario);
+      recorded.push({ workflowId: renewal.workflowId, scenario, client: issuer.client });
+    }
 
     // Every offer above ended and told the source: their webhook deliveries are children to record too.
     for (const { workflowId, client } of [...recorded]) {

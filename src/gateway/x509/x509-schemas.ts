@@ -128,4 +128,8 @@ export const RevokeDocumentSignerResponse = z
   .object({ serialNumber: z.string(), revokedAt: outInstant, reason: z.string(), crlUri: z.string(), crlNumber: z.string() })
   .meta({ id: 'RevokeDocumentSignerResponse' });
 
+export const RevokeIssuerDocumentSignerResponse = RevokeDocumentSignerResponse.extend({
+  replacedBy: z.object({ kid: z.string(), serialNumber: z.string() }).optional().meta({ description: 'The new active Document Signer, when the revoked one was active' }),
+}).meta({ id: 'RevokeIssuerDocumentSignerResponse' });
+
 export const CrlParams = z.object({ iacaId: z.string().regex(/^[A-Za-z0-9_-]{22}$/) });
