@@ -2,6 +2,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { type Config, sourceByName } from '../src/config/config';
 import type { IssuedCredentialsRepository } from '../src/db/issued-credentials-repository';
 import type { OffersRepository } from '../src/db/offers-repository';
+import { STATUS_EVENT_ID, type StatusEventsRepository, verifyStatusEvent } from '../src/db/status-events-repository';
 import { type WebhookEvent, WebhookFailure } from '../workflows/contracts/webhook-delivery';
 
 export interface WebhookDeps {
@@ -12,6 +13,8 @@ export interface WebhookDeps {
   /** Where an event's facts are checked: the offer's record, written by the closeOffer activity. */
   offers: Pick<OffersRepository, 'byId'>;
   issued: Pick<IssuedCredentialsRepository, 'countFor'>;
+  /** Where status-change events (revoked, suspended, reinstated) are checked (src/db/status-events-repository.ts). */
+  statusEvents?: Pick<StatusEventsRepository, 'byId'>;
 }
 
 export type WebhookEventCheck = { success: true; event: WebhookEvent } | { success: false; error: string };
@@ -49,7 +52,7 @@ export async function verifyWebhookEvent(subscriber: string, event: WebhookEvent
   return { success: true, event: rebuilt };
 }
 
-export const createWebhookActivities = ({ config, secret, fetch, offers, issued }: WebhookDeps) => ({
+export const createWebhookActivities = ({ config, secret, fetch, offers, issued, statusEvents }: WebhookDeps) => ({
   /**
    * POSTs one event, rebuilt from the database first (verifyWebhookEvent): an event that does not
    * match it is refused without retrying and nothing is sent. 2xx is success; 408, 429 and 5xx and
@@ -60,7 +63,7 @@ export const createWebhookActivities = ({ config, secret, fetch, offers, issued 
     const source = sourceByName(config, input.subscriber);
     const endpoint = source?.notification_endpoint;
     if (!endpoint) throw ApplicationFailure.nonRetryable(`no notification_endpoint configured for ${input.subscriber}`, WebhookFailure.NotConfigured);
-    const check = await verifyWebhookEvent(input.subscriber, input.event, { offers, issued });
+    const check = STATUS_EVENT_ID.test(input.event.id) && statusEvents ? await verifyStatusEvent(input.subscriber, input.event, statusEvents) : await verifyWebhookEvent(input.subscriber, input.event, { offers, issued });
     if (!check.success) throw ApplicationFailure.nonRetryable(`event refused: ${check.error}`, WebhookFailure.EventUnverified);
     const { event } = check;
     const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': event.id, 'user-agent': 'durable-issuer-webhooks' };

@@ -77,11 +77,13 @@ export function createRevocationsRepository(db: Db, statusLists: Pick<StatusList
     },
 
     /** The scheduled revocation fires: revokes the credentials, unless it was cancelled or already done (`undefined`). */
-    async fireScheduled(key: DocumentKey, at: Date): Promise<DocumentRevocation | undefined> {
+    async fireScheduled(key: DocumentKey, at: Date, inTransaction?: (trx: Db, row: DocumentRevocation) => Promise<void>): Promise<DocumentRevocation | undefined> {
       return db.transaction(async (trx) => {
         const updated = await trx('document_revocations').where({ ...key, state: 'scheduled' }).update({ state: 'revoked', revoked_at: at });
         if (updated === 0) return undefined;
-        return flip(trx, key);
+        const row = await flip(trx, key);
+        await inTransaction?.(trx, row);
+        return row;
       });
     },
 

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID, webcrypto } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
@@ -52,6 +53,22 @@ function decodeEncodedList(encodedList: string): Uint8Array {
   return new Uint8Array(gunzipSync(Buffer.from(encodedList.slice(1), 'base64url')));
 }
 
+/** The authentic source's notification_endpoint: records the events it is told. */
+async function startHookReceiver() {
+  const events: { id: string; type: string; occurred_at: string; data: Record<string, unknown> }[] = [];
+  const server = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c));
+    req.on('end', () => {
+      events.push(JSON.parse(body));
+      res.statusCode = 204;
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, events, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hooks` };
+}
+
 async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -94,6 +111,7 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
   let base: string;
   let realIssuance: IssuanceService;
   let config: ReturnType<typeof loadTestConfig>;
+  let hooks: Awaited<ReturnType<typeof startHookReceiver>>;
   /** Documents whose first signing attempt fails with a transient error (the injected failure). */
   const failOnce = new Set<string>();
   const failedAttemptIdx: number[] = [];
@@ -113,10 +131,12 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
 
   before(async () => {
     database = await createTestDatabase();
+    hooks = await startHookReceiver();
     const port = await freePort();
     config = loadTestConfig(
       testConfigFile((f) => {
         f.issuer = { pre_authorized_code: { enabled: true, pin_required: false, code_ttl: 600 } };
+        (f.authentic_sources as Record<string, Record<string, unknown>>)['hr.example.org']!.notification_endpoint = { url: hooks.url };
         f.api_clients = {
           caro: { token_hash: `sha256:${createHash('sha256').update(CLIENT_TOKEN).digest('hex')}` },
           other: { token_hash: `sha256:${createHash('sha256').update(OTHER_CLIENT_TOKEN).digest('hex')}` },
@@ -132,6 +152,7 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
   after(async () => {
     await gateway?.close();
     await worker?.close();
+    await new Promise((r) => hooks?.server.close(() => r(undefined)));
     await database?.drop();
   });
 
@@ -244,6 +265,16 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     assert.equal(reinstate.status, 409);
     assert.equal((await bodyOf(reinstate)).error.code, 'ALREADY_REVOKED');
     assert.equal((await jwtList(uri)).list.getStatus(idx), 1);
+
+    // Each change reached the source's notification_endpoint: type, id, time and business ids only.
+    const ofDocument = () => hooks.events.filter((e) => e.data.document_id === documentId && e.type.startsWith('document.'));
+    await eventually(async () => assert.equal(ofDocument().length, 3), 10_000);
+    assert.deepEqual(ofDocument().map((e) => e.type).sort(), ['document.reinstated', 'document.revoked', 'document.suspended']);
+    for (const e of ofDocument()) {
+      assert.match(e.id, /^status\.[A-Za-z0-9_-]{22}$/);
+      assert.ok(!Number.isNaN(Date.parse(e.occurred_at)));
+      assert.deepEqual(e.data, { vct: DIPLOMA.vct, document_id: documentId, credentials_changed: 1 });
+    }
   });
 
   test('an mdoc\'s MSO carries status {status_list: {idx, uri}}; the CWT list is a COSE_Sign1 whose x5chain chains to the mdoc\'s IACA (draft §5.2, §6.3)', async () => {
@@ -366,6 +397,7 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     assert.equal(final.credentialsRevoked, 1);
     assert.ok(Date.now() >= revokeAt * 1000);
     assert.equal((await jwtList(uri)).list.getStatus(idx), 1);
+    await eventually(async () => assert.ok(hooks.events.some((e) => e.type === 'document.revoked' && e.data.document_id === documentId), 'the scheduled revocation is reported too'), 10_000);
   });
 
   test('a scheduled revocation cancelled before it fires revokes nothing', async () => {

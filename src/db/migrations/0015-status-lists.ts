@@ -18,6 +18,7 @@ import type { Knex } from 'knex';
  * - `document_revocations`: a revoked document, or one whose revocation is scheduled (seed 000
  *   `POST /api/v1/document/revoke`), its revocation id, reason and replacement reference. The
  *   reason stays here: the revocation workflow's history carries ids and times only.
+ * - `status_events`: each status change of a document, as reported to its source's webhook.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('status_lists', (t) => {
@@ -66,6 +67,18 @@ export async function up(knex: Knex): Promise<void> {
     t.primary(['authentic_source', 'vct', 'document_id']);
   });
   await knex.raw(`alter table document_revocations add constraint document_revocations_state check (state in ('scheduled', 'revoked'))`);
+  // Status changes reported to the authentic source's notification_endpoint: the webhook activity
+  // rebuilds each event from its row (ids, type, time, counts; never document data).
+  await knex.schema.createTable('status_events', (t) => {
+    t.text('id').primary();
+    t.text('authentic_source').notNullable();
+    t.text('vct').notNullable();
+    t.text('document_id').notNullable();
+    t.text('type').notNullable();
+    t.integer('credentials_changed').notNullable();
+    t.timestamp('occurred_at', { useTz: true }).notNullable();
+    t.index(['authentic_source', 'vct', 'document_id']);
+  });
   // Seed 001 credentials issued before this migration took indices from a sequence, in lists of
   // 131,072: they become issued entries of the w3c revocation lists, so new allocations avoid them.
   await knex.raw(`
@@ -79,6 +92,7 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
+  await knex.schema.dropTable('status_events');
   await knex.schema.dropTable('document_revocations');
   await knex.schema.alterTable('issued_credentials', (t) => {
     t.dropColumn('status_list_id');
