@@ -7,8 +7,9 @@ import type { Knex } from 'knex';
  * - `status_lists`: one row per list, by family (`token`: the IETF Token Status List served as JWT
  *   and CWT, for `dc+sd-jwt` and `mso_mdoc`; `w3c`: the Bitstring Status List, for `jwt_vc_json` and
  *   seed 001's credentials), purpose and number. `bits` per entry (2 for `token`: 0 valid, 1
- *   invalid, 2 suspended; 1 for `w3c` revocation), `size` entries, `allocated` indices taken, and
- *   `version`, bumped in the transaction of every status change, so a publisher knows when to re-sign.
+ *   invalid, 2 suspended; 1 for `w3c` revocation), `size` entries, `allocated` indices taken.
+ * - `status_list_change_seq`: advanced after every committed status change, so a publisher knows
+ *   when to re-sign (a sequence takes no row lock: concurrent changes do not queue on a hot row).
  * - `status_list_entries`: an allocated index and its status. Statuses live in rows, not in a shared
  *   bit array, so concurrent changes never overwrite one another (no lost update). An index is
  *   `reserved` by an issuance request (`request_key`, `ordinal`: a retry of the request finds its
@@ -29,10 +30,10 @@ export async function up(knex: Knex): Promise<void> {
     t.smallint('bits').notNullable();
     t.integer('size').notNullable();
     t.integer('allocated').notNullable().defaultTo(0);
-    t.bigInteger('version').notNullable().defaultTo(0);
     t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.unique(['family', 'purpose', 'number']);
   });
+  await knex.raw('create sequence status_list_change_seq');
   await knex.schema.createTable('status_list_entries', (t) => {
     t.text('list_id').notNullable().references('id').inTable('status_lists');
     t.integer('idx').notNullable();
@@ -100,4 +101,5 @@ export async function down(knex: Knex): Promise<void> {
   });
   await knex.schema.dropTable('status_list_entries');
   await knex.schema.dropTable('status_lists');
+  await knex.raw('drop sequence status_list_change_seq');
 }

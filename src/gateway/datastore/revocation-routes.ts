@@ -20,7 +20,7 @@ export interface RevocationDeps {
   db: Db;
   documents: Pick<DocumentsRepository, 'get'>;
   revocations: RevocationsRepository;
-  statusLists: Pick<StatusListsRepository, 'setDocumentStatus'>;
+  statusLists: Pick<StatusListsRepository, 'setDocumentStatus' | 'announceChange'>;
   statusEvents: Pick<StatusEventsRepository, 'record'>;
   audit: AuditLogRepository;
   temporal: Client;
@@ -70,7 +70,7 @@ export function revocationRoutes(deps: RevocationDeps): AnyRouteSpec[] {
   /** Suspension and reinstatement (draft-ietf-oauth-status-list §7.1: 0x02 SUSPENDED, back to 0x00 VALID); never for a revoked document. */
   const changeStatus = async (key: DocumentKey, status: StatusValue, action: string, req: Request, res: Response, principal: SourcePrincipal) => {
     await requireDocument(key);
-    return deps.db.transaction(async (trx) => {
+    const outcome = await deps.db.transaction(async (trx) => {
       // The revocation row is locked (for share) so a concurrent revocation cannot interleave.
       const revoked = await trx('document_revocations').where({ ...key, state: 'revoked' }).forShare().first('document_id');
       if (revoked) throw alreadyRevoked(key);
@@ -79,6 +79,8 @@ export function revocationRoutes(deps: RevocationDeps): AnyRouteSpec[] {
       const event = changed > 0 ? await recordEvent(trx, key, status === StatusValue.Suspended ? 'document.suspended' : 'document.reinstated', changed) : undefined;
       return { changed, event };
     });
+    await statusLists.announceChange();
+    return outcome;
   };
 
   return [
