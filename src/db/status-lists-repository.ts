@@ -51,6 +51,13 @@ export interface StatusListRow {
 export const issuedCredentialRef = (recordId: string) => `issued:${recordId}`;
 export const w3cCredentialRef = (id: string) => `w3c:${id}`;
 
+/**
+ * A reservation older than this belongs to no live request (an offer's signing activity gives up
+ * after 5 attempts of 30 s; a seed 001 request lasts seconds), so `reserve` frees it: an index is
+ * never burnt by a request that crashed for good.
+ */
+export const STALE_RESERVATION_MS = 3_600_000;
+
 export const statusListId = (family: StatusFamily, purpose: string, number: number) => `${family}/${purpose}/${number}`;
 
 export function createStatusListsRepository(db: Db, options: { tokenListSize?: number } = {}) {
@@ -117,6 +124,14 @@ export function createStatusListsRepository(db: Db, options: { tokenListSize?: n
     async reserve(family: StatusFamily, requestKey: string, count: number): Promise<StatusAllocation[]> {
       return db.transaction(async (trx) => {
         await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`status-list-allocation/${family}`]);
+        const stale = (await trx('status_list_entries')
+          .where({ state: 'reserved' })
+          .whereLike('list_id', `${family}/%`)
+          .where('allocated_at', '<', new Date(Date.now() - STALE_RESERVATION_MS))
+          .whereNot('request_key', requestKey)
+          .delete()
+          .returning('list_id')) as { list_id: string }[];
+        for (const row of stale) await trx('status_lists').where({ id: row.list_id }).decrement('allocated', 1);
         const held = (await trx('status_list_entries').where({ request_key: requestKey }).orderBy('ordinal').select('list_id', 'idx', 'ordinal')) as { list_id: string; idx: number; ordinal: number }[];
         const byOrdinal = new Map(held.map((h) => [h.ordinal, h]));
         const out: StatusAllocation[] = [];
@@ -144,10 +159,15 @@ export function createStatusListsRepository(db: Db, options: { tokenListSize?: n
       });
     },
 
-    /** Makes the indices of `requestKey` permanent, each naming its credential (`refs` by ordinal); inside the recording transaction. */
+    /**
+     * Makes the indices of `requestKey` permanent, each naming its credential (`refs` by ordinal);
+     * inside the recording transaction, which this aborts when a reservation is gone (freed as
+     * stale): a credential is never recorded with an index another may be given.
+     */
     async markIssued(trx: Db, requestKey: string, refs: string[]): Promise<void> {
       for (const [ordinal, ref] of refs.entries()) {
-        await trx('status_list_entries').where({ request_key: requestKey, ordinal }).update({ state: 'issued', credential_ref: ref, updated_at: trx.fn.now() });
+        const updated = await trx('status_list_entries').where({ request_key: requestKey, ordinal }).update({ state: 'issued', credential_ref: ref, updated_at: trx.fn.now() });
+        if (updated !== 1) throw new Error(`the status-list index reserved by ${requestKey} (#${ordinal}) is gone`);
       }
     },
 

@@ -428,6 +428,21 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     assert.deepEqual(rows.map((r) => [r.idx, r.state]), [[idx, 'issued']], 'only the issued index is held');
   });
 
+  test('a reservation abandoned for good (older than an hour) is freed by the next allocation, and its request can no longer record it', async () => {
+    const { createStatusListsRepository, STALE_RESERVATION_MS } = await import('../../src/db/status-lists-repository');
+    const lists = createStatusListsRepository(database.db);
+    const [abandoned] = await lists.reserve('token', `test/abandoned/${randomUUID()}`, 1);
+    await database.db('status_list_entries').where({ list_id: abandoned!.listId, idx: abandoned!.idx }).update({ allocated_at: new Date(Date.now() - STALE_RESERVATION_MS - 1000) });
+    const nextKey = `test/next/${randomUUID()}`;
+    await lists.reserve('token', nextKey, 1);
+    assert.equal(await database.db('status_list_entries').where({ list_id: abandoned!.listId, idx: abandoned!.idx, state: 'reserved' }).whereLike('request_key', 'test/abandoned/%').first(), undefined, 'the abandoned index is free again');
+    const requestKey = `test/late/${randomUUID()}`;
+    await lists.reserve('token', requestKey, 1);
+    await lists.release(requestKey);
+    await assert.rejects(database.db.transaction((trx) => lists.markIssued(trx, requestKey, ['issued:x'])), /is gone/);
+    await lists.release(nextKey);
+  });
+
   test('a reference to a missing replacement document is DOCUMENT_NOT_FOUND and revokes nothing; a present one starts its offer', async () => {
     const documentId = `diploma-replaced-${randomUUID()}`;
     const [credential] = await collect(DIPLOMA, documentId);
