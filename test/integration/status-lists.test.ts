@@ -136,6 +136,7 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     config = loadTestConfig(
       testConfigFile((f) => {
         f.issuer = { pre_authorized_code: { enabled: true, pin_required: false, code_ttl: 600 } };
+        f.gateway = { rate_limit: { requests_per_second: 100_000, burst: 100_000 } };
         (f.authentic_sources as Record<string, Record<string, unknown>>)['hr.example.org']!.notification_endpoint = { url: hooks.url };
         f.api_clients = {
           caro: { token_hash: `sha256:${createHash('sha256').update(CLIENT_TOKEN).digest('hex')}` },
@@ -443,6 +444,18 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     await lists.release(nextKey);
   });
 
+  test('an immediate revocation overtakes a scheduled one, whose workflow then ends without revoking again', async () => {
+    const documentId = `diploma-overtaken-${randomUUID()}`;
+    const [credential] = await collect(DIPLOMA, documentId);
+    const { idx, uri } = sdJwtStatus(credential!);
+    assert.equal((await api('/api/v1/document/revoke', { authentic_source: 'hr.example.org', vct: DIPLOMA.vct, revocation: { id: documentId, revoke_at: Math.floor(Date.now() / 1000) + 3600 } })).status, 200);
+    const now = await api('/api/v1/document/revoke', { authentic_source: 'hr.example.org', vct: DIPLOMA.vct, revocation: { id: documentId, revoke_at: 1735689600 } });
+    assert.deepEqual((await bodyOf(now)).data, { status: 'revoked', credentials_revoked: 1 }, 'a past revoke_at (the seed\'s example) revokes now');
+    const final = await worker.client.workflow.getHandle(revocationWorkflowId('hr.example.org', DIPLOMA.vct, documentId)).result();
+    assert.equal(final.state, 'CANCELLED');
+    assert.equal((await jwtList(uri)).list.getStatus(idx), 1);
+  });
+
   test('a reference to a missing replacement document is DOCUMENT_NOT_FOUND and revokes nothing; a present one starts its offer', async () => {
     const documentId = `diploma-replaced-${randomUUID()}`;
     const [credential] = await collect(DIPLOMA, documentId);
@@ -459,7 +472,7 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     assert.equal((await jwtList(uri)).list.getStatus(idx), 1);
   });
 
-  test('1,000 credentials of 100 documents revoked by 100 concurrent requests leave one consistent list: exactly their entries INVALID, no lost update', async () => {
+  test('1,000 concurrent revocations across 100 documents (10 racing requests each, 1,000 credentials) leave one consistent list: each document revoked once, exactly its entries INVALID, no lost update', async () => {
     const docs = Array.from({ length: 100 }, (_, i) => `concurrent-${i}-${randomUUID()}`);
     const { createStatusListsRepository, issuedCredentialRef } = await import('../../src/db/status-lists-repository');
     const lists = createStatusListsRepository(database.db);
@@ -478,8 +491,12 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     }
     assert.equal(new Set(expected).size, 1000);
     const before = new Set(((await database.db('status_list_entries').where({ list_id: 'token/status/0', status: 1 }).select('idx')) as { idx: number }[]).map((r) => r.idx));
-    const answers = await Promise.all(docs.map((documentId) => api('/api/v1/document/revoke', { authentic_source: 'hr.example.org', vct: DIPLOMA.vct, revocation: { id: documentId } })));
-    assert.deepEqual([...new Set(answers.map((a) => a.status))], [200]);
+    const requests = docs.flatMap((documentId) => Array.from({ length: 10 }, () => documentId));
+    const answers = await Promise.all(requests.map(async (documentId) => ({ documentId, status: (await api('/api/v1/document/revoke', { authentic_source: 'hr.example.org', vct: DIPLOMA.vct, revocation: { id: documentId } })).status })));
+    for (const documentId of docs) {
+      const statuses = answers.filter((a) => a.documentId === documentId).map((a) => a.status).sort();
+      assert.deepEqual(statuses, [200, ...Array(9).fill(409)], `one revocation of ${documentId} wins, the others are ALREADY_REVOKED`);
+    }
     const { list } = await jwtList(`${base}/status-lists/token/0`);
     const invalid = new Set<number>();
     for (let i = 0; i < 131_072; i++) if (list.getStatus(i) === 1) invalid.add(i);
