@@ -5,6 +5,7 @@ import { didWebFromUrl } from '../src/credentials/did-web';
 import type { WebhookSigner } from '../src/credentials/signer';
 import type { IssuedCredentialsRepository } from '../src/db/issued-credentials-repository';
 import type { OffersRepository } from '../src/db/offers-repository';
+import { STATUS_EVENT_ID, type StatusEventsRepository, verifyStatusEvent } from '../src/db/status-events-repository';
 import { type WebhookEvent, WebhookFailure, WebhookRetryable } from '../workflows/contracts/webhook-delivery';
 
 export interface WebhookDeps {
@@ -15,6 +16,8 @@ export interface WebhookDeps {
   /** Where an event's facts are checked: the offer's record, written by the closeOffer activity. */
   offers: Pick<OffersRepository, 'byId'>;
   issued: Pick<IssuedCredentialsRepository, 'countFor'>;
+  /** Where status-change events (revoked, suspended, reinstated) are checked (src/db/status-events-repository.ts). */
+  statusEvents?: Pick<StatusEventsRepository, 'byId'>;
   /** The `webhooks` key's signer (X-Body-Signature, Bearer JWT); opened only when a subscriber wants either. */
   webhookSigner: () => Promise<WebhookSigner>;
   /** Source of jitter in [0, 1); Math.random by default. */
@@ -82,7 +85,7 @@ export async function verifyWebhookEvent(source: string, event: WebhookEvent, de
   return { success: true, event: rebuilt };
 }
 
-export const createWebhookActivities = ({ config, secret, fetch, offers, issued, webhookSigner, random = Math.random }: WebhookDeps) => {
+export const createWebhookActivities = ({ config, secret, fetch, offers, issued, statusEvents, webhookSigner, random = Math.random }: WebhookDeps) => {
   const serviceDid = didWebFromUrl(config.issuerUrl);
   const policy = config.file.webhooks.delivery;
   return {
@@ -102,7 +105,8 @@ export const createWebhookActivities = ({ config, secret, fetch, offers, issued,
       const endpoint = webhookEndpoint(config, input.subscriber);
       const source = input.authenticSource ?? input.subscriber;
       if (!endpoint) throw ApplicationFailure.nonRetryable(`no webhook endpoint configured for ${input.subscriber}`, WebhookFailure.NotConfigured);
-      const check = await verifyWebhookEvent(source, input.event, { offers, issued });
+      // Status changes (revoked, suspended, reinstated) are rebuilt from their own rows; offer events from the offer's.
+      const check = STATUS_EVENT_ID.test(input.event.id) && statusEvents ? await verifyStatusEvent(source, input.event, statusEvents) : await verifyWebhookEvent(source, input.event, { offers, issued });
       if (!check.success) throw ApplicationFailure.nonRetryable(`event refused: ${check.error}`, WebhookFailure.EventUnverified);
       if (!webhookSubscribersFor(config, source, check.event.type).includes(input.subscriber)) {
         throw ApplicationFailure.nonRetryable(`event refused: ${input.subscriber} is not subscribed to ${check.event.type} of ${source}`, WebhookFailure.EventUnverified);

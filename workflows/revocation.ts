@@ -1,8 +1,9 @@
-import { condition, getExternalWorkflowHandle, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { condition, getExternalWorkflowHandle, patched, proxyActivities, setHandler, startChild, upsertSearchAttributes } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { cancelOfferSignal, credentialOfferWorkflowId } from './contracts/credential-offer';
 import { cancelRevocationSignal, type RevocationInput, type RevocationState, type RevocationStatus, revocationStateQuery } from './contracts/revocation';
 import { AuthenticSource, DocumentId, ProcessState, Vct } from './contracts/search-attributes';
+import { type WebhookDeliveryWorkflow, WEBHOOK_DELIVERY_WORKFLOW_TYPE, webhookDeliveryWorkflowId } from './contracts/webhook-delivery';
 
 const { fireScheduledRevocation } = proxyActivities<ReturnType<typeof createActivities>>({
   startToCloseTimeout: '1m',
@@ -54,5 +55,14 @@ export async function revocationWorkflow(input: RevocationInput): Promise<Revoca
     // No offer running for it.
   }
   setState('REVOKED');
+  // Tell the source (if it has a notification_endpoint) by the durable delivery workflow; histories
+  // recorded before the `revocation-webhook` patch sent nothing.
+  if (input.notifySource && outcome.event && patched('revocation-webhook')) {
+    await startChild<WebhookDeliveryWorkflow>(WEBHOOK_DELIVERY_WORKFLOW_TYPE, {
+      workflowId: webhookDeliveryWorkflowId(input.authenticSource, outcome.event.id),
+      args: [{ subscriber: input.authenticSource, event: outcome.event }],
+      parentClosePolicy: 'ABANDON',
+    });
+  }
   return status;
 }

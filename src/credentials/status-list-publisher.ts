@@ -32,13 +32,13 @@ export interface PublishedStatusList {
   contentType: string;
   /** Seconds a relying party may cache it (the token's `ttl`); Cache-Control max-age never exceeds it. */
   ttlSeconds: number;
-  /** The list version the body shows. */
+  /** The change mark (status-lists-repository.ts `changeMark`) the body shows at least. */
   version: string;
 }
 
 export interface StatusListPublisherDeps {
   issuerUrl: string;
-  lists: Pick<StatusListsRepository, 'version' | 'snapshot'>;
+  lists: Pick<StatusListsRepository, 'list' | 'changeMark' | 'snapshot'>;
   keyStore: Pick<KeyStore, 'signer'>;
   /** `ttl` of the tokens (draft §5.1), seconds. */
   ttlSeconds: number;
@@ -52,8 +52,8 @@ interface Cached extends PublishedStatusList {
 }
 
 /**
- * Signs lists lazily and once per change: each read compares the list's `version` (bumped in the
- * transaction of every status change) with the cached token's, and only a newer version, or a token
+ * Signs lists lazily and once per change: each read compares the change mark (a sequence advanced
+ * after every committed status change) with the cached token's, and only a newer mark, or a token
  * past half its validity, is re-signed; concurrent reads share one signing (single flight). So any
  * number of changes between two reads cost one re-signing, a change is visible at the next read,
  * and no reader ever gets an expired token while the issuer runs.
@@ -63,11 +63,13 @@ export function createStatusListPublisher(deps: StatusListPublisherDeps) {
   const cache = new Map<string, Cached>();
   const inflight = new Map<string, Promise<Cached | undefined>>();
 
-  async function build(list: StatusListRow, entries: { idx: number; status: number }[], form: StatusListForm): Promise<Cached> {
+  const known = new Set<string>();
+
+  async function build(list: StatusListRow, entries: { idx: number; status: number }[], mark: string, form: StatusListForm): Promise<Cached> {
     const at = now();
     const iat = Math.floor(at.getTime() / 1000);
     const uri = statusListUri(deps.issuerUrl, list.family, list.purpose, list.number);
-    const common = { ttlSeconds: deps.ttlSeconds, version: String(list.version), signedAtMs: at.getTime() };
+    const common = { ttlSeconds: deps.ttlSeconds, version: mark, signedAtMs: at.getTime() };
     if (form === 'w3c') {
       const encodedList = encodeBitstring(packBitstring(list.size, entries));
       const body = await signBitstringStatusListCredential(
@@ -88,8 +90,12 @@ export function createStatusListPublisher(deps: StatusListPublisherDeps) {
   return {
     /** The signed list, or undefined when there is no such list (or it is of another family than `form` serves). */
     async publish(listId: string, form: StatusListForm): Promise<PublishedStatusList | undefined> {
-      const version = await deps.lists.version(listId);
-      if (version === undefined) return undefined;
+      if (!known.has(listId)) {
+        // Lists are never deleted: one look-up per list and process.
+        if (!(await deps.lists.list(listId))) return undefined;
+        known.add(listId);
+      }
+      const version = await deps.lists.changeMark();
       const key = `${listId}|${form}`;
       const cached = cache.get(key);
       if (fresh(cached, version)) return cached;
@@ -98,7 +104,7 @@ export function createStatusListPublisher(deps: StatusListPublisherDeps) {
         pending = (async () => {
           const snapshot = await deps.lists.snapshot(listId);
           if (!snapshot) return undefined;
-          const signed = await build(snapshot.list, snapshot.entries, form);
+          const signed = await build(snapshot.list, snapshot.entries, snapshot.mark, form);
           const current = cache.get(key);
           if (!current || BigInt(current.version) <= BigInt(signed.version)) cache.set(key, signed);
           return signed;

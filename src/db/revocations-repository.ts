@@ -25,7 +25,7 @@ export interface RevocationRequest {
  * one transaction, so a document is either revoked with all its credentials or not at all. The row
  * is the one truth a scheduled revocation and its cancellation race on: whichever commits first wins.
  */
-export function createRevocationsRepository(db: Db, statusLists: Pick<StatusListsRepository, 'setDocumentStatus'>) {
+export function createRevocationsRepository(db: Db, statusLists: Pick<StatusListsRepository, 'setDocumentStatus' | 'announceChange'>) {
   const flip = async (trx: Db, key: DocumentKey): Promise<DocumentRevocation> => {
     const changed = await statusLists.setDocumentStatus(trx, key, StatusValue.Invalid);
     const [row] = (await trx('document_revocations').where(key).update({ credentials_revoked: changed }).returning('*')) as DocumentRevocation[];
@@ -48,7 +48,7 @@ export function createRevocationsRepository(db: Db, statusLists: Pick<StatusList
      * runs inside the same transaction (the audit entry).
      */
     async revoke(key: DocumentKey, request: RevocationRequest, at: Date, inTransaction?: (trx: Db, row: DocumentRevocation) => Promise<void>): Promise<DocumentRevocation | undefined> {
-      return db.transaction(async (trx) => {
+      const row = await db.transaction(async (trx) => {
         const values = { revocation_id: request.revocation_id, state: 'revoked', reason: request.reason ?? null, reference: referenceJson(request), revoked_at: at };
         const upserted = (await trx('document_revocations')
           .insert({ ...key, ...values })
@@ -57,10 +57,12 @@ export function createRevocationsRepository(db: Db, statusLists: Pick<StatusList
           .where('document_revocations.state', 'scheduled')
           .returning('*')) as DocumentRevocation[];
         if (upserted.length === 0) return undefined;
-        const row = await flip(trx, key);
-        await inTransaction?.(trx, row);
-        return row;
+        const revoked = await flip(trx, key);
+        await inTransaction?.(trx, revoked);
+        return revoked;
       });
+      if (row) await statusLists.announceChange();
+      return row;
     },
 
     /** Records a revocation for `revokeAt`; `undefined` when the document already has one (scheduled or done). */
@@ -77,12 +79,17 @@ export function createRevocationsRepository(db: Db, statusLists: Pick<StatusList
     },
 
     /** The scheduled revocation fires: revokes the credentials, unless it was cancelled or already done (`undefined`). */
-    async fireScheduled(key: DocumentKey, at: Date): Promise<DocumentRevocation | undefined> {
-      return db.transaction(async (trx) => {
+    async fireScheduled(key: DocumentKey, at: Date, inTransaction?: (trx: Db, row: DocumentRevocation) => Promise<void>): Promise<DocumentRevocation | undefined> {
+      const row = await db.transaction(async (trx) => {
         const updated = await trx('document_revocations').where({ ...key, state: 'scheduled' }).update({ state: 'revoked', revoked_at: at });
         if (updated === 0) return undefined;
-        return flip(trx, key);
+        const revoked = await flip(trx, key);
+        await inTransaction?.(trx, revoked);
+        return revoked;
       });
+      // Also on a retry that finds the revocation done: the announcement of the first attempt may be what failed.
+      await statusLists.announceChange();
+      return row;
     },
 
     /** Cancels a scheduled revocation; `undefined` when none is scheduled (none at all, or already revoked). */

@@ -45,12 +45,18 @@ export interface StatusListRow {
   bits: 1 | 2;
   size: number;
   allocated: number;
-  version: string;
 }
 
 /** `credential_ref` of a wallet-issued credential (issued_credentials.id) and of a seed 001 credential (w3c_credentials.id). */
 export const issuedCredentialRef = (recordId: string) => `issued:${recordId}`;
 export const w3cCredentialRef = (id: string) => `w3c:${id}`;
+
+/**
+ * A reservation older than this belongs to no live request (an offer's signing activity gives up
+ * after 5 attempts of 30 s; a seed 001 request lasts seconds), so `reserve` frees it: an index is
+ * never burnt by a request that crashed for good.
+ */
+export const STALE_RESERVATION_MS = 3_600_000;
 
 export const statusListId = (family: StatusFamily, purpose: string, number: number) => `${family}/${purpose}/${number}`;
 
@@ -101,9 +107,10 @@ export function createStatusListsRepository(db: Db, options: { tokenListSize?: n
     return { listId: row.list_id, family: family as StatusFamily, number: Number(number), idx: row.idx };
   };
 
-  /** Bumps the version of every list in `listIds`, so publishers re-sign them on the next read. */
-  const bump = async (trx: Db, listIds: string[]) => {
-    if (listIds.length > 0) await trx('status_lists').whereIn('id', [...new Set(listIds)].sort()).increment('version', 1);
+  /** The change mark: the sequence's last value (read without a lock, outside any transaction). */
+  const changeMark = async (): Promise<string> => {
+    const { rows } = await db.raw<{ rows: { last_value: string; is_called: boolean }[] }>('select last_value, is_called from status_list_change_seq');
+    return rows[0]!.is_called ? String(rows[0]!.last_value) : '0';
   };
 
   return {
@@ -117,6 +124,14 @@ export function createStatusListsRepository(db: Db, options: { tokenListSize?: n
     async reserve(family: StatusFamily, requestKey: string, count: number): Promise<StatusAllocation[]> {
       return db.transaction(async (trx) => {
         await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`status-list-allocation/${family}`]);
+        const stale = (await trx('status_list_entries')
+          .where({ state: 'reserved' })
+          .whereLike('list_id', `${family}/%`)
+          .where('allocated_at', '<', new Date(Date.now() - STALE_RESERVATION_MS))
+          .whereNot('request_key', requestKey)
+          .delete()
+          .returning('list_id')) as { list_id: string }[];
+        for (const row of stale) await trx('status_lists').where({ id: row.list_id }).decrement('allocated', 1);
         const held = (await trx('status_list_entries').where({ request_key: requestKey }).orderBy('ordinal').select('list_id', 'idx', 'ordinal')) as { list_id: string; idx: number; ordinal: number }[];
         const byOrdinal = new Map(held.map((h) => [h.ordinal, h]));
         const out: StatusAllocation[] = [];
@@ -144,10 +159,15 @@ export function createStatusListsRepository(db: Db, options: { tokenListSize?: n
       });
     },
 
-    /** Makes the indices of `requestKey` permanent, each naming its credential (`refs` by ordinal); inside the recording transaction. */
+    /**
+     * Makes the indices of `requestKey` permanent, each naming its credential (`refs` by ordinal);
+     * inside the recording transaction, which this aborts when a reservation is gone (freed as
+     * stale): a credential is never recorded with an index another may be given.
+     */
     async markIssued(trx: Db, requestKey: string, refs: string[]): Promise<void> {
       for (const [ordinal, ref] of refs.entries()) {
-        await trx('status_list_entries').where({ request_key: requestKey, ordinal }).update({ state: 'issued', credential_ref: ref, updated_at: trx.fn.now() });
+        const updated = await trx('status_list_entries').where({ request_key: requestKey, ordinal }).update({ state: 'issued', credential_ref: ref, updated_at: trx.fn.now() });
+        if (updated !== 1) throw new Error(`the status-list index reserved by ${requestKey} (#${ordinal}) is gone`);
       }
     },
 
@@ -158,50 +178,44 @@ export function createStatusListsRepository(db: Db, options: { tokenListSize?: n
      */
     async setDocumentStatus(trx: Db, key: DocumentKey, status: StatusValue): Promise<number> {
       const refs = trx('issued_credentials').where(key).select(trx.raw("'issued:' || id::text"));
-      const rows = (await trx('status_list_entries')
-        .whereIn('credential_ref', refs)
-        .whereNot('status', StatusValue.Invalid)
-        .whereNot('status', status)
-        .update({ status, updated_at: trx.fn.now() })
-        .returning('list_id')) as { list_id: string }[];
-      await bump(trx, rows.map((r) => r.list_id));
-      return rows.length;
+      return trx('status_list_entries').whereIn('credential_ref', refs).whereNot('status', StatusValue.Invalid).whereNot('status', status).update({ status, updated_at: trx.fn.now() });
     },
 
     /** Sets the status of one credential's entry by its reference; false when there is none or it is already revoked. */
     async setCredentialStatus(trx: Db, credentialRef: string, status: StatusValue): Promise<boolean> {
-      const rows = (await trx('status_list_entries').where({ credential_ref: credentialRef }).whereNot('status', StatusValue.Invalid).update({ status, updated_at: trx.fn.now() }).returning('list_id')) as { list_id: string }[];
-      await bump(trx, rows.map((r) => r.list_id));
-      return rows.length > 0;
+      return (await trx('status_list_entries').where({ credential_ref: credentialRef }).whereNot('status', StatusValue.Invalid).update({ status, updated_at: trx.fn.now() })) > 0;
     },
+
+    /**
+     * Announces committed status changes: call it after the transaction that changed statuses has
+     * committed. Any reader that sees the new mark takes its snapshot after the change, so it shows it.
+     */
+    async announceChange(): Promise<void> {
+      await db.raw(`select nextval('status_list_change_seq')`);
+    },
+
+    changeMark,
 
     async statusOf(credentialRef: string): Promise<StatusValue | undefined> {
       const row = (await db('status_list_entries').where({ credential_ref: credentialRef }).first('status')) as { status: StatusValue } | undefined;
       return row?.status;
     },
 
-    /** The list row (for its version and shape), or undefined. */
+    /** The list row, or undefined. */
     async list(listId: string): Promise<StatusListRow | undefined> {
       return (await db('status_lists').where({ id: listId }).first()) as StatusListRow | undefined;
     },
 
-    /** The current version of a list; undefined when it does not exist. */
-    async version(listId: string): Promise<string | undefined> {
-      const row = (await db('status_lists').where({ id: listId }).first('version')) as { version: string } | undefined;
-      return row?.version;
-    },
-
-    /** The list and its non-zero entries, read in one snapshot. */
-    async snapshot(listId: string): Promise<{ list: StatusListRow; entries: { idx: number; status: number }[] } | undefined> {
-      return db.transaction(
-        async (trx) => {
-          const list = (await trx('status_lists').where({ id: listId }).first()) as StatusListRow | undefined;
-          if (!list) return undefined;
-          const entries = (await trx('status_list_entries').where({ list_id: listId }).whereNot('status', 0).select('idx', 'status')) as { idx: number; status: number }[];
-          return { list, entries };
-        },
-        { isolationLevel: 'repeatable read', readOnly: true },
-      );
+    /**
+     * The list and its non-zero entries, with the change mark read before them: the entries show at
+     * least every change announced up to `mark`.
+     */
+    async snapshot(listId: string): Promise<{ list: StatusListRow; entries: { idx: number; status: number }[]; mark: string } | undefined> {
+      const mark = await changeMark();
+      const list = (await db('status_lists').where({ id: listId }).first()) as StatusListRow | undefined;
+      if (!list) return undefined;
+      const entries = (await db('status_list_entries').where({ list_id: listId }).whereNot('status', 0).select('idx', 'status')) as { idx: number; status: number }[];
+      return { list, entries, mark };
     },
 
     /** Every list of a family, by number (for aggregation, draft §9). */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorBodySchema } from './api-errors';
 import type { AnyRouteSpec, ErrorStatus, Security } from './route-registry';
+import { statusListOpenApiPaths } from './status/status-list-routes';
 
 const ERROR_DESCRIPTIONS: Record<ErrorStatus, string> = {
   400: 'INVALID_FORMAT: the request is malformed; details.fields points at each offending field',
@@ -93,6 +94,8 @@ export function buildOpenApiDocument(routes: AnyRouteSpec[], info: { title: stri
       responses: { 200: { description: 'Ready' }, 503: { description: ERROR_DESCRIPTIONS[503], content: { 'application/json': { schema: errorRef } } } },
     },
   };
+
+  Object.assign(paths, statusListOpenApiPaths(errorRef));
 
   return {
     openapi: '3.1.0',

@@ -15,6 +15,7 @@ import { createExpiredRowsRepository } from '../db/nonces-repository';
 import { createOffersRepository } from '../db/offers-repository';
 import { createRevocationsRepository } from '../db/revocations-repository';
 import { createStatusListsRepository } from '../db/status-lists-repository';
+import { createStatusEventsRepository } from '../db/status-events-repository';
 import { createOfferSecrets } from '../oid4vci/offer-secrets';
 
 /** Where `dev` without SMTP_URL puts PIN e-mails (.eml files), so the local demo works end to end. */
@@ -36,6 +37,7 @@ export async function createActivityDeps(config: Config, db: Db, overrides: Part
     audit: createAuditLogRepository(db),
     statusLists,
     revocations: createRevocationsRepository(db, statusLists),
+    statusEvents: createStatusEventsRepository(db),
     secret: (name) => process.env[name],
     fetch: globalThis.fetch,
     offers: createOffersRepository(db),

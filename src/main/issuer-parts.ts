@@ -47,6 +47,7 @@ import { createIssuedCredentialsRepository } from '../db/issued-credentials-repo
 import { createOffersRepository } from '../db/offers-repository';
 import { createRevocationsRepository } from '../db/revocations-repository';
 import { createStatusListsRepository } from '../db/status-lists-repository';
+import { createStatusEventsRepository } from '../db/status-events-repository';
 import { createStatusListPublisher } from '../credentials/status-list-publisher';
 import { revocationRoutes } from '../gateway/datastore/revocation-routes';
 import { statusListRoutes } from '../gateway/status/status-list-routes';
@@ -127,6 +128,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
         documents,
         revocations,
         statusLists,
+        statusEvents: createStatusEventsRepository(db),
         audit,
         temporal: temporal.client,
         cancelOffer: (key) => offerService.cancel(key),

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID, webcrypto } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
@@ -52,6 +53,22 @@ function decodeEncodedList(encodedList: string): Uint8Array {
   return new Uint8Array(gunzipSync(Buffer.from(encodedList.slice(1), 'base64url')));
 }
 
+/** The authentic source's notification_endpoint: records the events it is told. */
+async function startHookReceiver() {
+  const events: { id: string; type: string; occurred_at: string; data: Record<string, unknown> }[] = [];
+  const server = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c));
+    req.on('end', () => {
+      events.push(JSON.parse(body));
+      res.statusCode = 204;
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, events, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hooks` };
+}
+
 async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -94,6 +111,7 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
   let base: string;
   let realIssuance: IssuanceService;
   let config: ReturnType<typeof loadTestConfig>;
+  let hooks: Awaited<ReturnType<typeof startHookReceiver>>;
   /** Documents whose first signing attempt fails with a transient error (the injected failure). */
   const failOnce = new Set<string>();
   const failedAttemptIdx: number[] = [];
@@ -113,10 +131,13 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
 
   before(async () => {
     database = await createTestDatabase();
+    hooks = await startHookReceiver();
     const port = await freePort();
     config = loadTestConfig(
       testConfigFile((f) => {
         f.issuer = { pre_authorized_code: { enabled: true, pin_required: false, code_ttl: 600 } };
+        f.gateway = { rate_limit: { requests_per_second: 100_000, burst: 100_000 } };
+        (f.authentic_sources as Record<string, Record<string, unknown>>)['hr.example.org']!.notification_endpoint = { url: hooks.url };
         f.api_clients = {
           caro: { token_hash: `sha256:${createHash('sha256').update(CLIENT_TOKEN).digest('hex')}` },
           other: { token_hash: `sha256:${createHash('sha256').update(OTHER_CLIENT_TOKEN).digest('hex')}` },
@@ -132,6 +153,7 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
   after(async () => {
     await gateway?.close();
     await worker?.close();
+    await new Promise((r) => hooks?.server.close(() => r(undefined)));
     await database?.drop();
   });
 
@@ -244,6 +266,16 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     assert.equal(reinstate.status, 409);
     assert.equal((await bodyOf(reinstate)).error.code, 'ALREADY_REVOKED');
     assert.equal((await jwtList(uri)).list.getStatus(idx), 1);
+
+    // Each change reached the source's notification_endpoint: type, id, time and business ids only.
+    const ofDocument = () => hooks.events.filter((e) => e.data.document_id === documentId && e.type.startsWith('document.'));
+    await eventually(async () => assert.equal(ofDocument().length, 3), 10_000);
+    assert.deepEqual(ofDocument().map((e) => e.type).sort(), ['document.reinstated', 'document.revoked', 'document.suspended']);
+    for (const e of ofDocument()) {
+      assert.match(e.id, /^status\.[A-Za-z0-9_-]{22}$/);
+      assert.ok(!Number.isNaN(Date.parse(e.occurred_at)));
+      assert.deepEqual(e.data, { vct: DIPLOMA.vct, document_id: documentId, credentials_changed: 1 });
+    }
   });
 
   test('an mdoc\'s MSO carries status {status_list: {idx, uri}}; the CWT list is a COSE_Sign1 whose x5chain chains to the mdoc\'s IACA (draft §5.2, §6.3)', async () => {
@@ -366,6 +398,7 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     assert.equal(final.credentialsRevoked, 1);
     assert.ok(Date.now() >= revokeAt * 1000);
     assert.equal((await jwtList(uri)).list.getStatus(idx), 1);
+    await eventually(async () => assert.ok(hooks.events.some((e) => e.type === 'document.revoked' && e.data.document_id === documentId), 'the scheduled revocation is reported too'), 10_000);
   });
 
   test('a scheduled revocation cancelled before it fires revokes nothing', async () => {
@@ -396,6 +429,33 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     assert.deepEqual(rows.map((r) => [r.idx, r.state]), [[idx, 'issued']], 'only the issued index is held');
   });
 
+  test('a reservation abandoned for good (older than an hour) is freed by the next allocation, and its request can no longer record it', async () => {
+    const { createStatusListsRepository, STALE_RESERVATION_MS } = await import('../../src/db/status-lists-repository');
+    const lists = createStatusListsRepository(database.db);
+    const [abandoned] = await lists.reserve('token', `test/abandoned/${randomUUID()}`, 1);
+    await database.db('status_list_entries').where({ list_id: abandoned!.listId, idx: abandoned!.idx }).update({ allocated_at: new Date(Date.now() - STALE_RESERVATION_MS - 1000) });
+    const nextKey = `test/next/${randomUUID()}`;
+    await lists.reserve('token', nextKey, 1);
+    assert.equal(await database.db('status_list_entries').where({ list_id: abandoned!.listId, idx: abandoned!.idx, state: 'reserved' }).whereLike('request_key', 'test/abandoned/%').first(), undefined, 'the abandoned index is free again');
+    const requestKey = `test/late/${randomUUID()}`;
+    await lists.reserve('token', requestKey, 1);
+    await lists.release(requestKey);
+    await assert.rejects(database.db.transaction((trx) => lists.markIssued(trx, requestKey, ['issued:x'])), /is gone/);
+    await lists.release(nextKey);
+  });
+
+  test('an immediate revocation overtakes a scheduled one, whose workflow then ends without revoking again', async () => {
+    const documentId = `diploma-overtaken-${randomUUID()}`;
+    const [credential] = await collect(DIPLOMA, documentId);
+    const { idx, uri } = sdJwtStatus(credential!);
+    assert.equal((await api('/api/v1/document/revoke', { authentic_source: 'hr.example.org', vct: DIPLOMA.vct, revocation: { id: documentId, revoke_at: Math.floor(Date.now() / 1000) + 3600 } })).status, 200);
+    const now = await api('/api/v1/document/revoke', { authentic_source: 'hr.example.org', vct: DIPLOMA.vct, revocation: { id: documentId, revoke_at: 1735689600 } });
+    assert.deepEqual((await bodyOf(now)).data, { status: 'revoked', credentials_revoked: 1 }, 'a past revoke_at (the seed\'s example) revokes now');
+    const final = await worker.client.workflow.getHandle(revocationWorkflowId('hr.example.org', DIPLOMA.vct, documentId)).result();
+    assert.equal(final.state, 'CANCELLED');
+    assert.equal((await jwtList(uri)).list.getStatus(idx), 1);
+  });
+
   test('a reference to a missing replacement document is DOCUMENT_NOT_FOUND and revokes nothing; a present one starts its offer', async () => {
     const documentId = `diploma-replaced-${randomUUID()}`;
     const [credential] = await collect(DIPLOMA, documentId);
@@ -412,7 +472,7 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     assert.equal((await jwtList(uri)).list.getStatus(idx), 1);
   });
 
-  test('1,000 credentials of 100 documents revoked by 100 concurrent requests leave one consistent list: exactly their entries INVALID, no lost update', async () => {
+  test('1,000 concurrent revocations across 100 documents (10 racing requests each, 1,000 credentials) leave one consistent list: each document revoked once, exactly its entries INVALID, no lost update', async () => {
     const docs = Array.from({ length: 100 }, (_, i) => `concurrent-${i}-${randomUUID()}`);
     const { createStatusListsRepository, issuedCredentialRef } = await import('../../src/db/status-lists-repository');
     const lists = createStatusListsRepository(database.db);
@@ -431,8 +491,12 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     }
     assert.equal(new Set(expected).size, 1000);
     const before = new Set(((await database.db('status_list_entries').where({ list_id: 'token/status/0', status: 1 }).select('idx')) as { idx: number }[]).map((r) => r.idx));
-    const answers = await Promise.all(docs.map((documentId) => api('/api/v1/document/revoke', { authentic_source: 'hr.example.org', vct: DIPLOMA.vct, revocation: { id: documentId } })));
-    assert.deepEqual([...new Set(answers.map((a) => a.status))], [200]);
+    const requests = docs.flatMap((documentId) => Array.from({ length: 10 }, () => documentId));
+    const answers = await Promise.all(requests.map(async (documentId) => ({ documentId, status: (await api('/api/v1/document/revoke', { authentic_source: 'hr.example.org', vct: DIPLOMA.vct, revocation: { id: documentId } })).status })));
+    for (const documentId of docs) {
+      const statuses = answers.filter((a) => a.documentId === documentId).map((a) => a.status).sort();
+      assert.deepEqual(statuses, [200, ...Array(9).fill(409)], `one revocation of ${documentId} wins, the others are ALREADY_REVOKED`);
+    }
     const { list } = await jwtList(`${base}/status-lists/token/0`);
     const invalid = new Set<number>();
     for (let i = 0; i < 131_072; i++) if (list.getStatus(i) === 1) invalid.add(i);

@@ -192,7 +192,7 @@ test('record workflow histories', { timeout: 240_000 }, async () => {
       if (running === 0) break;
     }
     for await (const execution of issuer.client.workflow.list({ query: `WorkflowType = 'webhookDeliveryWorkflow' AND ExecutionStatus = 'Completed'` })) {
-      recorded.push({ workflowId: execution.workflowId, scenario: `webhook-delivery-${execution.workflowId.split('.').at(-1)}`, client: issuer.client });
+      recorded.push({ workflowId: execution.workflowId, scenario: `webhook-delivery-${execution.workflowId.includes('/status.') ? 'status' : execution.workflowId.split('.').at(-1)}`, client: issuer.client });
     }
 
     const commit = execFileSync('git', ['rev-parse', '--short=7', 'HEAD'], { encoding: 'utf8' }).trim();

@@ -15,6 +15,8 @@ export interface RevocationInput {
   documentId: string;
   /** When to revoke, ISO 8601. */
   revokeAt: string;
+  /** The source has a notification_endpoint: the status event goes there by a webhook delivery child. */
+  notifySource?: boolean;
 }
 
 /** `SCHEDULED` until `revokeAt`; then `REVOKED`, or `CANCELLED` (cancelled, or revoked meanwhile by an immediate request). */

@@ -7,8 +7,9 @@ import type { Knex } from 'knex';
  * - `status_lists`: one row per list, by family (`token`: the IETF Token Status List served as JWT
  *   and CWT, for `dc+sd-jwt` and `mso_mdoc`; `w3c`: the Bitstring Status List, for `jwt_vc_json` and
  *   seed 001's credentials), purpose and number. `bits` per entry (2 for `token`: 0 valid, 1
- *   invalid, 2 suspended; 1 for `w3c` revocation), `size` entries, `allocated` indices taken, and
- *   `version`, bumped in the transaction of every status change, so a publisher knows when to re-sign.
+ *   invalid, 2 suspended; 1 for `w3c` revocation), `size` entries, `allocated` indices taken.
+ * - `status_list_change_seq`: advanced after every committed status change, so a publisher knows
+ *   when to re-sign (a sequence takes no row lock: concurrent changes do not queue on a hot row).
  * - `status_list_entries`: an allocated index and its status. Statuses live in rows, not in a shared
  *   bit array, so concurrent changes never overwrite one another (no lost update). An index is
  *   `reserved` by an issuance request (`request_key`, `ordinal`: a retry of the request finds its
@@ -18,6 +19,7 @@ import type { Knex } from 'knex';
  * - `document_revocations`: a revoked document, or one whose revocation is scheduled (seed 000
  *   `POST /api/v1/document/revoke`), its revocation id, reason and replacement reference. The
  *   reason stays here: the revocation workflow's history carries ids and times only.
+ * - `status_events`: each status change of a document, as reported to its source's webhook.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('status_lists', (t) => {
@@ -28,10 +30,10 @@ export async function up(knex: Knex): Promise<void> {
     t.smallint('bits').notNullable();
     t.integer('size').notNullable();
     t.integer('allocated').notNullable().defaultTo(0);
-    t.bigInteger('version').notNullable().defaultTo(0);
     t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.unique(['family', 'purpose', 'number']);
   });
+  await knex.raw('create sequence status_list_change_seq');
   await knex.schema.createTable('status_list_entries', (t) => {
     t.text('list_id').notNullable().references('id').inTable('status_lists');
     t.integer('idx').notNullable();
@@ -66,6 +68,18 @@ export async function up(knex: Knex): Promise<void> {
     t.primary(['authentic_source', 'vct', 'document_id']);
   });
   await knex.raw(`alter table document_revocations add constraint document_revocations_state check (state in ('scheduled', 'revoked'))`);
+  // Status changes reported to the authentic source's notification_endpoint: the webhook activity
+  // rebuilds each event from its row (ids, type, time, counts; never document data).
+  await knex.schema.createTable('status_events', (t) => {
+    t.text('id').primary();
+    t.text('authentic_source').notNullable();
+    t.text('vct').notNullable();
+    t.text('document_id').notNullable();
+    t.text('type').notNullable();
+    t.integer('credentials_changed').notNullable();
+    t.timestamp('occurred_at', { useTz: true }).notNullable();
+    t.index(['authentic_source', 'vct', 'document_id']);
+  });
   // Seed 001 credentials issued before this migration took indices from a sequence, in lists of
   // 131,072: they become issued entries of the w3c revocation lists, so new allocations avoid them.
   await knex.raw(`
@@ -79,6 +93,7 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
+  await knex.schema.dropTable('status_events');
   await knex.schema.dropTable('document_revocations');
   await knex.schema.alterTable('issued_credentials', (t) => {
     t.dropColumn('status_list_id');
@@ -86,4 +101,5 @@ export async function down(knex: Knex): Promise<void> {
   });
   await knex.schema.dropTable('status_list_entries');
   await knex.schema.dropTable('status_lists');
+  await knex.raw('drop sequence status_list_change_seq');
 }

@@ -15,7 +15,7 @@ export interface CredentialsDeps {
   config: Config;
   issuance: Pick<IssuanceService, 'makeVc20' | 'makeVc20DataIntegrity'>;
   credentials: W3cCredentialsRepository;
-  statusLists: Pick<StatusListsRepository, 'reserve' | 'release' | 'markIssued' | 'setCredentialStatus' | 'specs'>;
+  statusLists: Pick<StatusListsRepository, 'reserve' | 'release' | 'markIssued' | 'setCredentialStatus' | 'announceChange'>;
   /** Runs after a status change is committed (webhook events); failures are logged by the caller, never undo the change. */
   onStatusChange?: (event: { credentialId: string; client: string; status: 'revoked' }) => Promise<void>;
   audit: AuditLogRepository;
@@ -187,6 +187,7 @@ export function credentialsRoutes({ config, issuance, credentials, statusLists, 
           return flipped;
         });
         if (!changed) throw new AlreadyRevokedError('Credential already revoked', { id: record.id });
+        await statusLists.announceChange();
         await onStatusChange?.({ credentialId: record.id, client: principal.client, status: 'revoked' });
         const number = Math.floor(record.status_list_index / STATUS_LIST_BITS);
         return { id: record.id, status: 'revoked' as const, revokedAt: revokedAt.toISOString(), statusListCredential: statusListUri(config.issuerUrl, 'w3c', 'revocation', number), statusListIndex: String(record.status_list_index % STATUS_LIST_BITS) };

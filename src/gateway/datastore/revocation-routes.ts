@@ -1,6 +1,8 @@
 import type { Client } from '@temporalio/client';
 import type { Request, Response } from 'express';
-import type { Config } from '../../config/config';
+import { type Config, sourceByName } from '../../config/config';
+import { type StatusEventRow, type StatusEventsRepository, type StatusEventType, statusWebhookEvent } from '../../db/status-events-repository';
+import { WEBHOOK_DELIVERY_WORKFLOW_TYPE, type WebhookDeliveryWorkflow, webhookDeliveryWorkflowId } from '../../../workflows/contracts/webhook-delivery';
 import type { AuditLogRepository } from '../../db/audit-log-repository';
 import type { DocumentKey, DocumentsRepository } from '../../db/documents-repository';
 import type { Db } from '../../db/knex';
@@ -18,7 +20,8 @@ export interface RevocationDeps {
   db: Db;
   documents: Pick<DocumentsRepository, 'get'>;
   revocations: RevocationsRepository;
-  statusLists: Pick<StatusListsRepository, 'setDocumentStatus'>;
+  statusLists: Pick<StatusListsRepository, 'setDocumentStatus' | 'announceChange'>;
+  statusEvents: Pick<StatusEventsRepository, 'record'>;
   audit: AuditLogRepository;
   temporal: Client;
   /** Ends the document's open offer (the offer service's cancel). */
@@ -38,8 +41,22 @@ const TAG = ['Datastore'];
  * publisher re-signs a list whose version moved, src/credentials/status-list-publisher.ts).
  */
 export function revocationRoutes(deps: RevocationDeps): AnyRouteSpec[] {
-  const { config, documents, revocations, statusLists, audit, temporal } = deps;
+  const { config, documents, revocations, statusLists, statusEvents, audit, temporal } = deps;
   const now = deps.now ?? (() => new Date());
+  const notifies = (source: string) => sourceByName(config, source)?.notification_endpoint !== undefined;
+  /**
+   * Reports a committed status change to the source's notification_endpoint through the durable
+   * webhook delivery workflow (which checks the event against its row before sending). The change
+   * stands whatever happens here, so a failure to start the delivery does not fail the request.
+   */
+  const report = async (row: StatusEventRow | undefined) => {
+    if (!row || !notifies(row.authentic_source)) return;
+    const event = statusWebhookEvent(row);
+    await temporal.workflow
+      .start<WebhookDeliveryWorkflow>(WEBHOOK_DELIVERY_WORKFLOW_TYPE, { taskQueue: config.env.TEMPORAL_TASK_QUEUE, workflowId: webhookDeliveryWorkflowId(row.authentic_source, event.id), args: [{ subscriber: row.authentic_source, event }] })
+      .catch(() => undefined);
+  };
+  const recordEvent = async (trx: Db, key: DocumentKey, type: StatusEventType, changed: number) => statusEvents.record(trx, key, type, changed, now());
   const auditIn = (req: Request, res: Response, principal: SourcePrincipal, action: string, target: Record<string, string | number | boolean | null>) => async (trx: Db) => {
     await audit.append({ requestId: res.locals.requestId, actor: `source:${principal.source}`, action, method: req.method, path: req.path, status: 200, target, clientIp: req.ip }, trx);
     res.locals.audited = true;
@@ -53,14 +70,17 @@ export function revocationRoutes(deps: RevocationDeps): AnyRouteSpec[] {
   /** Suspension and reinstatement (draft-ietf-oauth-status-list §7.1: 0x02 SUSPENDED, back to 0x00 VALID); never for a revoked document. */
   const changeStatus = async (key: DocumentKey, status: StatusValue, action: string, req: Request, res: Response, principal: SourcePrincipal) => {
     await requireDocument(key);
-    return deps.db.transaction(async (trx) => {
+    const outcome = await deps.db.transaction(async (trx) => {
       // The revocation row is locked (for share) so a concurrent revocation cannot interleave.
       const revoked = await trx('document_revocations').where({ ...key, state: 'revoked' }).forShare().first('document_id');
       if (revoked) throw alreadyRevoked(key);
       const changed = await statusLists.setDocumentStatus(trx, key, status);
       await auditIn(req, res, principal, action, { ...key, credentials_changed: changed })(trx);
-      return changed;
+      const event = changed > 0 ? await recordEvent(trx, key, status === StatusValue.Suspended ? 'document.suspended' : 'document.reinstated', changed) : undefined;
+      return { changed, event };
     });
+    await statusLists.announceChange();
+    return outcome;
   };
 
   return [
@@ -91,7 +111,7 @@ export function revocationRoutes(deps: RevocationDeps): AnyRouteSpec[] {
         if (revocation.revoke_at !== undefined && revocation.revoke_at * 1000 > at.getTime()) {
           if (reference) throw new ConflictError('A replacement (revocation.reference) with a future revoke_at is not supported yet: revoke now, or schedule without a reference', { ...key });
           const revokeAt = new Date(revocation.revoke_at * 1000);
-          const scheduled = await revocations.schedule(key, request, revokeAt, auditIn(req, res, principal, 'document.revoke.schedule', { ...key, revoke_at: revocation.revoke_at }));
+          const scheduled = await revocations.schedule(key, request, revokeAt, (trx) => auditIn(req, res, principal, 'document.revoke.schedule', { ...key, revoke_at: revokeAt.toISOString() })(trx));
           if (!scheduled) {
             const existing = await revocations.get(key);
             if (existing?.state === 'revoked') throw alreadyRevoked(key);
@@ -103,7 +123,7 @@ export function revocationRoutes(deps: RevocationDeps): AnyRouteSpec[] {
             await temporal.workflow.start<RevocationWorkflow>(REVOCATION_WORKFLOW_TYPE, {
               taskQueue: config.env.TEMPORAL_TASK_QUEUE,
               workflowId,
-              args: [{ authenticSource: key.authentic_source, vct: key.vct, documentId: key.document_id, revokeAt: revokeAt.toISOString() }],
+              args: [{ authenticSource: key.authentic_source, vct: key.vct, documentId: key.document_id, revokeAt: revokeAt.toISOString(), notifySource: notifies(key.authentic_source) }],
               workflowIdConflictPolicy: 'TERMINATE_EXISTING',
             });
           } catch (err) {
@@ -112,8 +132,13 @@ export function revocationRoutes(deps: RevocationDeps): AnyRouteSpec[] {
           }
           return { data: { status: 'scheduled' as const, revoke_at: revocation.revoke_at, workflow_id: workflowId } };
         }
-        const revoked = await revocations.revoke(key, request, at, auditIn(req, res, principal, 'document.revoke', { ...key, replacement: reference?.document_id ?? null }));
+        let event: StatusEventRow | undefined;
+        const revoked = await revocations.revoke(key, request, at, async (trx, row) => {
+          await auditIn(req, res, principal, 'document.revoke', { ...key, replacement: reference?.document_id ?? null })(trx);
+          event = await recordEvent(trx, key, 'document.revoked', row.credentials_revoked);
+        });
         if (!revoked) throw alreadyRevoked(key);
+        await report(event);
         await deps.cancelOffer(key);
         // A scheduled revocation this one overtook has nothing left to do.
         await temporal.workflow
@@ -165,7 +190,8 @@ export function revocationRoutes(deps: RevocationDeps): AnyRouteSpec[] {
       errors: [400, 401, 403, 404, 409],
       handler: async ({ body, principal, req, res }) => {
         authorizeSource(config, principal, body.authentic_source, body.vct);
-        const changed = await changeStatus(body, StatusValue.Suspended, 'document.suspend', req, res, principal);
+        const { changed, event } = await changeStatus(body, StatusValue.Suspended, 'document.suspend', req, res, principal);
+        await report(event);
         return { data: { status: 'suspended' as const, credentials_changed: changed } };
       },
     }),
@@ -183,7 +209,8 @@ export function revocationRoutes(deps: RevocationDeps): AnyRouteSpec[] {
       errors: [400, 401, 403, 404, 409],
       handler: async ({ body, principal, req, res }) => {
         authorizeSource(config, principal, body.authentic_source, body.vct);
-        const changed = await changeStatus(body, StatusValue.Valid, 'document.reinstate', req, res, principal);
+        const { changed, event } = await changeStatus(body, StatusValue.Valid, 'document.reinstate', req, res, principal);
+        await report(event);
         return { data: { status: 'reinstated' as const, credentials_changed: changed } };
       },
     }),

@@ -62,3 +62,45 @@ export function statusListRoutes(deps: StatusListRoutesDeps): Router {
   );
   return router;
 }
+
+/** OpenAPI path items of these endpoints (they answer tokens, not JSON, so they are described here rather than by route specs). */
+export function statusListOpenApiPaths(errorRef: unknown): Record<string, Record<string, unknown>> {
+  const notFound = { description: 'No such status list', content: { 'application/json': { schema: errorRef } } };
+  const number = [{ name: 'n', in: 'path', required: true, description: 'List number', schema: { type: 'integer', minimum: 0 } }];
+  const cacheControl = { 'Cache-Control': { description: 'public, max-age=<ttl> (STATUS_LIST_TTL)', schema: { type: 'string' } } };
+  return {
+    '/status-lists/token': {
+      get: {
+        operationId: 'statusListAggregation',
+        summary: 'Status List Aggregation (draft-ietf-oauth-status-list §9.3): the URIs of all Token Status Lists',
+        tags: ['Status lists'],
+        security: [],
+        responses: { 200: { description: 'The lists', content: { 'application/json': { schema: { type: 'object', properties: { status_lists: { type: 'array', items: { type: 'string', format: 'uri' } } }, required: ['status_lists'] } } } } },
+      },
+    },
+    '/status-lists/token/{n}': {
+      get: {
+        operationId: 'tokenStatusList',
+        summary: 'Token Status List n (draft-ietf-oauth-status-list §5, §8): JWT by default, CWT with Accept: application/statuslist+cwt',
+        description: 'For dc+sd-jwt (payload status.status_list) and mso_mdoc (MSO status) credentials. 2 bits per entry: 0 VALID, 1 INVALID, 2 SUSPENDED. The JWT is signed by a key of /.well-known/jwks.json; the CWT by the Document Signer, x5chain to the IACA of /.well-known/iacas.',
+        tags: ['Status lists'],
+        security: [],
+        parameters: number,
+        responses: {
+          200: { description: 'The signed Status List Token', headers: cacheControl, content: { 'application/statuslist+jwt': { schema: { type: 'string' } }, 'application/statuslist+cwt': { schema: { type: 'string', format: 'binary' } } } },
+          404: notFound,
+        },
+      },
+    },
+    '/status-lists/w3c/revocation/{n}': {
+      get: {
+        operationId: 'bitstringStatusListCredential',
+        summary: 'BitstringStatusListCredential n (W3C Bitstring Status List v1.0), revocation purpose, as application/vc+jwt',
+        tags: ['Status lists'],
+        security: [],
+        parameters: number,
+        responses: { 200: { description: 'The signed credential', headers: cacheControl, content: { 'application/vc+jwt': { schema: { type: 'string' } } } }, 404: notFound },
+      },
+    },
+  };
+}

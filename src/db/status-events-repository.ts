@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+import type { DocumentKey } from './documents-repository';
+import type { Db } from './knex';
+
+/** Event types of status changes, as sent to the authentic source's notification_endpoint. */
+export type StatusEventType = 'document.revoked' | 'document.suspended' | 'document.reinstated';
+
+export interface StatusEventRow extends DocumentKey {
+  id: string;
+  type: StatusEventType;
+  credentials_changed: number;
+  occurred_at: Date;
+}
+
+/** `status.<128 random bits>`: the id of a status event (and its webhook's Idempotency-Key). */
+export const STATUS_EVENT_ID = /^status\.[A-Za-z0-9_-]{22}$/;
+
+/** The webhook event of a status change: type, id, time and business ids; never document data. */
+export const statusWebhookEvent = (row: StatusEventRow) => ({
+  id: row.id,
+  type: row.type,
+  occurred_at: new Date(row.occurred_at).toISOString(),
+  data: { vct: row.vct, document_id: row.document_id, credentials_changed: row.credentials_changed },
+});
+
+/** Status events (migration 0015 `status_events`), written in the transaction of the change they report. */
+export function createStatusEventsRepository(db: Db) {
+  return {
+    async record(trx: Db, key: DocumentKey, type: StatusEventType, credentialsChanged: number, at: Date): Promise<StatusEventRow> {
+      const [row] = (await trx('status_events').insert({ id: `status.${randomBytes(16).toString('base64url')}`, ...key, type, credentials_changed: credentialsChanged, occurred_at: at }).returning('*')) as StatusEventRow[];
+      return row!;
+    },
+    async byId(id: string): Promise<StatusEventRow | undefined> {
+      return (await db('status_events').where({ id }).first()) as StatusEventRow | undefined;
+    },
+    async forDocument(key: DocumentKey): Promise<StatusEventRow[]> {
+      return (await db('status_events').where(key).orderBy('occurred_at')) as StatusEventRow[];
+    },
+  };
+}
+
+export type StatusEventsRepository = ReturnType<typeof createStatusEventsRepository>;
+
+/**
+ * Checks a status event against its row before the webhook activity sends it (as verifyWebhookEvent
+ * does for offer events): the id names a recorded event of this subscriber, and what is sent is the
+ * event rebuilt from the row.
+ */
+export async function verifyStatusEvent(subscriber: string, event: { id: string; type: string; data: Record<string, unknown> }, events: Pick<StatusEventsRepository, 'byId'>) {
+  const row = await events.byId(event.id);
+  if (!row || row.authentic_source !== subscriber) return { success: false as const, error: 'no status event of this subscriber has that id' };
+  const rebuilt = statusWebhookEvent(row);
+  const given = event.data ?? {};
+  const same = event.type === rebuilt.type && Object.keys(given).length === Object.keys(rebuilt.data).length && Object.entries(rebuilt.data).every(([k, v]) => given[k] === v);
+  if (!same) return { success: false as const, error: 'the event does not match the status event record' };
+  return { success: true as const, event: rebuilt };
+}

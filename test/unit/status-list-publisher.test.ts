@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { gunzipSync, inflateSync } from 'node:zlib';
+import { test } from 'node:test';
+import { getListFromStatusListJWT } from '@sd-jwt/jwt-status-list';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { createStatusListPublisher } from '../../src/credentials/status-list-publisher';
+import { encodeBitstring, packBitstring, packTokenStatusList } from '../../src/credentials/status-list-token';
+import { createLocalSigner, generateEs256PrivateJwk, type CredentialSigner } from '../../src/credentials/signer';
+import type { StatusListRow } from '../../src/db/status-lists-repository';
+
+/**
+ * The status-list publisher (src/credentials/status-list-publisher.ts) with an in-memory list and a
+ * counting signer: many changes between two reads cost one signing, concurrent reads share one, and
+ * a token is re-signed before half its validity has passed (so none is served expired).
+ */
+const LIST: StatusListRow = { id: 'token/status/0', family: 'token', purpose: 'status', number: 0, bits: 2, size: 131_072, allocated: 10 };
+
+async function fixture() {
+  const base = await createLocalSigner(generateEs256PrivateJwk());
+  let signings = 0;
+  const signer: CredentialSigner = { kid: base.kid, alg: base.alg, publicJwk: base.publicJwk, sign: (data) => (signings++, base.sign(data)) };
+  const entries = new Map<number, number>();
+  let mark = 0;
+  let clock = Date.parse('2026-01-01T00:00:00Z');
+  const publisher = createStatusListPublisher({
+    issuerUrl: 'https://issuer.example.org',
+    lists: { list: async (id) => (id === LIST.id ? LIST : undefined), changeMark: async () => String(mark), snapshot: async () => ({ list: LIST, entries: [...entries].map(([idx, status]) => ({ idx, status })), mark: String(mark) }) },
+    keyStore: { signer: async () => signer },
+    ttlSeconds: 300,
+    validitySeconds: 3600,
+    now: () => new Date(clock),
+  });
+  return {
+    publisher,
+    signings: () => signings,
+    change: (idx: number, status: number) => (entries.set(idx, status), mark++),
+    advance: (ms: number) => (clock += ms),
+    jwks: { keys: [{ ...base.publicJwk }] },
+  };
+}
+
+test('a hundred changes between two reads cost one re-signing, and the read shows all of them', async () => {
+  const f = await fixture();
+  await f.publisher.publish(LIST.id, 'jwt');
+  assert.equal(f.signings(), 1);
+  for (let i = 0; i < 100; i++) f.change(i * 7, 1);
+  const published = await f.publisher.publish(LIST.id, 'jwt');
+  assert.equal(f.signings(), 2);
+  const list = getListFromStatusListJWT(String(published!.body));
+  for (let i = 0; i < 100; i++) assert.equal(list.getStatus(i * 7), 1);
+  assert.equal(list.getStatus(1), 0);
+});
+
+test('reads without a change are served from the cache; concurrent reads after a change share one signing', async () => {
+  const f = await fixture();
+  await f.publisher.publish(LIST.id, 'jwt');
+  await f.publisher.publish(LIST.id, 'jwt');
+  assert.equal(f.signings(), 1);
+  f.change(5, 2);
+  const all = await Promise.all(Array.from({ length: 20 }, () => f.publisher.publish(LIST.id, 'jwt')));
+  assert.equal(f.signings(), 2);
+  assert.equal(new Set(all.map((p) => p!.body)).size, 1);
+});
+
+test('a token is re-signed once half its validity has passed, so the served one never expires (draft-ietf-oauth-status-list §5.1 exp)', async () => {
+  const f = await fixture();
+  const first = await f.publisher.publish(LIST.id, 'jwt');
+  f.advance(1_801_000);
+  const second = await f.publisher.publish(LIST.id, 'jwt');
+  assert.equal(f.signings(), 2);
+  const claims = await jwtVerify(String(second!.body), createLocalJWKSet(f.jwks), { typ: 'statuslist+jwt', currentDate: new Date(Date.parse('2026-01-01T00:30:01Z')) });
+  assert.ok((claims.payload.exp as number) * 1000 > Date.parse('2026-01-01T01:00:00Z'));
+  assert.notEqual(first!.body, second!.body);
+});
+
+test('an unknown list is not published', async () => {
+  const f = await fixture();
+  assert.equal(await f.publisher.publish('token/status/9', 'jwt'), undefined);
+});
+
+test('packing follows each spec\'s bit order: LSB first for the Token Status List (§4.1), MSB first for the Bitstring Status List (§3.2)', () => {
+  const token = packTokenStatusList(16, 2, [{ idx: 0, status: 1 }, { idx: 1, status: 2 }, { idx: 3, status: 3 }, { idx: 5, status: 1 }]);
+  assert.deepEqual([...token.subarray(0, 2)], [0b11001001, 0b00000100]);
+  const bits = packBitstring(16, [{ idx: 0, status: 1 }, { idx: 9, status: 1 }]);
+  assert.deepEqual([...bits], [0b10000000, 0b01000000]);
+  const encoded = encodeBitstring(packBitstring(131_072, [{ idx: 3, status: 1 }]));
+  assert.equal(encoded[0], 'u');
+  assert.equal(gunzipSync(Buffer.from(encoded.slice(1), 'base64url'))[0], 0b00010000);
+  assert.ok(inflateSync(Buffer.from('eNrbuRgAAhcBXQ', 'base64url')).equals(Buffer.from(packTokenStatusList(16, 1, [0, 3, 4, 5, 7, 8, 9, 13, 15].map((idx) => ({ idx, status: 1 }))))), 'the draft\'s 1-bit example list');
+});
