@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorBodySchema } from './api-errors';
 import type { AnyRouteSpec, ErrorStatus, Security } from './route-registry';
+import { webhookOpenApi } from './webhook-catalogue';
 
 const ERROR_DESCRIPTIONS: Record<ErrorStatus, string> = {
   400: 'INVALID_FORMAT: the request is malformed; details.fields points at each offending field',
@@ -94,11 +95,13 @@ export function buildOpenApiDocument(routes: AnyRouteSpec[], info: { title: stri
     },
   };
 
+  const webhooks = webhookOpenApi(toSchema);
   return {
     openapi: '3.1.0',
     info: { title: info.title, version: info.version },
     servers: [{ url: info.serverUrl }],
     paths,
+    webhooks,
     components: {
       schemas,
       securitySchemes: {
