@@ -11,15 +11,19 @@ export const WEBHOOK_EVENT_TYPES = {
   'credential_offer.expired': 'Nobody redeemed the pre-authorized code within code_ttl (EXPIRED)',
   'credential_offer.locked': 'Too many wrong PINs (LOCKED)',
   'credential_offer.cancelled': 'The offer was cancelled: document deleted, operator, or the PIN could not be sent (CANCELLED)',
+  'webhook.dead_lettered': 'A delivery of one of the source\'s events to another subscriber was dead-lettered (sent to the other subscribers that want it; never announced again)',
 } as const;
 
 export const WebhookEventSchema = z
   .object({
-    id: z.string().meta({ description: 'Unique per event (offer events: offer.<offer id>.<state>); also the Idempotency-Key header, stable across retries and redeliveries' }),
+    id: z.string().meta({ description: 'Unique per event (offer events: offer.<offer id>.<state>; dead letters: webhook_dead_lettered.<run id>); also the Idempotency-Key header, stable across retries and redeliveries' }),
     type: z.enum(Object.keys(WEBHOOK_EVENT_TYPES) as [keyof typeof WEBHOOK_EVENT_TYPES]),
-    occurred_at: z.string().meta({ description: 'ISO 8601 time the offer closed' }),
+    occurred_at: z.string().meta({ description: 'ISO 8601 time the offer closed, or the delivery was dead-lettered' }),
     data: z
-      .object({ vct: z.string(), document_id: z.string(), offer_id: z.string(), credentials_issued: z.number().int() })
+      .union([
+        z.object({ vct: z.string(), document_id: z.string(), offer_id: z.string(), credentials_issued: z.number().int() }).meta({ description: 'credential_offer.*' }),
+        z.object({ subscriber: z.string(), event_id: z.string(), event_type: z.string(), authentic_source: z.string(), delivery_workflow_id: z.string() }).meta({ description: 'webhook.dead_lettered' }),
+      ])
       .meta({ description: 'Business ids only: never document data, PINs or credentials' }),
   })
   .meta({ id: 'WebhookEvent' });
