@@ -3,10 +3,11 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { type Config, webhookEndpoint, webhookSubscribersFor } from '../src/config/config';
 import { didWebFromUrl } from '../src/credentials/did-web';
 import type { WebhookSigner } from '../src/credentials/signer';
+import type { AuditLogRepository } from '../src/db/audit-log-repository';
 import type { IssuedCredentialsRepository } from '../src/db/issued-credentials-repository';
 import type { OffersRepository } from '../src/db/offers-repository';
 import { STATUS_EVENT_ID, type StatusEventsRepository, verifyStatusEvent } from '../src/db/status-events-repository';
-import { type WebhookEvent, WebhookFailure, WebhookRetryable } from '../workflows/contracts/webhook-delivery';
+import { DEAD_LETTERED_EVENT_TYPE, deadLetteredEventId, type WebhookEvent, WebhookFailure, WebhookRetryable } from '../workflows/contracts/webhook-delivery';
 
 export interface WebhookDeps {
   config: Config;
@@ -18,6 +19,8 @@ export interface WebhookDeps {
   issued: Pick<IssuedCredentialsRepository, 'countFor'>;
   /** Where status-change events (revoked, suspended, reinstated) are checked (src/db/status-events-repository.ts). */
   statusEvents?: Pick<StatusEventsRepository, 'byId'>;
+  /** Where a `webhook.dead_lettered` event is checked: the delivery workflow's audit entry. */
+  audit: Pick<AuditLogRepository, 'webhookDeadLetter'>;
   /** The `webhooks` key's signer (X-Body-Signature, Bearer JWT); opened only when a subscriber wants either. */
   webhookSigner: () => Promise<WebhookSigner>;
   /** Source of jitter in [0, 1); Math.random by default. */
@@ -64,7 +67,8 @@ const OFFER_EVENT_ID = /^offer\.(.+)\.([a-z_]+)$/;
  * 1. the id names an offer event; 2. the offer exists, belongs to the subscriber and is closed in the
  * named state; 3. type and data equal the record (and the count of credentials issued for it).
  */
-export async function verifyWebhookEvent(source: string, event: WebhookEvent, deps: Pick<WebhookDeps, 'offers' | 'issued'>): Promise<WebhookEventCheck> {
+export async function verifyWebhookEvent(source: string, event: WebhookEvent, deps: Pick<WebhookDeps, 'offers' | 'issued' | 'audit'>): Promise<WebhookEventCheck> {
+  if (event.id.startsWith(deadLetteredEventId(''))) return verifyDeadLetteredEvent(source, event, deps);
   const match = OFFER_EVENT_ID.exec(event.id);
   if (!match) return { success: false, error: 'event id is not an offer event the issuer produced' };
   const [, offerId, state] = match as unknown as [string, string, string];
@@ -79,13 +83,36 @@ export async function verifyWebhookEvent(source: string, event: WebhookEvent, de
     occurred_at: new Date(offer.closed_at).toISOString(),
     data: { vct: offer.vct, document_id: offer.document_id, offer_id: offer.offer_id, credentials_issued: await deps.issued.countFor(offerId) },
   };
-  const given = event.data ?? {};
-  const sameData = Object.keys(given).length === Object.keys(rebuilt.data).length && Object.entries(rebuilt.data).every(([k, v]) => Object.hasOwn(given, k) && given[k] === v);
-  if (event.type !== rebuilt.type || !sameData) return { success: false, error: 'the event does not match the offer record' };
-  return { success: true, event: rebuilt };
+  return sameEvent(event, rebuilt) ? { success: true, event: rebuilt } : { success: false, error: 'the event does not match the offer record' };
 }
 
-export const createWebhookActivities = ({ config, secret, fetch, offers, issued, statusEvents, webhookSigner, random = Math.random }: WebhookDeps) => {
+function sameEvent(given: WebhookEvent, rebuilt: WebhookEvent): boolean {
+  const data = given.data ?? {};
+  const sameData = Object.keys(data).length === Object.keys(rebuilt.data).length && Object.entries(rebuilt.data).every(([k, v]) => Object.hasOwn(data, k) && data[k] === v);
+  return given.type === rebuilt.type && sameData;
+}
+
+/**
+ * A `webhook.dead_lettered` event is rebuilt from the audit entry its delivery workflow wrote when it
+ * dead-lettered (action `webhook.dead_lettered`, actor `system`, the run id in the target): only a run
+ * that really dead-lettered a verified event of this source produces one.
+ */
+async function verifyDeadLetteredEvent(source: string, event: WebhookEvent, deps: Pick<WebhookDeps, 'audit'>): Promise<WebhookEventCheck> {
+  const runId = event.id.slice(deadLetteredEventId('').length);
+  const entry = await deps.audit.webhookDeadLetter(runId);
+  if (!entry) return { success: false, error: 'no dead-lettered delivery has that run id' };
+  const t = entry.target;
+  if (t.authentic_source !== source) return { success: false, error: 'the dead letter is not about this source' };
+  const rebuilt: WebhookEvent = {
+    id: event.id,
+    type: DEAD_LETTERED_EVENT_TYPE,
+    occurred_at: new Date(entry.at).toISOString(),
+    data: { subscriber: String(t.subscriber), event_id: String(t.event_id), event_type: String(t.event_type), authentic_source: source, delivery_workflow_id: String(t.workflow_id) },
+  };
+  return sameEvent(event, rebuilt) ? { success: true, event: rebuilt } : { success: false, error: 'the event does not match the dead letter' };
+}
+
+export const createWebhookActivities = ({ config, secret, fetch, offers, issued, audit, statusEvents, webhookSigner, random = Math.random }: WebhookDeps) => {
   const serviceDid = didWebFromUrl(config.issuerUrl);
   const policy = config.file.webhooks.delivery;
   return {
@@ -106,7 +133,7 @@ export const createWebhookActivities = ({ config, secret, fetch, offers, issued,
       const source = input.authenticSource ?? input.subscriber;
       if (!endpoint) throw ApplicationFailure.nonRetryable(`no webhook endpoint configured for ${input.subscriber}`, WebhookFailure.NotConfigured);
       // Status changes (revoked, suspended, reinstated) are rebuilt from their own rows; offer events from the offer's.
-      const check = STATUS_EVENT_ID.test(input.event.id) && statusEvents ? await verifyStatusEvent(source, input.event, statusEvents) : await verifyWebhookEvent(source, input.event, { offers, issued });
+      const check = STATUS_EVENT_ID.test(input.event.id) && statusEvents ? await verifyStatusEvent(source, input.event, statusEvents) : await verifyWebhookEvent(source, input.event, { offers, issued, audit });
       if (!check.success) throw ApplicationFailure.nonRetryable(`event refused: ${check.error}`, WebhookFailure.EventUnverified);
       if (!webhookSubscribersFor(config, source, check.event.type).includes(input.subscriber)) {
         throw ApplicationFailure.nonRetryable(`event refused: ${input.subscriber} is not subscribed to ${check.event.type} of ${source}`, WebhookFailure.EventUnverified);

@@ -1,7 +1,19 @@
-import { ApplicationFailure, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyActivities, proxyLocalActivities, startChild, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { AuthenticSource, ProcessState } from './contracts/search-attributes';
-import { type WebhookDeliveryInput, type WebhookDeliveryState, type WebhookDeliveryStatus, webhookDeliveryStateQuery, WebhookFailure } from './contracts/webhook-delivery';
+import {
+  DEAD_LETTERED_EVENT_TYPE,
+  deadLetteredEventId,
+  type WebhookDeliveryInput,
+  type WebhookDeliveryState,
+  type WebhookDeliveryStatus,
+  type WebhookDeliveryWorkflow,
+  WEBHOOK_DELIVERY_WORKFLOW_TYPE,
+  webhookDeliveryStateQuery,
+  type WebhookEvent,
+  webhookDeliveryWorkflowId,
+  WebhookFailure,
+} from './contracts/webhook-delivery';
 
 /**
  * Delivers one event to a subscriber's webhook (seed 000 `notification_endpoint`), retrying with
@@ -50,7 +62,34 @@ export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Prom
   await appendAudit({
     actor: 'system',
     action: `webhook.${status.state.toLowerCase()}`,
-    target: { subscriber: input.subscriber, event_id: input.event.id, event_type: input.event.type, workflow_id: workflowInfo().workflowId },
+    target: {
+      subscriber: input.subscriber,
+      event_id: input.event.id,
+      event_type: input.event.type,
+      workflow_id: workflowInfo().workflowId,
+      run_id: workflowInfo().runId,
+      authentic_source: input.authenticSource ?? input.subscriber,
+    },
   });
+  // Since the webhook-dead-letter-event patch, a dead letter is itself an event (`webhook.dead_lettered`)
+  // for the other subscribers that want it; a dead-lettered notice is not announced again.
+  if (status.state === 'DEAD_LETTERED' && input.event.type !== DEAD_LETTERED_EVENT_TYPE && patched('webhook-dead-letter-event')) {
+    const authenticSource = input.authenticSource ?? input.subscriber;
+    const notice: WebhookEvent = {
+      id: deadLetteredEventId(workflowInfo().runId),
+      type: DEAD_LETTERED_EVENT_TYPE,
+      occurred_at: new Date().toISOString(),
+      data: { subscriber: input.subscriber, event_id: input.event.id, event_type: input.event.type, authentic_source: authenticSource, delivery_workflow_id: workflowInfo().workflowId },
+    };
+    const { webhookSubscribers } = proxyLocalActivities<ReturnType<typeof createActivities>>({ startToCloseTimeout: '10s' });
+    for (const subscriber of await webhookSubscribers({ authenticSource, type: notice.type })) {
+      if (subscriber === input.subscriber) continue;
+      await startChild<WebhookDeliveryWorkflow>(WEBHOOK_DELIVERY_WORKFLOW_TYPE, {
+        workflowId: webhookDeliveryWorkflowId(subscriber, notice.id),
+        args: [{ subscriber, event: notice, authenticSource }],
+        parentClosePolicy: 'ABANDON',
+      });
+    }
+  }
   return status;
 }

@@ -35,6 +35,16 @@ export function createAuditLogRepository(db: Db) {
     async append(entry: AuditEntry, trx: Db = db): Promise<void> {
       await trx('audit_log').insert(auditRow(entry));
     },
+    /**
+     * The `webhook.dead_lettered` entry the delivery workflow wrote for its run `runId` (actor
+     * `system`): what a `webhook.dead_lettered` event is rebuilt from (activities/webhook-activities.ts).
+     */
+    async webhookDeadLetter(runId: string): Promise<{ at: Date; target: Record<string, unknown> } | undefined> {
+      const row = (await db('audit_log').where({ action: 'webhook.dead_lettered', actor: 'system' }).whereRaw("target->>'run_id' = ?", [runId]).orderBy('id').first('at', 'target')) as
+        | { at: Date; target: Record<string, unknown> }
+        | undefined;
+      return row;
+    },
     async list(filter: { actor?: string; limit?: number } = {}) {
       const q = db('audit_log').orderBy('id', 'desc').limit(filter.limit ?? 100);
       if (filter.actor) q.where('actor', filter.actor);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ErrorBodySchema } from './api-errors';
 import type { AnyRouteSpec, ErrorStatus, Security } from './route-registry';
 import { statusListOpenApiPaths } from './status/status-list-routes';
+import { webhookOpenApi } from './webhook-catalogue';
 
 const ERROR_DESCRIPTIONS: Record<ErrorStatus, string> = {
   400: 'INVALID_FORMAT: the request is malformed; details.fields points at each offending field',
@@ -97,11 +98,13 @@ export function buildOpenApiDocument(routes: AnyRouteSpec[], info: { title: stri
 
   Object.assign(paths, statusListOpenApiPaths(errorRef));
 
+  const webhooks = webhookOpenApi(toSchema);
   return {
     openapi: '3.1.0',
     info: { title: info.title, version: info.version },
     servers: [{ url: info.serverUrl }],
     paths,
+    webhooks,
     components: {
       schemas,
       securitySchemes: {

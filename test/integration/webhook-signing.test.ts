@@ -86,7 +86,7 @@ describe('signed webhooks: X-Body-Signature, Bearer JWT, retries, dead letters a
         sources['hr.example.org']!.notification_endpoint = { url: hr.url('/hr-hook'), body_signature: true, bearer_jwt: { audience: RECEIVER_DID } };
         f.admin_tokens = { reader: { token_hash: sha256Hash(READER), role: 'read' }, operator: { token_hash: sha256Hash(OPERATOR), role: 'operate' } };
         f.webhooks = {
-          subscribers: { 'audit-sink': { url: sink.url('/sink'), events: ['credential_offer.expired'], authentic_sources: ['hr.example.org'], body_signature: true } },
+          subscribers: { 'audit-sink': { url: sink.url('/sink'), events: ['credential_offer.expired', 'webhook.dead_lettered'], authentic_sources: ['hr.example.org'], body_signature: true } },
           // Backoff shortened for the test: 50 ms doubling to 200 ms, a 6 s horizon.
           delivery: { initial_interval: 0.05, max_interval: 0.2, horizon: 6, attempt_timeout: 2 },
         };
@@ -147,6 +147,13 @@ describe('signed webhooks: X-Body-Signature, Bearer JWT, retries, dead letters a
     }
   });
 
+  test('the OpenAPI document lists the event catalogue (OpenAPI 3.1 webhooks) and the new endpoints', async () => {
+    const doc = (await (await fetch(`${gateway.url}/openapi.json`)).json()) as { webhooks: Record<string, unknown>; paths: Record<string, unknown>; components: { schemas: Record<string, unknown> } };
+    assert.deepEqual(Object.keys(doc.webhooks).sort(), ['credential_offer.cancelled', 'credential_offer.expired', 'credential_offer.issued', 'credential_offer.locked', 'webhook.dead_lettered']);
+    assert.ok(doc.components.schemas.WebhookEvent);
+    for (const path of ['/service/{serviceDid}/public-info/public-key/{keyName}', '/admin/v1/webhooks/dead-letters', '/admin/v1/webhooks/dead-letters/redeliver']) assert.ok(doc.paths[path], path);
+  });
+
   test('a subscriber failing the first 3 deliveries gets the event exactly once by Idempotency-Key, signed (X-Body-Signature over SHA3-256) and with a Bearer JWT it verifies', async () => {
     hr.script.push({ status: 503 }, { status: 500 }, { status: 429, retryAfter: '0' });
     const ev = await closedOfferEvent();
@@ -186,6 +193,34 @@ describe('signed webhooks: X-Body-Signature, Bearer JWT, retries, dead letters a
     assert.equal(result.state, 'DEAD_LETTERED');
     assert.match(result.lastError ?? '', /HTTP 400/);
     assert.equal(mine(hr, ev).length, 1);
+  });
+
+  test('a dead letter is itself an event: the other subscribers of webhook.dead_lettered hear of it, signed; the failing one does not', async () => {
+    hr.script.push({ status: 400 });
+    const ev = await closedOfferEvent('CANCELLED');
+    const handle = await start({ subscriber: 'hr.example.org', event: ev });
+    assert.equal((await handle.result()).state, 'DEAD_LETTERED');
+    const { runId } = await handle.describe();
+    const noticeId = `webhook_dead_lettered.${runId}`;
+    for (let i = 0; i < 100 && mine(sink, { id: noticeId }).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    const [notice] = mine(sink, { id: noticeId });
+    assert.ok(notice, 'the sink got the dead-letter notice');
+    const body = JSON.parse(notice.body.toString());
+    assert.equal(body.type, 'webhook.dead_lettered');
+    assert.deepEqual(body.data, { subscriber: 'hr.example.org', event_id: ev.id, event_type: ev.type, authentic_source: 'hr.example.org', delivery_workflow_id: webhookDeliveryWorkflowId('hr.example.org', ev.id) });
+    assert.ok(verify('sha3-256', notice.body, createPublicKey((await publicKey()).publicKey), Buffer.from(String(notice.headers['x-body-signature']), 'base64')));
+    assert.equal(mine(hr, { id: noticeId }).length, 0, 'not sent to the subscriber that failed');
+
+    // A forged notice (no such dead-lettered run) is refused and sends nothing.
+    const forged = { id: 'webhook_dead_lettered.00000000-0000-4000-8000-000000000000', type: 'webhook.dead_lettered', occurred_at: new Date().toISOString(), data: { ...body.data } };
+    const refused = await (await start({ subscriber: 'audit-sink', event: forged, authenticSource: 'hr.example.org' })).result();
+    assert.equal(refused.state, 'REFUSED');
+    assert.equal(mine(sink, forged).length, 0);
+    // The genuine notice with altered data is refused too.
+    const altered: WebhookDeliveryInput = { subscriber: 'audit-sink', event: { ...body, data: { ...body.data, event_id: 'offer.x.issued' } }, authenticSource: 'hr.example.org' };
+    const alteredRun = await client.workflow.start<WebhookDeliveryWorkflow>(WEBHOOK_DELIVERY_WORKFLOW_TYPE, { taskQueue, workflowId: uniqueName('forged-notice'), args: [altered] });
+    assert.equal((await alteredRun.result()).state, 'REFUSED');
+    assert.equal(mine(sink, { id: noticeId }).length, 1, 'still only the genuine notice');
   });
 
   test('a subscriber that keeps failing past the horizon is DEAD_LETTERED', async () => {

@@ -32,12 +32,12 @@ const VCT = 'urn:eudi:diploma:1';
 const json = (res: Response): Promise<any> => res.json();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A notification_endpoint that answers 204 to everything. */
+/** A notification_endpoint that answers 204 to everything but the locked offer's event, which it refuses (400: dead-lettered). */
 async function startHookReceiver() {
   const server = createHttpServer((req, res) => {
     req.resume();
     req.on('end', () => {
-      res.statusCode = 204;
+      res.statusCode = String(req.headers['idempotency-key']).endsWith('.locked') ? 400 : 204;
       res.end();
     });
   });
@@ -51,7 +51,9 @@ async function startIssuer(dbUrl: string, db: Awaited<ReturnType<typeof createTe
   const config = loadTestConfig(
     testConfigFile((f) => {
       f.issuer = { pre_authorized_code: { enabled: true, pin_required: true, code_ttl: codeTtl, max_pin_attempts: 2 } };
-      (f.authentic_sources as Record<string, Record<string, unknown>>)['hr.example.org']!.notification_endpoint = { url: hookUrl };
+      (f.authentic_sources as Record<string, Record<string, unknown>>)['hr.example.org']!.notification_endpoint = { url: hookUrl, body_signature: true };
+      // An issuer-wide subscriber of dead letters: the locked offer's refused delivery announces itself to it.
+      f.webhooks = { subscribers: { 'dead-letter-sink': { url: hookUrl, events: ['webhook.dead_lettered'] } } };
     }),
     { DATABASE_URL: dbUrl, TEMPORAL_ADDRESS: testEnv().temporalAddress, TEMPORAL_TASK_QUEUE: taskQueue, PORT: '0', SMTP_URL: smtpUrl, ISSUER_URL: ISSUER },
   );
@@ -192,7 +194,8 @@ test('record workflow histories', { timeout: 240_000 }, async () => {
       if (running === 0) break;
     }
     for await (const execution of issuer.client.workflow.list({ query: `WorkflowType = 'webhookDeliveryWorkflow' AND ExecutionStatus = 'Completed'` })) {
-      recorded.push({ workflowId: execution.workflowId, scenario: `webhook-delivery-${execution.workflowId.includes('/status.') ? 'status' : execution.workflowId.split('.').at(-1)}`, client: issuer.client });
+      const kind = execution.workflowId.includes('webhook_dead_lettered.') ? 'dead-letter-notice' : execution.workflowId.includes('/status.') ? 'status' : execution.workflowId.split('.').at(-1);
+      recorded.push({ workflowId: execution.workflowId, scenario: `webhook-delivery-${kind}`, client: issuer.client });
     }
 
     const commit = execFileSync('git', ['rev-parse', '--short=7', 'HEAD'], { encoding: 'utf8' }).trim();

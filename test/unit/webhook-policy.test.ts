@@ -88,3 +88,8 @@ test('development: ISSUER_DEV_WEBHOOK_URL becomes the notification_endpoint of s
   assert.equal(withUrl.file.authentic_sources['registry.example.org']!.notification_endpoint, undefined, 'only the sources that ask for it');
   assert.equal(loadTestConfig(file).file.authentic_sources['hr.example.org']!.notification_endpoint, undefined, 'unset: no webhook');
 });
+
+test('the published event catalogue names the end event of every final offer state', async () => {
+  const { WEBHOOK_EVENT_TYPES } = await import('../../src/gateway/webhook-catalogue');
+  for (const state of ['ISSUED', 'EXPIRED', 'LOCKED', 'CANCELLED']) assert.ok(Object.hasOwn(WEBHOOK_EVENT_TYPES, `credential_offer.${state.toLowerCase()}`), state);
+});

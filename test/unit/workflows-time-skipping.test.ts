@@ -81,6 +81,10 @@ function offerActivities(overrides: Partial<Activities> = {}) {
     async closeOffer(args) {
       closed.push(args);
     },
+    // Nobody subscribes to the offer's end event here (the webhook-subscribers patch asks the configuration).
+    async webhookSubscribers() {
+      return [];
+    },
     ...overrides,
   };
   return { acts, pinsSent, closed };

@@ -6,6 +6,11 @@ export type WebhookDeliveryWorkflow = (input: WebhookDeliveryInput) => Promise<W
 
 export const webhookDeliveryWorkflowId = (subscriber: string, eventId: string) => `webhook/${subscriber}/${eventId}`;
 
+/** The type of the event that tells subscribers a delivery was dead-lettered (never itself announced again). */
+export const DEAD_LETTERED_EVENT_TYPE = 'webhook.dead_lettered';
+/** Its id: one per dead-lettered run of a delivery (a redelivery that dead-letters again is a new event). */
+export const deadLetteredEventId = (runId: string) => `webhook_dead_lettered.${runId}`;
+
 export interface WebhookEvent {
   /** Unique per event; sent as `Idempotency-Key` so subscribers can drop duplicates. */
   id: string;
