@@ -4,3 +4,4 @@ export * from './credential-offer';
 export * from './batch-offer';
 export * from './ceiling-probe';
 export * from './upkeep-purge';
+export * from './onboarding';

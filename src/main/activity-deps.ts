@@ -8,6 +8,7 @@ import { createKeyStore, keyStoreOptions, resolveKek } from '../credentials/key-
 import { createIssuedCredentialsRepository } from '../db/issued-credentials-repository';
 import { createAuditLogRepository } from '../db/audit-log-repository';
 import { createDocumentsRepository } from '../db/documents-repository';
+import { createKycRepository } from '../db/kyc-repository';
 import type { Db } from '../db/knex';
 import { createExpiredRowsRepository } from '../db/nonces-repository';
 import { createOffersRepository } from '../db/offers-repository';
@@ -37,6 +38,8 @@ export async function createActivityDeps(config: Config, db: Db, overrides: Part
     issuance: createIssuanceService({ config, keyStore }),
     issued: createIssuedCredentialsRepository(db, subkeys.pickupSealing),
     sendPinEmail: email.sendPinEmail,
+    sendNoticeEmail: email.sendNoticeEmail,
+    kyc: createKycRepository(db),
     expiredRows: createExpiredRowsRepository(db),
     ...overrides,
   };

@@ -22,6 +22,11 @@ import { createGatewayApp } from '../gateway/gateway-app';
 import { adminRoutes } from '../gateway/admin/admin-routes';
 import { createProcessFinder, temporalUiBaseUrl } from '../admin/process-finder';
 import { wellKnownRoutes } from '../gateway/well-known-routes';
+import { createKycRepository } from '../db/kyc-repository';
+import { kycRouter } from '../gateway/kyc/kyc-router';
+import { kycAdminRoutes } from '../gateway/kyc/kyc-admin-routes';
+import { createKycTemplates } from '../kyc/kyc-templates';
+import { createKycTokens, deriveKycTokenKey } from '../kyc/kyc-tokens';
 import { kmsRoutes } from '../gateway/kms/kms-routes';
 import { x509IsoRoutes } from '../gateway/x509/x509-routes';
 import { x509CertificateRoutes } from '../gateway/x509/certificate-routes';
@@ -93,6 +98,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const kms = createKmsService({ keys: createKmsKeysRepository(db), sealing: subkeys.keySealing });
   const x509Stores = createX509StoreRepository(db);
   const x509 = { kms, audit, stores: createCertificateStores(config, x509Stores) };
+  const kyc = createKycRepository(db);
   const app = createGatewayApp({
     config,
     logger,
@@ -111,9 +117,11 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
         processes: createProcessFinder({ client: temporal.client, namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE, temporalUiUrl: temporalUiBaseUrl(config.env) }),
         cancelOffer: (key) => offerService.cancel(key),
       }),
+      ...(config.file.kyc ? kycAdminRoutes({ kyc, temporal: temporal.client }) : []),
     ],
     protocolRouters: [
       walletEndpoints({ config, logger, secrets, offerService, accessTokens: createAccessTokensRepository(db), nonces: createNoncesRepository(db), db }),
+      kycRouter({ config, db, kyc, templates: createKycTemplates(config), tokens: createKycTokens(deriveKycTokenKey(subkeys.offerSecrets), config.issuerUrl), temporal: temporal.client, secrets }),
     ],
     readinessChecks: { database: () => pingDatabase(db), temporal: temporal.check },
     version: VERSION,

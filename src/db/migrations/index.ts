@@ -12,6 +12,7 @@ import * as offerPinDelivery from './0011-offer-pin-delivery';
 import * as kmsKeys from './0012-kms-keys';
 import * as x509Stores from './0013-x509-stores';
 import * as ed25519SigningKey from './0014-ed25519-signing-key';
+import * as kyc from './0017-kyc';
 
 /** Every migration, in order. A new migration is a new module appended here. */
 export const migrations = [
@@ -29,4 +30,5 @@ export const migrations = [
   { name: '0012-kms-keys', ...kmsKeys },
   { name: '0013-x509-stores', ...x509Stores },
   { name: '0014-ed25519-signing-key', ...ed25519SigningKey },
+  { name: '0017-kyc', ...kyc },
 ];
