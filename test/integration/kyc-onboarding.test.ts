@@ -8,7 +8,7 @@ import { freePort } from '../../src/runtime/free-port';
 import { startGateway } from '../../src/main/issuer-parts';
 import { credentialOfferWorkflowId, offerStateQuery } from '../../workflows/contracts/credential-offer';
 import { onboardingStateQuery, onboardingWorkflowId, reviewDecisionSignal } from '../../workflows/contracts/onboarding';
-import { ethereumWallet, joseWallet } from '../support/kyc-wallet';
+import { ethereumWallet, joseWallet, multipart } from '../support/kyc-wallet';
 import { createWallet } from '../support/oid4vci-wallet';
 import { type ReceivedMail, startSmtpReceiver, waitForPin } from '../support/smtp-receiver';
 import { createTestDatabase, loadTestConfig, testConfigFile, testEnv, uniqueName } from '../support/test-services';
@@ -48,19 +48,6 @@ interface Person {
   family: string;
   birth: string;
   email: string;
-}
-
-/** A multipart/form-data body as seed 004 shows it: an `attributes` part of JSON, then one part per file. */
-function multipart(parts: { name: string; contentType: string; body: Buffer | string; filename?: string }[]) {
-  const boundary = `----kyc${randomBytes(8).toString('hex')}`;
-  const chunks: Buffer[] = [];
-  for (const p of parts) {
-    chunks.push(Buffer.from(`--${boundary}\r\nContent-Type: ${p.contentType}\r\nContent-Disposition: form-data; name="${p.name}"${p.filename ? `; filename="${p.filename}"` : ''}\r\n\r\n`));
-    chunks.push(Buffer.isBuffer(p.body) ? p.body : Buffer.from(p.body));
-    chunks.push(Buffer.from('\r\n'));
-  }
-  chunks.push(Buffer.from(`--${boundary}--\r\n`));
-  return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
 /** A gateway and a worker on their own task queue with a KYC configuration. */

@@ -1,5 +1,6 @@
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
+import { randomBytes } from 'node:crypto';
 import { CompactSign, exportJWK, generateKeyPair, type JWK } from 'jose';
 
 /**
@@ -47,3 +48,17 @@ export async function joseWallet(alg: 'ES256' | 'EdDSA' | 'ES256K') {
     sign: (payload: string, headerJwk: JWK = jwk) => new CompactSign(new TextEncoder().encode(payload)).setProtectedHeader({ alg, jwk: headerJwk }).sign(privateKey),
   };
 }
+
+/** A multipart/form-data body as seed 004 shows it: an `attributes` part of JSON, then one part per file. */
+export function multipart(parts: { name: string; contentType: string; body: Buffer | string; filename?: string }[]) {
+  const boundary = `----kyc${randomBytes(8).toString('hex')}`;
+  const chunks: Buffer[] = [];
+  for (const p of parts) {
+    chunks.push(Buffer.from(`--${boundary}\r\nContent-Type: ${p.contentType}\r\nContent-Disposition: form-data; name="${p.name}"${p.filename ? `; filename="${p.filename}"` : ''}\r\n\r\n`));
+    chunks.push(Buffer.isBuffer(p.body) ? p.body : Buffer.from(p.body));
+    chunks.push(Buffer.from('\r\n'));
+  }
+  chunks.push(Buffer.from(`--${boundary}--\r\n`));
+  return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
