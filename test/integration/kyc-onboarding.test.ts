@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
@@ -50,8 +51,20 @@ interface Person {
   email: string;
 }
 
-/** A gateway and a worker on their own task queue with a KYC configuration. */
-async function startKycIssuer(database: Awaited<ReturnType<typeof createTestDatabase>>, smtpUrl: string, opts: { codeTtl: number; reminder: number; expire: number; challengeTtl: number }) {
+/** Log lines written to a stream, so a test can search what the gateway and the worker logged. */
+function captureLog() {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
+  return { lines, stream, text: () => lines.join('') };
+}
+
+/** A gateway and a worker on their own task queue with a KYC configuration, both logging at debug level into `log`. */
+async function startKycIssuer(database: Awaited<ReturnType<typeof createTestDatabase>>, smtpUrl: string, opts: { codeTtl: number; reminder: number; expire: number; challengeTtl: number }, log = captureLog()) {
   const taskQueue = uniqueName('kyc');
   // The wallet library follows credential_issuer: ISSUER_URL must be where the gateway listens.
   const port = await freePort();
@@ -72,14 +85,16 @@ async function startKycIssuer(database: Awaited<ReturnType<typeof createTestData
     }),
     { DATABASE_URL: database.url, TEMPORAL_ADDRESS: testEnv().temporalAddress, TEMPORAL_TASK_QUEUE: taskQueue, PORT: String(port), SMTP_URL: smtpUrl, ISSUER_URL: `http://127.0.0.1:${port}` },
   );
-  let worker = await startTestWorker(config, database.db);
-  const gateway = await startGateway(config, createLogger('silent'));
+  const workerLogger = createLogger('debug', 'worker', log.stream);
+  let worker = await startTestWorker(config, database.db, {}, workerLogger);
+  const gateway = await startGateway(config, createLogger('debug', 'gateway', log.stream));
   // The test's own Temporal client, which outlives worker restarts.
   const connection = await Connection.connect({ address: testEnv().temporalAddress });
   const client = new Client({ connection, namespace: 'default' });
   const base = `http://127.0.0.1:${port}`;
   return {
     base,
+    log,
     get worker() {
       return worker;
     },
@@ -87,7 +102,7 @@ async function startKycIssuer(database: Awaited<ReturnType<typeof createTestData
     async restartWorker(between?: () => Promise<void>) {
       await worker.close();
       await between?.();
-      worker = await startTestWorker(config, database.db);
+      worker = await startTestWorker(config, database.db, {}, workerLogger);
     },
     close: async () => {
       await gateway.close();
@@ -454,7 +469,11 @@ describe('KYC onboarding (issue 19, seed 004)', () => {
     assert.equal((await issuer.client().workflow.getHandle(credentialOfferWorkflowId('hr.example.org', VCT, applicationId)).result()).state, 'CANCELLED');
   });
 
-  test('no file content, attribute value or e-mail address appears in the workflow histories', () => {
+  test('no file content, attribute value or e-mail address appears in the workflow histories or the gateway\'s and worker\'s logs', () => {
+    const logs = issuer.log.text();
+    assert.ok(issuer.log.lines.some((l) => l.includes('"path":"/kyc/users"')), 'positive control: the gateway logged the requests');
+    for (const secret of personalData) assert.ok(!logs.includes(secret), `a log contains ${secret.slice(0, 16)}...`);
+    assert.equal(/[A-Za-z0-9._+-]+@example\.org/.exec(logs)?.[0], undefined, 'no e-mail address in the logs');
     assert.ok(histories.length >= 4);
     // Positive control: payloads are decoded, so the states the workflow returned are readable in the text.
     assert.ok(histories[0]!.includes('COLLECTED') && histories[0]!.includes('IN_REVIEW'), 'positive control: states are readable');
@@ -518,5 +537,22 @@ describe('KYC onboarding with short delays: reminders, expiry, re-offer', () => 
     assert.equal(smtp.mails.filter((m) => m.to.includes(p.email)).length, 2, 'a second PIN e-mail');
     // Not re-offered in time again: the application expires.
     assert.equal((await issuer.client().workflow.getHandle(onboardingWorkflowId(applicationId)).result()).state, 'EXPIRED');
+  });
+
+  test('failed challenge answers are limited per address: after the burst the address gets 429 RATE_LIMITED with Retry-After', async () => {
+    const eth = ethereumWallet();
+    let limited: Response | undefined;
+    for (let i = 0; i < 30 && !limited; i++) {
+      const { jwt } = await kyc.challenge();
+      const res = await kyc.answer(jwt, `0x${'11'.repeat(65)}`);
+      if (res.status === 429) limited = res;
+      else assert.equal(res.status, 401);
+    }
+    assert.ok(limited, 'the address was limited');
+    assert.equal((await json(limited)).error.code, 'RATE_LIMITED');
+    assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+    // Even a right answer waits now.
+    const { jwt, nonce } = await kyc.challenge();
+    assert.equal((await kyc.answer(jwt, eth.personalSign(nonce))).status, 429);
   });
 });
