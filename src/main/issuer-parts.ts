@@ -25,6 +25,7 @@ import { wellKnownRoutes } from '../gateway/well-known-routes';
 import { createKycRepository } from '../db/kyc-repository';
 import { kycRouter } from '../gateway/kyc/kyc-router';
 import { kycAdminRoutes } from '../gateway/kyc/kyc-admin-routes';
+import { kycOpenApiPaths } from '../gateway/kyc/kyc-openapi';
 import { createKycTemplates } from '../kyc/kyc-templates';
 import { createKycTokens, deriveKycTokenKey } from '../kyc/kyc-tokens';
 import { kmsRoutes } from '../gateway/kms/kms-routes';
@@ -123,6 +124,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       walletEndpoints({ config, logger, secrets, offerService, accessTokens: createAccessTokensRepository(db), nonces: createNoncesRepository(db), db }),
       kycRouter({ config, db, kyc, templates: createKycTemplates(config), tokens: createKycTokens(deriveKycTokenKey(subkeys.offerSecrets), config.issuerUrl), temporal: temporal.client, secrets }),
     ],
+    ...(config.file.kyc ? { openapiPaths: kycOpenApiPaths() } : {}),
     readinessChecks: { database: () => pingDatabase(db), temporal: temporal.check },
     version: VERSION,
   });

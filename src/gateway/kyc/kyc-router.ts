@@ -29,12 +29,12 @@ export interface KycRouterDeps {
 }
 
 /** Seed 004's attribute: `{id, data: {value}}`. */
-const AttributeSchema = z.object({ id: z.string().min(1).max(512), data: z.object({ value: z.unknown() }) });
-const AttributesSchema = z.array(AttributeSchema).max(100);
-const ChallengeAnswer = z.strictObject({ signature: z.string().min(1).max(4096) });
-const LoginBody = z.strictObject({ token: z.string().min(1).max(4096) });
-const FileBody = z.strictObject({ file: z.base64().min(1) });
-const ApplicationBody = z.strictObject({
+export const AttributeSchema = z.object({ id: z.string().min(1).max(512), data: z.object({ value: z.unknown() }) });
+export const AttributesSchema = z.array(AttributeSchema).max(100);
+export const ChallengeAnswer = z.strictObject({ signature: z.string().min(1).max(4096) });
+export const LoginBody = z.strictObject({ token: z.string().min(1).max(4096) });
+export const FileBody = z.strictObject({ file: z.base64().min(1) });
+export const ApplicationBody = z.strictObject({
   templateId: z.union([z.string(), z.number()]).transform(String),
   attributes: AttributesSchema.default([]),
   files: z.array(z.uuid()).max(20).default([]),
