@@ -3,6 +3,8 @@ import type { Config } from '../src/config/config';
 import type { DocumentsRepository, StoredIdentity } from '../src/db/documents-repository';
 import type { KycRepository } from '../src/db/kyc-repository';
 import type { OffersRepository } from '../src/db/offers-repository';
+import { normalizeDate } from '../src/identity/date-normalization';
+import { matchIdentityYielding } from '../src/identity/identity-matching';
 import { fileTypeOfMediaType } from '../src/kyc/file-types';
 import { createKycTemplates, fileRefsIn } from '../src/kyc/kyc-templates';
 import { prepareOffer } from '../src/oid4vci/offer-preparation';
@@ -37,7 +39,7 @@ export const createKycActivities = ({ config, kyc, documents, offers, secrets, s
   };
 
   return {
-    /** Automated checks: every referenced file exists, is the wallet's and of a type its attribute accepts; the attributes match the template. Failure codes only. */
+    /** Automated checks: every referenced file exists, is the wallet's and of a type its attribute accepts; the attributes match the template; the applicant matches an authentic source's person where the template asks (identity_match). Failure codes only. */
     async runApplicationChecks({ applicationId }: { applicationId: string }): Promise<{ failures: string[] }> {
       const { app, template } = await applicationOf(applicationId);
       const failures = new Set<string>();
@@ -50,6 +52,17 @@ export const createKycActivities = ({ config, kyc, documents, offers, secrets, s
           if (!file) failures.add('file_missing');
           else if (!accepted.includes(fileTypeOfMediaType(file.media_type)!)) failures.add('file_type');
         }
+      }
+      // Where the template says so, the applicant must be exactly one person of an authentic source's documents.
+      const match = template.config.identity_match;
+      if (match) {
+        const rules = config.file.identity_matching;
+        const claims = templates.claimsOf(template, app.attributes);
+        const presented = { schema: match.schema, ...Object.fromEntries(rules.required_attributes.map((a) => [a, claims[a]])) };
+        const birthDateIso = typeof claims.birth_date === 'string' ? normalizeDate(claims.birth_date, rules.date_formats) : undefined;
+        const candidates = await documents.identityCandidates(match.authentic_source, { ...(birthDateIso && rules.required_attributes.includes('birth_date') ? { birthDateIso } : {}), ...(match.vct ? { vct: match.vct } : {}) });
+        const result = await matchIdentityYielding(presented, candidates.map((c) => ({ personId: c.personId, identity: c.identity })), rules);
+        if (result.kind !== 'match') failures.add(result.kind === 'ambiguous' ? 'identity_ambiguous' : result.kind === 'invalid' ? 'identity_invalid' : 'identity_not_matched');
       }
       return { failures: [...failures] };
     },

@@ -120,6 +120,19 @@ export const KycTemplateSchema = z.strictObject({
   /** A configured credential type (its vct) of one of the authentic sources; the applicant's document is stored under that source. */
   credential_type: z.string().min(1),
   attributes: z.array(KycAttributeSchema).min(1),
+  /**
+   * An automated check: the applicant (the claims named in identity_matching.required_attributes,
+   * e.g. family_name, given_name, birth_date) must match exactly one person among this authentic
+   * source's documents (of `vct`, if given), by the identity_matching rules. Unset: no such check.
+   */
+  identity_match: z
+    .strictObject({
+      authentic_source: z.string().min(1),
+      vct: z.string().min(1).optional(),
+      /** The schema presented for the applicant (identity matching requires one; stored identities without a schema accept any). */
+      schema: z.strictObject({ name: z.string().min(1), version: z.string().min(1) }).default({ name: 'kyc', version: '1' }),
+    })
+    .optional(),
 });
 
 /** The wallet-facing KYC API under /kyc (seed 004) and the onboarding workflow. Absent: /kyc answers 404. */
@@ -298,6 +311,7 @@ export const FileConfigSchema = z
     const vcts = new Set(Object.values(cfg.authentic_sources).flatMap((source) => Object.values(source.credential_types).map((type) => type.vct)));
     for (const [id, template] of Object.entries(cfg.kyc?.templates ?? {})) {
       if (!vcts.has(template.credential_type)) ctx.addIssue({ code: 'custom', path: ['kyc', 'templates', id, 'credential_type'], message: `"${template.credential_type}" is no configured credential type (vct)` });
+      if (template.identity_match && !cfg.authentic_sources[template.identity_match.authentic_source]) ctx.addIssue({ code: 'custom', path: ['kyc', 'templates', id, 'identity_match', 'authentic_source'], message: `"${template.identity_match.authentic_source}" is no configured authentic source` });
     }
     const scopes = new Set(Object.values(cfg.authentic_sources).flatMap((source) => Object.entries(source.credential_types).flatMap(([scope, type]) => [scope, type.vct])));
     for (const [name, client] of Object.entries(cfg.grpc_clients)) {

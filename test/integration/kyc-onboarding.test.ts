@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { decodeJwt } from 'jose';
+import { calculateJwkThumbprint, decodeJwt } from 'jose';
 import { createLogger } from '../../src/logger';
 import { freePort } from '../../src/runtime/free-port';
 import { startGateway } from '../../src/main/issuer-parts';
@@ -12,7 +12,7 @@ import { onboardingStateQuery, onboardingWorkflowId, reviewDecisionSignal } from
 import { ethereumWallet, joseWallet, multipart } from '../support/kyc-wallet';
 import { createWallet } from '../support/oid4vci-wallet';
 import { type ReceivedMail, startSmtpReceiver, waitForPin } from '../support/smtp-receiver';
-import { createTestDatabase, loadTestConfig, testConfigFile, testEnv, uniqueName } from '../support/test-services';
+import { createTestDatabase, loadTestConfig, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';
 import { startTestWorker } from '../support/test-worker';
 
 /**
@@ -80,7 +80,7 @@ async function startKycIssuer(database: Awaited<ReturnType<typeof createTestData
         login_redirect_url: 'https://kyc.example.org/session',
         files: { max_bytes: 64 * 1024, types: ['pdf', 'png', 'jpeg'] },
         review: { reviewers: ['reviewer@example.org'], reminder_after: opts.reminder, expire_after: opts.expire },
-        templates: { identity: TEMPLATE },
+        templates: { identity: TEMPLATE, matched: { ...TEMPLATE, name: 'Known employee', identity_match: { authentic_source: 'hr.example.org', vct: 'urn:eudi:diploma:1' } } },
       };
     }),
     { DATABASE_URL: database.url, TEMPORAL_ADDRESS: testEnv().temporalAddress, TEMPORAL_TASK_QUEUE: taskQueue, PORT: String(port), SMTP_URL: smtpUrl, ISSUER_URL: `http://127.0.0.1:${port}` },
@@ -221,8 +221,12 @@ describe('KYC onboarding (issue 19, seed 004)', () => {
     return p;
   };
 
-  test('end to end with a personal_sign wallet: challenge, user with a multipart upload, file, application, checks, approval, PIN e-mail, credential collected (seed 004; OpenID4VCI 1.0 §4.1.3, §6.1, §8, §11)', async () => {
-    const eth = ethereumWallet();
+  const signers = [
+    { kind: 'an EIP-191 personal_sign wallet', make: async () => { const w = ethereumWallet(); return { sign: (n: string) => w.personalSign(n), sub: w.address }; } },
+    { kind: 'an ES256K JWS wallet', make: async () => { const w = await joseWallet('ES256K'); return { sign: (n: string) => w.sign(n), sub: `urn:ietf:params:oauth:jwk-thumbprint:sha-256:${await calculateJwkThumbprint(w.jwk, 'sha256')}` }; } },
+  ];
+  for (const [i, kycWallet] of signers.entries()) test(`end to end with ${kycWallet.kind}: challenge, user with a multipart upload, file, application, checks, approval, PIN e-mail, credential collected (seed 004; OpenID4VCI 1.0 §4.1.3, §6.1, §8, §11)`, async () => {
+    const eth = await kycWallet.make();
     // Seed 004 GET /auth/challenge: C-JWT with sub = the client IP, nbf, exp, nonce.
     const { jwt: challengeJwt, nonce } = await kyc.challenge();
     const claims = decodeJwt(challengeJwt);
@@ -230,18 +234,18 @@ describe('KYC onboarding (issue 19, seed 004)', () => {
     assert.ok(typeof claims.nbf === 'number' && typeof claims.exp === 'number' && claims.exp > claims.nbf);
     assert.equal(Buffer.from(nonce, 'base64').length, 32);
     // POST /auth/challenge: W-JWT whose sub is the wallet's key (its address, recovered from the EIP-191 signature).
-    const answered = await kyc.answer(challengeJwt, eth.personalSign(nonce));
+    const answered = await kyc.answer(challengeJwt, await eth.sign(nonce));
     const walletJwt = (await json(answered)).jwt;
     assert.equal(answered.status, 200);
-    assert.equal(decodeJwt(walletJwt).sub, eth.address);
+    assert.equal(decodeJwt(walletJwt).sub, eth.sub);
 
     // POST /users: multipart with the attributes part referencing the file part $document-1.
-    const maja = person('A');
+    const maja = person(`A${i}`);
     const created = await kyc.createUser(walletJwt, maja);
     const createdBody = await json(created);
     assert.equal(created.status, 201, JSON.stringify(createdBody));
     assert.equal(createdBody.message, 'User Created Successfully');
-    assert.equal(decodeJwt(createdBody.token).sub, eth.address);
+    assert.equal(decodeJwt(createdBody.token).sub, eth.sub);
     // GET /auth/token and POST /login.
     const tokenRes = await kyc.call('/kyc/auth/token', { token: walletJwt });
     const { token } = await json(tokenRes);
@@ -249,7 +253,7 @@ describe('KYC onboarding (issue 19, seed 004)', () => {
     const login = await kyc.call('/kyc/login', { method: 'POST', token: walletJwt, body: JSON.stringify({ token }) });
     assert.deepEqual(await json(login), { redirectUrl: 'https://kyc.example.org/session' });
     // GET /templates and the template's JSON Schema.
-    assert.deepEqual(await json(await kyc.call('/kyc/templates')), { templates: [{ id: 'identity', name: 'Verified identity', credentialType: VCT }] });
+    assert.deepEqual(await json(await kyc.call('/kyc/templates')), { templates: [{ id: 'identity', name: 'Verified identity', credentialType: VCT }, { id: 'matched', name: 'Known employee', credentialType: VCT }] });
     const schema = (await json(await kyc.call('/kyc/templates/identity/schema.json'))).template.schema;
     assert.deepEqual(schema.required, [ATTR('first-name'), ATTR('last-name'), ATTR('birth-date'), ATTR('email'), ATTR('passport')]);
 
@@ -273,7 +277,7 @@ describe('KYC onboarding (issue 19, seed 004)', () => {
     // The operator reads the application and its files through the admin API only.
     const detail = await json(await kyc.admin(`/admin/v1/kyc/applications/${applicationId}`));
     assert.equal(detail.state, 'IN_REVIEW');
-    assert.equal(detail.wallet, eth.address);
+    assert.equal(detail.wallet, eth.sub);
     assert.equal(detail.files.length, 2);
     const pdfMeta = detail.files.find((f: any) => f.file_id === fileId);
     assert.equal(pdfMeta.sha256, createHash('sha256').update(PDF).digest('hex'));
@@ -282,7 +286,7 @@ describe('KYC onboarding (issue 19, seed 004)', () => {
     assert.ok(Buffer.from(file.content_base64, 'base64').equals(PDF));
     // The gateway writes the audit row as the response finishes.
     let audited;
-    for (let i = 0; i < 50 && !audited; i++, await sleep(50)) audited = await database.db('audit_log').where({ action: 'admin.kyc.file.get' }).first();
+    for (let i = 0; i < 50 && !audited; i++, await sleep(50)) audited = await database.db('audit_log').where({ action: 'admin.kyc.file.get' }).whereRaw("target->>'file_id' = ?", [fileId]).first();
     assert.equal(audited.actor, 'admin:operator');
     assert.deepEqual(audited.target, { file_id: fileId });
 
@@ -317,7 +321,7 @@ describe('KYC onboarding (issue 19, seed 004)', () => {
     const offerId = credentialOfferWorkflowId('hr.example.org', VCT, applicationId);
     assert.equal((await issuer.client().workflow.getHandle(offerId).query(offerStateQuery)).state, 'ISSUED');
     histories.push(await historyText(issuer.client(), onboardingWorkflowId(applicationId)), await historyText(issuer.client(), offerId));
-    personalData.push(PDF.subarray(9, 60).toString('base64'), PNG.subarray(8, 60).toString('base64'), maja.birth, eth.address);
+    personalData.push(PDF.subarray(9, 60).toString('base64'), PNG.subarray(8, 60).toString('base64'), maja.birth);
   });
 
   test('a JWS wallet (EdDSA) signs in; a rejection e-mails the reason and the wallet may apply again (seed 004; RFC 7515 §7.1)', async () => {
@@ -449,6 +453,35 @@ describe('KYC onboarding (issue 19, seed 004)', () => {
     await waitForMail(smtp.mails, p.email, 'automated checks');
   });
 
+  test('a template with identity_match checks the applicant against the authentic source\'s persons: a known person goes to review, an unknown one fails the checks', async () => {
+    const known = person('H');
+    const upload = await fetch(`${issuer.base}/api/v1/upload`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': TEST_DEV_API_KEY },
+      body: JSON.stringify({
+        meta: { authentic_source: 'hr.example.org', vct: 'urn:eudi:diploma:1', document_id: uniqueName('kyc-match') },
+        identities: [{ authentic_source_person_id: 'P-H', family_name: known.family, given_name: known.given, birth_date: known.birth }],
+        document_data: { degree_type: 'Master of Science', field_of_study: 'Astrophysics', issuing_institution: 'Example University', graduation_date: '2024-06-01' },
+      }),
+    });
+    assert.equal(upload.status, 200, await upload.text());
+    const knownJwt = await kyc.login((nonce) => ethereumWallet().personalSign(nonce));
+    assert.equal((await kyc.createUser(knownJwt, known)).status, 201);
+    const matched = (await json(await kyc.apply(knownJwt, { templateId: 'matched' }))).applicationId;
+    await kyc.waitForState(matched, 'IN_REVIEW');
+    histories.push(await historyText(issuer.client(), onboardingWorkflowId(matched)));
+
+    const stranger = person('I');
+    const strangerJwt = await kyc.login((nonce) => ethereumWallet().personalSign(nonce));
+    assert.equal((await kyc.createUser(strangerJwt, stranger)).status, 201);
+    const unmatched = (await json(await kyc.apply(strangerJwt, { templateId: 'matched' }))).applicationId;
+    const final = await issuer.client().workflow.getHandle(onboardingWorkflowId(unmatched)).result();
+    assert.equal(final.state, 'CHECKS_FAILED');
+    assert.deepEqual(final.checkFailures, ['identity_not_matched']);
+    const withdrawn = await kyc.call(`/kyc/applications/${matched}/withdraw`, { method: 'POST', token: knownJwt });
+    assert.equal(withdrawn.status, 200);
+  });
+
   test('a worker restart during review: the application continues where it was, approved by a signal as the Temporal UI sends it', async () => {
     const walletJwt = await kyc.login((nonce) => ethereumWallet().personalSign(nonce));
     const p = person('G');
@@ -474,7 +507,7 @@ describe('KYC onboarding (issue 19, seed 004)', () => {
     assert.ok(issuer.log.lines.some((l) => l.includes('"path":"/kyc/users"')), 'positive control: the gateway logged the requests');
     for (const secret of personalData) assert.ok(!logs.includes(secret), `a log contains ${secret.slice(0, 16)}...`);
     assert.equal(/[A-Za-z0-9._+-]+@example\.org/.exec(logs)?.[0], undefined, 'no e-mail address in the logs');
-    assert.ok(histories.length >= 4);
+    assert.ok(histories.length >= 6);
     // Positive control: payloads are decoded, so the states the workflow returned are readable in the text.
     assert.ok(histories[0]!.includes('COLLECTED') && histories[0]!.includes('IN_REVIEW'), 'positive control: states are readable');
     for (const text of histories) {
