@@ -50,11 +50,11 @@ export function createKycRepository(db: Db) {
       return rows.length === 1;
     },
 
-    async upsertUser(wallet: string, attributes: KycAttribute[]): Promise<void> {
-      await db('kyc_users')
+    async upsertUser(wallet: string, attributes: KycAttribute[], trx: Db = db): Promise<void> {
+      await trx('kyc_users')
         .insert({ wallet, attributes: JSON.stringify(attributes) })
         .onConflict('wallet')
-        .merge({ attributes: JSON.stringify(attributes), updated_at: db.fn.now() });
+        .merge({ attributes: JSON.stringify(attributes), updated_at: trx.fn.now() });
     },
     async user(wallet: string): Promise<{ wallet: string; attributes: KycAttribute[] } | undefined> {
       return db('kyc_users').where({ wallet }).first('wallet', 'attributes');

@@ -341,6 +341,15 @@ describe('KYC onboarding (issue 19, seed 004)', () => {
     // A decided application cannot be decided again.
     assert.equal((await kyc.admin(`/admin/v1/kyc/applications/${first}/review`, { decision: 'approve' })).status, 409);
     histories.push(await historyText(issuer.client(), onboardingWorkflowId(first)));
+    // The operator API shows the onboarding as a process with its timeline (ids and states only).
+    const processRes = await kyc.admin(`/admin/v1/processes/${encodeURIComponent(onboardingWorkflowId(first))}`);
+    const processBody = await json(processRes);
+    assert.equal(processRes.status, 200, JSON.stringify(processBody));
+    assert.equal(processBody.kind, 'onboarding');
+    assert.equal(processBody.state, 'REJECTED');
+    const steps = processBody.timeline.map((e: any) => (e.event === 'state' ? `state:${e.details.state}` : e.event === 'signal' ? `signal:${e.details.name}` : e.event));
+    assert.deepEqual(steps.filter((x: string) => x.startsWith('state:') || x.startsWith('signal:') || ['checks_run', 'applicant_notified'].includes(x)), ['state:CHECKING', 'checks_run', 'state:IN_REVIEW', 'signal:review', 'state:REJECTED', 'applicant_notified']);
+    assert.ok(!JSON.stringify(processBody).includes(ola.email) && !JSON.stringify(processBody).includes(reason));
     personalData.push(reason);
 
     const again = await kyc.apply(walletJwt, { templateId: 'identity' });

@@ -168,10 +168,11 @@ export function kycRouter({ config, db, kyc, templates, tokens, temporal, secret
       });
       const problems = templates.checkAttributes(resolved);
       if (problems.length > 0) throw new InvalidFormatError('Attributes do not match the templates', { fields: problems });
+      // The referenced files and the user in one transaction (parts no attribute references are not kept).
       await db.transaction(async (trx) => {
         for (const f of stored.filter((s) => referenced.has(s.name))) await kyc.addFile({ file_id: f.fileId, wallet: walletId, media_type: MEDIA_TYPES[f.type], content: f.content }, trx);
+        await kyc.upsertUser(walletId, resolved, trx);
       });
-      await kyc.upsertUser(walletId, resolved);
       res.status(201).json({ message: 'User Created Successfully', token: await tokens.sign('user', { sub: walletId }, settings.user_token_ttl) });
     }),
   );
