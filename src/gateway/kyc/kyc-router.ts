@@ -286,8 +286,12 @@ export function kycRouter({ config, db, kyc, templates, tokens, temporal, secret
       // While an offer is open, the applicant's wallet gets its deep link here; the PIN comes by e-mail.
       let credentialOffer: string | undefined;
       if (app.state === 'OFFERED') {
-        const status = await temporal.workflow.getHandle(onboardingWorkflowId(app.application_id)).query(onboardingStateQuery);
-        if (status.state === 'OFFERED' && status.offerId) credentialOffer = offerDeepLink(config.issuerUrl, secrets, status.offerId);
+        // Without a worker to answer the query the state is still answered, without the link; the wallet asks again.
+        const status = await temporal.workflow
+          .getHandle(onboardingWorkflowId(app.application_id))
+          .query(onboardingStateQuery)
+          .catch(() => undefined);
+        if (status?.state === 'OFFERED' && status.offerId) credentialOffer = offerDeepLink(config.issuerUrl, secrets, status.offerId);
       }
       res.set('Cache-Control', 'no-store').json({ applicationId: app.application_id, templateId: app.template_id, state: app.state, ...(credentialOffer ? { credentialOffer } : {}) });
     }),
