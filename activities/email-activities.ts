@@ -25,6 +25,14 @@ export interface PinEmailInput {
   idempotencyKey: string;
 }
 
+export interface NoticeEmailInput {
+  to: string | string[];
+  subject: string;
+  text: string;
+  /** Built from the workflow id and the step; the same key gives the same Message-ID. */
+  idempotencyKey: string;
+}
+
 /**
  * The Message-ID of the e-mail sent for an idempotency key. A retried activity sends a message with
  * the same id, so a receiver (or the holder's mail client) can drop the duplicate (RFC 5322 §3.6.4).
@@ -76,6 +84,28 @@ export const createEmailActivities = ({ smtpUrl, from, issuerName, mailboxDir }:
         const where = [responseCode, command].filter(Boolean).join(' ');
         if (responseCode && responseCode >= 500) throw ApplicationFailure.nonRetryable(`SMTP server refused the PIN e-mail permanently (${where})`, 'EmailRejected');
         throw new Error(`sending the PIN e-mail failed (${where || code || 'unknown error'}); will retry`);
+      }
+      return { messageId };
+    },
+
+    /**
+     * A plain notice (KYC onboarding: reviewer reminders, the applicant's decision), with the same
+     * retry classification and Message-ID idempotency as the PIN mail. Errors carry no address or text.
+     */
+    async sendNoticeEmail(input: NoticeEmailInput): Promise<{ messageId: string }> {
+      const mailer = transporter();
+      const messageId = pinEmailMessageId(input.idempotencyKey);
+      try {
+        const info = await mailer.sendMail({ from, to: input.to, subject: input.subject, messageId, text: input.text });
+        if (!smtpUrl && mailboxDir) {
+          await mkdir(mailboxDir, { recursive: true, mode: 0o700 });
+          await writeFile(join(mailboxDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${createHash('sha256').update(messageId).digest('hex').slice(0, 8)}.eml`), (info as { message: Buffer }).message, { mode: 0o600 });
+        }
+      } catch (err) {
+        const { code, responseCode, command } = (err ?? {}) as SmtpError;
+        const where = [responseCode, command].filter(Boolean).join(' ');
+        if (responseCode && responseCode >= 500) throw ApplicationFailure.nonRetryable(`SMTP server refused the e-mail permanently (${where})`, 'EmailRejected');
+        throw new Error(`sending the e-mail failed (${where || code || 'unknown error'}); will retry`);
       }
       return { messageId };
     },

@@ -2,6 +2,7 @@ import type { Config } from '../src/config/config';
 import type { AuditLogRepository } from '../src/db/audit-log-repository';
 import { createAuditActivities } from './audit-activities';
 import { createDocumentSignerActivities, type DocumentSignerActivityDeps } from './document-signer-activities';
+import { createKycActivities, type KycActivityDeps } from './kyc-activities';
 import { createIssuanceActivities, type IssuanceActivityDeps } from './issuance-activities';
 import { createOfferActivities, type OfferActivityDeps } from './offer-activities';
 import { createRevocationActivities, type RevocationActivityDeps } from './revocation-activities';
@@ -9,7 +10,7 @@ import { createUpkeepActivities, type UpkeepDeps } from './upkeep-activities';
 import { createWebhookActivities, type WebhookDeps } from './webhook-activities';
 
 /** Everything activities need, built once by the worker's entry point. */
-export interface ActivityDeps extends OfferActivityDeps, IssuanceActivityDeps, UpkeepDeps, RevocationActivityDeps, DocumentSignerActivityDeps {
+export interface ActivityDeps extends OfferActivityDeps, IssuanceActivityDeps, UpkeepDeps, RevocationActivityDeps, DocumentSignerActivityDeps, KycActivityDeps {
   config: Config;
   audit: AuditLogRepository;
   secret: (name: string) => string | undefined;
@@ -25,4 +26,5 @@ export const createActivities = (deps: ActivityDeps) => ({
   ...createUpkeepActivities(deps),
   ...createRevocationActivities(deps),
   ...createDocumentSignerActivities(deps),
+  ...createKycActivities(deps),
 });

@@ -6,3 +6,4 @@ export * from './ceiling-probe';
 export * from './upkeep-purge';
 export * from './revocation';
 export * from './document-signer-renewal';
+export * from './onboarding';

@@ -19,6 +19,7 @@ export const PROCESS_KINDS = {
   batch: 'batchOfferWorkflow',
   webhook: 'webhookDeliveryWorkflow',
   upkeep: 'upkeepPurgeWorkflow',
+  onboarding: 'onboardingWorkflow',
 } as const;
 export type ProcessKind = keyof typeof PROCESS_KINDS;
 const KIND_OF_TYPE = new Map<string, ProcessKind>(Object.entries(PROCESS_KINDS).map(([kind, type]) => [type, kind as ProcessKind]));

@@ -18,7 +18,7 @@ type Payload = proto.temporal.api.common.v1.IPayload;
 export interface TimelineEntry {
   /** ISO 8601 time of the history event. */
   at: string;
-  /** `started`, `state`, `pin_sent`, `pin_not_sent`, `pin_wrong`, `redeemed`, `redeem_refused`, `credentials_issued`, `credential_request_failed`, `wallet_event`, `cancel_requested`, `offer_closed`, `webhook_delivered`, `webhook_failed`, `child_started`, `activity_completed`, `activity_failed`, `completed`, `failed`, `terminated`, `cancelled`, `timed_out`, `continued_as_new`. */
+  /** `started`, `state`, `pin_sent`, `pin_not_sent`, `pin_wrong`, `redeemed`, `redeem_refused`, `credentials_issued`, `credential_request_failed`, `wallet_event`, `cancel_requested`, `offer_closed`, `webhook_delivered`, `webhook_failed`, `checks_run`, `review_reminder_sent`, `applicant_notified`, `offer_prepared`, `signal` (with its name: `review`, `withdraw`, `reoffer`), `child_started`, `activity_completed`, `activity_failed`, `completed`, `failed`, `terminated`, `cancelled`, `timed_out`, `continued_as_new`. */
   event: string;
   /** Facts of the event: only ids, states, counters and enum values. */
   details?: Record<string, string | number>;
@@ -29,6 +29,11 @@ const ACTIVITY_EVENTS: Record<string, { completed: string; failed: string }> = {
   sendOfferPin: { completed: 'pin_sent', failed: 'pin_not_sent' },
   closeOffer: { completed: 'offer_closed', failed: 'activity_failed' },
   deliverWebhook: { completed: 'webhook_delivered', failed: 'webhook_failed' },
+  // KYC onboarding (workflows/onboarding.ts).
+  runApplicationChecks: { completed: 'checks_run', failed: 'activity_failed' },
+  sendReviewReminder: { completed: 'review_reminder_sent', failed: 'activity_failed' },
+  sendApplicantNotice: { completed: 'applicant_notified', failed: 'activity_failed' },
+  prepareOnboardingOffer: { completed: 'offer_prepared', failed: 'activity_failed' },
 };
 const WALLET_EVENTS = new Set(['credential_accepted', 'credential_failure', 'credential_deleted']);
 const REDEEM_REASONS = new Set(['wrong_pin', 'locked', 'not_redeemable']);

@@ -139,6 +139,82 @@ export const IdentityMatchingSchema = z.strictObject({
     .default(['2006-01-02']),
 });
 
+/** A file type accepted by KYC uploads, recognised by its content (magic bytes), never by its name. */
+export const KycFileType = z.enum(['pdf', 'png', 'jpeg']);
+
+/**
+ * One KYC attribute of a template (seed 004 `attributes[]`): the attribute's id (a URL, as SelfKey's
+ * wallet names attributes), the JSON Schema its `data.value` must match, and the claim it becomes in
+ * the credential (omitted: the attribute is reviewed but not issued, e.g. a passport scan). File
+ * references in a value are strings `file:<fileId>` once resolved.
+ */
+export const KycAttributeSchema = z.strictObject({
+  id: z.string().min(1).max(512),
+  /** JSON Schema (draft 2020-12 subset ajv accepts) of the attribute's value. */
+  schema: z.record(z.string(), z.unknown()),
+  required: z.boolean().default(true),
+  /** Claim name in the issued credential's document_data; `email` also tells where PIN and decision mails go. */
+  claim: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/).optional(),
+  /** File types accepted where this attribute references files (default: every type in kyc.files.types). */
+  file_types: z.array(KycFileType).optional(),
+});
+
+/** A KYC template (seed 004 `GET /templates`): its attributes and the credential type an approved applicant receives. */
+export const KycTemplateSchema = z.strictObject({
+  name: z.string().min(1),
+  /** A configured credential type (its vct) of one of the authentic sources; the applicant's document is stored under that source. */
+  credential_type: z.string().min(1),
+  attributes: z.array(KycAttributeSchema).min(1),
+  /**
+   * An automated check: the applicant (the claims named in identity_matching.required_attributes,
+   * e.g. family_name, given_name, birth_date) must match exactly one person among this authentic
+   * source's documents (of `vct`, if given), by the identity_matching rules. Unset: no such check.
+   */
+  identity_match: z
+    .strictObject({
+      authentic_source: z.string().min(1),
+      vct: z.string().min(1).optional(),
+      /** The schema presented for the applicant (identity matching requires one; stored identities without a schema accept any). */
+      schema: z.strictObject({ name: z.string().min(1), version: z.string().min(1) }).default({ name: 'kyc', version: '1' }),
+    })
+    .optional(),
+});
+
+/** The wallet-facing KYC API under /kyc (seed 004) and the onboarding workflow. Absent: /kyc answers 404. */
+export const KycSchema = z.strictObject({
+  /** Seconds a challenge JWT (`GET /kyc/auth/challenge`) may be answered; single use. */
+  challenge_ttl: z.number().int().min(1).max(3600).default(120),
+  /** Seconds a wallet JWT lives. */
+  wallet_token_ttl: z.number().int().min(30).max(86_400).default(3600),
+  /** Seconds a user token (`POST /kyc/users`, `GET /kyc/auth/token`) lives. */
+  user_token_ttl: z.number().int().min(30).max(86_400).default(3600),
+  /** Accepted `Origin` headers: `IDW` (the wallet itself) and web page origins. Empty: the header is not checked. */
+  allowed_origins: z.array(z.string().min(1)).default(['IDW']),
+  /** A regular expression the `User-Agent` must match (seed: `SelfkeyIDW/${wallet-version}`). Unset: not checked. */
+  user_agent_pattern: z.string().min(1).optional(),
+  /** Where `POST /kyc/login` sends the browser. */
+  login_redirect_url: z.url(),
+  files: z
+    .strictObject({
+      /** Largest accepted file, in bytes. */
+      max_bytes: z.number().int().min(1024).max(50 * 1024 * 1024).default(5 * 1024 * 1024),
+      types: z.array(KycFileType).min(1).default(['pdf', 'png', 'jpeg']),
+    })
+    .prefault({}),
+  review: z
+    .strictObject({
+      /** Addresses the reviewer reminders go to. */
+      reviewers: z.array(z.email()).default([]),
+      /** Seconds after which reviewers are reminded of an undecided application (and again after as long). */
+      reminder_after: z.number().int().min(1).default(86_400),
+      /** Seconds after which an undecided application expires; also how long an expired offer may be re-offered. */
+      expire_after: z.number().int().min(1).default(14 * 86_400),
+    })
+    .prefault({}),
+  /** Templates by id (`GET /kyc/templates`). */
+  templates: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), KycTemplateSchema).default({}),
+});
+
 export const FileConfigSchema = z
   .strictObject({
     /** `development` enables dev conveniences (the dev API key); `production` refuses them. */
@@ -255,6 +331,7 @@ export const FileConfigSchema = z
         delivery: WebhookDeliverySchema.prefault({}),
       })
       .prefault({}),
+    kyc: KycSchema.optional(),
   })
   .superRefine((cfg, ctx) => {
     const keyIds = new Map<string, string>();
@@ -296,6 +373,11 @@ export const FileConfigSchema = z
         ctx.addIssue({ code: 'custom', path, message: 'must be https:// (http:// only in development or to a loopback address)' });
       }
     }
+    const vcts = new Set(Object.values(cfg.authentic_sources).flatMap((source) => Object.values(source.credential_types).map((type) => type.vct)));
+    for (const [id, template] of Object.entries(cfg.kyc?.templates ?? {})) {
+      if (!vcts.has(template.credential_type)) ctx.addIssue({ code: 'custom', path: ['kyc', 'templates', id, 'credential_type'], message: `"${template.credential_type}" is no configured credential type (vct)` });
+      if (template.identity_match && !cfg.authentic_sources[template.identity_match.authentic_source]) ctx.addIssue({ code: 'custom', path: ['kyc', 'templates', id, 'identity_match', 'authentic_source'], message: `"${template.identity_match.authentic_source}" is no configured authentic source` });
+    }
     const scopes = new Set(Object.values(cfg.authentic_sources).flatMap((source) => Object.entries(source.credential_types).flatMap(([scope, type]) => [scope, type.vct])));
     for (const [name, client] of Object.entries(cfg.grpc_clients)) {
       client.scopes.forEach((scope, i) => {
@@ -306,6 +388,8 @@ export const FileConfigSchema = z
 
 export type FileConfig = z.infer<typeof FileConfigSchema>;
 export type AuthenticSourceConfig = z.infer<typeof AuthenticSourceSchema>;
+export type KycConfig = z.infer<typeof KycSchema>;
+export type KycTemplateConfig = z.infer<typeof KycTemplateSchema>;
 export type CredentialTypeConfig = z.infer<typeof CredentialTypeSchema>;
 export type NotificationEndpointConfig = z.infer<typeof NotificationEndpointSchema>;
 export type WebhookSubscriberConfig = z.infer<typeof WebhookSubscriberSchema>;

@@ -35,6 +35,8 @@ export interface GatewayDeps {
   routes: AnyRouteSpec[];
   /** Endpoints with their own protocol conventions (OpenID4VCI: form bodies, OAuth error bodies), mounted as they are. */
   protocolRouters?: express.Router[];
+  /** OpenAPI operations of the protocol routers that document themselves (the KYC API). */
+  openapiPaths?: Record<string, Record<string, unknown>>;
   /** Readiness probes by name (database, temporal); each throws when its dependency is unreachable. */
   readinessChecks: Record<string, () => Promise<void>>;
   version: string;
@@ -92,7 +94,7 @@ export function createGatewayApp(deps: GatewayDeps): express.Express {
     res.json({ status: 'ready', checks });
   });
 
-  const openapi = buildOpenApiDocument(deps.routes, { title: 'Durable Issuer API', version: deps.version, serverUrl: config.issuerUrl });
+  const openapi = buildOpenApiDocument(deps.routes, { title: 'Durable Issuer API', version: deps.version, serverUrl: config.issuerUrl }, deps.openapiPaths);
   app.get('/openapi.json', (_req, res) => {
     res.json(openapi);
   });

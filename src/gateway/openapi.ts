@@ -44,7 +44,11 @@ function queryParameters(route: AnyRouteSpec, toSchema: ToSchema) {
 }
 
 /** OpenAPI 3.1 (whose schemas are JSON Schema 2020-12), generated from the same zod schemas that validate requests. */
-export function buildOpenApiDocument(routes: AnyRouteSpec[], info: { title: string; version: string; serverUrl: string }): Record<string, unknown> {
+/**
+ * `extraPaths`: operations of routers outside the route registry (the KYC API's multipart endpoints,
+ * src/gateway/kyc/kyc-openapi.ts), already in OpenAPI form; `#/components/schemas/Error` is theirs to reference.
+ */
+export function buildOpenApiDocument(routes: AnyRouteSpec[], info: { title: string; version: string; serverUrl: string }, extraPaths: Record<string, Record<string, unknown>> = {}): Record<string, unknown> {
   const schemas: Record<string, unknown> = {};
   const toSchema = (schema: z.ZodType, io: 'input' | 'output') => {
     // Named schemas (`.meta({ id })`) land in components and are referenced, as a reader expects.
@@ -85,6 +89,7 @@ export function buildOpenApiDocument(routes: AnyRouteSpec[], info: { title: stri
       responses,
     };
   }
+  for (const [path, operations] of Object.entries(extraPaths)) paths[path] = { ...paths[path], ...operations };
   paths['/healthz'] = { get: { operationId: 'healthz', summary: 'Liveness', tags: ['Operations'], security: [], responses: { 200: { description: 'The process is up' } } } };
   paths['/readyz'] = {
     get: {
@@ -112,6 +117,8 @@ export function buildOpenApiDocument(routes: AnyRouteSpec[], info: { title: stri
         mutualTLS: { type: 'mutualTLS', description: 'Client certificate whose subject the authentic source lists in mtls_subjects' },
         bearer: { type: 'http', scheme: 'bearer', description: 'Token of an api_clients entry (seed 001 "Using a Token")' },
         adminToken: { type: 'http', scheme: 'bearer', description: 'Token of an admin_tokens entry; its role (read or operate) is in each operation\'s description' },
+        kycChallenge: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'KYC challenge JWT (C-JWT) from GET /kyc/auth/challenge (seed 004)' },
+        kycWallet: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'KYC wallet JWT (W-JWT) from POST /kyc/auth/challenge (seed 004)' },
       },
     },
   };

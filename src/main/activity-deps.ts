@@ -10,6 +10,7 @@ import { createKeyStore, keyStoreOptions, resolveKek } from '../credentials/key-
 import { createIssuedCredentialsRepository } from '../db/issued-credentials-repository';
 import { createAuditLogRepository } from '../db/audit-log-repository';
 import { createDocumentsRepository } from '../db/documents-repository';
+import { createKycRepository } from '../db/kyc-repository';
 import type { Db } from '../db/knex';
 import { createExpiredRowsRepository } from '../db/nonces-repository';
 import { createOffersRepository } from '../db/offers-repository';
@@ -46,6 +47,8 @@ export async function createActivityDeps(config: Config, db: Db, overrides: Part
     issuance: instrumentIssuance(createIssuanceService({ config, keyStore }), 'offer'),
     issued: createIssuedCredentialsRepository(db, subkeys.pickupSealing),
     sendPinEmail: email.sendPinEmail,
+    sendNoticeEmail: email.sendNoticeEmail,
+    kyc: createKycRepository(db),
     expiredRows: createExpiredRowsRepository(db),
     webhookSigner: () => keyStore.webhookSigner(),
     documentSignerRenewal: createDocumentSignerRenewal({ db, keyStore }),

@@ -28,6 +28,12 @@ import { wellKnownRoutes } from '../gateway/well-known-routes';
 import { servicePublicKeyRoutes } from '../gateway/service/public-key-routes';
 import { webhookAdminRoutes } from '../gateway/admin/webhook-admin-routes';
 import { createDeadLetters } from '../admin/webhook-dead-letters';
+import { createKycRepository } from '../db/kyc-repository';
+import { kycRouter } from '../gateway/kyc/kyc-router';
+import { kycAdminRoutes } from '../gateway/kyc/kyc-admin-routes';
+import { kycOpenApiPaths } from '../gateway/kyc/kyc-openapi';
+import { createKycTemplates } from '../kyc/kyc-templates';
+import { createKycTokens, deriveKycTokenKey } from '../kyc/kyc-tokens';
 import { kmsRoutes } from '../gateway/kms/kms-routes';
 import { x509IsoRoutes } from '../gateway/x509/x509-routes';
 import { x509CertificateRoutes } from '../gateway/x509/certificate-routes';
@@ -114,6 +120,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const revocations = createRevocationsRepository(db, statusLists);
   const publisher = createStatusListPublisher({ issuerUrl: config.issuerUrl, lists: statusLists, keyStore, ttlSeconds: config.env.STATUS_LIST_TTL, validitySeconds: config.env.STATUS_LIST_VALIDITY });
   const processes = createProcessFinder({ client: temporal.client, namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE, temporalUiUrl: temporalUiBaseUrl(config.env) });
+  const kyc = createKycRepository(db);
   const app = createGatewayApp({
     config,
     logger,
@@ -146,11 +153,14 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       ...documentTimelineRoutes({ timeline: createDocumentTimeline({ db, processes }) }),
       ...webhookAdminRoutes({ deadLetters: createDeadLetters({ client: temporal.client, namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE }) }),
       ...x509AdminRoutes({ crls, replaceIfActive: (serial) => createDocumentSignerRenewal({ db, keyStore }).replaceIfActive(serial) }),
+      ...(config.file.kyc ? kycAdminRoutes({ kyc, temporal: temporal.client }) : []),
     ],
     protocolRouters: [
       statusListRoutes({ issuerUrl: config.issuerUrl, publisher, lists: statusLists }),
       walletEndpoints({ config, logger, secrets, offerService, accessTokens: createAccessTokensRepository(db), nonces: createNoncesRepository(db), db }),
+      kycRouter({ config, db, kyc, templates: createKycTemplates(config), tokens: createKycTokens(deriveKycTokenKey(subkeys.offerSecrets), config.issuerUrl), temporal: temporal.client, secrets }),
     ],
+    ...(config.file.kyc ? { openapiPaths: kycOpenApiPaths() } : {}),
     readinessChecks: { database: () => pingDatabase(db), temporal: temporal.check },
     version: VERSION,
   });

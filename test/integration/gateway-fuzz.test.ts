@@ -90,6 +90,8 @@ describe('fuzzing /openapi.json operations and the OpenID4VCI endpoints gives no
       testConfigFile((f) => {
         f.gateway = { rate_limit: { requests_per_second: 100_000, burst: 100_000 } };
         f.api_clients = { fuzz: { token_hash: `sha256:${createHash('sha256').update(BEARER).digest('hex')}` } };
+        // The KYC API (seed 004) is documented and fuzzed too.
+        f.kyc = { login_redirect_url: 'https://kyc.example.org/', templates: { t1: { name: 'T', credential_type: 'urn:eudi:diploma:1', attributes: [{ id: 'a', schema: { type: 'string' } }] } } };
       }),
       { DATABASE_URL: database.url, TEMPORAL_ADDRESS: testEnv().temporalAddress, PORT: '0', ISSUER_URL: 'https://issuer.example.org' },
     );

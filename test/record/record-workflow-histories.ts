@@ -25,11 +25,31 @@ import { startSmtpReceiver, waitForPin } from '../support/smtp-receiver';
 import { createTestDatabase, loadTestConfig, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';
 import { startTestWorker } from '../support/test-worker';
 import { HISTORIES_DIR, historyToPlain } from '../support/workflow-histories';
+import { ethereumWallet, joseWallet, multipart } from '../support/kyc-wallet';
+import { onboardingStateQuery, onboardingWorkflowId } from '../../workflows/contracts/onboarding';
 
 const ISSUER = 'https://issuer.example.org';
 const GRANT = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
 const VCT = 'urn:eudi:diploma:1';
 const json = (res: Response): Promise<any> => res.json();
+const KYC_VCT = 'urn:example:kyc:identity:1';
+const KYC_ATTR = (name: string) => `http://platform.selfkey.org/schema/attribute/${name}.json`;
+const KYC_CONFIG = {
+  login_redirect_url: 'https://kyc.example.org/session',
+  review: { reviewers: ['reviewer@example.org'], reminder_after: 1, expire_after: 600 },
+  templates: {
+    identity: {
+      name: 'Verified identity',
+      credential_type: KYC_VCT,
+      attributes: [
+        { id: KYC_ATTR('first-name'), claim: 'given_name', schema: { type: 'string' } },
+        { id: KYC_ATTR('last-name'), claim: 'family_name', schema: { type: 'string' } },
+        { id: KYC_ATTR('email'), claim: 'email', schema: { type: 'string' } },
+        { id: KYC_ATTR('passport'), file_types: ['png'], schema: { type: 'object', properties: { image: { type: 'string' } }, required: ['image'] } },
+      ],
+    },
+  },
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A notification_endpoint that answers 204 to everything but the locked offer's event, which it refuses (400: dead-lettered). */
@@ -54,6 +74,9 @@ async function startIssuer(dbUrl: string, db: Awaited<ReturnType<typeof createTe
       (f.authentic_sources as Record<string, Record<string, unknown>>)['hr.example.org']!.notification_endpoint = { url: hookUrl, body_signature: true };
       // An issuer-wide subscriber of dead letters: the locked offer's refused delivery announces itself to it.
       f.webhooks = { subscribers: { 'dead-letter-sink': { url: hookUrl, events: ['webhook.dead_lettered'] } } };
+      (f.authentic_sources as Record<string, Record<string, unknown>>)['hr.example.org']!.notification_endpoint = { url: hookUrl };
+      ((f.authentic_sources as Record<string, Record<string, Record<string, unknown>>>)['hr.example.org']!.credential_types!).kyc_identity = { vct: KYC_VCT, format: 'dc+sd-jwt' };
+      f.kyc = KYC_CONFIG;
     }),
     { DATABASE_URL: dbUrl, TEMPORAL_ADDRESS: testEnv().temporalAddress, TEMPORAL_TASK_QUEUE: taskQueue, PORT: '0', SMTP_URL: smtpUrl, ISSUER_URL: ISSUER },
   );
@@ -83,6 +106,29 @@ async function startIssuer(dbUrl: string, db: Awaited<ReturnType<typeof createTe
     },
     token: (code: string, txCode: string) =>
       fetch(`${base}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: GRANT, 'pre-authorized_code': code, tx_code: txCode }) }),
+    /** A KYC applicant (seed 004): challenge signed by `sign`, user with a PNG passport, an application; its id. */
+    async kycApply(sign: (nonce: string) => string | Promise<string>, email: string): Promise<{ applicationId: string; auth: Record<string, string> }> {
+      const headers = { 'user-agent': 'SelfkeyIDW/1.0', origin: 'IDW' };
+      const { jwt: challenge } = await json(await fetch(`${base}/kyc/auth/challenge`, { headers }));
+      const nonce = JSON.parse(Buffer.from(challenge.split('.')[1], 'base64url').toString()).nonce as string;
+      const answered = await json(await fetch(`${base}/kyc/auth/challenge`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json', authorization: `Bearer ${challenge}` }, body: JSON.stringify({ signature: await sign(nonce) }) }));
+      const auth = { ...headers, authorization: `Bearer ${answered.jwt}` };
+      const attributes = [
+        { id: KYC_ATTR('first-name'), data: { value: 'Alice' } },
+        { id: KYC_ATTR('last-name'), data: { value: 'Smith' } },
+        { id: KYC_ATTR('email'), data: { value: email } },
+        { id: KYC_ATTR('passport'), data: { value: { image: '$document-1' } } },
+      ];
+      const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
+      const form = multipart([{ name: 'attributes', contentType: 'application/json', body: JSON.stringify(attributes) }, { name: '$document-1', contentType: 'image/png', body: png, filename: 'p.png' }]);
+      assert.equal((await fetch(`${base}/kyc/users`, { method: 'POST', headers: { ...auth, 'content-type': form.contentType }, body: form.body })).status, 201);
+      const applied = await json(await fetch(`${base}/kyc/applications`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ templateId: 'identity' }) }));
+      const handle = worker.client.workflow.getHandle(onboardingWorkflowId(applied.applicationId));
+      for (let i = 0; i < 100 && (await handle.query(onboardingStateQuery).catch(() => undefined))?.state !== 'IN_REVIEW'; i++) await sleep(100);
+      return { applicationId: applied.applicationId as string, auth };
+    },
+    kycReview: (applicationId: string, decision: 'approve' | 'reject') =>
+      fetch(`${base}/admin/v1/kyc/applications/${applicationId}/review`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_DEV_API_KEY}` }, body: JSON.stringify({ decision, reason: 'Unreadable scan' }) }),
     async close() {
       await gateway.close();
       await worker.close();
@@ -181,6 +227,33 @@ test('record workflow histories', { timeout: 240_000 }, async () => {
       assert.equal(result.check?.decision, marginDays === 30 ? 'NOT_DUE' : 'RENEW', scenario);
       recorded.push({ workflowId: renewal.workflowId, scenario, client: issuer.client });
     }
+    // KYC onboarding collected: approved after a reviewer reminder (reminder_after 1 s); the offer child redeemed and issued.
+    const applicant = await issuer.kycApply((nonce) => ethereumWallet().personalSign(nonce), 'kyc-collected@example.org');
+    const collectedApp = applicant.applicationId;
+    await sleep(1500);
+    assert.equal((await issuer.kycReview(collectedApp, 'approve')).status, 200);
+    const kycPin = await waitForPin(smtp.mails, 'kyc-collected@example.org');
+    let deepLink: string | undefined;
+    for (let i = 0; i < 100 && !deepLink; i++, await sleep(100)) deepLink = (await json(await fetch(`${issuer.base}/kyc/applications/${collectedApp}`, { headers: applicant.auth }))).credentialOffer;
+    assert.ok(deepLink, 'the applicant sees the offer');
+    const offerUri = new URL(decodeURIComponent(deepLink.split('credential_offer_uri=')[1]!));
+    const kycCode = (await json(await fetch(`${issuer.base}${offerUri.pathname}`))).grants[GRANT]['pre-authorized_code'];
+    const { access_token: kycToken } = await json(await issuer.token(kycCode, kycPin));
+    const { c_nonce: kycNonce } = await json(await fetch(`${issuer.base}/nonce`, { method: 'POST' }));
+    const kycProof = await new SignJWT({ nonce: kycNonce }).setProtectedHeader({ alg: 'ES256', typ: 'openid4vci-proof+jwt', jwk: await exportJWK(publicKey) }).setAudience(ISSUER).setIssuedAt().sign(privateKey);
+    const kycAuth = { 'content-type': 'application/json', authorization: `Bearer ${kycToken}` };
+    const kycIssued = await json(await fetch(`${issuer.base}/credential`, { method: 'POST', headers: kycAuth, body: JSON.stringify({ credential_configuration_id: KYC_VCT, proofs: { jwt: [kycProof] } }) }));
+    assert.equal(kycIssued.credentials?.length, 1, JSON.stringify(kycIssued));
+    await fetch(`${issuer.base}/notification`, { method: 'POST', headers: kycAuth, body: JSON.stringify({ notification_id: kycIssued.notification_id, event: 'credential_accepted' }) });
+    assert.equal((await issuer.client.workflow.getHandle(onboardingWorkflowId(collectedApp)).result()).state, 'COLLECTED');
+    recorded.push({ workflowId: onboardingWorkflowId(collectedApp), scenario: 'onboarding-collected', client: issuer.client });
+
+    // KYC onboarding rejected, the applicant signing with a JWS.
+    const jws = await joseWallet('EdDSA');
+    const { applicationId: rejectedApp } = await issuer.kycApply((nonce) => jws.sign(nonce), 'kyc-rejected@example.org');
+    assert.equal((await issuer.kycReview(rejectedApp, 'reject')).status, 200);
+    await issuer.client.workflow.getHandle(onboardingWorkflowId(rejectedApp)).result();
+    recorded.push({ workflowId: onboardingWorkflowId(rejectedApp), scenario: 'onboarding-rejected', client: issuer.client });
 
     // Every offer above ended and told the source: their webhook deliveries are children to record too.
     for (const { workflowId, client } of [...recorded]) {

@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import type { Logger } from 'pino';
 import { type ActivityDeps, createActivities } from '../../activities';
 import type { Config } from '../../src/config/config';
 import type { Db } from '../../src/db/knex';
@@ -15,14 +16,15 @@ export interface TestWorker {
 }
 
 /** The issuer's worker on `config`'s task queue, against the run's Temporal server and the run's workflow bundle. */
-export async function startTestWorker(config: Config, db: Db, overrides: Partial<ActivityDeps> = {}): Promise<TestWorker> {
+/** `logger`: where the worker (and Temporal's runtime for it) logs; silent by default. */
+export async function startTestWorker(config: Config, db: Db, overrides: Partial<ActivityDeps> = {}, logger: Logger = createLogger('silent')): Promise<TestWorker> {
   const { temporalAddress, workflowBundle } = testEnv();
   const worker = await startIssuerWorker({
     address: temporalAddress,
     namespace: 'default',
     taskQueue: config.env.TEMPORAL_TASK_QUEUE,
     activities: createActivities(await createActivityDeps(config, db, overrides)),
-    logger: createLogger('silent'),
+    logger,
     workflowBundle: { codePath: workflowBundle },
   });
   const connection = await Connection.connect({ address: temporalAddress }).catch(async (err: unknown) => {

@@ -57,7 +57,7 @@ describe('visibility query', () => {
     );
     assert.equal(
       visibilityQuery({}, 'q'),
-      "TaskQueue = 'q' AND (WorkflowType = 'credentialOfferWorkflow' OR WorkflowType = 'batchOfferWorkflow' OR WorkflowType = 'webhookDeliveryWorkflow' OR WorkflowType = 'upkeepPurgeWorkflow')",
+      "TaskQueue = 'q' AND (WorkflowType = 'credentialOfferWorkflow' OR WorkflowType = 'batchOfferWorkflow' OR WorkflowType = 'webhookDeliveryWorkflow' OR WorkflowType = 'upkeepPurgeWorkflow' OR WorkflowType = 'onboardingWorkflow')",
     );
   });
 

@@ -20,7 +20,8 @@ test('the shipped dev configuration loads with the seed example source, its two 
   assert.equal(config.file.environment, 'development');
   const source = config.file.authentic_sources['hr.example.org']!;
   assert.equal(source.country_code, 'SE');
-  assert.deepEqual(Object.keys(source.credential_types).sort(), ['diploma', 'employee_badge', 'employment', 'mdl', 'membership']);
+  assert.deepEqual(Object.keys(source.credential_types).sort(), ['diploma', 'employee_badge', 'employment', 'kyc_identity', 'mdl', 'membership']);
+  assert.equal(config.file.kyc?.templates.identity?.credential_type, 'urn:example:kyc:identity:1');
   assert.equal(config.credentialTypes.get('org.iso.18013.5.1.mDL')?.format, 'mso_mdoc');
   assert.equal(config.credentialTypes.get('MembershipCredential')?.format, 'ldp_vc');
   assert.equal(config.credentialTypes.get('urn:eudi:diploma:1')?.scope, 'diploma');
@@ -134,4 +135,15 @@ test('grpc_clients maps certificate subjects to configured scopes; an unknown sc
   assert.throws(() => load(withClients({ apigw: { subjects: ['apigw'], scopes: [] } })), (err: unknown) => err instanceof ConfigError && /grpc_clients\.apigw\.subjects\.0/.test(err.message));
   assert.throws(() => load(withClients({ apigw: { subjects: [], scopes: [] } })), ConfigError);
   assert.deepEqual(parseEnv({ GRPC_HOST: '0.0.0.0' }).GRPC_HOST, '0.0.0.0');
+});
+
+test('a KYC template must name a configured credential type; the error names its key path', () => {
+  const kyc = (credential_type: string) =>
+    testConfigFile((file) => {
+      file.kyc = { login_redirect_url: 'https://kyc.example.org/', templates: { id1: { name: 'T', credential_type, attributes: [{ id: 'a', schema: { type: 'string' } }] } } };
+    });
+  const config = load(kyc('urn:eudi:diploma:1'));
+  assert.equal(config.file.kyc?.challenge_ttl, 120);
+  assert.equal(config.file.kyc?.templates.id1?.attributes[0]?.required, true);
+  assert.throws(() => load(kyc('urn:nope')), (err: unknown) => err instanceof ConfigError && /kyc\.templates\.id1\.credential_type/.test(err.message));
 });

@@ -14,6 +14,7 @@ import * as x509Stores from './0013-x509-stores';
 import * as ed25519SigningKey from './0014-ed25519-signing-key';
 import * as statusLists from './0015-status-lists';
 import * as webhooks from './0016-webhooks';
+import * as kyc from './0017-kyc';
 import * as x509Crls from './0018-x509-crls';
 import * as offerPinGeneration from './0019-offer-pin-generation';
 
@@ -35,6 +36,7 @@ export const migrations = [
   { name: '0014-ed25519-signing-key', ...ed25519SigningKey },
   { name: '0015-status-lists', ...statusLists },
   { name: '0016-webhooks', ...webhooks },
+  { name: '0017-kyc', ...kyc },
   { name: '0018-x509-crls', ...x509Crls },
   { name: '0019-offer-pin-generation', ...offerPinGeneration },
 ];
