@@ -182,6 +182,10 @@ function webhookActivities(deliver: Activities['deliverWebhook']) {
     async appendAudit(entry) {
       audits.push(entry.action);
     },
+    // A dead-lettered delivery asks who else wants its notice (the webhook-dead-letter-event patch): nobody here.
+    async webhookSubscribers() {
+      return [];
+    },
   };
   return { acts, audits };
 }
