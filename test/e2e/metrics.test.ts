@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { SMTPServer } from 'smtp-server';
 import { loadConfig } from '../../src/config/config';
 import { createLogger } from '../../src/logger';
 import { type RunningPart, startGateway } from '../../src/main/issuer-parts';
 import { freePort } from '../../src/runtime/free-port';
+import { startSmtpReceiver, waitForPin } from '../support/smtp-receiver';
 import { createTestDatabase, TEST_DEV_API_KEY, testEnv, uniqueName } from '../support/test-services';
 
 /**
@@ -32,27 +31,14 @@ describe('metrics of the gateway and of a worker process', { timeout: 180_000 },
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let gateway: RunningPart;
   let worker: ChildProcess;
-  let smtp: SMTPServer;
-  const mails: string[] = [];
+  let smtp: Awaited<ReturnType<typeof startSmtpReceiver>>;
   let workerMetrics: string;
   let sdkMetrics: string;
   let offerToken = '';
 
   before(async () => {
     database = await createTestDatabase();
-    smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      onData(stream, _session, callback) {
-        let text = '';
-        stream.on('data', (c: Buffer) => (text += c.toString()));
-        stream.on('end', () => {
-          mails.push(text);
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
+    smtp = await startSmtpReceiver();
     const [metricsPort, sdkPort] = [await freePort(), await freePort()];
     workerMetrics = `http://127.0.0.1:${metricsPort}/metrics`;
     sdkMetrics = `http://127.0.0.1:${sdkPort}/metrics`;
@@ -64,7 +50,7 @@ describe('metrics of the gateway and of a worker process', { timeout: 180_000 },
       DATABASE_URL: database.url,
       TEMPORAL_ADDRESS: testEnv().temporalAddress,
       TEMPORAL_TASK_QUEUE: uniqueName('metrics'),
-      SMTP_URL: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`,
+      SMTP_URL: smtp.url,
       ISSUER_URL: 'https://issuer.example.org',
       PORT: '0',
       LOG_LEVEL: 'warn',
@@ -100,12 +86,7 @@ describe('metrics of the gateway and of a worker process', { timeout: 180_000 },
     const offerUri = new URL(decodeURIComponent(qr.deep_link.split('credential_offer_uri=')[1]));
     offerToken = offerUri.pathname.split('/').pop()!;
     const code = (await bodyOf(await fetch(`${base}${offerUri.pathname}`))).grants[GRANT]['pre-authorized_code'];
-    let pin: string | undefined;
-    for (let i = 0; i < 300 && !pin; i++) {
-      pin = mails.filter((m) => m.includes(email)).map((m) => /\b(\d{6})\b/.exec(m)?.[1]).find(Boolean);
-      if (!pin) await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.ok(pin, 'the PIN e-mail arrived');
+    const pin = await waitForPin(smtp.mails, email);
     const token = (txCode: string) => fetch(`${base}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: GRANT, 'pre-authorized_code': code, tx_code: txCode }) });
     assert.equal((await token(pin === '000000' ? '111111' : '000000')).status, 400, 'a wrong PIN is invalid_grant');
     const { access_token: accessToken } = await bodyOf(await token(pin));
@@ -122,7 +103,7 @@ describe('metrics of the gateway and of a worker process', { timeout: 180_000 },
       await new Promise((r) => worker.once('exit', r));
     }
     await gateway?.close();
-    await new Promise((r) => smtp?.close(() => r(undefined)));
+    await smtp?.close();
     await database?.drop();
   });
 
