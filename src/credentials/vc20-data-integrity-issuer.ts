@@ -51,6 +51,11 @@ export interface Vc20DataIntegrityIssueRequest extends Omit<Vc20IssueRequest, 'i
    * (the gRPC `MakeVC20`). Without it a term no context defines is refused.
    */
   undefinedTerms?: boolean;
+  /**
+   * `false`: the issuer's own context is not added, for documents whose terms the standard contexts
+   * define (the BitstringStatusListCredential), so a verifier needs no context of ours to check them.
+   */
+  issuerContext?: boolean;
 }
 
 export interface IssuedVc20DataIntegrity {
@@ -82,8 +87,8 @@ export function createVc20DataIntegrityIssuer(deps: Vc20DataIntegrityIssuerDeps)
       }
       const wanted = cryptosuite === 'ecdsa-rdfc-2019' ? 'ES256' : 'EdDSA';
       if (signer.alg !== wanted) throw new Error(`${cryptosuite} needs an ${wanted} key, not ${signer.alg}`);
-      const { undefinedTerms, cryptosuite: _, ...vc } = request;
-      const last = [ownContext, ...(undefinedTerms ? [UNDEFINED_TERMS_V2_CONTEXT] : [])];
+      const { undefinedTerms, issuerContext: withOwnContext = true, cryptosuite: _, ...vc } = request;
+      const last = [...(withOwnContext ? [ownContext] : []), ...(undefinedTerms ? [UNDEFINED_TERMS_V2_CONTEXT] : [])];
       const contexts = [...(request.contexts ?? []).filter((c) => !last.includes(c as string)), ...last];
       const built = buildVc20Credential({ ...vc, contexts, issuer: deps.issuerDid }, now);
       const verificationMethod = verificationMethodId(deps.issuerDid, signer.kid);

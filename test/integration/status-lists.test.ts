@@ -319,14 +319,20 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     await eventually(async () => assert.equal(await cwtStatus(), 1), 2000);
   });
 
-  /** The BitstringStatusListCredential at `url` (JOSE-secured, verified against the JWKS), and its decoded bits. */
+  /**
+   * The BitstringStatusListCredential at `url` (JOSE-secured, verified against the JWKS), and its
+   * decoded bits. A Data Integrity credential's `/di` URL is asked for its JOSE form by Accept, whose
+   * `id` is the URL without `/di` (test/integration/data-integrity-status-list.test.ts verifies the
+   * Data Integrity form).
+   */
   async function bitstringList(url: string) {
-    const res = await fetch(`${base}${pathOf(url)}`);
+    const dataIntegrity = url.endsWith('/di');
+    const res = await fetch(`${base}${pathOf(url)}`, dataIntegrity ? { headers: { accept: 'application/vc+jwt' } } : {});
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type')?.split(';')[0], 'application/vc+jwt');
     const { payload } = await jwtVerify(await res.text(), createLocalJWKSet(await jwks()), { typ: 'vc+jwt' });
     assert.deepEqual(payload.type, ['VerifiableCredential', 'BitstringStatusListCredential']);
-    assert.equal(payload.id, url);
+    assert.equal(payload.id, dataIntegrity ? url.slice(0, -'/di'.length) : url);
     const subject = payload.credentialSubject as { type: string; statusPurpose: string; encodedList: string };
     assert.equal(subject.type, 'BitstringStatusList');
     assert.equal(subject.statusPurpose, 'revocation');
@@ -356,7 +362,7 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     const created = await bodyOf(create);
     assert.equal(create.status, 200, JSON.stringify(created));
     const entry = created.data.credentialStatus as { statusListCredential: string; statusListIndex: string };
-    assert.match(entry.statusListCredential, /\/status-lists\/w3c\/revocation\/\d+$/);
+    assert.match(entry.statusListCredential, /\/status-lists\/w3c\/revocation\/\d+\/di$/, 'a Data Integrity credential names the Data Integrity list');
     const idx = Number(entry.statusListIndex);
     assert.equal(bitstringAt(await bitstringList(entry.statusListCredential), idx), 0);
 
