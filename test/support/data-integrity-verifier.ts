@@ -1,4 +1,5 @@
 import { createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { contexts as credentialsContexts } from '@digitalbazaar/credentials-context';
 import { DataIntegrityProof } from '@digitalbazaar/data-integrity';
 import { contexts as dataIntegrityContexts } from '@digitalbazaar/data-integrity-context';
@@ -22,6 +23,8 @@ import { canonize } from 'rdf-canonize';
  * - `verifyEcdsaRdfc2019FromSpec`: the ecdsa-rdfc-2019 verification algorithm written from
  *   W3C VC Data Integrity ECDSA Cryptosuites v1.0 §3.2 with `jsonld` (to RDF) + `rdf-canonize`
  *   (RDFC-1.0), SHA-256 and node:crypto ECDSA, and a base58btc decoder of its own.
+ * - `bitstringStatus`: a credential's Bitstring Status List entry, its list fetched and verified
+ *   like a credential and its bit read with a decoder of its own.
  */
 
 type Json = Record<string, unknown>;
@@ -75,8 +78,8 @@ export function createVerifierDocumentLoader({ origins }: VerifierOptions): Load
 
 /**
  * `@digitalbazaar/vc` verifyCredential (proof purpose assertionMethod, the issuer as the VM's controller).
- * Status lists are not served yet (docs/conventions.md, Status lists: planned), so the status check
- * only asserts the entry's shape; the proof is what this verifies.
+ * The status check here only asserts the entry's shape, so the proof is what this verifies; the
+ * entry's list is read and checked by `bitstringStatus`.
  */
 export async function verifyWithDigitalBazaar(credential: Json, loader: Loader, now?: Date): Promise<{ verified: boolean; error?: unknown }> {
   const suite = [new DataIntegrityProof({ cryptosuite: ecdsaRdfc2019 }), new DataIntegrityProof({ cryptosuite: eddsaRdfc2022 })];
@@ -147,4 +150,38 @@ export async function verifyEcdsaRdfc2019FromSpec(credential: Json, loader: Load
   const signature = decodeBase58btc(String(proofValue));
   if (signature.length !== 64) return false;
   return nodeVerify('sha256', hashData, { key, dsaEncoding: 'ieee-p1363' }, signature);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bitstring Status List
+// ---------------------------------------------------------------------------------------------
+
+/** W3C Bitstring Status List v1.0 §3.1 (Bitstring Generation Algorithm): index 0 is the left-most, most significant, bit of the first byte. */
+export const bitstringBitAt = (bytes: Uint8Array, idx: number): number => (bytes[idx >> 3]! >> (7 - (idx & 7))) & 1;
+
+/** Bitstring Status List §2.2 `encodedList`: Multibase base64url (`u`, no padding) of the GZIP-compressed bitstring (§3.2 Bitstring Expansion Algorithm). */
+export function expandEncodedList(encodedList: string): Uint8Array {
+  if (encodedList[0] !== 'u') throw new Error('encodedList is not Multibase base64url ("u")');
+  return new Uint8Array(gunzipSync(Buffer.from(encodedList.slice(1), 'base64url')));
+}
+
+/**
+ * The status of a credential's BitstringStatusListEntry as a verifier finds it (Bitstring Status List
+ * §3.3 Validate Algorithm): the `statusListCredential` dereferenced through the loader (over HTTP),
+ * its proof verified with `@digitalbazaar/vc` like any credential, the list's `statusPurpose` the
+ * entry's, and the bit at `statusListIndex` of the expanded list. `list` is the fetched list credential.
+ */
+export async function bitstringStatus(credential: Json, loader: Loader, now?: Date): Promise<{ bit: number; list: Json }> {
+  const entry = credential.credentialStatus as Json | undefined;
+  if (entry?.type !== 'BitstringStatusListEntry') throw new Error('no BitstringStatusListEntry');
+  const list = (await loader(String(entry.statusListCredential))).document as Json;
+  const verified = await verifyWithDigitalBazaar(list, loader, now);
+  if (!verified.verified) throw new Error(`the status list credential does not verify: ${String(verified.error)}`);
+  if (!(list.type as string[]).includes('BitstringStatusListCredential')) throw new Error('not a BitstringStatusListCredential');
+  const subject = list.credentialSubject as Json;
+  if (subject.statusPurpose !== entry.statusPurpose) throw new Error(`the list's statusPurpose ${String(subject.statusPurpose)} is not the entry's ${String(entry.statusPurpose)}`);
+  const bits = expandEncodedList(String(subject.encodedList));
+  const idx = Number(entry.statusListIndex);
+  if (!Number.isSafeInteger(idx) || idx >= bits.length * 8) throw new Error('statusListIndex outside the list');
+  return { bit: bitstringBitAt(bits, idx), list };
 }
