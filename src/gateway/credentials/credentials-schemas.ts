@@ -132,7 +132,7 @@ export const RevokeCredentialResponse = z
     id: z.uuid(),
     status: z.literal('revoked'),
     revokedAt: z.string(),
-    statusListCredential: z.string().meta({ description: 'The BitstringStatusListCredential whose bit flipped' }),
+    statusListCredential: z.string().meta({ description: 'The BitstringStatusListCredential whose bit flipped, in the credential\'s proof format (the `/di` URL for a Data Integrity credential)' }),
     statusListIndex: z.string(),
   })
   .meta({ id: 'RevokeCredentialResponse' });
