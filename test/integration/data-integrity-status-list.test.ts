@@ -197,4 +197,13 @@ describe('the Bitstring Status List with a Data Integrity proof (ecdsa-rdfc-2019
     const revoked = await revoke(created.id);
     assert.equal(revoked.statusListCredential, payload.credentialStatus.statusListCredential);
   });
+
+  test('the OpenAPI document describes both URLs with both media types', async () => {
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as Json;
+    const di = doc.paths['/status-lists/w3c/revocation/{n}/di'].get;
+    assert.deepEqual(Object.keys(di.responses[200].content), ['application/vc', 'application/vc+ld+json', 'application/vc+jwt']);
+    assert.ok(di.responses[200].headers['Cache-Control']);
+    const jose = doc.paths['/status-lists/w3c/revocation/{n}'].get;
+    assert.deepEqual(Object.keys(jose.responses[200].content), ['application/vc+jwt', 'application/vc', 'application/vc+ld+json']);
+  });
 });
