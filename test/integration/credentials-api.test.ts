@@ -211,7 +211,7 @@ describe('seed 001 Create Credential API, against real PostgreSQL', () => {
     ['expirationDate must be ISO 8601', (r) => ({ ...r, credentialId: undefined, expirationDate: 'next year' }), 'expirationDate'],
     ['expirationDate must follow issuanceDate', (r) => ({ ...r, credentialId: undefined, expirationDate: '2021-01-01T00:00:00Z' }), 'expirationDate'],
     ['format is ldp_vc or vc+jwt', (r) => ({ ...r, credentialId: undefined, format: 'jwt_vc' }), 'format'],
-    ['cryptosuite is one of the two', (r) => ({ ...r, credentialId: undefined, cryptosuite: 'ecdsa-sd-2023' }), 'cryptosuite'],
+    ['cryptosuite is one of the three', (r) => ({ ...r, credentialId: undefined, cryptosuite: 'bbs-2023' }), 'cryptosuite'],
     ['a cryptosuite does not go with format vc+jwt', (r) => ({ ...r, credentialId: undefined, format: 'vc+jwt', cryptosuite: 'eddsa-rdfc-2022' }), 'cryptosuite'],
   ];
   for (const [name, mutate, path] of invalid) {
