@@ -4,9 +4,10 @@ import { contexts as credentialsContexts } from '@digitalbazaar/credentials-cont
 import { DataIntegrityProof } from '@digitalbazaar/data-integrity';
 import { contexts as dataIntegrityContexts } from '@digitalbazaar/data-integrity-context';
 import { cryptosuite as ecdsaRdfc2019 } from '@digitalbazaar/ecdsa-rdfc-2019-cryptosuite';
+import { createDiscloseCryptosuite, createVerifyCryptosuite } from '@digitalbazaar/ecdsa-sd-2023-cryptosuite';
 import { cryptosuite as eddsaRdfc2022 } from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
 import { contexts as multikeyContexts } from '@digitalbazaar/multikey-context';
-import { verifyCredential } from '@digitalbazaar/vc';
+import { derive, verifyCredential } from '@digitalbazaar/vc';
 import jsonld from 'jsonld';
 import { canonize } from 'rdf-canonize';
 
@@ -23,6 +24,8 @@ import { canonize } from 'rdf-canonize';
  * - `verifyEcdsaRdfc2019FromSpec`: the ecdsa-rdfc-2019 verification algorithm written from
  *   W3C VC Data Integrity ECDSA Cryptosuites v1.0 §3.2 with `jsonld` (to RDF) + `rdf-canonize`
  *   (RDFC-1.0), SHA-256 and node:crypto ECDSA, and a base58btc decoder of its own.
+ * - `deriveDisclosure`: an `ecdsa-sd-2023` holder deriving a selective disclosure, which
+ *   `verifyWithDigitalBazaar` then verifies.
  * - `bitstringStatus`: a credential's Bitstring Status List entry, its list fetched and verified
  *   like a credential and its bit read with a decoder of its own.
  */
@@ -77,15 +80,26 @@ export function createVerifierDocumentLoader({ origins }: VerifierOptions): Load
 }
 
 /**
- * `@digitalbazaar/vc` verifyCredential (proof purpose assertionMethod, the issuer as the VM's controller).
+ * `@digitalbazaar/vc` verifyCredential (proof purpose assertionMethod, the issuer as the VM's controller),
+ * for `ecdsa-rdfc-2019`, `eddsa-rdfc-2022` and a derived (disclosure) `ecdsa-sd-2023` proof: that
+ * suite verifies disclosures only (ECDSA Cryptosuites v1.0 §3.3.6), not the issuer's base proof.
  * The status check here only asserts the entry's shape, so the proof is what this verifies; the
  * entry's list is read and checked by `bitstringStatus`.
  */
 export async function verifyWithDigitalBazaar(credential: Json, loader: Loader, now?: Date): Promise<{ verified: boolean; error?: unknown }> {
-  const suite = [new DataIntegrityProof({ cryptosuite: ecdsaRdfc2019 }), new DataIntegrityProof({ cryptosuite: eddsaRdfc2022 })];
+  const suite = [new DataIntegrityProof({ cryptosuite: ecdsaRdfc2019 }), new DataIntegrityProof({ cryptosuite: eddsaRdfc2022 }), new DataIntegrityProof({ cryptosuite: createVerifyCryptosuite() })];
   const checkStatus = async ({ credential: c }: { credential: Json }) => ({ verified: (c.credentialStatus as Json | undefined)?.type === 'BitstringStatusListEntry' });
   const result = await verifyCredential({ credential, suite, documentLoader: loader, checkStatus: checkStatus as never, ...(now ? { now } : {}) });
   return { verified: result.verified, error: result.error ?? result.results?.find((r) => !r.verified)?.error };
+}
+
+/**
+ * The holder's side of `ecdsa-sd-2023` (ECDSA Cryptosuites v1.0 §3.3.4 "Add Derived Proof"):
+ * `@digitalbazaar/vc` derive with the disclose cryptosuite, revealing the statements `selectivePointers`
+ * select (JSON Pointers) besides the ones the issuer made mandatory.
+ */
+export function deriveDisclosure(credential: Json, selectivePointers: string[], loader: Loader): Promise<Json> {
+  return derive({ verifiableCredential: credential, suite: new DataIntegrityProof({ cryptosuite: createDiscloseCryptosuite({ selectivePointers }) }), documentLoader: loader });
 }
 
 // ---------------------------------------------------------------------------------------------
