@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { createLogger } from '../../src/logger';
 import { type RunningPart, startGateway } from '../../src/main/issuer-parts';
-import { bitstringBitAt, bitstringStatus, createVerifierDocumentLoader, expandEncodedList, verifyEcdsaRdfc2019FromSpec, verifyWithDigitalBazaar } from '../support/data-integrity-verifier';
+import { bitstringBitAt, bitstringStatus, createVerifierDocumentLoader, deriveDisclosure, expandEncodedList, verifyEcdsaRdfc2019FromSpec, verifyWithDigitalBazaar } from '../support/data-integrity-verifier';
 import { createTestDatabase, loadTestConfig, testConfigFile, testEnv, uniqueName } from '../support/test-services';
 
 /**
@@ -185,6 +185,19 @@ describe('the Bitstring Status List with a Data Integrity proof (ecdsa-rdfc-2019
       assert.equal((await verifyWithDigitalBazaar(t, loader)).verified, false);
       assert.equal(await verifyEcdsaRdfc2019FromSpec(t, loader), false);
     }
+  });
+
+  test('seed 001 with cryptosuite ecdsa-sd-2023: a disclosure of one claim still carries the status entry (mandatory), and a verifier sees the revocation through it', async () => {
+    const created = await create({ cryptosuite: 'ecdsa-sd-2023' });
+    assert.equal(created.data.proof.cryptosuite, 'ecdsa-sd-2023');
+    assert.match(created.data.credentialStatus.statusListCredential, /\/status-lists\/w3c\/revocation\/\d+\/di$/);
+    const disclosed = await deriveDisclosure(created.data, ['/credentialSubject/legalName'], loader);
+    assert.equal((disclosed.credentialSubject as Json).legalName, 'ABC Limited');
+    assert.equal((disclosed.credentialSubject as Json).postalCode, undefined);
+    assert.equal((await verifyWithDigitalBazaar(disclosed, loader)).verified, true);
+    assert.equal((await bitstringStatus(disclosed, loader)).bit, 0);
+    await revoke(created.id);
+    assert.equal((await bitstringStatus(disclosed, loader)).bit, 1);
   });
 
   test('a JOSE credential (format vc+jwt) keeps naming the JOSE list', async () => {
