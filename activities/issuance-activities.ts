@@ -8,7 +8,7 @@ import type { IssuedCredentialRecord, IssuedCredentialsRepository } from '../src
 import type { OffersRepository } from '../src/db/offers-repository';
 import type { RevocationsRepository } from '../src/db/revocations-repository';
 import type { StatusListsRepository } from '../src/db/status-lists-repository';
-import { statusListUri } from '../src/credentials/status-list-publisher';
+import { statusListUri, w3cStatusListUri } from '../src/credentials/status-list-publisher';
 import { offeredContentHash } from '../src/oid4vci/offer-preparation';
 import type { OfferSecrets } from '../src/oid4vci/offer-secrets';
 import { OfferFailure } from '../workflows/contracts/credential-offer';
@@ -90,8 +90,8 @@ export const createIssuanceActivities = ({ config, offers, documents, issuance, 
           }
           case 'ldp_vc': {
             // The document with its Data Integrity proof (ecdsa-rdfc-2019), bound to the holder by did:jwk;
-            // claims no context defines expand under the VC 2.0 @vocab. Parked as JSON text.
-            const credentialStatus = bitstringStatusListEntry({ statusListCredential: uri, statusListIndex: allocation.idx });
+            // claims no context defines expand under the VC 2.0 @vocab; its status list is the Data Integrity form. Parked as JSON text.
+            const credentialStatus = bitstringStatusListEntry({ statusListCredential: w3cStatusListUri(config.issuerUrl, 'revocation', allocation.number, 'data-integrity'), statusListIndex: allocation.idx });
             const made = await issuance.makeVc20DataIntegrity({ types: [offer.vct], documentData: doc.document_data, subjectDid: holderDidJwk(parseHolderJwk(holderJwk)), ...validity, credentialStatus, undefinedTerms: true });
             credentials.push(JSON.stringify(made.credential));
             records.push({ ...record, format: type.format, valid_from: toDate(made.validFrom), valid_until: toDate(made.validUntil) });

@@ -12,6 +12,7 @@ import { didWebFromUrl } from './did-web';
 import {
   DEFAULT_CRYPTOSUITE,
   createVc20DataIntegrityIssuer,
+  DATA_INTEGRITY_CRYPTOSUITES,
   isDataIntegrityCryptosuite,
   type DataIntegrityCryptosuite,
   type IssuedVc20DataIntegrity,
@@ -97,8 +98,10 @@ export interface MakeVc20Request {
 }
 
 export interface MakeVc20DataIntegrityRequest extends MakeVc20Request {
-  /** `ecdsa-rdfc-2019` (default) or `eddsa-rdfc-2022`; anything else is a CredentialInputError on `cryptosuite`. */
+  /** `ecdsa-rdfc-2019` (default), `eddsa-rdfc-2022` or `ecdsa-sd-2023`; anything else is a CredentialInputError on `cryptosuite`. */
   cryptosuite?: string;
+  /** `ecdsa-sd-2023` only: JSON Pointers a holder must always disclose, beside the issuer, validity and status (vc20-data-integrity-issuer.ts). */
+  mandatoryPointers?: string[];
   /** Free-form claims: terms no context defines expand under the VC 2.0 undefined-terms context (vc20-data-integrity-issuer.ts). */
   undefinedTerms?: boolean;
 }
@@ -280,7 +283,7 @@ export function createIssuanceService(deps: IssuanceServiceDeps): IssuanceServic
 
     async makeVc20DataIntegrity(request) {
       const cryptosuite: DataIntegrityCryptosuite | undefined = request.cryptosuite === undefined || request.cryptosuite === '' ? DEFAULT_CRYPTOSUITE : isDataIntegrityCryptosuite(request.cryptosuite) ? request.cryptosuite : undefined;
-      if (!cryptosuite) throw new CredentialInputError('invalid_claims', `unsupported cryptosuite "${request.cryptosuite}" (ecdsa-rdfc-2019, eddsa-rdfc-2022)`, 'cryptosuite');
+      if (!cryptosuite) throw new CredentialInputError('invalid_claims', `unsupported cryptosuite "${request.cryptosuite}" (${DATA_INTEGRITY_CRYPTOSUITES.join(', ')})`, 'cryptosuite');
       const vc = vc20Request(request);
       let signer;
       if (cryptosuite === 'eddsa-rdfc-2022') {
@@ -289,7 +292,7 @@ export function createIssuanceService(deps: IssuanceServiceDeps): IssuanceServic
       } else {
         signer = await keyStore.signer('credential');
       }
-      return vc20DiIssuer.issue({ ...vc, cryptosuite, ...(request.undefinedTerms ? { undefinedTerms: true } : {}) }, signer);
+      return vc20DiIssuer.issue({ ...vc, cryptosuite, ...(request.undefinedTerms ? { undefinedTerms: true } : {}), ...(request.mandatoryPointers?.length ? { mandatoryPointers: request.mandatoryPointers } : {}) }, signer);
     },
 
     async jwks() {

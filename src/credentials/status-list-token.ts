@@ -127,16 +127,20 @@ export interface BitstringStatusListCredentialInput {
   ttlMs: number;
 }
 
-/** A BitstringStatusListCredential (W3C v1.0 §2.2) secured as `application/vc+jwt`, like our VC 2.0 credentials. */
-export async function signBitstringStatusListCredential(signer: CredentialSigner, input: BitstringStatusListCredentialInput, now: () => Date): Promise<string> {
-  const issuer = createVc20JoseIssuer({ signer, now });
-  const issued = await issuer.issue({
+/** The unsecured BitstringStatusListCredential (W3C v1.0 §2.2), the same for every securing mechanism. */
+export function bitstringStatusListCredential(input: BitstringStatusListCredentialInput) {
+  return {
     id: input.url,
     type: 'BitstringStatusListCredential',
     issuer: input.issuer,
     validFrom: input.validFrom,
     validUntil: input.validUntil,
     credentialSubject: { id: `${input.url}#list`, type: 'BitstringStatusList', statusPurpose: input.purpose, encodedList: input.encodedList, ttl: input.ttlMs },
-  });
+  };
+}
+
+/** A BitstringStatusListCredential (W3C v1.0 §2.2) secured as `application/vc+jwt`, like our VC 2.0 credentials. */
+export async function signBitstringStatusListCredential(signer: CredentialSigner, input: BitstringStatusListCredentialInput, now: () => Date): Promise<string> {
+  const issued = await createVc20JoseIssuer({ signer, now }).issue(bitstringStatusListCredential(input));
   return issued.credential;
 }

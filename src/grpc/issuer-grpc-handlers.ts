@@ -89,7 +89,7 @@ export function createIssuerGrpcHandlers(issuance: IssuanceService, { access, au
           : request.holder === 'jwk'
             ? { holderJwk: requiredJwk(request.jwk ?? null, 'jwk') }
             : {};
-      if (request.mandatory_pointers.length > 0) throw invalid('mandatory_pointers: only a selective-disclosure cryptosuite (ecdsa-sd-2023) takes them, and this issuer offers none');
+      if (request.mandatory_pointers.length > 0 && request.cryptosuite !== 'ecdsa-sd-2023') throw invalid('mandatory_pointers: only the selective-disclosure cryptosuite ecdsa-sd-2023 takes them');
       const vc = {
         types: credentialTypes,
         documentData: jsonObject(request.document_data, 'document_data'),
@@ -101,7 +101,7 @@ export function createIssuerGrpcHandlers(issuance: IssuanceService, { access, au
       // claims are the caller's own, so terms no context defines expand under the VC 2.0 @vocab.
       const issued = request.cryptosuite
         ? await translateErrors(async () => {
-            const made = await issuance.makeVc20DataIntegrity({ ...vc, cryptosuite: request.cryptosuite, undefinedTerms: true });
+            const made = await issuance.makeVc20DataIntegrity({ ...vc, cryptosuite: request.cryptosuite, undefinedTerms: true, ...(request.mandatory_pointers.length > 0 ? { mandatoryPointers: request.mandatory_pointers } : {}) });
             return { ...made, credential: JSON.stringify(made.credential) };
           })
         : await translateErrors(() => issuance.makeVc20(vc));

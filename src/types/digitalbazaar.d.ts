@@ -31,6 +31,8 @@ declare module '@digitalbazaar/vc' {
     checkStatus?: (options: unknown) => Promise<{ verified: boolean }>;
     now?: Date | string;
   }): Promise<{ verified: boolean; error?: unknown; results?: { verified: boolean; error?: unknown }[] }>;
+  /** A derived credential (a selective disclosure) from a credential with a base proof. */
+  export function derive(options: { verifiableCredential: JsonLdDocument; suite: unknown; documentLoader: DocumentLoader }): Promise<JsonLdDocument>;
 }
 
 declare module '@digitalbazaar/data-integrity' {
@@ -42,6 +44,12 @@ declare module '@digitalbazaar/data-integrity' {
 
 declare module '@digitalbazaar/ecdsa-rdfc-2019-cryptosuite' {
   export const cryptosuite: Cryptosuite;
+}
+
+declare module '@digitalbazaar/ecdsa-sd-2023-cryptosuite' {
+  export function createSignCryptosuite(options?: { mandatoryPointers?: string[] }): Cryptosuite;
+  export function createDiscloseCryptosuite(options: { selectivePointers?: string[]; proofId?: string }): Cryptosuite;
+  export function createVerifyCryptosuite(): Cryptosuite;
 }
 
 declare module '@digitalbazaar/eddsa-rdfc-2022-cryptosuite' {

@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, type JWK, jwtVerify, SignJWT } from 'jose';
 import { decodeIssuerSigned, verifyIssuerAuth, verifySdJwtVc } from '../support/credential-verifiers';
-import { createVerifierDocumentLoader, verifyWithDigitalBazaar } from '../support/data-integrity-verifier';
+import { bitstringStatus, createVerifierDocumentLoader, verifyWithDigitalBazaar } from '../support/data-integrity-verifier';
 import { createLogger } from '../../src/logger';
 import { type RunningPart, startGateway } from '../../src/main/issuer-parts';
 import { offerStateQuery } from '../../workflows/contracts/credential-offer';
@@ -318,8 +318,14 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
     assert.match(holderDid, /^did:jwk:/);
     const holderJwk = JSON.parse(Buffer.from(holderDid.slice('did:jwk:'.length), 'base64url').toString()) as Record<string, unknown>;
     assert.deepEqual(Object.keys(holderJwk).sort(), ['crv', 'kty', 'x', 'y'], 'the public key only');
-    const verified = await verifyWithDigitalBazaar(ldp, createVerifierDocumentLoader({ origins: { 'https://issuer.example.org': base } }));
+    const loader = createVerifierDocumentLoader({ origins: { 'https://issuer.example.org': base } });
+    const verified = await verifyWithDigitalBazaar(ldp, loader);
     assert.equal(verified.verified, true, JSON.stringify(verified.error));
+    // Its status list is offered in its own proof format (Bitstring Status List §3.3, read by the verifier).
+    assert.match(ldp.credentialStatus.statusListCredential, /^https:\/\/issuer\.example\.org\/status-lists\/w3c\/revocation\/\d+\/di$/);
+    const status = await bitstringStatus(ldp, loader);
+    assert.equal(status.bit, 0);
+    assert.equal((status.list.proof as { cryptosuite: string }).cryptosuite, 'ecdsa-rdfc-2019');
   });
 
   test('DPoP (RFC 9449): a token bound at /token must be presented with the DPoP scheme and a fresh proof by the same key', async () => {

@@ -105,7 +105,7 @@ describe('seed 001 Create Credential API, against real PostgreSQL', () => {
       assert.equal(data.onboardingId, req.onboardingId);
       assert.deepEqual(data.credentialSubject, { id: req.recipientDid, type: credentialType, ...req.data });
       assert.equal(data.credentialStatus.type, 'BitstringStatusListEntry');
-      assert.match(data.credentialStatus.statusListCredential, /^https:\/\/issuer\.example\.org\/status-lists\/w3c\/revocation\/\d+$/);
+      assert.match(data.credentialStatus.statusListCredential, /^https:\/\/issuer\.example\.org\/status-lists\/w3c\/revocation\/\d+\/di$/, 'the list in the credential\'s proof format');
       assert.equal(data.proof.type, 'DataIntegrityProof');
       assert.equal(data.proof.cryptosuite, 'ecdsa-rdfc-2019');
       assert.equal(data.proof.proofPurpose, 'assertionMethod');
@@ -187,7 +187,7 @@ describe('seed 001 Create Credential API, against real PostgreSQL', () => {
     const until = Date.parse(String(payload.validUntil));
     assert.ok(Math.abs(from - before) < 60_000);
     assert.ok(Math.abs(until - from - 365 * 86_400_000) < 2000, 'default expiry is one year');
-    assert.match((payload.credentialStatus as { statusListCredential: string }).statusListCredential, /^https:\/\/issuer\.example\.org\/status-lists\/w3c\/revocation\/\d+$/);
+    assert.match((payload.credentialStatus as { statusListCredential: string }).statusListCredential, /^https:\/\/issuer\.example\.org\/status-lists\/w3c\/revocation\/\d+\/di$/);
   });
 
   test('a future issuanceDate is allowed', async () => {
@@ -211,7 +211,7 @@ describe('seed 001 Create Credential API, against real PostgreSQL', () => {
     ['expirationDate must be ISO 8601', (r) => ({ ...r, credentialId: undefined, expirationDate: 'next year' }), 'expirationDate'],
     ['expirationDate must follow issuanceDate', (r) => ({ ...r, credentialId: undefined, expirationDate: '2021-01-01T00:00:00Z' }), 'expirationDate'],
     ['format is ldp_vc or vc+jwt', (r) => ({ ...r, credentialId: undefined, format: 'jwt_vc' }), 'format'],
-    ['cryptosuite is one of the two', (r) => ({ ...r, credentialId: undefined, cryptosuite: 'ecdsa-sd-2023' }), 'cryptosuite'],
+    ['cryptosuite is one of the three', (r) => ({ ...r, credentialId: undefined, cryptosuite: 'bbs-2023' }), 'cryptosuite'],
     ['a cryptosuite does not go with format vc+jwt', (r) => ({ ...r, credentialId: undefined, format: 'vc+jwt', cryptosuite: 'eddsa-rdfc-2022' }), 'cryptosuite'],
   ];
   for (const [name, mutate, path] of invalid) {

@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { type RunningPart, startGateway, startGrpc } from '../../src/main/issuer-parts';
 import { callUnary } from '../support/grpc-calls';
-import { createVerifierDocumentLoader, decodeBase58btc, verifyEcdsaRdfc2019FromSpec, verifyWithDigitalBazaar } from '../support/data-integrity-verifier';
+import { createVerifierDocumentLoader, decodeBase58btc, deriveDisclosure, verifyEcdsaRdfc2019FromSpec, verifyWithDigitalBazaar } from '../support/data-integrity-verifier';
 import { createTestDatabase, loadTestConfig, testConfigFile, testEnv } from '../support/test-services';
 
 /**
@@ -153,6 +153,68 @@ describe('Data Integrity credentials (ecdsa-rdfc-2019, eddsa-rdfc-2022) and the 
       const tampered = { ...vc, credentialSubject: { ...vc.credentialSubject, givenName: 'Eve' } };
       assert.equal((await verifyWithDigitalBazaar(tampered, loader)).verified, false, 'a changed claim fails');
     }
+  });
+
+  test('ecdsa-sd-2023 (ECDSA Cryptosuites v1.0 §3.3): a holder derives a disclosure of chosen claims; it verifies with @digitalbazaar/vc, always shows issuer, validity and status, and fails when tampered', async () => {
+    const status = { type: 'BitstringStatusListEntry', statusPurpose: 'revocation', statusListIndex: '7', statusListCredential: `${ISSUER_URL}/status-lists/w3c/revocation/0/di` } as const;
+    const issued = await make('ecdsa-sd-2023', { validUntil: new Date(Date.now() + 86_400_000), credentialStatus: status });
+    const vc = issued.credential as Json;
+    assert.equal(vc.proof.type, 'DataIntegrityProof');
+    assert.equal(vc.proof.cryptosuite, 'ecdsa-sd-2023');
+    assert.match(vc.proof.proofValue, /^u[A-Za-z0-9_-]+$/, 'a base proof: Multibase base64url (§3.3.1)');
+    assert.ok(vc.proof.verificationMethod.startsWith(`${ISSUER_DID}#`));
+
+    const disclosed = await deriveDisclosure(vc, ['/credentialSubject/legalName'], loader);
+    const subject = disclosed.credentialSubject as Json;
+    assert.equal(subject.legalName, 'ABC Limited');
+    assert.equal(subject.postalCode, undefined, 'not selected, not disclosed');
+    assert.equal(subject.addressCountry, undefined);
+    assert.equal(disclosed.onboardingId, undefined);
+    // Mandatory whatever the holder selects: who issued it, whether it is current, whether it is revoked.
+    assert.equal(disclosed.issuer, ISSUER_DID);
+    assert.equal(disclosed.validFrom, vc.validFrom);
+    assert.equal(disclosed.validUntil, vc.validUntil);
+    assert.deepEqual(disclosed.credentialStatus, vc.credentialStatus);
+    assert.notEqual((disclosed.proof as Json).proofValue, vc.proof.proofValue, 'a derived proof (§3.3.4)');
+    loader.fetched.length = 0;
+    const result = await verifyWithDigitalBazaar(disclosed, loader);
+    assert.equal(result.verified, true, String(result.error));
+    assert.ok(loader.fetched.includes(`${ISSUER_URL}/.well-known/did.json`), 'the base signature is checked with the key in did.json');
+
+    const tampered: Json[] = [
+      { ...disclosed, credentialSubject: { ...subject, legalName: 'XYZ Limited' } },
+      { ...disclosed, validUntil: '2099-01-01T00:00:00Z' },
+      { ...disclosed, credentialSubject: { ...subject, postalCode: '999999' } },
+    ];
+    for (const t of tampered) assert.equal((await verifyWithDigitalBazaar(t, loader)).verified, false);
+
+    // The issuer's mandatory pointers: a claim the holder cannot withhold.
+    const withMandatory = (await make('ecdsa-sd-2023', { mandatoryPointers: ['/credentialSubject/addressCountry'] })).credential as Json;
+    const minimal = await deriveDisclosure(withMandatory, [], loader);
+    assert.equal((minimal.credentialSubject as Json).addressCountry, 'US');
+    assert.equal((minimal.credentialSubject as Json).legalName, undefined);
+    assert.equal((await verifyWithDigitalBazaar(minimal, loader)).verified, true);
+    await assert.rejects(make('ecdsa-rdfc-2019', { mandatoryPointers: ['/issuer'] }), (err: Error & { path?: string }) => err.name === 'CredentialInputError' && err.path === 'mandatoryPointers');
+    await assert.rejects(make('ecdsa-sd-2023', { mandatoryPointers: ['issuer'] }), (err: Error & { path?: string }) => err.name === 'CredentialInputError' && err.path === 'mandatoryPointers.0');
+  });
+
+  test("gRPC MakeVC20 with cryptosuite ecdsa-sd-2023 and upstream's mandatory_pointers (6): the pointed claims survive a disclosure of nothing else", async () => {
+    const reply = await callUnary<{ credential: Buffer }>(grpcClient, 'MakeVC20', {
+      scope: 'identity_credential',
+      document_data: Buffer.from(JSON.stringify({ givenName: 'Anna', familyName: 'Andersson' })),
+      subject_did: 'did:example:holder',
+      cryptosuite: 'ecdsa-sd-2023',
+      mandatory_pointers: ['/credentialSubject/givenName'],
+    }, 15_000);
+    const vc = JSON.parse(reply.credential.toString('utf8')) as Json;
+    assert.equal(vc.proof.cryptosuite, 'ecdsa-sd-2023');
+    const disclosed = await deriveDisclosure(vc, [], loader);
+    // The subject's id is the subject of every disclosed statement about it (an RDF node IRI), so it shows too.
+    assert.deepEqual(disclosed.credentialSubject, { id: 'did:example:holder', givenName: 'Anna' });
+    assert.equal((await verifyWithDigitalBazaar(disclosed, loader)).verified, true);
+    const both = await deriveDisclosure(vc, ['/credentialSubject/familyName'], loader);
+    assert.deepEqual(both.credentialSubject, { id: 'did:example:holder', givenName: 'Anna', familyName: 'Andersson' });
+    assert.equal((await verifyWithDigitalBazaar(both, loader)).verified, true);
   });
 
   test('an unknown cryptosuite, and a claim no context defines, are input errors naming the field', async () => {

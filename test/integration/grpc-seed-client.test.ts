@@ -152,7 +152,7 @@ test('MakeMDoc accepts the seed\'s doc_type (2) and upstream\'s mddl (6); the md
 type SeedVc20Reply = { credential: Buffer; credential_id: string; status_list_section: string; status_list_index: string; valid_from: string; valid_until: string; status_list_uri: string; status_list_backend: string; status_allocation: string };
 const seedVc20Request = { scope: 'identity_credential', document_data: json({ givenName: 'Anna', familyName: 'Andersson' }), credential_types: ['VerifiableCredential', 'IdentityCredential'], subject_did: 'did:web:holder.example.org' };
 
-test('MakeVC20 with upstream\'s cryptosuite (5) returns the credential document with its Data Integrity proof in `bytes credential` (1); mandatory_pointers (6) are refused', async () => {
+test('MakeVC20 with upstream\'s cryptosuite (5) returns the credential document with its Data Integrity proof in `bytes credential` (1); mandatory_pointers (6) only with ecdsa-sd-2023', async () => {
   const reply = await unary<SeedVc20Reply>('MakeVC20', { ...seedVc20Request, cryptosuite: 'ecdsa-rdfc-2019' });
   const vc = JSON.parse(reply.credential.toString('utf8')) as Record<string, any>;
   assert.deepEqual(vc.type, ['VerifiableCredential', 'IdentityCredential']);
@@ -165,7 +165,9 @@ test('MakeVC20 with upstream\'s cryptosuite (5) returns the credential document 
   assert.match(vc.proof.proofValue, /^z[1-9A-HJ-NP-Za-km-z]+$/, 'multibase base58btc');
   const kids = (await jwksFromSeedClient()).keys.map((k) => k.kid);
   assert.ok(kids.some((kid) => vc.proof.verificationMethod === `${vc.issuer}#${kid}`), 'signed by a key JWKS publishes, named in the issuer\'s did:web');
-  await expectStatus(unary('MakeVC20', { ...seedVc20Request, cryptosuite: 'ecdsa-sd-2023', mandatory_pointers: ['/issuer'] }), grpc.status.INVALID_ARGUMENT);
+  // Mandatory pointers belong to the selective-disclosure suite only (ecdsa-sd-2023: data-integrity.test.ts).
+  await expectStatus(unary('MakeVC20', { ...seedVc20Request, cryptosuite: 'ecdsa-rdfc-2019', mandatory_pointers: ['/issuer'] }), grpc.status.INVALID_ARGUMENT);
+  await expectStatus(unary('MakeVC20', { ...seedVc20Request, mandatory_pointers: ['/issuer'] }), grpc.status.INVALID_ARGUMENT);
   await expectStatus(unary('MakeVC20', { ...seedVc20Request, cryptosuite: 'bbs-2023' }), grpc.status.INVALID_ARGUMENT);
 });
 

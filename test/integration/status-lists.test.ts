@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomUUID, webcrypto } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
-import { gunzipSync, inflateSync } from 'node:zlib';
+import { inflateSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import * as x509 from '@peculiar/x509';
 import { getListFromStatusListJWT } from '@sd-jwt/jwt-status-list';
@@ -16,6 +16,7 @@ import { createActivityDeps } from '../../src/main/activity-deps';
 import { type RunningPart, startGateway } from '../../src/main/issuer-parts';
 import { revocationStateQuery, revocationWorkflowId } from '../../workflows/contracts/revocation';
 import { decodeIssuerSigned, sign1SigStructure } from '../support/credential-verifiers';
+import { bitstringBitAt, expandEncodedList } from '../support/data-integrity-verifier';
 import { createWallet } from '../support/oid4vci-wallet';
 import { createTestDatabase, loadTestConfig, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';
 import { startTestWorker, type TestWorker } from '../support/test-worker';
@@ -44,13 +45,6 @@ const EMPLOYMENT = { vct: 'EmploymentCredential', data: { employer: 'Example AB'
 function tokenStatusAt(packed: Uint8Array, bits: number, idx: number): number {
   const perByte = 8 / bits;
   return (packed[Math.floor(idx / perByte)]! >> ((idx % perByte) * bits)) & ((1 << bits) - 1);
-}
-/** W3C Bitstring Status List v1.0 §3.2: index 0 is the most significant bit of the first byte. */
-const bitstringAt = (bytes: Uint8Array, idx: number): number => (bytes[idx >> 3]! >> (7 - (idx & 7))) & 1;
-/** `encodedList`: Multibase base64url (`u`) of the GZIP-compressed bitstring (§3.1). */
-function decodeEncodedList(encodedList: string): Uint8Array {
-  assert.equal(encodedList[0], 'u', 'Multibase base64url prefix "u"');
-  return new Uint8Array(gunzipSync(Buffer.from(encodedList.slice(1), 'base64url')));
 }
 
 /** The authentic source's notification_endpoint: records the events it is told. */
@@ -98,10 +92,10 @@ test('our bit readers decode the specs\' test vectors (draft-ietf-oauth-status-l
   const two = new Uint8Array(inflateSync(Buffer.from('eNo76fITAAPfAgc', 'base64url')));
   assert.deepEqual([...Array(12).keys()].map((i) => tokenStatusAt(two, 2, i)), [1, 2, 0, 3, 0, 1, 0, 1, 1, 2, 3, 3]);
   // The W3C example list: 131,072 entries (16 KiB), all zero.
-  const w3c = decodeEncodedList('uH4sIAAAAAAAAA-3BMQEAAADCoPVPbQwfoAAAAAAAAAAAAAAAAAAAAIC3AYbSVKsAQAAA');
+  const w3c = expandEncodedList('uH4sIAAAAAAAAA-3BMQEAAADCoPVPbQwfoAAAAAAAAAAAAAAAAAAAAIC3AYbSVKsAQAAA');
   assert.equal(w3c.length * 8, 131_072);
   assert.ok(w3c.every((b) => b === 0));
-  assert.equal(bitstringAt(Uint8Array.of(0x80), 0), 1, 'MSB first');
+  assert.equal(bitstringBitAt(Uint8Array.of(0x80), 0), 1, 'MSB first');
 });
 
 describe('status lists, revocation and suspension (issue 17, seed 000 and 001)', () => {
@@ -319,18 +313,24 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     await eventually(async () => assert.equal(await cwtStatus(), 1), 2000);
   });
 
-  /** The BitstringStatusListCredential at `url` (JOSE-secured, verified against the JWKS), and its decoded bits. */
+  /**
+   * The BitstringStatusListCredential at `url` (JOSE-secured, verified against the JWKS), and its
+   * decoded bits. A Data Integrity credential's `/di` URL is asked for its JOSE form by Accept, whose
+   * `id` is the URL without `/di` (test/integration/data-integrity-status-list.test.ts verifies the
+   * Data Integrity form).
+   */
   async function bitstringList(url: string) {
-    const res = await fetch(`${base}${pathOf(url)}`);
+    const dataIntegrity = url.endsWith('/di');
+    const res = await fetch(`${base}${pathOf(url)}`, dataIntegrity ? { headers: { accept: 'application/vc+jwt' } } : {});
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type')?.split(';')[0], 'application/vc+jwt');
     const { payload } = await jwtVerify(await res.text(), createLocalJWKSet(await jwks()), { typ: 'vc+jwt' });
     assert.deepEqual(payload.type, ['VerifiableCredential', 'BitstringStatusListCredential']);
-    assert.equal(payload.id, url);
+    assert.equal(payload.id, dataIntegrity ? url.slice(0, -'/di'.length) : url);
     const subject = payload.credentialSubject as { type: string; statusPurpose: string; encodedList: string };
     assert.equal(subject.type, 'BitstringStatusList');
     assert.equal(subject.statusPurpose, 'revocation');
-    const bits = decodeEncodedList(subject.encodedList);
+    const bits = expandEncodedList(subject.encodedList);
     assert.ok(bits.length * 8 >= 131_072, 'at least 131,072 entries (§6.1)');
     return bits;
   }
@@ -342,9 +342,9 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     assert.equal(status.type, 'BitstringStatusListEntry');
     assert.equal(status.statusPurpose, 'revocation');
     const idx = Number(status.statusListIndex);
-    assert.equal(bitstringAt(await bitstringList(status.statusListCredential), idx), 0);
+    assert.equal(bitstringBitAt(await bitstringList(status.statusListCredential), idx), 0);
     await api('/api/v1/document/revoke', { authentic_source: 'hr.example.org', vct: EMPLOYMENT.vct, revocation: { id: documentId } });
-    await eventually(async () => assert.equal(bitstringAt(await bitstringList(status.statusListCredential), idx), 1), 2000);
+    await eventually(async () => assert.equal(bitstringBitAt(await bitstringList(status.statusListCredential), idx), 1), 2000);
   });
 
   test('seed 001: POST /api/v1/credentials/:id/revoke flips the bit at the URL the credential already carries; owner only; revoking twice is ALREADY_REVOKED', async () => {
@@ -356,9 +356,9 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     const created = await bodyOf(create);
     assert.equal(create.status, 200, JSON.stringify(created));
     const entry = created.data.credentialStatus as { statusListCredential: string; statusListIndex: string };
-    assert.match(entry.statusListCredential, /\/status-lists\/w3c\/revocation\/\d+$/);
+    assert.match(entry.statusListCredential, /\/status-lists\/w3c\/revocation\/\d+\/di$/, 'a Data Integrity credential names the Data Integrity list');
     const idx = Number(entry.statusListIndex);
-    assert.equal(bitstringAt(await bitstringList(entry.statusListCredential), idx), 0);
+    assert.equal(bitstringBitAt(await bitstringList(entry.statusListCredential), idx), 0);
 
     const revokePath = `/api/v1/credentials/${created.id}/revoke`;
     const other = await api(revokePath, {}, { authorization: `Bearer ${OTHER_CLIENT_TOKEN}` });
@@ -366,7 +366,7 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     const revoked = await api(revokePath, { reason: 'left the programme' }, { authorization: `Bearer ${CLIENT_TOKEN}` });
     assert.equal(revoked.status, 200);
     assert.equal((await bodyOf(revoked)).status, 'revoked');
-    await eventually(async () => assert.equal(bitstringAt(await bitstringList(entry.statusListCredential), idx), 1), 2000);
+    await eventually(async () => assert.equal(bitstringBitAt(await bitstringList(entry.statusListCredential), idx), 1), 2000);
     const twice = await api(revokePath, {}, { authorization: `Bearer ${CLIENT_TOKEN}` });
     assert.equal(twice.status, 409);
     assert.equal((await bodyOf(twice)).error.code, 'ALREADY_REVOKED');

@@ -1,11 +1,13 @@
 import { createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { contexts as credentialsContexts } from '@digitalbazaar/credentials-context';
 import { DataIntegrityProof } from '@digitalbazaar/data-integrity';
 import { contexts as dataIntegrityContexts } from '@digitalbazaar/data-integrity-context';
 import { cryptosuite as ecdsaRdfc2019 } from '@digitalbazaar/ecdsa-rdfc-2019-cryptosuite';
+import { createDiscloseCryptosuite, createVerifyCryptosuite } from '@digitalbazaar/ecdsa-sd-2023-cryptosuite';
 import { cryptosuite as eddsaRdfc2022 } from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
 import { contexts as multikeyContexts } from '@digitalbazaar/multikey-context';
-import { verifyCredential } from '@digitalbazaar/vc';
+import { derive, verifyCredential } from '@digitalbazaar/vc';
 import jsonld from 'jsonld';
 import { canonize } from 'rdf-canonize';
 
@@ -22,6 +24,10 @@ import { canonize } from 'rdf-canonize';
  * - `verifyEcdsaRdfc2019FromSpec`: the ecdsa-rdfc-2019 verification algorithm written from
  *   W3C VC Data Integrity ECDSA Cryptosuites v1.0 §3.2 with `jsonld` (to RDF) + `rdf-canonize`
  *   (RDFC-1.0), SHA-256 and node:crypto ECDSA, and a base58btc decoder of its own.
+ * - `deriveDisclosure`: an `ecdsa-sd-2023` holder deriving a selective disclosure, which
+ *   `verifyWithDigitalBazaar` then verifies.
+ * - `bitstringStatus`: a credential's Bitstring Status List entry, its list fetched and verified
+ *   like a credential and its bit read with a decoder of its own.
  */
 
 type Json = Record<string, unknown>;
@@ -74,15 +80,26 @@ export function createVerifierDocumentLoader({ origins }: VerifierOptions): Load
 }
 
 /**
- * `@digitalbazaar/vc` verifyCredential (proof purpose assertionMethod, the issuer as the VM's controller).
- * Status lists are not served yet (docs/conventions.md, Status lists: planned), so the status check
- * only asserts the entry's shape; the proof is what this verifies.
+ * `@digitalbazaar/vc` verifyCredential (proof purpose assertionMethod, the issuer as the VM's controller),
+ * for `ecdsa-rdfc-2019`, `eddsa-rdfc-2022` and a derived (disclosure) `ecdsa-sd-2023` proof: that
+ * suite verifies disclosures only (ECDSA Cryptosuites v1.0 §3.3.6), not the issuer's base proof.
+ * The status check here only asserts the entry's shape, so the proof is what this verifies; the
+ * entry's list is read and checked by `bitstringStatus`.
  */
 export async function verifyWithDigitalBazaar(credential: Json, loader: Loader, now?: Date): Promise<{ verified: boolean; error?: unknown }> {
-  const suite = [new DataIntegrityProof({ cryptosuite: ecdsaRdfc2019 }), new DataIntegrityProof({ cryptosuite: eddsaRdfc2022 })];
+  const suite = [new DataIntegrityProof({ cryptosuite: ecdsaRdfc2019 }), new DataIntegrityProof({ cryptosuite: eddsaRdfc2022 }), new DataIntegrityProof({ cryptosuite: createVerifyCryptosuite() })];
   const checkStatus = async ({ credential: c }: { credential: Json }) => ({ verified: (c.credentialStatus as Json | undefined)?.type === 'BitstringStatusListEntry' });
   const result = await verifyCredential({ credential, suite, documentLoader: loader, checkStatus: checkStatus as never, ...(now ? { now } : {}) });
   return { verified: result.verified, error: result.error ?? result.results?.find((r) => !r.verified)?.error };
+}
+
+/**
+ * The holder's side of `ecdsa-sd-2023` (ECDSA Cryptosuites v1.0 §3.3.4 "Add Derived Proof"):
+ * `@digitalbazaar/vc` derive with the disclose cryptosuite, revealing the statements `selectivePointers`
+ * select (JSON Pointers) besides the ones the issuer made mandatory.
+ */
+export function deriveDisclosure(credential: Json, selectivePointers: string[], loader: Loader): Promise<Json> {
+  return derive({ verifiableCredential: credential, suite: new DataIntegrityProof({ cryptosuite: createDiscloseCryptosuite({ selectivePointers }) }), documentLoader: loader });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -147,4 +164,38 @@ export async function verifyEcdsaRdfc2019FromSpec(credential: Json, loader: Load
   const signature = decodeBase58btc(String(proofValue));
   if (signature.length !== 64) return false;
   return nodeVerify('sha256', hashData, { key, dsaEncoding: 'ieee-p1363' }, signature);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bitstring Status List
+// ---------------------------------------------------------------------------------------------
+
+/** W3C Bitstring Status List v1.0 §3.1 (Bitstring Generation Algorithm): index 0 is the left-most, most significant, bit of the first byte. */
+export const bitstringBitAt = (bytes: Uint8Array, idx: number): number => (bytes[idx >> 3]! >> (7 - (idx & 7))) & 1;
+
+/** Bitstring Status List §2.2 `encodedList`: Multibase base64url (`u`, no padding) of the GZIP-compressed bitstring (§3.2 Bitstring Expansion Algorithm). */
+export function expandEncodedList(encodedList: string): Uint8Array {
+  if (encodedList[0] !== 'u') throw new Error('encodedList is not Multibase base64url ("u")');
+  return new Uint8Array(gunzipSync(Buffer.from(encodedList.slice(1), 'base64url')));
+}
+
+/**
+ * The status of a credential's BitstringStatusListEntry as a verifier finds it (Bitstring Status List
+ * §3.3 Validate Algorithm): the `statusListCredential` dereferenced through the loader (over HTTP),
+ * its proof verified with `@digitalbazaar/vc` like any credential, the list's `statusPurpose` the
+ * entry's, and the bit at `statusListIndex` of the expanded list. `list` is the fetched list credential.
+ */
+export async function bitstringStatus(credential: Json, loader: Loader, now?: Date): Promise<{ bit: number; list: Json }> {
+  const entry = credential.credentialStatus as Json | undefined;
+  if (entry?.type !== 'BitstringStatusListEntry') throw new Error('no BitstringStatusListEntry');
+  const list = (await loader(String(entry.statusListCredential))).document as Json;
+  const verified = await verifyWithDigitalBazaar(list, loader, now);
+  if (!verified.verified) throw new Error(`the status list credential does not verify: ${String(verified.error)}`);
+  if (!(list.type as string[]).includes('BitstringStatusListCredential')) throw new Error('not a BitstringStatusListCredential');
+  const subject = list.credentialSubject as Json;
+  if (subject.statusPurpose !== entry.statusPurpose) throw new Error(`the list's statusPurpose ${String(subject.statusPurpose)} is not the entry's ${String(entry.statusPurpose)}`);
+  const bits = expandEncodedList(String(subject.encodedList));
+  const idx = Number(entry.statusListIndex);
+  if (!Number.isSafeInteger(idx) || idx >= bits.length * 8) throw new Error('statusListIndex outside the list');
+  return { bit: bitstringBitAt(bits, idx), list };
 }

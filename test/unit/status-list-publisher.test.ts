@@ -88,3 +88,32 @@ test('packing follows each spec\'s bit order: LSB first for the Token Status Lis
   assert.equal(gunzipSync(Buffer.from(encoded.slice(1), 'base64url'))[0], 0b00010000);
   assert.ok(inflateSync(Buffer.from('eNrbuRgAAhcBXQ', 'base64url')).equals(Buffer.from(packTokenStatusList(16, 1, [0, 3, 4, 5, 7, 8, 9, 13, 15].map((idx) => ({ idx, status: 1 }))))), 'the draft\'s 1-bit example list');
 });
+
+test('the JOSE and Data Integrity W3C forms are signed from one list state: same bits and validity window, even when read apart (Bitstring Status List §2.2)', async () => {
+  let clock = Date.parse('2026-01-01T00:00:00Z');
+  const signer = await createLocalSigner(generateEs256PrivateJwk());
+  const w3cList = { ...LIST, id: 'w3c/revocation/0', family: 'w3c' as const, purpose: 'revocation', bits: 1 as const };
+  const publisher = createStatusListPublisher({
+    issuerUrl: 'https://issuer.example.org',
+    lists: { list: async () => w3cList, changeMark: async () => '3', snapshot: async () => ({ list: w3cList, entries: [{ idx: 7, status: 1 }], mark: '3' }) },
+    keyStore: { signer: async () => signer },
+    ttlSeconds: 300,
+    validitySeconds: 3600,
+    now: () => new Date(clock),
+  });
+  const jose = await publisher.publish(w3cList.id, 'w3c');
+  clock += 600_000;
+  const di = await publisher.publish(w3cList.id, 'w3c-di');
+  assert.equal(jose!.contentType, 'application/vc+jwt');
+  assert.equal(di!.contentType, 'application/vc');
+  const payload = JSON.parse(Buffer.from(String(jose!.body).split('.')[1]!, 'base64url').toString()) as Record<string, any>;
+  const document = JSON.parse(String(di!.body)) as Record<string, any>;
+  assert.equal(document.credentialSubject.encodedList, payload.credentialSubject.encodedList);
+  assert.equal(gunzipSync(Buffer.from(String(document.credentialSubject.encodedList).slice(1), 'base64url'))[0], 0b00000001, 'index 7: the last bit of byte 0');
+  assert.equal(document.validFrom, '2026-01-01T00:00:00Z');
+  assert.equal(document.validFrom, payload.validFrom);
+  assert.equal(document.validUntil, payload.validUntil);
+  assert.equal(document.id, 'https://issuer.example.org/status-lists/w3c/revocation/0/di');
+  assert.equal(payload.id, 'https://issuer.example.org/status-lists/w3c/revocation/0');
+  assert.equal(document.proof.cryptosuite, 'ecdsa-rdfc-2019');
+});

@@ -6,7 +6,7 @@ import { bitstringStatusListEntry } from '../../credentials/vc20-jose-issuer';
 import type { AuditLogRepository } from '../../db/audit-log-repository';
 import type { W3cCredentialRecord, W3cCredentialsRepository } from '../../db/w3c-credentials-repository';
 import { type StatusListsRepository, StatusValue, w3cCredentialRef } from '../../db/status-lists-repository';
-import { statusListUri } from '../../credentials/status-list-publisher';
+import { w3cStatusListUri } from '../../credentials/status-list-publisher';
 import { AlreadyRevokedError, ConflictError, InvalidFormatError, RouteNotFoundError } from '../api-errors';
 import { type AnyRouteSpec, defineRoute } from '../route-registry';
 import { CreateCredentialRequest, CredentialIdParams, CredentialResponse, RevokeCredentialRequest, RevokeCredentialResponse } from './credentials-schemas';
@@ -44,6 +44,9 @@ function readableOrder(data: unknown): unknown {
   return credential;
 }
 
+/** A stored credential with an embedded Data Integrity proof (the JOSE form is an EnvelopedVerifiableCredential). */
+const isDataIntegritySecured = (data: unknown): boolean => typeof data === 'object' && data !== null && (data as { proof?: { type?: unknown } }).proof?.type === 'DataIntegrityProof';
+
 /** Bits per published revocation list (Bitstring Status List §6.1: at least 131,072 for herd privacy). */
 const STATUS_LIST_BITS = 131_072;
 const YEAR_MS = 365 * 86_400_000;
@@ -72,7 +75,7 @@ export function credentialsRoutes({ config, issuance, credentials, statusLists, 
       operationId: 'createCredential',
       summary: 'Create a W3C verifiable credential (IdentityCredential or DSCSAATPCredential)',
       description:
-        'Issues a W3C VC 2.0 credential. By default `data` is the credential document secured with a Data Integrity proof (`ecdsa-rdfc-2019`, or `cryptosuite: eddsa-rdfc-2022`), issued by the issuer\'s did:web (/.well-known/did.json). With `format: vc+jwt`, or `Accept: application/vc+jwt` when the body names neither format nor cryptosuite, it is secured with JOSE (application/vc+jwt) and returned as an EnvelopedVerifiableCredential; the response itself is JSON either way. Revocable by default: each credential gets an index in the issuer\'s BitstringStatusList unless credentialStatusId names another list. Default expiry one year after issuance; a future issuanceDate is allowed.',
+        'Issues a W3C VC 2.0 credential. By default `data` is the credential document secured with a Data Integrity proof (`ecdsa-rdfc-2019`, `cryptosuite: eddsa-rdfc-2022`, or `ecdsa-sd-2023` for selective disclosure), issued by the issuer\'s did:web (/.well-known/did.json). With `format: vc+jwt`, or `Accept: application/vc+jwt` when the body names neither format nor cryptosuite, it is secured with JOSE (application/vc+jwt) and returned as an EnvelopedVerifiableCredential; the response itself is JSON either way. Revocable by default: each credential gets an index in the issuer\'s BitstringStatusList, whose credential its credentialStatus names in the credential\'s own proof format (/status-lists/w3c/revocation/{n}/di for Data Integrity, /status-lists/w3c/revocation/{n} for JOSE), unless credentialStatusId names another list. Default expiry one year after issuance; a future issuanceDate is allowed.',
       tags: TAG,
       security: 'bearer',
       body: CreateCredentialRequest,
@@ -89,8 +92,10 @@ export function credentialsRoutes({ config, issuance, credentials, statusLists, 
         const requestKey = `w3c-credential/${recordId}`;
         const [allocation] = await statusLists.reserve('w3c', requestKey, 1);
         const statusListIndex = allocation!.number * STATUS_LIST_BITS + allocation!.idx;
+        const jose = body.format === 'vc+jwt' || (body.format === undefined && body.cryptosuite === undefined && req.accepts(['application/json', 'application/vc+jwt']) === 'application/vc+jwt');
+        // The list in the credential's own proof format (docs/conventions.md, Status lists).
         const credentialStatus = bitstringStatusListEntry({
-          statusListCredential: body.credentialStatusId ?? statusListUri(config.issuerUrl, 'w3c', 'revocation', allocation!.number),
+          statusListCredential: body.credentialStatusId ?? w3cStatusListUri(config.issuerUrl, 'revocation', allocation!.number, jose ? 'jose' : 'data-integrity'),
           statusListIndex: allocation!.idx,
         });
         try {
@@ -104,7 +109,6 @@ export function credentialsRoutes({ config, issuance, credentials, statusLists, 
             credentialStatus,
             ...(body.onboardingId ? { extra: { onboardingId: body.onboardingId } } : {}),
           };
-          const jose = body.format === 'vc+jwt' || (body.format === undefined && body.cryptosuite === undefined && req.accepts(['application/json', 'application/vc+jwt']) === 'application/vc+jwt');
           let data: Record<string, unknown>;
           try {
             if (jose) {
@@ -190,7 +194,7 @@ export function credentialsRoutes({ config, issuance, credentials, statusLists, 
         await statusLists.announceChange();
         await onStatusChange?.({ credentialId: record.id, client: principal.client, status: 'revoked' });
         const number = Math.floor(record.status_list_index / STATUS_LIST_BITS);
-        return { id: record.id, status: 'revoked' as const, revokedAt: revokedAt.toISOString(), statusListCredential: statusListUri(config.issuerUrl, 'w3c', 'revocation', number), statusListIndex: String(record.status_list_index % STATUS_LIST_BITS) };
+        return { id: record.id, status: 'revoked' as const, revokedAt: revokedAt.toISOString(), statusListCredential: w3cStatusListUri(config.issuerUrl, 'revocation', number, isDataIntegritySecured(record.data) ? 'data-integrity' : 'jose'), statusListIndex: String(record.status_list_index % STATUS_LIST_BITS) };
       },
     }),
   ];

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DATA_INTEGRITY_CRYPTOSUITES } from '../../credentials/vc20-data-integrity-issuer';
 
 /**
  * Seed 001 (Spherity CARO) Create Credential API payloads. Per-type required fields follow the
@@ -56,7 +57,10 @@ export const CreateCredentialRequest = z
         description:
           'How `data` is secured. `ldp_vc` (default): the credential document with an embedded Data Integrity proof (W3C VC Data Integrity 1.0). `vc+jwt`: secured with JOSE (VC-JOSE-COSE §3.1.1), `data` an EnvelopedVerifiableCredential; also chosen by `Accept: application/vc+jwt` when the body names neither `format` nor `cryptosuite`',
       }),
-    cryptosuite: z.enum(['ecdsa-rdfc-2019', 'eddsa-rdfc-2022']).optional().meta({ description: 'Data Integrity cryptosuite of an `ldp_vc` credential; default ecdsa-rdfc-2019 (P-256)' }),
+    cryptosuite: z
+      .enum(DATA_INTEGRITY_CRYPTOSUITES)
+      .optional()
+      .meta({ description: 'Data Integrity cryptosuite of an `ldp_vc` credential; default ecdsa-rdfc-2019 (P-256). ecdsa-sd-2023 (P-256): a base proof from which the holder derives selective disclosures; issuer, validFrom, validUntil and credentialStatus are always disclosed' }),
   })
   .superRefine((req, ctx) => {
     if (req.format === 'vc+jwt' && req.cryptosuite !== undefined) ctx.addIssue({ code: 'custom', path: ['cryptosuite'], message: 'applies to format ldp_vc only' });
@@ -85,11 +89,11 @@ export const EnvelopedCredential = z.object({
 /** VC Data Integrity 1.0 §2.1: the proof a Data Integrity credential embeds. */
 const DataIntegrityProof = z.looseObject({
   type: z.literal('DataIntegrityProof'),
-  cryptosuite: z.enum(['ecdsa-rdfc-2019', 'eddsa-rdfc-2022']),
+  cryptosuite: z.enum(DATA_INTEGRITY_CRYPTOSUITES),
   created: z.string(),
   proofPurpose: z.literal('assertionMethod'),
   verificationMethod: z.string().meta({ description: 'A key of the issuer\'s DID document (`<did>#<kid>`, /.well-known/did.json)' }),
-  proofValue: z.string().meta({ description: 'Multibase (base58btc) signature' }),
+  proofValue: z.string().meta({ description: 'Multibase: base58btc (z) signature for the rdfc suites; base64url (u) base proof for ecdsa-sd-2023' }),
 });
 
 /** The seed 001 credential as a document: VC DM 2.0 with a Data Integrity proof. */
@@ -132,7 +136,7 @@ export const RevokeCredentialResponse = z
     id: z.uuid(),
     status: z.literal('revoked'),
     revokedAt: z.string(),
-    statusListCredential: z.string().meta({ description: 'The BitstringStatusListCredential whose bit flipped' }),
+    statusListCredential: z.string().meta({ description: 'The BitstringStatusListCredential whose bit flipped, in the credential\'s proof format (the `/di` URL for a Data Integrity credential)' }),
     statusListIndex: z.string(),
   })
   .meta({ id: 'RevokeCredentialResponse' });
