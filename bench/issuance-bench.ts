@@ -22,6 +22,7 @@ import { findOrInstallTemporalCli } from '../src/runtime/temporal-cli';
 import { startTemporalDevServer } from '../src/runtime/temporal-dev-server';
 import { SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes';
 import { CEILING_PROBE_WORKFLOW_TYPE, type CeilingProbeWorkflow, finishProbeUpdate } from '../workflows/contracts/ceiling-probe';
+import { credentialOfferWorkflowId } from '../workflows/contracts/credential-offer';
 import { cpuMicros, drive, machineBusySeconds, peakRssMiB, percentile } from './bench-kit';
 
 export const description = 'documents through upload → notification → token → nonce → credential: credentials/s, per-step latency';
@@ -106,7 +107,7 @@ export async function run(): Promise<void> {
   const binary = await findOrInstallTemporalCli({ explicitPath: process.env.TEMPORAL_CLI_PATH, log });
   const [temporal, pg] = await Promise.all([
     startTemporalDevServer({ binary, port: 0, headless: true, namespace: 'default', searchAttributes: SEARCH_ATTRIBUTES, log }),
-    startEmbeddedPostgres({ dataDir: join(work, 'postgres'), port: 0, database: 'issuer', log }),
+    startEmbeddedPostgres({ dataDir: join(work, 'postgres'), port: 0, database: 'issuer', log, settings: ['shared_preload_libraries=pg_stat_statements'] }),
   ]);
   const parts: ReturnType<typeof spawnPart>[] = [];
   try {
@@ -142,12 +143,13 @@ export async function run(): Promise<void> {
     const connection = await Connection.connect({ address: temporal.address });
     const client = new Client({ connection });
     const probes = 300;
-    const ceilings: { updates: number; rate: number; updateLatencies: number[]; budget: CpuBudget }[] = [];
+    const ceilings: { updates: number; rate: number; updateLatencies: number[]; budget: CpuBudget; historyLength: number }[] = [];
     for (const updates of [1, 2]) {
       const updateLatencies: number[] = [];
       const cpu = startCpuBudget(pidsOf());
+      let lastProbe = '';
       const { seconds: probeSeconds } = await drive(probes, CONCURRENCY, async (i) => {
-        const handle = await client.workflow.start<CeilingProbeWorkflow>(CEILING_PROBE_WORKFLOW_TYPE, { taskQueue: 'issuer', workflowId: `probe-${updates}-${i}-${Date.now()}`, args: [{ updates }] });
+        const handle = await client.workflow.start<CeilingProbeWorkflow>(CEILING_PROBE_WORKFLOW_TYPE, { taskQueue: 'issuer', workflowId: (lastProbe = `probe-${updates}-${i}-${Date.now()}`), args: [{ updates }] });
         for (let u = 0; u < updates; u++) {
           const t = performance.now();
           await handle.executeUpdate(finishProbeUpdate, { args: ['x'] });
@@ -155,7 +157,9 @@ export async function run(): Promise<void> {
         }
         await handle.result();
       });
-      ceilings.push({ updates, rate: probes / probeSeconds, updateLatencies: updateLatencies.sort((a, b) => a - b), budget: cpu.end(probes) });
+      const budget = cpu.end(probes);
+      const { historyLength } = await client.workflow.getHandle(lastProbe).describe();
+      ceilings.push({ updates, rate: probes / probeSeconds, updateLatencies: updateLatencies.sort((a, b) => a - b), budget, historyLength });
     }
     for (const c of ceilings) {
       console.log(`  Temporal ceiling (start + ${c.updates} Update${c.updates > 1 ? 's' : ' '} + complete) ${c.rate.toFixed(0).padStart(6)} workflows/s   Update p50 ${percentile(c.updateLatencies, 50).toFixed(1)} ms, p99 ${percentile(c.updateLatencies, 99).toFixed(1)} ms`);
@@ -178,7 +182,14 @@ export async function run(): Promise<void> {
     }
     const signingRate = signed / ((performance.now() - signStart) / 1000);
     console.log(`  in-process SD-JWT VC signing (one thread)     ${signingRate.toFixed(0).padStart(6)} credentials/s`);
-    await db.destroy();
+
+    // PostgreSQL's own count of transactions (each statement outside a transaction is one) and rows,
+    // read before and after the drive: round trips per credential, a figure a loaded machine cannot blur.
+    const pgCounters = async () => {
+      await new Promise((r) => setTimeout(r, 1200)); // statistics reach pg_stat_database within a second
+      const { rows } = await db.raw(`select xact_commit + xact_rollback as transactions, tup_returned + tup_fetched as rows_read, tup_inserted + tup_updated + tup_deleted as rows_written from pg_stat_database where datname = current_database()`);
+      return Object.fromEntries(Object.entries(rows[0] as Record<string, string>).map(([k, v]) => [k, Number(v)]));
+    };
 
     // The flow, as wallets and the source drive it.
     const latencies: Record<(typeof STEPS)[number], number[]> = { upload: [], notification: [], offer: [], token: [], nonce: [], credential: [] };
@@ -209,9 +220,19 @@ export async function run(): Promise<void> {
     };
     await drive(Math.min(32, DOCUMENTS), CONCURRENCY, (i) => flow(1_000_000 + i)); // warm-up
     for (const step of STEPS) latencies[step].length = 0;
+    await db.raw('create extension if not exists pg_stat_statements');
+    await db.raw('select pg_stat_statements_reset()');
+    const pgBefore = await pgCounters();
     const driveCpu = startCpuBudget(pidsOf());
     const { seconds } = await drive(DOCUMENTS, CONCURRENCY, flow);
     const driveBudget = driveCpu.end(DOCUMENTS);
+    const pgAfter = await pgCounters();
+    // Where PostgreSQL's reads go, table by table (whole run, warm-up included): a table read by sequential scan shows here first.
+    const { rows: tableReads } = await db.raw(`select relname, seq_scan, seq_tup_read, idx_scan, idx_tup_fetch, n_tup_ins + n_tup_upd + n_tup_del as written from pg_stat_user_tables order by seq_tup_read + coalesce(idx_tup_fetch, 0) desc limit 8`);
+    // The statements behind those figures, most frequent first (pg_stat_statements, drive only).
+    const { rows: statements } = await db.raw(`select calls, rows, round(total_exec_time::numeric, 1) as ms, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) as query from pg_stat_statements where query not like '%pg_stat%' order by calls desc limit 25`);
+    await db.destroy();
+    const { historyLength: offerHistoryLength } = await client.workflow.getHandle(credentialOfferWorkflowId('hr.example.org', 'urn:eudi:diploma:1', 'bench-0')).describe();
     const rate = DOCUMENTS / seconds;
 
     console.log(`\n  end to end                                    ${rate.toFixed(0).padStart(6)} credentials/s   `);
@@ -227,6 +248,12 @@ export async function run(): Promise<void> {
       console.log(`  ${step} p99 ${p99.toFixed(1)} ms vs the ceiling's Update p99 ${ceilingP99.toFixed(1)} ms (target: no higher): ${p99 <= ceilingP99 ? 'met' : 'NOT MET'}`);
     }
     console.log('  Temporal round trips per credential: start (notification), Update redeem (token), Update issue with a local signing activity (credential)');
+    console.log(`  history events: an offer after its credential ${offerHistoryLength} (still open: the issuance window), a completed probe ${ceiling.historyLength}`);
+    const perCredential = (key: string) => ((pgAfter[key]! - pgBefore[key]!) / DOCUMENTS).toFixed(1);
+    console.log(`  PostgreSQL per credential (the whole issuer, gateway and worker): ${perCredential('transactions')} transactions, ${perCredential('rows_read')} rows read, ${perCredential('rows_written')} rows written`);
+    console.log('  PostgreSQL statements per credential (calls, rows, exec ms in all):');
+    for (const st of statements as { calls: string; rows: string; ms: string; query: string }[]) console.log(`    ${(Number(st.calls) / DOCUMENTS).toFixed(2).padStart(6)}  ${(Number(st.rows) / Number(st.calls)).toFixed(1).padStart(6)} rows  ${String(st.ms).padStart(8)} ms  ${st.query}`);
+    console.log(`  PostgreSQL reads by table (whole run): ${(tableReads as Record<string, string | null>[]).map((t) => `${t.relname} seq ${t.seq_scan}/${t.seq_tup_read} idx ${t.idx_scan ?? 0}/${t.idx_tup_fetch ?? 0} w ${t.written}`).join('; ')}`);
     const cores = Object.entries(driveBudget.perProcessMs).map(([name, perCredential]) => `${name} ${((perCredential * rate) / 1000).toFixed(2)}`);
     console.log(`  CPU during the drive (cores): ${cores.join(', ')}${workerPid ? '' : ', worker (in the dev process)'}; the machine ${((driveBudget.machineMs * rate) / 1000).toFixed(2)} of ${cpus().length}`);
     // The budget that bounds the ratio: what one credential costs every process, beside one probe workflow.

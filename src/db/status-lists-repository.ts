@@ -12,8 +12,9 @@ import type { Db } from './knex';
  * Allocation (`reserve`) is random among the free indices of the current list (draft §13.2 and
  * Bitstring Status List §6.1: no order that links holders or reveals issuance time); a full list
  * gives way to the next. A request key names the issuance request, so a retry finds the indices it
- * already holds instead of taking others; `release` frees the indices of a request that failed, and
- * `markIssued` (in the transaction that records the credentials) makes them permanent.
+ * already holds instead of taking others; `release` frees the indices of a request that failed,
+ * `releaseStale` those of requests that never came back, and `markIssued` (in the transaction that
+ * records the credentials) makes them permanent.
  */
 export type StatusFamily = 'token' | 'w3c';
 
@@ -53,8 +54,8 @@ export const w3cCredentialRef = (id: string) => `w3c:${id}`;
 
 /**
  * A reservation older than this belongs to no live request (an offer's signing activity gives up
- * after 5 attempts of 30 s; a seed 001 request lasts seconds), so `reserve` frees it: an index is
- * never burnt by a request that crashed for good.
+ * after 5 attempts of 30 s; a seed 001 request lasts seconds), so the upkeep purge frees it
+ * (`releaseStale`): an index is never burnt by a request that crashed for good.
  */
 export const STALE_RESERVATION_MS = 3_600_000;
 
@@ -67,25 +68,42 @@ export function createStatusListsRepository(db: Db, options: { tokenListSize?: n
     w3c: { purpose: 'revocation', bits: 1, size: DEFAULT_LIST_SIZE },
   };
 
-  /** The list new indices come from, creating the first or the next when the current one is full. Call under the family's lock. */
-  async function openList(trx: Db, family: StatusFamily): Promise<StatusListRow> {
+  /**
+   * The list new indices come from. Read without a lock; only opening the first or the next list is
+   * serialised (the family's advisory lock), so two requests that find the current one full never
+   * both create its successor.
+   */
+  async function openList(family: StatusFamily): Promise<StatusListRow> {
     const spec = specs[family];
-    const open = (await trx('status_lists').where({ family, purpose: spec.purpose }).whereRaw('allocated < size').orderBy('number').first()) as StatusListRow | undefined;
+    const current = async (q: Db) => (await q('status_lists').where({ family, purpose: spec.purpose }).whereRaw('allocated < size').orderBy('number').first()) as StatusListRow | undefined;
+    const open = await current(db);
     if (open) return open;
-    const last = (await trx('status_lists').where({ family, purpose: spec.purpose }).max('number as n').first()) as { n: number | null };
-    const number = last.n === null ? 0 : last.n + 1;
-    const [row] = await trx('status_lists').insert({ id: statusListId(family, spec.purpose, number), family, purpose: spec.purpose, number, bits: spec.bits, size: spec.size }).returning('*');
-    return row as StatusListRow;
+    return db.transaction(async (trx) => {
+      await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`status-list-allocation/${family}`]);
+      const opened = await current(trx);
+      if (opened) return opened;
+      const last = (await trx('status_lists').where({ family, purpose: spec.purpose }).max('number as n').first()) as { n: number | null };
+      const number = last.n === null ? 0 : last.n + 1;
+      const [row] = await trx('status_lists').insert({ id: statusListId(family, spec.purpose, number), family, purpose: spec.purpose, number, bits: spec.bits, size: spec.size }).returning('*');
+      return row as StatusListRow;
+    });
   }
 
-  /** A free index of `list`, uniformly at random: random probes while the list is sparse, else a random pick among all free ones. */
-  async function takeFreeIndex(trx: Db, list: StatusListRow, entry: { request_key: string; ordinal: number }): Promise<number> {
+  /**
+   * Reserves a free index of `list`, uniformly at random: random probes while the list is sparse,
+   * else a random pick among all free ones. The entry and the list's count change in one statement,
+   * and the entry's primary key (list, index) settles a race for the same index, so concurrent
+   * requests need no lock. `undefined` when the list has filled up meanwhile.
+   */
+  async function takeFreeIndex(list: StatusListRow, entry: { request_key: string; ordinal: number }): Promise<number | undefined> {
     const insert = async (idx: number) => {
-      const rows = await trx.raw<{ rows: { idx: number }[] }>(
-        `insert into status_list_entries (list_id, idx, state, request_key, ordinal) values (?, ?, 'reserved', ?, ?) on conflict (list_id, idx) do nothing returning idx`,
-        [list.id, idx, entry.request_key, entry.ordinal],
+      const { rows } = await db.raw<{ rows: { idx: number }[] }>(
+        `with entry as (insert into status_list_entries (list_id, idx, state, request_key, ordinal) values (?, ?, 'reserved', ?, ?) on conflict (list_id, idx) do nothing returning idx),
+              counted as (update status_lists set allocated = allocated + 1 where id = ? and exists (select 1 from entry))
+         select idx from entry`,
+        [list.id, idx, entry.request_key, entry.ordinal, list.id],
       );
-      return rows.rows.length === 1;
+      return rows.length === 1;
     };
     if (list.allocated < list.size * 0.75) {
       for (let attempt = 0; attempt < 32; attempt++) {
@@ -93,13 +111,22 @@ export function createStatusListsRepository(db: Db, options: { tokenListSize?: n
         if (await insert(idx)) return idx;
       }
     }
-    const { rows } = await trx.raw<{ rows: { idx: number }[] }>(
+    const { rows } = await db.raw<{ rows: { idx: number }[] }>(
       `select s.idx from generate_series(0, ?::int - 1) as s(idx) where not exists (select 1 from status_list_entries e where e.list_id = ? and e.idx = s.idx) order by random() limit 1`,
       [list.size, list.id],
     );
     const idx = rows[0]?.idx;
-    if (idx === undefined || !(await insert(idx))) throw new Error(`status list ${list.id} has no free index although it is not full`);
-    return idx;
+    return idx !== undefined && (await insert(idx)) ? idx : undefined;
+  }
+
+  /** One fresh index of `family` for an entry; when the current list fills up under us, the next one is opened. */
+  async function allocate(family: StatusFamily, entry: { request_key: string; ordinal: number }): Promise<StatusAllocation> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const list = await openList(family);
+      const idx = await takeFreeIndex(list, entry);
+      if (idx !== undefined) return toAllocation({ list_id: list.id, idx });
+    }
+    throw new Error(`no free ${family} status-list index after 5 attempts`);
   }
 
   const toAllocation = (row: { list_id: string; idx: number }): StatusAllocation => {
@@ -118,35 +145,36 @@ export function createStatusListsRepository(db: Db, options: { tokenListSize?: n
 
     /**
      * `count` indices of `family` for the issuance request `requestKey`, one per ordinal: the ones
-     * the request already holds (a retry after a crash), else fresh ones. Allocation of a family is
-     * serialised by a transaction-scoped advisory lock.
+     * the request already holds (a retry after a crash), else fresh ones. No family-wide lock: see
+     * takeFreeIndex. Reservations abandoned by requests that crashed for good are freed by the
+     * upkeep Schedule (releaseStale), not here, so an issuance reads only its own rows.
      */
     async reserve(family: StatusFamily, requestKey: string, count: number): Promise<StatusAllocation[]> {
+      const held = (await db('status_list_entries').where({ request_key: requestKey }).orderBy('ordinal').select('list_id', 'idx', 'ordinal')) as { list_id: string; idx: number; ordinal: number }[];
+      const byOrdinal = new Map(held.map((h) => [h.ordinal, h]));
+      const out: StatusAllocation[] = [];
+      for (let ordinal = 0; ordinal < count; ordinal++) {
+        const existing = byOrdinal.get(ordinal);
+        out.push(existing ? toAllocation(existing) : await allocate(family, { request_key: requestKey, ordinal }));
+      }
+      return out;
+    },
+
+    /**
+     * Frees up to `batchSize` reservations older than STALE_RESERVATION_MS (their requests crashed
+     * for good), so no index is burnt; run by the upkeep purge. Rows another transaction holds are
+     * left for the next run. Returns how many were freed.
+     */
+    async releaseStale(batchSize: number): Promise<number> {
       return db.transaction(async (trx) => {
-        await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`status-list-allocation/${family}`]);
-        const stale = (await trx('status_list_entries')
-          .where({ state: 'reserved' })
-          .whereLike('list_id', `${family}/%`)
-          .where('allocated_at', '<', new Date(Date.now() - STALE_RESERVATION_MS))
-          .whereNot('request_key', requestKey)
-          .delete()
-          .returning('list_id')) as { list_id: string }[];
-        for (const row of stale) await trx('status_lists').where({ id: row.list_id }).decrement('allocated', 1);
-        const held = (await trx('status_list_entries').where({ request_key: requestKey }).orderBy('ordinal').select('list_id', 'idx', 'ordinal')) as { list_id: string; idx: number; ordinal: number }[];
-        const byOrdinal = new Map(held.map((h) => [h.ordinal, h]));
-        const out: StatusAllocation[] = [];
-        for (let ordinal = 0; ordinal < count; ordinal++) {
-          const existing = byOrdinal.get(ordinal);
-          if (existing) {
-            out.push(toAllocation(existing));
-            continue;
-          }
-          const list = await openList(trx, family);
-          const idx = await takeFreeIndex(trx, list, { request_key: requestKey, ordinal });
-          await trx('status_lists').where({ id: list.id }).increment('allocated', 1);
-          out.push(toAllocation({ list_id: list.id, idx }));
-        }
-        return out;
+        const { rows } = await trx.raw<{ rows: { list_id: string }[] }>(
+          `delete from status_list_entries where ctid = any(array(select ctid from status_list_entries where state = 'reserved' and allocated_at < ? limit ? for update skip locked)) returning list_id`,
+          [new Date(Date.now() - STALE_RESERVATION_MS), batchSize],
+        );
+        const perList = new Map<string, number>();
+        for (const { list_id } of rows) perList.set(list_id, (perList.get(list_id) ?? 0) + 1);
+        for (const [id, n] of perList) await trx('status_lists').where({ id }).decrement('allocated', n);
+        return rows.length;
       });
     },
 

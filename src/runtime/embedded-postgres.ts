@@ -29,6 +29,8 @@ export interface StartEmbeddedPostgresOptions {
   /** Created when missing. */
   database: string;
   log: (msg: string) => void;
+  /** More server settings (`-c name=value` pairs), e.g. the benchmarks' `shared_preload_libraries=pg_stat_statements`. */
+  settings?: string[];
 }
 
 const STOP_TIMEOUT_MS = 30_000;
@@ -123,7 +125,7 @@ async function startOnce(opts: StartEmbeddedPostgresOptions): Promise<EmbeddedPo
     // C collation: the same sort order on every machine, whatever its locale settings.
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
     // TCP on loopback only; no Unix socket left behind in /tmp by a kill -9.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', ...(opts.settings ?? []).flatMap((s) => ['-c', s])],
     onLog,
     onError,
   };

@@ -429,19 +429,43 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     assert.deepEqual(rows.map((r) => [r.idx, r.state]), [[idx, 'issued']], 'only the issued index is held');
   });
 
-  test('a reservation abandoned for good (older than an hour) is freed by the next allocation, and its request can no longer record it', async () => {
+  test('a reservation abandoned for good (older than an hour) is freed by the upkeep purge, not by issuance, and its request can no longer record it', async () => {
     const { createStatusListsRepository, STALE_RESERVATION_MS } = await import('../../src/db/status-lists-repository');
     const lists = createStatusListsRepository(database.db);
-    const [abandoned] = await lists.reserve('token', `test/abandoned/${randomUUID()}`, 1);
+    const abandonedKey = `test/abandoned/${randomUUID()}`;
+    const [abandoned] = await lists.reserve('token', abandonedKey, 1);
     await database.db('status_list_entries').where({ list_id: abandoned!.listId, idx: abandoned!.idx }).update({ allocated_at: new Date(Date.now() - STALE_RESERVATION_MS - 1000) });
+    const allocated = async () => ((await lists.list(abandoned!.listId))!).allocated;
     const nextKey = `test/next/${randomUUID()}`;
     await lists.reserve('token', nextKey, 1);
-    assert.equal(await database.db('status_list_entries').where({ list_id: abandoned!.listId, idx: abandoned!.idx, state: 'reserved' }).whereLike('request_key', 'test/abandoned/%').first(), undefined, 'the abandoned index is free again');
+    assert.ok(await database.db('status_list_entries').where({ request_key: abandonedKey, state: 'reserved' }).first(), 'an allocation reads only its own rows: the abandoned one is still there');
+    const before = await allocated();
+    assert.equal(await lists.releaseStale(1000), 1);
+    assert.equal(await database.db('status_list_entries').where({ request_key: abandonedKey }).first(), undefined, 'the abandoned index is free again');
+    assert.equal(await allocated(), before - 1, "the list's count follows");
+    assert.equal(await lists.releaseStale(1000), 0, 'fresh reservations stay');
+    await assert.rejects(database.db.transaction((trx) => lists.markIssued(trx, abandonedKey, ['issued:x'])), /is gone/);
     const requestKey = `test/late/${randomUUID()}`;
     await lists.reserve('token', requestKey, 1);
     await lists.release(requestKey);
     await assert.rejects(database.db.transaction((trx) => lists.markIssued(trx, requestKey, ['issued:x'])), /is gone/);
     await lists.release(nextKey);
+  });
+
+  test('concurrent allocations without a lock: every index distinct, the list count exact (Token Status List draft §13.2: random, never reused)', async () => {
+    const { createStatusListsRepository } = await import('../../src/db/status-lists-repository');
+    const lists = createStatusListsRepository(database.db);
+    const before = await database.db('status_list_entries').where({ list_id: 'token/status/0' }).count<{ n: string }[]>('* as n');
+    const keys = Array.from({ length: 40 }, () => `test/concurrent/${randomUUID()}`);
+    const allocations = (await Promise.all(keys.map((k) => lists.reserve('token', k, 3)))).flat();
+    assert.equal(new Set(allocations.map((a) => `${a.listId}#${a.idx}`)).size, 120, 'no index handed out twice');
+    const after = await database.db('status_list_entries').where({ list_id: 'token/status/0' }).count<{ n: string }[]>('* as n');
+    const list = await lists.list('token/status/0');
+    assert.equal(Number(after[0]!.n), Number(before[0]!.n) + 120);
+    assert.equal(list!.allocated, Number(after[0]!.n), 'allocated counts exactly the entries');
+    const again = await lists.reserve('token', keys[0]!, 3);
+    assert.deepEqual(again, allocations.slice(0, 3), 'a retry of a request gets the indices it holds');
+    for (const k of keys) await lists.release(k);
   });
 
   test('an immediate revocation overtakes a scheduled one, whose workflow then ends without revoking again', async () => {

@@ -14,6 +14,7 @@ import { connectTemporalClient, type TemporalClientHandle } from '../../src/temp
 import { temporalConnectionOptions, type TemporalConnectionOptions } from '../../src/temporal/temporal-connection-options';
 import { startIssuerWorker, type RunningWorker } from '../../src/worker/issuer-worker';
 import { upkeepPurgeScheduleId } from '../../src/worker/upkeep-schedule';
+import { STALE_RESERVATION_MS } from '../../src/db/status-lists-repository';
 import { documentSignerRenewalScheduleId } from '../../src/worker/document-signer-renewal-schedule';
 import { PURGED_TABLES, UPKEEP_PURGE_WORKFLOW_TYPE, type UpkeepPurgeWorkflow } from '../../workflows/contracts/upkeep-purge';
 import { EXPIRING_TABLES } from '../../src/db/nonces-repository';
@@ -161,6 +162,10 @@ describe('Temporal over mTLS, and the upkeep purge schedule, on a real Temporal 
       await db(table).insert(rows(table, 25, past, `old-${table}`));
       await db(table).insert(rows(table, 3, future, `new-${table}`));
     }
+    // Status-list reservations: 9 of issuance requests that never came back (older than STALE_RESERVATION_MS), one of a live request.
+    await db('status_lists').insert({ id: 'token/status/0', family: 'token', purpose: 'status', number: 0, bits: 2, size: 64, allocated: 10 });
+    const stale = new Date(Date.now() - STALE_RESERVATION_MS - 60_000);
+    await db('status_list_entries').insert(Array.from({ length: 10 }, (_, idx) => ({ list_id: 'token/status/0', idx, state: 'reserved', request_key: `req-${idx}`, ordinal: 0, allocated_at: idx < 9 ? stale : new Date() })));
     // Small batches so the run needs several batches and several activity calls per table.
     const result = await temporal.client.workflow.execute<UpkeepPurgeWorkflow>(UPKEEP_PURGE_WORKFLOW_TYPE, {
       taskQueue,
@@ -175,6 +180,9 @@ describe('Temporal over mTLS, and the upkeep purge schedule, on a real Temporal 
       assert.equal(left.length, 3, `${table}: the fresh rows stay`);
       assert.ok(left.every((r: { expires_at: Date }) => r.expires_at > new Date()));
     }
+    assert.equal(result.staleReservationsFreed, 9);
+    assert.deepEqual((await db('status_list_entries').select('request_key')).map((r: { request_key: string }) => r.request_key), ['req-9'], 'the live reservation stays');
+    assert.equal((await db('status_lists').where({ id: 'token/status/0' }).first()).allocated, 1, "the list's count follows");
   });
 
   test('a bounded run leaves the rest for the next run, and the schedule itself runs the purge', async () => {

@@ -22,6 +22,8 @@ export interface UpkeepPurgeStatus {
   deleted: Partial<Record<ExpiringTable, number>>;
   /** Tables that still had expired rows when this run's bound was reached. */
   leftForNextRun: ExpiringTable[];
+  /** Status-list reservations freed because their issuance requests never came back (since the `purge-stale-status-reservations` patch). */
+  staleReservationsFreed?: number;
 }
 
 export const upkeepPurgeStateQuery = defineQuery<UpkeepPurgeStatus>('state');
