@@ -166,72 +166,74 @@ export const createWebhookActivities = ({ config, secret, fetch, offers, issued,
    * bounded by the horizon (then it sends anyway: order is given up before an event is).
    */
   async function send(input: { subscriber: string; event: WebhookEvent; authenticSource?: string }, ordered: OrderedDelivery | undefined): Promise<{ status: number; attempt: number }> {
-      const ctx = Context.current();
-      if (ordered && ordered.state === 'PENDING' && ordered.first_attempt_at === null && Date.now() - new Date(ordered.created_at).getTime() < policy.horizon * 1000) {
-        const earlier = await outbox.earlierPending(ordered);
-        if (earlier !== undefined) {
-          await outbox.noteWait(input.subscriber, input.event.id);
-          // Short pauses: the earlier delivery paces the subscriber; this one only watches for its end.
-          const pause = Math.min(retryDelayMs(ordered.waits + 1, policy, undefined, random), ORDER_POLL_MAX_MS);
-          throw ApplicationFailure.create({ message: `waiting for the delivery of ${earlier} (same document, earlier)`, type: WebhookRetryable.Waiting, nonRetryable: false, nextRetryDelay: pause });
-        }
+    const ctx = Context.current();
+    if (ordered && ordered.state === 'PENDING' && ordered.first_attempt_at === null && Date.now() - new Date(ordered.created_at).getTime() < policy.horizon * 1000) {
+      const earlier = await outbox.earlierPending(ordered);
+      if (earlier !== undefined) {
+        await outbox.noteWait(input.subscriber, input.event.id);
+        // Short pauses: the earlier delivery paces the subscriber; this one only watches for its end.
+        const pause = Math.min(retryDelayMs(ordered.waits + 1, policy, undefined, random), ORDER_POLL_MAX_MS);
+        throw ApplicationFailure.create({ message: `waiting for the delivery of ${earlier} (same document, earlier)`, type: WebhookRetryable.Waiting, nonRetryable: false, nextRetryDelay: pause });
       }
-      const endpoint = webhookEndpoint(config, input.subscriber);
-      const source = input.authenticSource ?? input.subscriber;
-      if (!endpoint) throw ApplicationFailure.nonRetryable(`no webhook endpoint configured for ${input.subscriber}`, WebhookFailure.NotConfigured);
-      // Status changes (revoked, suspended, reinstated) are rebuilt from their own rows; offer events from the offer's.
-      const check = STATUS_EVENT_ID.test(input.event.id) && statusEvents ? await verifyStatusEvent(source, input.event, statusEvents) : await verifyWebhookEvent(source, input.event, { offers, issued, audit, outbox });
-      if (!check.success) throw ApplicationFailure.nonRetryable(`event refused: ${check.error}`, WebhookFailure.EventUnverified);
-      if (!webhookSubscribersFor(config, source, check.event.type).includes(input.subscriber)) {
-        throw ApplicationFailure.nonRetryable(`event refused: ${input.subscriber} is not subscribed to ${check.event.type} of ${source}`, WebhookFailure.EventUnverified);
+    }
+    const endpoint = webhookEndpoint(config, input.subscriber);
+    const source = input.authenticSource ?? input.subscriber;
+    if (!endpoint) throw ApplicationFailure.nonRetryable(`no webhook endpoint configured for ${input.subscriber}`, WebhookFailure.NotConfigured);
+    // Status changes (revoked, suspended, reinstated) are rebuilt from their own rows; offer events from the offer's.
+    const check = STATUS_EVENT_ID.test(input.event.id) && statusEvents ? await verifyStatusEvent(source, input.event, statusEvents) : await verifyWebhookEvent(source, input.event, { offers, issued, audit, outbox });
+    if (!check.success) throw ApplicationFailure.nonRetryable(`event refused: ${check.error}`, WebhookFailure.EventUnverified);
+    if (!webhookSubscribersFor(config, source, check.event.type).includes(input.subscriber)) {
+      throw ApplicationFailure.nonRetryable(`event refused: ${input.subscriber} is not subscribed to ${check.event.type} of ${source}`, WebhookFailure.EventUnverified);
+    }
+    const { event } = check;
+    const body = Buffer.from(JSON.stringify(event), 'utf8');
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': event.id, 'user-agent': 'durable-issuer-webhooks' };
+    if (endpoint.auth_secret_env) {
+      const value = secret(endpoint.auth_secret_env);
+      if (!value) throw ApplicationFailure.nonRetryable(`environment variable ${endpoint.auth_secret_env} is not set`, WebhookFailure.NotConfigured);
+      headers[endpoint.auth_header.toLowerCase()] = value;
+    }
+    if (endpoint.body_signature || endpoint.bearer_jwt) {
+      const signer = await webhookSigner();
+      // Seed 002 "Request Signature": base64 of the SHA3-256 signature over the exact body bytes.
+      if (endpoint.body_signature) headers['x-body-signature'] = signer.signBody(body);
+      if (endpoint.bearer_jwt) {
+        // Seed 002 "Bearer Token" (RFC 7519): iss our service DID, aud the subscriber's; a fresh jti per attempt.
+        const iat = Math.floor(Date.now() / 1000);
+        const token = await signer.signJwt({
+          iss: serviceDid,
+          aud: endpoint.bearer_jwt.audience,
+          iat,
+          exp: iat + WEBHOOK_JWT_TTL_SECONDS,
+          jti: randomUUID(),
+          body_sha3_256: createHash('sha3-256').update(body).digest('base64url'),
+        });
+        headers.authorization = `Bearer ${token}`;
       }
-      const { event } = check;
-      const body = Buffer.from(JSON.stringify(event), 'utf8');
-      const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': event.id, 'user-agent': 'durable-issuer-webhooks' };
-      if (endpoint.auth_secret_env) {
-        const value = secret(endpoint.auth_secret_env);
-        if (!value) throw ApplicationFailure.nonRetryable(`environment variable ${endpoint.auth_secret_env} is not set`, WebhookFailure.NotConfigured);
-        headers[endpoint.auth_header.toLowerCase()] = value;
+    }
+    // Attempts and the horizon count from the first real attempt (an ordered delivery may have waited
+    // before); a redelivery (its row has ended) counts from its own start, as any new run.
+    const waited = ordered?.state === 'PENDING' ? ordered : undefined;
+    const firstAttemptAt = waited ? (await outbox.noteAttempt(input.subscriber, input.event.id)).getTime() : ctx.info.scheduledTimestampMs;
+    const attempt = ctx.info.attempt - (waited?.waits ?? 0);
+    const retry = (message: string, retryAfterMs?: number): never => {
+      const delay = retryDelayMs(attempt, policy, retryAfterMs, random);
+      if (Date.now() + delay - firstAttemptAt > policy.horizon * 1000) {
+        throw ApplicationFailure.nonRetryable(`${message}; no retry: the delivery horizon (${policy.horizon} s) has passed`, WebhookRetryable.HorizonPassed);
       }
-      if (endpoint.body_signature || endpoint.bearer_jwt) {
-        const signer = await webhookSigner();
-        // Seed 002 "Request Signature": base64 of the SHA3-256 signature over the exact body bytes.
-        if (endpoint.body_signature) headers['x-body-signature'] = signer.signBody(body);
-        if (endpoint.bearer_jwt) {
-          // Seed 002 "Bearer Token" (RFC 7519): iss our service DID, aud the subscriber's; a fresh jti per attempt.
-          const iat = Math.floor(Date.now() / 1000);
-          const token = await signer.signJwt({
-            iss: serviceDid,
-            aud: endpoint.bearer_jwt.audience,
-            iat,
-            exp: iat + WEBHOOK_JWT_TTL_SECONDS,
-            jti: randomUUID(),
-            body_sha3_256: createHash('sha3-256').update(body).digest('base64url'),
-          });
-          headers.authorization = `Bearer ${token}`;
-        }
-      }
-      // Attempts and the horizon count from the first real attempt (an ordered delivery may have waited before).
-      const firstAttemptAt = ordered ? (await outbox.noteAttempt(input.subscriber, input.event.id)).getTime() : ctx.info.scheduledTimestampMs;
-      const attempt = ctx.info.attempt - (ordered?.waits ?? 0);
-      const retry = (message: string, retryAfterMs?: number): never => {
-        const delay = retryDelayMs(attempt, policy, retryAfterMs, random);
-        if (Date.now() + delay - firstAttemptAt > policy.horizon * 1000) {
-          throw ApplicationFailure.nonRetryable(`${message}; no retry: the delivery horizon (${policy.horizon} s) has passed`, WebhookRetryable.HorizonPassed);
-        }
-        throw ApplicationFailure.create({ message, type: WebhookRetryable.Failed, nonRetryable: false, nextRetryDelay: delay });
-      };
-      let response: Response;
-      try {
-        response = await fetch(endpoint.url, { method: 'POST', headers, body, signal: AbortSignal.any([ctx.cancellationSignal, AbortSignal.timeout(policy.attempt_timeout * 1000)]), redirect: 'error' });
-      } catch (err) {
-        if (ctx.cancellationSignal.aborted) throw err;
-        return retry(`webhook call failed: ${(err as Error).name === 'TimeoutError' ? `no answer within ${policy.attempt_timeout} s` : (err as Error).message}`);
-      }
-      await response.body?.cancel();
-      if (response.ok) return { status: response.status, attempt };
-      const message = `subscriber answered HTTP ${response.status}`;
-      if (response.status >= 500 || response.status === 408 || response.status === 429) return retry(message, parseRetryAfter(response.headers.get('retry-after'), Date.now()));
-      throw ApplicationFailure.nonRetryable(message, WebhookFailure.Rejected);
+      throw ApplicationFailure.create({ message, type: WebhookRetryable.Failed, nonRetryable: false, nextRetryDelay: delay });
+    };
+    let response: Response;
+    try {
+      response = await fetch(endpoint.url, { method: 'POST', headers, body, signal: AbortSignal.any([ctx.cancellationSignal, AbortSignal.timeout(policy.attempt_timeout * 1000)]), redirect: 'error' });
+    } catch (err) {
+      if (ctx.cancellationSignal.aborted) throw err;
+      return retry(`webhook call failed: ${(err as Error).name === 'TimeoutError' ? `no answer within ${policy.attempt_timeout} s` : (err as Error).message}`);
+    }
+    await response.body?.cancel();
+    if (response.ok) return { status: response.status, attempt };
+    const message = `subscriber answered HTTP ${response.status}`;
+    if (response.status >= 500 || response.status === 408 || response.status === 429) return retry(message, parseRetryAfter(response.headers.get('retry-after'), Date.now()));
+    throw ApplicationFailure.nonRetryable(message, WebhookFailure.Rejected);
   }
 };
