@@ -192,4 +192,29 @@ describe('webhook events of the offer path: created, redeemed, issued, wallet no
     const rows = await database.db('webhook_deliveries').where({ document_id: documentId });
     assert.deepEqual(rows.map((r: { state: string }) => r.state), PICKUP_ORDER.map(() => 'DELIVERED'));
   });
+
+  test('an earlier event the receiver refuses (400, dead-lettered) does not hold the later ones back', async () => {
+    const documentId = uniqueName('doc-refused');
+    // Refuses the offer's created event (any 4xx but 408/429: not retried), accepts the rest.
+    hook.state.statusFor = (body) => {
+      const event = JSON.parse(body.toString('utf8')) as EventBody;
+      return event.data.document_id === documentId && event.type === PICKUP_ORDER[0] ? 400 : undefined;
+    };
+    try {
+      await pickUp(documentId);
+      const deadline = Date.now() + 45_000;
+      while (ofDocument(documentId).filter((r) => r.status === 200).length < PICKUP_ORDER.length - 1) {
+        assert.ok(Date.now() < deadline, `the later events arrive: ${JSON.stringify(ofDocument(documentId).map((r) => [bodyOf(r).type, r.status]))}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      hook.state.statusFor = undefined;
+    }
+    const all = ofDocument(documentId);
+    assert.deepEqual(all.map((r) => [bodyOf(r).type, r.status]), PICKUP_ORDER.map((t, i) => [t, i === 0 ? 400 : 200]), 'the refused one once, then the rest in order');
+    const rows = (await database.db('webhook_deliveries').where({ document_id: documentId }).orderBy('position')) as { event_id: string; state: string }[];
+    assert.deepEqual(rows.map((r) => r.state), ['DEAD_LETTERED', 'DELIVERED', 'DELIVERED', 'DELIVERED', 'DELIVERED']);
+    const letter = await worker.client.workflow.getHandle(`webhook/hr.example.org/${rows[0]!.event_id}`).result();
+    assert.equal(letter.state, 'DEAD_LETTERED', 'findable as a dead letter (and redeliverable by the admin endpoint)');
+  });
 });

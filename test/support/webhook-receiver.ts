@@ -8,13 +8,14 @@ export interface ReceivedWebhook {
 }
 
 /**
- * A webhook subscriber on loopback that answers from a script of statuses (then `downStatus` while
- * that is set, else 200), records every request, and can go down and come back on its port.
+ * A webhook subscriber on loopback that answers from a script of statuses (then `statusFor(body)`
+ * when it gives one, then `downStatus` while that is set, else 200), records every request, and can
+ * go down and come back on its port.
  */
 export function webhookReceiver() {
   const received: ReceivedWebhook[] = [];
   const script: { status: number; retryAfter?: string }[] = [];
-  const state: { downStatus?: number } = {};
+  const state: { downStatus?: number; statusFor?: (body: Buffer) => number | undefined } = {};
   let server: Server | undefined;
   let port = 0;
   const listen = () =>
@@ -23,8 +24,9 @@ export function webhookReceiver() {
         const chunks: Buffer[] = [];
         req.on('data', (c: Buffer) => chunks.push(c));
         req.on('end', () => {
-          const next = script.shift() ?? { status: state.downStatus ?? 200 };
-          received.push({ headers: req.headers, body: Buffer.concat(chunks), status: next.status });
+          const body = Buffer.concat(chunks);
+          const next = script.shift() ?? { status: state.statusFor?.(body) ?? state.downStatus ?? 200 };
+          received.push({ headers: req.headers, body, status: next.status });
           res.statusCode = next.status;
           if (next.retryAfter) res.setHeader('retry-after', next.retryAfter);
           res.end();
