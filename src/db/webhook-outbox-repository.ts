@@ -89,6 +89,14 @@ export function createWebhookOutbox(db: Db, subscribersFor: SubscribersFor) {
       await addDeliveries(trx, event, position);
     },
 
+    /** An event whose change was undone before it was dispatched (an offer whose start lost to a running one): never sent. */
+    async discard(id: string): Promise<void> {
+      await db.transaction(async (trx) => {
+        await trx('webhook_deliveries').where({ event_id: id }).delete();
+        await trx('webhook_events').where({ id }).update({ dispatched_at: trx.fn.now(), discarded: true });
+      });
+    },
+
     async byId(id: string): Promise<OutboxEventRow | undefined> {
       return (await db('webhook_events').where({ id }).first()) as OutboxEventRow | undefined;
     },

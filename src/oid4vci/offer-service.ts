@@ -4,7 +4,7 @@ import type { DocumentKey, DocumentsRepository } from '../db/documents-repositor
 import type { IssuedCredentialsRepository } from '../db/issued-credentials-repository';
 import type { OfferRecord, OffersRepository } from '../db/offers-repository';
 import type { WebhookOutbox } from '../db/webhook-outbox-repository';
-import { offerRedeemedEvent, walletNotificationEvent } from '../webhooks/offer-events';
+import { offerCreatedEventId, offerRedeemedEvent, walletNotificationEvent } from '../webhooks/offer-events';
 import {
   cancelOfferSignal,
   CREDENTIAL_OFFER_WORKFLOW_TYPE,
@@ -33,7 +33,7 @@ export interface OfferServiceDeps {
   temporal: Client;
   issued: Pick<IssuedCredentialsRepository, 'pickUp'>;
   /** The webhook outbox (migration 0021): offer created, redeemed and wallet notification events are recorded with their change. */
-  outbox: Pick<WebhookOutbox, 'record' | 'recordNow'>;
+  outbox: Pick<WebhookOutbox, 'record' | 'recordNow' | 'discard'>;
 }
 
 /** What an access token grants: the offer it was issued for, and that offer's workflow. */
@@ -95,6 +95,8 @@ export function createOfferService({ config, documents, offers, secrets, tempora
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
         await offers.remove(input.offerId);
+        // The offer that was recorded is not made: its created event is never announced.
+        await outbox.discard(offerCreatedEventId(input.offerId));
         const existing = await runningOffer(workflowId);
         const record = existing ? await offers.byId(existing) : undefined;
         if (!record) return { ok: false, reason: 'closing' };

@@ -29,9 +29,11 @@ const base = (offer: OfferIds) => ({
 });
 const ids = (offer: OfferIds) => ({ ...base(offer), offer_id: offer.offer_id, workflow_id: offer.workflow_id });
 
+export const offerCreatedEventId = (offerId: string) => `offer_created.${offerId}`;
+
 /** The offer was recorded (its workflow starts next; the dispatcher waits until it runs, src/webhooks/outbox-dispatcher.ts). */
 export const offerCreatedEvent = (offer: OfferIds & { expires_at: Date }): OutboxEventInput => ({
-  id: `offer_created.${offer.offer_id}`,
+  id: offerCreatedEventId(offer.offer_id),
   type: OFFER_PATH_EVENT_TYPES.created,
   ...base(offer),
   data: { ...ids(offer), expires_at: offer.expires_at.toISOString() },

@@ -69,9 +69,8 @@ describe('webhook events of the offer path: created, redeemed, issued, wallet no
   };
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) => fetch(`${gateway.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 
-  /** Upload, notification (the PIN comes back: pin_delivery authentic_source), token with the PIN, one credential, the wallet's credential_accepted. */
-  async function pickUp(documentId: string): Promise<string> {
-    await json(
+  const upload = async (documentId: string) =>
+    json(
       await post(
         '/api/v1/upload',
         {
@@ -82,7 +81,12 @@ describe('webhook events of the offer path: created, redeemed, issued, wallet no
         { 'x-api-key': TEST_DEV_API_KEY },
       ),
     );
-    const notified = await json(await post('/api/v1/notification', { authentic_source: 'hr.example.org', vct: VCT, document_id: documentId }, { 'x-api-key': TEST_DEV_API_KEY }));
+  const notify = async (documentId: string) => json(await post('/api/v1/notification', { authentic_source: 'hr.example.org', vct: VCT, document_id: documentId }, { 'x-api-key': TEST_DEV_API_KEY }));
+
+  /** Upload, notification (the PIN comes back: pin_delivery authentic_source), token with the PIN, one credential, the wallet's credential_accepted. */
+  async function pickUp(documentId: string): Promise<string> {
+    await upload(documentId);
+    const notified = await notify(documentId);
     const uri = decodeURIComponent(String(notified.qr.deep_link).slice('openid-credential-offer://?credential_offer_uri='.length));
     const offer = await json(await fetch(`${gateway.url}${new URL(uri).pathname}`));
     const token = await json(
@@ -191,6 +195,26 @@ describe('webhook events of the offer path: created, redeemed, issued, wallet no
     // The ordering ledger: every delivery ended DELIVERED.
     const rows = await database.db('webhook_deliveries').where({ document_id: documentId });
     assert.deepEqual(rows.map((r: { state: string }) => r.state), PICKUP_ORDER.map(() => 'DELIVERED'));
+  });
+
+  test('a repeated notification finds the running offer: the offer it recorded meanwhile is never announced', async () => {
+    const documentId = uniqueName('doc-repeat');
+    await upload(documentId);
+    const first = await notify(documentId);
+    const second = await notify(documentId);
+    assert.equal(second.qr.deep_link, first.qr.deep_link, 'the same live offer');
+    const deadline = Date.now() + 20_000;
+    while (!ofDocument(documentId).some((r) => bodyOf(r).type === PICKUP_ORDER[0])) {
+      assert.ok(Date.now() < deadline, 'the running offer is announced');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    const created = ofDocument(documentId).filter((r) => bodyOf(r).type === PICKUP_ORDER[0]);
+    assert.equal(created.length, 1, 'one offer, one created event');
+    const rows = (await database.db('webhook_events').where({ document_id: documentId, type: PICKUP_ORDER[0] }).orderBy('position')) as { id: string; discarded: boolean }[];
+    assert.deepEqual(rows.map((r) => r.discarded), [false, true], 'the second notification recorded an offer, then discarded it with its event');
+    assert.equal(bodyOf(created[0]!).id, rows[0]!.id);
+    assert.equal((await database.db('webhook_deliveries').where({ event_id: rows[1]!.id })).length, 0, 'nothing holds later events back');
   });
 
   test('an earlier event the receiver refuses (400, dead-lettered) does not hold the later ones back', async () => {
