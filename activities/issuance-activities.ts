@@ -14,6 +14,8 @@ import type { OfferSecrets } from '../src/oid4vci/offer-secrets';
 import { OfferFailure } from '../workflows/contracts/credential-offer';
 import { bitstringStatusListEntry } from '../src/credentials/vc20-jose-issuer';
 import { issuedCredentialRef } from '../src/db/status-lists-repository';
+import type { WebhookOutbox } from '../src/db/webhook-outbox-repository';
+import { credentialIssuedEvent, offerRedeemedEvent } from '../src/webhooks/offer-events';
 
 export interface IssuanceActivityDeps {
   config: Config;
@@ -24,11 +26,12 @@ export interface IssuanceActivityDeps {
   secrets: OfferSecrets;
   statusLists: StatusListsRepository;
   revocations: RevocationsRepository;
+  outbox: WebhookOutbox;
 }
 
 const toDate = (v: number | string | Date | undefined): Date | null => (v === undefined ? null : typeof v === 'number' ? new Date(v * 1000) : new Date(v));
 
-export const createIssuanceActivities = ({ config, offers, documents, issuance, issued, secrets, statusLists, revocations }: IssuanceActivityDeps) => ({
+export const createIssuanceActivities = ({ config, offers, documents, issuance, issued, secrets, statusLists, revocations, outbox }: IssuanceActivityDeps) => ({
   /**
    * Signs one credential of the offer's document per holder key (OpenID4VCI 1.0 batch issuance),
    * records them and parks them, sealed, for the waiting /credential request. Returns only pickup
@@ -68,11 +71,14 @@ export const createIssuanceActivities = ({ config, offers, documents, issuance, 
     const validity = { ...(doc.meta.credential_valid_from !== undefined ? { validFrom: doc.meta.credential_valid_from } : {}), ...(doc.meta.credential_valid_to !== undefined ? { validUntil: doc.meta.credential_valid_to } : {}) };
     const credentials: string[] = [];
     const records: IssuedCredentialRecord[] = [];
+    const statusUris: string[] = [];
     try {
       for (const [i, holderJwk] of holderJwks.entries()) {
         const allocation = allocations[i]!;
         const uri = statusListUri(config.issuerUrl, allocation.family, allocation.family === 'w3c' ? 'revocation' : 'status', allocation.number);
         const status = { status_list: { idx: allocation.idx, uri } };
+        // The list the credential names (ldp_vc: the Data Integrity form), as its credential.issued event reports it.
+        statusUris.push(type.format === 'ldp_vc' ? w3cStatusListUri(config.issuerUrl, 'revocation', allocation.number, 'data-integrity') : uri);
         const record = { offer_id: offerId, ...key, holder_key_thumbprint: holderKeyThumbprint(parseHolderJwk(holderJwk)), status_list_id: allocation.listId, status_index: allocation.idx };
         switch (type.format) {
           case 'mso_mdoc': {
@@ -91,7 +97,7 @@ export const createIssuanceActivities = ({ config, offers, documents, issuance, 
           case 'ldp_vc': {
             // The document with its Data Integrity proof (ecdsa-rdfc-2019), bound to the holder by did:jwk;
             // claims no context defines expand under the VC 2.0 @vocab; its status list is the Data Integrity form. Parked as JSON text.
-            const credentialStatus = bitstringStatusListEntry({ statusListCredential: w3cStatusListUri(config.issuerUrl, 'revocation', allocation.number, 'data-integrity'), statusListIndex: allocation.idx });
+            const credentialStatus = bitstringStatusListEntry({ statusListCredential: statusUris[i]!, statusListIndex: allocation.idx });
             const made = await issuance.makeVc20DataIntegrity({ types: [offer.vct], documentData: doc.document_data, subjectDid: holderDidJwk(parseHolderJwk(holderJwk)), ...validity, credentialStatus, undefinedTerms: true });
             credentials.push(JSON.stringify(made.credential));
             records.push({ ...record, format: type.format, valid_from: toDate(made.validFrom), valid_until: toDate(made.validUntil) });
@@ -107,7 +113,18 @@ export const createIssuanceActivities = ({ config, offers, documents, issuance, 
             throw new Error(`no issuer for format ${(type.format satisfies never) as string}`);
         }
       }
-      return { pickupIds: await issued.recordAndPark(requestKey, records, credentials, (trx, recordIds) => statusLists.markIssued(trx, requestKey, recordIds.map(issuedCredentialRef))) };
+      const offerIds = { offer_id: offerId, workflow_id: offer.workflow_id, ...key };
+      const pickupIds = await issued.recordAndPark(requestKey, records, credentials, async (trx, recordIds) => {
+        await statusLists.markIssued(trx, requestKey, recordIds.map(issuedCredentialRef));
+        // The webhook events in the same transaction: the redemption first (if the gateway died before
+        // recording it, this proven redemption records it now), then one per credential (ids, never the credential).
+        await outbox.record(trx, offerRedeemedEvent(offerIds));
+        for (const [i, id] of recordIds.entries()) {
+          const r = records[i]!;
+          await outbox.record(trx, credentialIssuedEvent(offerIds, { id, format: r.format, credential_configuration_id: offer.vct, status_list_uri: statusUris[i] ?? null, status_index: r.status_index ?? null }));
+        }
+      });
+      return { pickupIds };
     } catch (err) {
       // Nothing was recorded: the indices go back to the free ones (issued ones are never released).
       await statusLists.release(requestKey);

@@ -3,6 +3,7 @@ import type { Config } from '../src/config/config';
 import type { DocumentsRepository, StoredIdentity } from '../src/db/documents-repository';
 import type { KycRepository } from '../src/db/kyc-repository';
 import type { OffersRepository } from '../src/db/offers-repository';
+import type { WebhookOutbox } from '../src/db/webhook-outbox-repository';
 import { normalizeDate } from '../src/identity/date-normalization';
 import { matchIdentityYielding } from '../src/identity/identity-matching';
 import { fileTypeOfMediaType } from '../src/kyc/file-types';
@@ -18,6 +19,7 @@ export interface KycActivityDeps {
   kyc: KycRepository;
   documents: DocumentsRepository;
   offers: OffersRepository;
+  outbox: WebhookOutbox;
   secrets: OfferSecrets;
   sendNoticeEmail: (input: NoticeEmailInput) => Promise<{ messageId: string }>;
 }
@@ -27,7 +29,7 @@ export interface KycActivityDeps {
  * counters only: attribute values, e-mail addresses, reasons and files are read here, from
  * kyc_applications and kyc_files, and never returned into the history.
  */
-export const createKycActivities = ({ config, kyc, documents, offers, secrets, sendNoticeEmail }: KycActivityDeps) => {
+export const createKycActivities = ({ config, kyc, documents, offers, secrets, sendNoticeEmail, outbox }: KycActivityDeps) => {
   const templates = createKycTemplates(config);
   const workflowId = () => Context.current().info.workflowExecution?.workflowId ?? 'onboarding';
   const applicationOf = async (applicationId: string) => {
@@ -116,7 +118,7 @@ export const createKycActivities = ({ config, kyc, documents, offers, secrets, s
         { meta: { ...key }, identities: [identity], document_data: claims },
         { requestId: `kyc-${applicationId}`, actor: 'kyc:onboarding', action: 'kyc.document.store', target: { ...key, application_id: applicationId } },
       );
-      return prepareOffer({ config, documents, offers, secrets }, key, app.email ?? undefined);
+      return prepareOffer({ config, documents, offers, secrets, outbox }, key, app.email ?? undefined);
     },
   };
 };

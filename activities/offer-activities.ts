@@ -1,25 +1,28 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DocumentsRepository } from '../src/db/documents-repository';
 import type { OffersRepository } from '../src/db/offers-repository';
+import type { WebhookOutbox } from '../src/db/webhook-outbox-repository';
 import type { Config } from '../src/config/config';
 import { offersEnded } from '../src/metrics/metrics';
 import { prepareOffer } from '../src/oid4vci/offer-preparation';
 import type { PreparedOffer } from '../workflows/contracts/batch-offer';
 import type { OfferSecrets } from '../src/oid4vci/offer-secrets';
-import type { OfferState } from '../workflows/contracts/credential-offer';
+import { offerEndEventId, type OfferState } from '../workflows/contracts/credential-offer';
 
 export interface OfferActivityDeps {
   config: Config;
   offers: OffersRepository;
   documents: DocumentsRepository;
   secrets: OfferSecrets;
+  /** The webhook outbox and ordering ledger (migration 0021). */
+  outbox: WebhookOutbox;
   sendPinEmail: (input: { to: string; pin: string; reference: string; idempotencyKey: string }) => Promise<{ messageId: string }>;
 }
 
-export const createOfferActivities = ({ config, offers, documents, secrets, sendPinEmail }: OfferActivityDeps) => ({
+export const createOfferActivities = ({ config, offers, documents, secrets, sendPinEmail, outbox }: OfferActivityDeps) => ({
   /** Records a new offer for one document of a batch (see prepareOffer); the batch workflow then starts it. */
   async prepareBatchOffer({ authenticSource, vct, documentId }: { authenticSource: string; vct: string; documentId: string }): Promise<PreparedOffer> {
-    return prepareOffer({ config, documents, offers, secrets }, { authentic_source: authenticSource, vct, document_id: documentId });
+    return prepareOffer({ config, documents, offers, secrets, outbox }, { authentic_source: authenticSource, vct, document_id: documentId });
   },
 
   /**
@@ -52,7 +55,9 @@ export const createOfferActivities = ({ config, offers, documents, secrets, send
 
   /** Records how the offer ended, so /token and /offers answer without asking Temporal. */
   async closeOffer({ offerId, state }: { offerId: string; state: OfferState }): Promise<void> {
-    await offers.close(offerId, state);
+    const offer = await offers.byId(offerId);
+    // The end event's deliveries (started by the workflow) take their place in the document's order, after every earlier event.
+    await offers.close(offerId, state, offer ? (trx) => outbox.recordOrdered(trx, { id: offerEndEventId(offerId, state), type: `credential_offer.${state.toLowerCase()}`, authentic_source: offer.authentic_source, vct: offer.vct, document_id: offer.document_id }) : undefined);
     offersEnded.inc({ state });
   },
 });

@@ -7,6 +7,7 @@ import type { AuditLogRepository } from '../src/db/audit-log-repository';
 import type { IssuedCredentialsRepository } from '../src/db/issued-credentials-repository';
 import type { OffersRepository } from '../src/db/offers-repository';
 import { STATUS_EVENT_ID, type StatusEventsRepository, verifyStatusEvent } from '../src/db/status-events-repository';
+import { type OrderedDeliveryRow as OrderedDelivery, outboxWebhookEvent, type WebhookOutbox } from '../src/db/webhook-outbox-repository';
 import { DEAD_LETTERED_EVENT_TYPE, deadLetteredEventId, type WebhookEvent, WebhookFailure, WebhookRetryable } from '../workflows/contracts/webhook-delivery';
 
 export interface WebhookDeps {
@@ -23,12 +24,17 @@ export interface WebhookDeps {
   audit: Pick<AuditLogRepository, 'webhookDeadLetter'>;
   /** The `webhooks` key's signer (X-Body-Signature, Bearer JWT); opened only when a subscriber wants either. */
   webhookSigner: () => Promise<WebhookSigner>;
+  /** The outbox (events recorded with their change) and the per-document ordering of deliveries (migration 0021). */
+  outbox: Pick<WebhookOutbox, 'byId' | 'delivery' | 'earlierPending' | 'noteWait' | 'noteAttempt' | 'finish'>;
   /** Source of jitter in [0, 1); Math.random by default. */
   random?: () => number;
 }
 
 /** Lifetime of the Bearer JWT of a webhook call, in seconds (seed 002: a short `exp`). */
 export const WEBHOOK_JWT_TTL_SECONDS = 60;
+
+/** Longest pause between two looks at whether the earlier event of the same document has been delivered. */
+const ORDER_POLL_MAX_MS = 5_000;
 
 /**
  * The wait before retry `attempt + 1` (attempt 1 = the first call): exponential backoff from
@@ -67,8 +73,15 @@ const OFFER_EVENT_ID = /^offer\.(.+)\.([a-z_]+)$/;
  * 1. the id names an offer event; 2. the offer exists, belongs to the subscriber and is closed in the
  * named state; 3. type and data equal the record (and the count of credentials issued for it).
  */
-export async function verifyWebhookEvent(source: string, event: WebhookEvent, deps: Pick<WebhookDeps, 'offers' | 'issued' | 'audit'>): Promise<WebhookEventCheck> {
+export async function verifyWebhookEvent(source: string, event: WebhookEvent, deps: Pick<WebhookDeps, 'offers' | 'issued' | 'audit' | 'outbox'>): Promise<WebhookEventCheck> {
   if (event.id.startsWith(deadLetteredEventId(''))) return verifyDeadLetteredEvent(source, event, deps);
+  // Events of the outbox (offer created, redeemed, credential issued, wallet notification) are rebuilt from their row.
+  const recorded = await deps.outbox.byId(event.id);
+  if (recorded) {
+    if (recorded.authentic_source !== source || recorded.discarded) return { success: false, error: 'no event of this subscriber has that id' };
+    const rebuilt = outboxWebhookEvent(recorded);
+    return sameEvent(event, rebuilt) ? { success: true, event: rebuilt } : { success: false, error: 'the event does not match its record' };
+  }
   const match = OFFER_EVENT_ID.exec(event.id);
   if (!match) return { success: false, error: 'event id is not an offer event the issuer produced' };
   const [, offerId, state] = match as unknown as [string, string, string];
@@ -112,7 +125,7 @@ async function verifyDeadLetteredEvent(source: string, event: WebhookEvent, deps
   return sameEvent(event, rebuilt) ? { success: true, event: rebuilt } : { success: false, error: 'the event does not match the dead letter' };
 }
 
-export const createWebhookActivities = ({ config, secret, fetch, offers, issued, audit, statusEvents, webhookSigner, random = Math.random }: WebhookDeps) => {
+export const createWebhookActivities = ({ config, secret, fetch, offers, issued, audit, statusEvents, outbox, webhookSigner, random = Math.random }: WebhookDeps) => {
   const serviceDid = didWebFromUrl(config.issuerUrl);
   const policy = config.file.webhooks.delivery;
   return {
@@ -129,63 +142,98 @@ export const createWebhookActivities = ({ config, secret, fetch, offers, issued,
      * attempt; any other 4xx means the subscriber refuses this event, so retrying cannot help.
      */
     async deliverWebhook(input: { subscriber: string; event: WebhookEvent; authenticSource?: string }): Promise<{ status: number; attempt: number }> {
-      const endpoint = webhookEndpoint(config, input.subscriber);
-      const source = input.authenticSource ?? input.subscriber;
-      if (!endpoint) throw ApplicationFailure.nonRetryable(`no webhook endpoint configured for ${input.subscriber}`, WebhookFailure.NotConfigured);
-      // Status changes (revoked, suspended, reinstated) are rebuilt from their own rows; offer events from the offer's.
-      const check = STATUS_EVENT_ID.test(input.event.id) && statusEvents ? await verifyStatusEvent(source, input.event, statusEvents) : await verifyWebhookEvent(source, input.event, { offers, issued, audit });
-      if (!check.success) throw ApplicationFailure.nonRetryable(`event refused: ${check.error}`, WebhookFailure.EventUnverified);
-      if (!webhookSubscribersFor(config, source, check.event.type).includes(input.subscriber)) {
-        throw ApplicationFailure.nonRetryable(`event refused: ${input.subscriber} is not subscribed to ${check.event.type} of ${source}`, WebhookFailure.EventUnverified);
-      }
-      const { event } = check;
-      const body = Buffer.from(JSON.stringify(event), 'utf8');
-      const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': event.id, 'user-agent': 'durable-issuer-webhooks' };
-      if (endpoint.auth_secret_env) {
-        const value = secret(endpoint.auth_secret_env);
-        if (!value) throw ApplicationFailure.nonRetryable(`environment variable ${endpoint.auth_secret_env} is not set`, WebhookFailure.NotConfigured);
-        headers[endpoint.auth_header.toLowerCase()] = value;
-      }
-      if (endpoint.body_signature || endpoint.bearer_jwt) {
-        const signer = await webhookSigner();
-        // Seed 002 "Request Signature": base64 of the SHA3-256 signature over the exact body bytes.
-        if (endpoint.body_signature) headers['x-body-signature'] = signer.signBody(body);
-        if (endpoint.bearer_jwt) {
-          // Seed 002 "Bearer Token" (RFC 7519): iss our service DID, aud the subscriber's; a fresh jti per attempt.
-          const iat = Math.floor(Date.now() / 1000);
-          const token = await signer.signJwt({
-            iss: serviceDid,
-            aud: endpoint.bearer_jwt.audience,
-            iat,
-            exp: iat + WEBHOOK_JWT_TTL_SECONDS,
-            jti: randomUUID(),
-            body_sha3_256: createHash('sha3-256').update(body).digest('base64url'),
-          });
-          headers.authorization = `Bearer ${token}`;
-        }
-      }
-      const ctx = Context.current();
-      const { attempt } = ctx.info;
-      const retry = (message: string, retryAfterMs?: number): never => {
-        const delay = retryDelayMs(attempt, policy, retryAfterMs, random);
-        const firstAttemptAt = ctx.info.scheduledTimestampMs;
-        if (Date.now() + delay - firstAttemptAt > policy.horizon * 1000) {
-          throw ApplicationFailure.nonRetryable(`${message}; no retry: the delivery horizon (${policy.horizon} s) has passed`, WebhookRetryable.HorizonPassed);
-        }
-        throw ApplicationFailure.create({ message, type: WebhookRetryable.Failed, nonRetryable: false, nextRetryDelay: delay });
-      };
-      let response: Response;
+      // Ordered deliveries (a row in webhook_deliveries) record how they ended, so the next event of their document may go.
+      const ordered = await outbox.delivery(input.subscriber, input.event.id);
+      if (!ordered) return send(input, undefined);
       try {
-        response = await fetch(endpoint.url, { method: 'POST', headers, body, signal: AbortSignal.any([ctx.cancellationSignal, AbortSignal.timeout(policy.attempt_timeout * 1000)]), redirect: 'error' });
+        const result = await send(input, ordered);
+        await outbox.finish(input.subscriber, input.event.id, 'DELIVERED');
+        return result;
       } catch (err) {
-        if (ctx.cancellationSignal.aborted) throw err;
-        return retry(`webhook call failed: ${(err as Error).name === 'TimeoutError' ? `no answer within ${policy.attempt_timeout} s` : (err as Error).message}`);
+        if (err instanceof ApplicationFailure && err.nonRetryable) {
+          const state = err.type === WebhookFailure.NotConfigured ? 'NOT_CONFIGURED' : err.type === WebhookFailure.EventUnverified ? 'REFUSED' : 'DEAD_LETTERED';
+          await outbox.finish(input.subscriber, input.event.id, state);
+        }
+        throw err;
       }
-      await response.body?.cancel();
-      if (response.ok) return { status: response.status, attempt };
-      const message = `subscriber answered HTTP ${response.status}`;
-      if (response.status >= 500 || response.status === 408 || response.status === 429) return retry(message, parseRetryAfter(response.headers.get('retry-after'), Date.now()));
-      throw ApplicationFailure.nonRetryable(message, WebhookFailure.Rejected);
     },
   };
+
+  /**
+   * One attempt. An ordered delivery first waits (a retry after a short pause, not counted as an
+   * attempt) while an earlier event of the same document to the same subscriber is still being
+   * delivered: so a subscriber that was down gets them in the order they happened. The wait is
+   * bounded by the horizon (then it sends anyway: order is given up before an event is).
+   */
+  async function send(input: { subscriber: string; event: WebhookEvent; authenticSource?: string }, ordered: OrderedDelivery | undefined): Promise<{ status: number; attempt: number }> {
+    const ctx = Context.current();
+    if (ordered && ordered.state === 'PENDING' && ordered.first_attempt_at === null && Date.now() - new Date(ordered.created_at).getTime() < policy.horizon * 1000) {
+      const earlier = await outbox.earlierPending(ordered);
+      if (earlier !== undefined) {
+        await outbox.noteWait(input.subscriber, input.event.id);
+        // Short pauses: the earlier delivery paces the subscriber; this one only watches for its end.
+        const pause = Math.min(retryDelayMs(ordered.waits + 1, policy, undefined, random), ORDER_POLL_MAX_MS);
+        throw ApplicationFailure.create({ message: `waiting for the delivery of ${earlier} (same document, earlier)`, type: WebhookRetryable.Waiting, nonRetryable: false, nextRetryDelay: pause });
+      }
+    }
+    const endpoint = webhookEndpoint(config, input.subscriber);
+    const source = input.authenticSource ?? input.subscriber;
+    if (!endpoint) throw ApplicationFailure.nonRetryable(`no webhook endpoint configured for ${input.subscriber}`, WebhookFailure.NotConfigured);
+    // Status changes (revoked, suspended, reinstated) are rebuilt from their own rows; offer events from the offer's.
+    const check = STATUS_EVENT_ID.test(input.event.id) && statusEvents ? await verifyStatusEvent(source, input.event, statusEvents) : await verifyWebhookEvent(source, input.event, { offers, issued, audit, outbox });
+    if (!check.success) throw ApplicationFailure.nonRetryable(`event refused: ${check.error}`, WebhookFailure.EventUnverified);
+    if (!webhookSubscribersFor(config, source, check.event.type).includes(input.subscriber)) {
+      throw ApplicationFailure.nonRetryable(`event refused: ${input.subscriber} is not subscribed to ${check.event.type} of ${source}`, WebhookFailure.EventUnverified);
+    }
+    const { event } = check;
+    const body = Buffer.from(JSON.stringify(event), 'utf8');
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': event.id, 'user-agent': 'durable-issuer-webhooks' };
+    if (endpoint.auth_secret_env) {
+      const value = secret(endpoint.auth_secret_env);
+      if (!value) throw ApplicationFailure.nonRetryable(`environment variable ${endpoint.auth_secret_env} is not set`, WebhookFailure.NotConfigured);
+      headers[endpoint.auth_header.toLowerCase()] = value;
+    }
+    if (endpoint.body_signature || endpoint.bearer_jwt) {
+      const signer = await webhookSigner();
+      // Seed 002 "Request Signature": base64 of the SHA3-256 signature over the exact body bytes.
+      if (endpoint.body_signature) headers['x-body-signature'] = signer.signBody(body);
+      if (endpoint.bearer_jwt) {
+        // Seed 002 "Bearer Token" (RFC 7519): iss our service DID, aud the subscriber's; a fresh jti per attempt.
+        const iat = Math.floor(Date.now() / 1000);
+        const token = await signer.signJwt({
+          iss: serviceDid,
+          aud: endpoint.bearer_jwt.audience,
+          iat,
+          exp: iat + WEBHOOK_JWT_TTL_SECONDS,
+          jti: randomUUID(),
+          body_sha3_256: createHash('sha3-256').update(body).digest('base64url'),
+        });
+        headers.authorization = `Bearer ${token}`;
+      }
+    }
+    // Attempts and the horizon count from the first real attempt (an ordered delivery may have waited
+    // before); a redelivery (its row has ended) counts from its own start, as any new run.
+    const waited = ordered?.state === 'PENDING' ? ordered : undefined;
+    const firstAttemptAt = waited ? (await outbox.noteAttempt(input.subscriber, input.event.id)).getTime() : ctx.info.scheduledTimestampMs;
+    const attempt = ctx.info.attempt - (waited?.waits ?? 0);
+    const retry = (message: string, retryAfterMs?: number): never => {
+      const delay = retryDelayMs(attempt, policy, retryAfterMs, random);
+      if (Date.now() + delay - firstAttemptAt > policy.horizon * 1000) {
+        throw ApplicationFailure.nonRetryable(`${message}; no retry: the delivery horizon (${policy.horizon} s) has passed`, WebhookRetryable.HorizonPassed);
+      }
+      throw ApplicationFailure.create({ message, type: WebhookRetryable.Failed, nonRetryable: false, nextRetryDelay: delay });
+    };
+    let response: Response;
+    try {
+      response = await fetch(endpoint.url, { method: 'POST', headers, body, signal: AbortSignal.any([ctx.cancellationSignal, AbortSignal.timeout(policy.attempt_timeout * 1000)]), redirect: 'error' });
+    } catch (err) {
+      if (ctx.cancellationSignal.aborted) throw err;
+      return retry(`webhook call failed: ${(err as Error).name === 'TimeoutError' ? `no answer within ${policy.attempt_timeout} s` : (err as Error).message}`);
+    }
+    await response.body?.cancel();
+    if (response.ok) return { status: response.status, attempt };
+    const message = `subscriber answered HTTP ${response.status}`;
+    if (response.status >= 500 || response.status === 408 || response.status === 429) return retry(message, parseRetryAfter(response.headers.get('retry-after'), Date.now()));
+    throw ApplicationFailure.nonRetryable(message, WebhookFailure.Rejected);
+  }
 };

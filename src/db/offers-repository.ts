@@ -27,8 +27,16 @@ export interface OfferRecord {
 
 export function createOffersRepository(db: Db) {
   return {
-    async create(offer: Omit<OfferRecord, 'state' | 'created_at' | 'closed_at' | 'pin_generation'>): Promise<void> {
-      await db('credential_offers').insert(offer);
+    /** Records a new offer; `inTransaction` runs in the same transaction (the `credential_offer.created` event, src/webhooks/offer-events.ts). */
+    async create(offer: Omit<OfferRecord, 'state' | 'created_at' | 'closed_at' | 'pin_generation'>, inTransaction?: (trx: Db) => Promise<void>): Promise<void> {
+      if (!inTransaction) {
+        await db('credential_offers').insert(offer);
+        return;
+      }
+      await db.transaction(async (trx) => {
+        await trx('credential_offers').insert(offer);
+        await inTransaction(trx);
+      });
     },
     async byId(offerId: string): Promise<OfferRecord | undefined> {
       return db('credential_offers').where({ offer_id: offerId }).first();
@@ -40,16 +48,24 @@ export function createOffersRepository(db: Db) {
       return db('credential_offers').where({ code_hash: codeHash }).first();
     },
     /** The token endpoint redeemed the code: /offers and /token stop serving it without asking Temporal. */
-    async markRedeemed(offerId: string): Promise<void> {
-      await db('credential_offers').where({ offer_id: offerId, state: 'OFFERED' }).update({ state: 'REDEEMED' });
+    /** `inTransaction` runs in the same transaction when this call made the change (the `credential_offer.redeemed` event). */
+    async markRedeemed(offerId: string, inTransaction?: (trx: Db) => Promise<void>): Promise<void> {
+      await db.transaction(async (trx) => {
+        const changed = await trx('credential_offers').where({ offer_id: offerId, state: 'OFFERED' }).update({ state: 'REDEEMED' });
+        if (changed > 0) await inTransaction?.(trx);
+      });
     },
     /** The workflow re-sent the PIN: from now on only generation `generation`'s PIN redeems the code (never lowered). */
     async setPinGeneration(offerId: string, generation: number): Promise<void> {
       await db('credential_offers').where({ offer_id: offerId }).andWhere('pin_generation', '<', generation).update({ pin_generation: generation });
     },
     /** The workflow ended with `state`. */
-    async close(offerId: string, state: OfferState): Promise<void> {
-      await db('credential_offers').where({ offer_id: offerId }).update({ state, closed_at: db.fn.now() });
+    /** `inTransaction` runs in the same transaction (the ordering rows of the offer's end event). */
+    async close(offerId: string, state: OfferState, inTransaction?: (trx: Db) => Promise<void>): Promise<void> {
+      await db.transaction(async (trx) => {
+        await trx('credential_offers').where({ offer_id: offerId }).update({ state, closed_at: trx.fn.now() });
+        await inTransaction?.(trx);
+      });
     },
     async remove(offerId: string): Promise<void> {
       await db('credential_offers').where({ offer_id: offerId }).delete();

@@ -2,11 +2,16 @@ import { z } from 'zod';
 
 /**
  * The webhook event catalogue as the OpenAPI 3.1 document publishes it (`webhooks`, OpenAPI 3.1
- * §4.8.1): what a subscriber receives. The events themselves are built by workflows/credential-offer.ts
- * and rebuilt from the database by activities/webhook-activities.ts; docs/conventions.md (Webhooks)
- * lists the planned types as well.
+ * §4.8.1): what a subscriber receives. Offer end events are built by workflows/credential-offer.ts,
+ * the other offer-path events by src/webhooks/offer-events.ts (recorded in the outbox with their
+ * change); all are rebuilt from the database by activities/webhook-activities.ts before they are sent.
+ * docs/conventions.md (Webhooks) lists the planned types as well.
  */
 export const WEBHOOK_EVENT_TYPES = {
+  'credential_offer.created': 'An offer was made for a document (POST /api/v1/notification, a batch, or a KYC approval); sent once its workflow runs',
+  'credential_offer.redeemed': 'The wallet redeemed the pre-authorized code at the token endpoint (OpenID4VCI 1.0 §6). An offer whose issuance window closes with nothing issued also ends with this type (id offer.<offer id>.redeemed, credential_offer.* end data)',
+  'credential.issued': 'One credential was signed for the wallet: format, credential configuration id, status-list entry (never the credential)',
+  'wallet_notification.received': "The wallet's notification (OpenID4VCI 1.0 §11) arrived: its event value",
   'credential_offer.issued': 'The offer ended after issuing credentials (ISSUED)',
   'credential_offer.expired': 'Nobody redeemed the pre-authorized code within code_ttl (EXPIRED)',
   'credential_offer.locked': 'Too many wrong PINs (LOCKED)',
@@ -21,10 +26,30 @@ export const WebhookEventSchema = z
   .object({
     id: z.string().meta({ description: 'Unique per event (offer events: offer.<offer id>.<state>; dead letters: webhook_dead_lettered.<run id>); also the Idempotency-Key header, stable across retries and redeliveries' }),
     type: z.enum(Object.keys(WEBHOOK_EVENT_TYPES) as [keyof typeof WEBHOOK_EVENT_TYPES]),
-    occurred_at: z.string().meta({ description: 'ISO 8601 time the offer closed, or the delivery was dead-lettered' }),
+    occurred_at: z.string().meta({ description: 'ISO 8601 time of the change (the offer recorded, redeemed, closed; the credential recorded; the notification received; the delivery dead-lettered). Per subscriber and document, events arrive in this order' }),
     data: z
       .union([
-        z.object({ vct: z.string(), document_id: z.string(), offer_id: z.string(), credentials_issued: z.number().int() }).meta({ description: 'credential_offer.*' }),
+        z.object({ vct: z.string(), document_id: z.string(), offer_id: z.string(), credentials_issued: z.number().int() }).meta({ description: 'credential_offer.issued, .expired, .locked, .cancelled (the offer ended; ids offer.<offer id>.<state>)' }),
+        z
+          .object({ authentic_source: z.string(), vct: z.string(), document_id: z.string(), offer_id: z.string(), workflow_id: z.string(), expires_at: z.string().optional() })
+          .meta({ description: 'credential_offer.created (ids offer_created.<offer id>; expires_at: when the pre-authorized code expires), credential_offer.redeemed (ids offer_redeemed.<offer id>)' }),
+        z
+          .object({
+            authentic_source: z.string(),
+            vct: z.string(),
+            document_id: z.string(),
+            offer_id: z.string(),
+            workflow_id: z.string(),
+            credential_id: z.string(),
+            format: z.string(),
+            credential_configuration_id: z.string(),
+            status_list_uri: z.string().nullable(),
+            status_index: z.number().int().nullable(),
+          })
+          .meta({ description: 'credential.issued (ids credential_issued.<credential id>, the issued-credential record)' }),
+        z
+          .object({ authentic_source: z.string(), vct: z.string(), document_id: z.string(), offer_id: z.string(), workflow_id: z.string(), event: z.enum(['credential_accepted', 'credential_failure', 'credential_deleted']) })
+          .meta({ description: 'wallet_notification.received (ids wallet_notification.<offer id>.<event>)' }),
         z.object({ subscriber: z.string(), event_id: z.string(), event_type: z.string(), authentic_source: z.string(), delivery_workflow_id: z.string() }).meta({ description: 'webhook.dead_lettered' }),
         z.object({ vct: z.string(), document_id: z.string(), credentials_changed: z.number().int() }).meta({ description: 'document.revoked, .suspended, .reinstated (ids status.<random>)' }),
       ])

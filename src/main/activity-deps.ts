@@ -18,6 +18,7 @@ import { createRevocationsRepository } from '../db/revocations-repository';
 import { createStatusListsRepository } from '../db/status-lists-repository';
 import { createStatusEventsRepository } from '../db/status-events-repository';
 import { createOfferSecrets } from '../oid4vci/offer-secrets';
+import { webhookOutboxFor } from '../webhooks/outbox-dispatcher';
 
 /** Where `dev` without SMTP_URL puts PIN e-mails (.eml files), so the local demo works end to end. */
 export const devMailboxDir = (config: Config) => join(config.dataDir, 'mailbox');
@@ -42,6 +43,7 @@ export async function createActivityDeps(config: Config, db: Db, overrides: Part
     secret: (name) => process.env[name],
     fetch: globalThis.fetch,
     offers: createOffersRepository(db),
+    outbox: webhookOutboxFor(config, db),
     documents: createDocumentsRepository(db, { dateFormats: config.file.identity_matching.date_formats }),
     secrets: createOfferSecrets(subkeys.offerSecrets),
     issuance: instrumentIssuance(createIssuanceService({ config, keyStore }), 'offer'),

@@ -59,6 +59,7 @@ import { revocationRoutes } from '../gateway/datastore/revocation-routes';
 import { statusListRoutes } from '../gateway/status/status-list-routes';
 import { createOfferSecrets } from '../oid4vci/offer-secrets';
 import { createOfferService } from '../oid4vci/offer-service';
+import { startOutboxDispatcher, webhookOutboxFor } from '../webhooks/outbox-dispatcher';
 import { startGrpcServer } from '../grpc/grpc-server';
 import { createIssuerGrpcHandlers } from '../grpc/issuer-grpc-handlers';
 import { createGrpcAccessPolicy } from '../grpc/grpc-authorization';
@@ -111,7 +112,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const documents = createDocumentsRepository(db, { dateFormats: config.file.identity_matching.date_formats });
   const offers = createOffersRepository(db);
   const secrets = createOfferSecrets(subkeys.offerSecrets);
-  const offerService = createOfferService({ config, documents, offers, secrets, temporal: temporal.client, issued: createIssuedCredentialsRepository(db, subkeys.pickupSealing) });
+  const offerService = createOfferService({ config, documents, offers, secrets, temporal: temporal.client, issued: createIssuedCredentialsRepository(db, subkeys.pickupSealing), outbox: webhookOutboxFor(config, db) });
   const kms = createKmsService({ keys: createKmsKeysRepository(db), sealing: subkeys.keySealing });
   const x509Stores = createX509StoreRepository(db);
   const crls = createCrlService({ repo: createX509CrlRepository(db), kms, issuerIacaKey: (kid) => keyStore.openIaca(kid), issuerUrl: config.issuerUrl });
@@ -205,13 +206,18 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   const db = createDb(requireSetting(config.env.DATABASE_URL, 'DATABASE_URL'));
   const activities = createActivities(await createActivityDeps(config, db));
   const running = await startIssuerWorker({ ...temporalOptions(config), namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE, activities, logger, upkeepSchedule: true });
+  // The webhook outbox's dispatcher (src/webhooks/outbox-dispatcher.ts): starts the deliveries of events recorded with their change.
+  const temporal = await connectTemporalClient(temporalOptions(config), config.env.TEMPORAL_NAMESPACE);
+  const dispatcher = startOutboxDispatcher({ client: temporal.client, outbox: webhookOutboxFor(config, db), taskQueue: config.env.TEMPORAL_TASK_QUEUE, logger });
   let closing: Promise<void> | undefined;
   return {
     name: 'worker',
     running,
     close: () =>
       (closing ??= (async () => {
+        await dispatcher.close();
         await running.close();
+        await temporal.close();
         await db.destroy();
       })()),
   };

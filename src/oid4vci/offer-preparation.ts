@@ -2,6 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { type Config, sourceByName } from '../config/config';
 import type { DocumentKey, DocumentsRepository, DocumentUpload } from '../db/documents-repository';
 import type { OffersRepository } from '../db/offers-repository';
+import type { WebhookOutbox } from '../db/webhook-outbox-repository';
+import { offerCreatedEvent } from '../webhooks/offer-events';
 import type { PreparedOffer } from '../../workflows/contracts/batch-offer';
 import { credentialOfferWorkflowId, type PinDelivery } from '../../workflows/contracts/credential-offer';
 import type { OfferSecrets } from './offer-secrets';
@@ -14,6 +16,8 @@ export interface OfferPreparationDeps {
   documents: DocumentsRepository;
   offers: OffersRepository;
   secrets: OfferSecrets;
+  /** Where the `credential_offer.created` event is recorded, in the offer's own transaction. */
+  outbox: Pick<WebhookOutbox, 'record'>;
 }
 
 const canonicalJson = (value: unknown): string => {
@@ -50,7 +54,7 @@ export const offeredContentHash = (doc: DocumentUpload): string =>
  * token, the hash of the document content it offers, and the e-mail override. Returns the offer
  * workflow's input (ids and settings, no secret). Shared by the single and the batch notification.
  */
-export async function prepareOffer({ config, documents, offers, secrets }: OfferPreparationDeps, key: DocumentKey, email?: string): Promise<PreparedOffer> {
+export async function prepareOffer({ config, documents, offers, secrets, outbox }: OfferPreparationDeps, key: DocumentKey, email?: string): Promise<PreparedOffer> {
   const { pre_authorized_code: preAuth } = config.file.issuer;
   if (!preAuth.enabled) return { ok: false, reason: 'flow_disabled' };
   const doc = await documents.get(key);
@@ -63,7 +67,8 @@ export async function prepareOffer({ config, documents, offers, secrets }: Offer
   const pinDelivery: PinDelivery = !preAuth.pin_required ? 'none' : source?.pin_delivery === 'authentic_source' ? 'authentic_source' : 'email';
   const expiresAt = new Date(Date.now() + preAuth.code_ttl * 1000);
   const workflowId = credentialOfferWorkflowId(key.authentic_source, key.vct, key.document_id);
-  await offers.create({
+  await offers.create(
+    {
     offer_id: offerId,
     workflow_id: workflowId,
     ...key,
@@ -74,7 +79,10 @@ export async function prepareOffer({ config, documents, offers, secrets }: Offer
     pin_delivery: pinDelivery,
     email: email ?? null,
     expires_at: expiresAt,
-  });
+    },
+    // The event in the offer's transaction: recorded if and only if the offer is.
+    async (trx) => void (await outbox.record(trx, offerCreatedEvent({ offer_id: offerId, workflow_id: workflowId, ...key, expires_at: expiresAt }))),
+  );
   return {
     ok: true,
     input: {

@@ -3,6 +3,8 @@ import type { Config } from '../config/config';
 import type { DocumentKey, DocumentsRepository } from '../db/documents-repository';
 import type { IssuedCredentialsRepository } from '../db/issued-credentials-repository';
 import type { OfferRecord, OffersRepository } from '../db/offers-repository';
+import type { WebhookOutbox } from '../db/webhook-outbox-repository';
+import { offerCreatedEventId, offerRedeemedEvent, walletNotificationEvent } from '../webhooks/offer-events';
 import {
   cancelOfferSignal,
   CREDENTIAL_OFFER_WORKFLOW_TYPE,
@@ -30,6 +32,8 @@ export interface OfferServiceDeps {
   secrets: OfferSecrets;
   temporal: Client;
   issued: Pick<IssuedCredentialsRepository, 'pickUp'>;
+  /** The webhook outbox (migration 0021): offer created, redeemed and wallet notification events are recorded with their change. */
+  outbox: Pick<WebhookOutbox, 'record' | 'recordNow' | 'discard'>;
 }
 
 /** What an access token grants: the offer it was issued for, and that offer's workflow. */
@@ -56,7 +60,7 @@ const NOT_REDEEMABLE = 'The pre-authorized code is invalid, expired or already u
  * OAuth error classes of src/oid4vci/oauth-errors.ts; a Temporal outage is rethrown as it is, so the
  * endpoints answer 5xx, never a client error.
  */
-export function createOfferService({ config, documents, offers, secrets, temporal, issued }: OfferServiceDeps) {
+export function createOfferService({ config, documents, offers, secrets, temporal, issued, outbox }: OfferServiceDeps) {
   const taskQueue = config.env.TEMPORAL_TASK_QUEUE;
   const preAuth = config.file.issuer.pre_authorized_code;
   const isLive = (offer: OfferRecord | undefined): offer is OfferRecord => offer !== undefined && offer.state === 'OFFERED' && offer.expires_at.getTime() > Date.now();
@@ -81,7 +85,7 @@ export function createOfferService({ config, documents, offers, secrets, tempora
      * makes a second live offer). Prepared first, then started: a fresh document costs one round trip.
      */
     async start(key: DocumentKey, email?: string): Promise<StartedOffer> {
-      const prepared = await prepareOffer({ config, documents, offers, secrets }, key, email);
+      const prepared = await prepareOffer({ config, documents, offers, secrets, outbox }, key, email);
       if (!prepared.ok) return prepared;
       const { input } = prepared;
       const workflowId = credentialOfferWorkflowId(key.authentic_source, key.vct, key.document_id);
@@ -91,6 +95,8 @@ export function createOfferService({ config, documents, offers, secrets, tempora
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
         await offers.remove(input.offerId);
+        // The offer that was recorded is not made: its created event is never announced.
+        await outbox.discard(offerCreatedEventId(input.offerId));
         const existing = await runningOffer(workflowId);
         const record = existing ? await offers.byId(existing) : undefined;
         if (!record) return { ok: false, reason: 'closing' };
@@ -139,7 +145,8 @@ export function createOfferService({ config, documents, offers, secrets, tempora
         if (result.reason === 'locked') throw new InvalidGrant('Too many wrong tx_codes: the offer is locked');
         throw new InvalidGrant(NOT_REDEEMABLE);
       }
-      await offers.markRedeemed(offer.offer_id);
+      // The redemption event in the transaction that marks the row (only the call that changed it records it).
+      await offers.markRedeemed(offer.offer_id, async (trx) => void (await outbox.record(trx, offerRedeemedEvent(offer))));
     },
 
     /**
@@ -189,6 +196,9 @@ export function createOfferService({ config, documents, offers, secrets, tempora
 
     /** OpenID4VCI 1.0 §11: the wallet's event goes to the offer's workflow; an offer that has ended has nothing to record. */
     async walletEvent(grant: OfferGrant, event: WalletEvent): Promise<void> {
+      // The reception is the change the event reports: recorded before the workflow hears of it (a repeat records nothing new).
+      const offer = await offers.byId(grant.offerId);
+      if (offer) await outbox.recordNow(walletNotificationEvent(offer, event));
       await temporal.workflow
         .getHandle(grant.workflowId)
         .signal(walletNotificationSignal, { event })

@@ -4,16 +4,14 @@ import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { createActivities } from '../../activities';
 import { createLogger } from '../../src/logger';
-import { createActivityDeps } from '../../src/main/activity-deps';
 import { type RunningPart, startGateway } from '../../src/main/issuer-parts';
-import { type RunningWorker, startIssuerWorker } from '../../src/worker/issuer-worker';
 import { issueCredentialsUpdate, offerStateQuery, redeemOfferUpdate } from '../../workflows/contracts/credential-offer';
 import { startSmtpReceiver, waitForPin as waitForPinEmail } from '../support/smtp-receiver';
 import { createTestDatabase, loadTestConfig, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';
+import { startTestWorker, type TestWorker } from '../support/test-worker';
 
 /**
  * Issue 15 on the offer path, from outside: what a PIN e-mail, a workflow history, the database and
@@ -48,8 +46,7 @@ describe('credential offer hardening (issue 15: findings 2, 3, 4, 6, 10)', () =>
   let smtp: Awaited<ReturnType<typeof startSmtpReceiver>>;
   let hookServer: ReturnType<typeof createHttpServer>;
   let gateway: RunningPart;
-  let worker: RunningWorker;
-  let connection: Connection;
+  let worker: TestWorker;
   let client: Client;
   let base: string;
   const gatewayLog = captureLog();
@@ -75,23 +72,15 @@ describe('credential offer hardening (issue 15: findings 2, 3, 4, 6, 10)', () =>
       }),
       { DATABASE_URL: database.url, TEMPORAL_ADDRESS: testEnv().temporalAddress, TEMPORAL_TASK_QUEUE: uniqueName('hardening'), PORT: '0', SMTP_URL: smtp.url, ISSUER_URL: 'https://issuer.example.org' },
     );
-    worker = await startIssuerWorker({
-      address: testEnv().temporalAddress,
-      namespace: 'default',
-      taskQueue: config.env.TEMPORAL_TASK_QUEUE,
-      activities: createActivities(await createActivityDeps(config, database.db)),
-      logger: createLogger('debug', 'worker', workerLog.stream),
-      workflowBundle: { codePath: testEnv().workflowBundle },
-    });
-    connection = await Connection.connect({ address: testEnv().temporalAddress });
-    client = new Client({ connection, namespace: 'default' });
+    // The test harness's worker: the issuer's worker and the webhook outbox dispatcher, logging here.
+    worker = await startTestWorker(config, database.db, {}, createLogger('debug', 'worker', workerLog.stream));
+    client = worker.client;
     gateway = await startGateway(config, createLogger('debug', 'gateway', gatewayLog.stream));
     base = gateway.url!;
   });
   after(async () => {
     await gateway?.close();
     await worker?.close();
-    await connection?.close();
     await smtp?.close();
     await new Promise((r) => hookServer?.close(() => r(undefined)));
     await database?.drop();

@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { createHash, createPublicKey, verify } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { importSPKI, jwtVerify } from 'jose';
@@ -10,6 +8,7 @@ import { type RunningPart, startGateway } from '../../src/main/issuer-parts';
 import { type WebhookDeliveryInput, type WebhookEvent, WEBHOOK_DELIVERY_WORKFLOW_TYPE, type WebhookDeliveryWorkflow, webhookDeliveryWorkflowId } from '../../workflows/contracts/webhook-delivery';
 import { createTestDatabase, loadTestConfig, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';
 import { startTestWorker, type TestWorker } from '../support/test-worker';
+import { webhookReceiver as receiver } from '../support/webhook-receiver';
 
 /**
  * Signed webhooks with guaranteed delivery (issue 18, seed 002 "Authentication Schemas"), on a real
@@ -24,46 +23,6 @@ const VCT = 'urn:eudi:diploma:1';
 const READER = 'reader-token-0123456789abcdef01';
 const OPERATOR = 'operator-token-0123456789abcdef0';
 const sha256Hash = (key: string) => `sha256:${createHash('sha256').update(key).digest('hex')}`;
-
-interface Received {
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-  status: number;
-}
-
-/** A subscriber on loopback that answers from a script of statuses (then 200), records every request, and can go down and come back on its port. */
-function receiver() {
-  const received: Received[] = [];
-  const script: { status: number; retryAfter?: string }[] = [];
-  let server: Server | undefined;
-  let port = 0;
-  const listen = () =>
-    new Promise<void>((resolve) => {
-      server = createServer((req, res) => {
-        const chunks: Buffer[] = [];
-        req.on('data', (c: Buffer) => chunks.push(c));
-        req.on('end', () => {
-          const next = script.shift() ?? { status: 200 };
-          received.push({ headers: req.headers, body: Buffer.concat(chunks), status: next.status });
-          res.statusCode = next.status;
-          if (next.retryAfter) res.setHeader('retry-after', next.retryAfter);
-          res.end();
-        });
-      });
-      server.listen(port, '127.0.0.1', () => {
-        port = (server!.address() as AddressInfo).port;
-        resolve();
-      });
-    });
-  const close = () =>
-    new Promise<void>((resolve) => {
-      if (!server) return resolve();
-      server.close(() => resolve());
-      server.closeAllConnections();
-      server = undefined;
-    });
-  return { received, script, listen, close, url: (path: string) => `http://127.0.0.1:${port}${path}` };
-}
 
 describe('signed webhooks: X-Body-Signature, Bearer JWT, retries, dead letters and subscribers', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -149,7 +108,7 @@ describe('signed webhooks: X-Body-Signature, Bearer JWT, retries, dead letters a
 
   test('the OpenAPI document lists the event catalogue (OpenAPI 3.1 webhooks) and the new endpoints', async () => {
     const doc = (await (await fetch(`${gateway.url}/openapi.json`)).json()) as { webhooks: Record<string, unknown>; paths: Record<string, unknown>; components: { schemas: Record<string, unknown> } };
-    assert.deepEqual(Object.keys(doc.webhooks).sort(), ['credential_offer.cancelled', 'credential_offer.expired', 'credential_offer.issued', 'credential_offer.locked', 'document.reinstated', 'document.revoked', 'document.suspended', 'webhook.dead_lettered']);
+    assert.deepEqual(Object.keys(doc.webhooks).sort(), ['credential.issued', 'credential_offer.cancelled', 'credential_offer.created', 'credential_offer.expired', 'credential_offer.issued', 'credential_offer.locked', 'credential_offer.redeemed', 'document.reinstated', 'document.revoked', 'document.suspended', 'wallet_notification.received', 'webhook.dead_lettered']);
     assert.ok(doc.components.schemas.WebhookEvent);
     for (const path of ['/service/{serviceDid}/public-info/public-key/{keyName}', '/admin/v1/webhooks/dead-letters', '/admin/v1/webhooks/dead-letters/redeliver']) assert.ok(doc.paths[path], path);
   });

@@ -6,6 +6,7 @@ import type { Db } from '../../src/db/knex';
 import { createLogger } from '../../src/logger';
 import { createActivityDeps } from '../../src/main/activity-deps';
 import { type RunningWorker, startIssuerWorker } from '../../src/worker/issuer-worker';
+import { startOutboxDispatcher, webhookOutboxFor } from '../../src/webhooks/outbox-dispatcher';
 import { testEnv } from './test-services';
 
 export interface TestWorker {
@@ -31,10 +32,14 @@ export async function startTestWorker(config: Config, db: Db, overrides: Partial
     await worker.close();
     throw err;
   });
+  const client = new Client({ connection, namespace: 'default' });
+  // As the `worker` command does: the webhook outbox's dispatcher (src/webhooks/outbox-dispatcher.ts).
+  const dispatcher = startOutboxDispatcher({ client, outbox: webhookOutboxFor(config, db), taskQueue: config.env.TEMPORAL_TASK_QUEUE, logger });
   return {
     worker,
-    client: new Client({ connection, namespace: 'default' }),
+    client,
     close: async () => {
+      await dispatcher.close();
       await worker.close();
       await connection.close();
     },

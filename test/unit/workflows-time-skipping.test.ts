@@ -16,7 +16,7 @@ import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
 import { bundleWorkflows } from '../../src/worker/issuer-worker';
 import { credentialOfferWorkflow, webhookDeliveryWorkflow } from '../../workflows';
 import { type CredentialOfferInput, issueCredentialsUpdate, offerStateQuery, redeemOfferUpdate } from '../../workflows/contracts/credential-offer';
-import type { WebhookEvent } from '../../workflows/contracts/webhook-delivery';
+import { type WebhookEvent, WebhookRetryable } from '../../workflows/contracts/webhook-delivery';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -201,6 +201,26 @@ test('a webhook delivery retries past failures with backoff and reports the atte
   );
   assert.deepEqual(status, { state: 'DELIVERED', attempts: 4, responseStatus: 204 });
   assert.deepEqual(audits, ['webhook.delivered']);
+});
+
+test('an ordered webhook delivery may wait hours for the earlier event of its document without being dead-lettered (docs/conventions.md, Webhooks)', async () => {
+  // The activity answers WebhookWaitingForEarlier (retryable, its own nextRetryDelay) while the earlier
+  // delivery is pending: here for two hours of workflow time, in 10-minute pauses, then it sends.
+  let looks = 0;
+  const { acts, audits } = webhookActivities(async () => {
+    if (++looks <= 12) throw ApplicationFailure.create({ message: 'waiting for the delivery of offer_redeemed.o-1', type: WebhookRetryable.Waiting, nonRetryable: false, nextRetryDelay: '10 minutes' });
+    return { status: 204, attempt: 1 };
+  });
+  const { status, startedAt, endedAt } = await withWorker(acts, async (taskQueue) => {
+    const handle = await env.client.workflow.start(webhookDeliveryWorkflow, { taskQueue, workflowId: `webhook-ordered-wait-${process.pid}`, args: [{ subscriber: 'hr.example.org', authenticSource: 'hr.example.org', event }] });
+    const result = await handle.result();
+    const { startTime, closeTime } = await handle.describe();
+    return { status: result, startedAt: startTime.getTime(), endedAt: closeTime?.getTime() ?? Number.NaN };
+  });
+  assert.deepEqual(status, { state: 'DELIVERED', attempts: 1, responseStatus: 204 });
+  assert.deepEqual(audits, ['webhook.delivered']);
+  assert.equal(looks, 13);
+  assert.ok(endedAt - startedAt >= 2 * 3600 * 1000, `delivered after ${(endedAt - startedAt) / 1000} s of workflow time`);
 });
 
 test('a webhook delivery that keeps failing is dead-lettered once its horizon passes', async () => {

@@ -13,6 +13,9 @@ export type CredentialOfferWorkflow = (input: CredentialOfferInput) => Promise<O
 
 export const credentialOfferWorkflowId = (source: string, vct: string, documentId: string) => `offer/${source}/${vct}/${documentId}`;
 
+/** The id of the event the workflow sends when the offer ends in `state` (workflows/credential-offer.ts builds the same). */
+export const offerEndEventId = (offerId: string, state: string) => `offer.${offerId}.${state.toLowerCase()}`;
+
 /**
  * The search attributes an offer starts with, passed by its starter (`typedSearchAttributes`): the
  * start request writes them with the visibility record, so the workflow's first task need not upsert

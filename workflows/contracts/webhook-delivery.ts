@@ -61,4 +61,6 @@ export const WebhookFailure = {
 export const WebhookRetryable = {
   Failed: 'WebhookDeliveryFailed',
   HorizonPassed: 'WebhookHorizonPassed',
+  /** An ordered delivery waits for the earlier event of its document (activities/webhook-activities.ts); not an attempt. */
+  Waiting: 'WebhookWaitingForEarlier',
 } as const;
