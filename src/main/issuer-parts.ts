@@ -149,7 +149,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       ...x509CertificateRoutes(x509),
       ...x509StoreRoutes({ config, repo: x509Stores }),
       ...x509CrlRoutes({ crls, audit }),
-      ...adminRoutes({ processes, cancelOffer: (key) => offerService.cancel(key), resendPin: (key, by) => offerService.resendPin(key, by) }),
+      ...adminRoutes({ processes, cancelOffer: (key) => offerService.cancel(key), resendPin: (key, by) => offerService.resendPin(key, by), unlockOffer: (key) => offerService.unlock(key) }),
       ...documentTimelineRoutes({ timeline: createDocumentTimeline({ db, processes }) }),
       ...webhookAdminRoutes({ deadLetters: createDeadLetters({ client: temporal.client, namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE }) }),
       ...x509AdminRoutes({ crls, replaceIfActive: (serial) => createDocumentSignerRenewal({ db, keyStore }).replaceIfActive(serial) }),

@@ -49,7 +49,7 @@ export const signingDuration = new Histogram({
   registers: [registry],
 });
 
-/** Lockouts are issuer_offers_ended_total{state="LOCKED"}: one per offer, counted when it ends. */
+/** Lockouts that were not lifted are issuer_offers_ended_total{state="LOCKED"}: one per offer, counted when it ends (still locked at expiry). */
 export const pinFailures = new Counter({
   name: 'issuer_pin_failures_total',
   help: 'Token requests refused for a wrong tx_code (PIN), including the one that locks the offer and any after it.',

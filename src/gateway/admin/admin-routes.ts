@@ -12,18 +12,20 @@ export interface AdminDeps {
   cancelOffer: (key: { authentic_source: string; vct: string; document_id: string }) => Promise<void>;
   /** Asks the document's offer workflow for a new PIN by e-mail (OfferService.resendPin). */
   resendPin: OfferService['resendPin'];
+  /** Unlocks the document's LOCKED offer workflow (OfferService.unlock). */
+  unlockOffer: OfferService['unlock'];
 }
 
 const TAG = ['Admin'];
 /** States in which the offer workflow honours its `cancel` signal (workflows/credential-offer.ts). */
-const CANCELLABLE = new Set(['OFFERED', 'REDEEMED']);
+const CANCELLABLE = new Set(['OFFERED', 'REDEEMED', 'LOCKED']);
 
 /**
  * The operator API (issue 21): find a holder's processes by business id, inspect one, act on it.
  * Admin tokens only (src/gateway/admin/admin-auth.ts); the gateway audits every call, naming the
  * action and the ids it touched (res.locals.auditAction / auditTarget).
  */
-export function adminRoutes({ processes, cancelOffer, resendPin }: AdminDeps): AnyRouteSpec[] {
+export function adminRoutes({ processes, cancelOffer, resendPin, unlockOffer }: AdminDeps): AnyRouteSpec[] {
   return [
     defineRoute({
       method: 'get',
@@ -121,6 +123,31 @@ export function adminRoutes({ processes, cancelOffer, resendPin }: AdminDeps): A
         if (resent === undefined) throw new RouteNotFoundError('This document has no running offer', { workflow_id: workflowId });
         if (resent === 'not_resendable') throw new ConflictError('The offer was redeemed, has ended, takes no PIN, or hands its PIN to its authentic source', { workflow_id: workflowId });
         return { workflow_id: workflowId, pin_generation: resent.pinGeneration, pin_delivery: resent.pinDelivery };
+      },
+    }),
+
+    defineRoute({
+      method: 'post',
+      path: '/admin/v1/offers/unlock',
+      operationId: 'adminUnlockOffer',
+      summary: 'Unlock an offer locked by too many wrong PINs',
+      description:
+        'Role operate. The offer workflow resets its wrong-PIN count and is OFFERED again: the same pre-authorized code redeems with the right PIN, until the code expires. The PIN does not change (re-send it with POST /admin/v1/offers/resend-pin if the holder lost it; that lifts the lock too). 404 when the document has no running offer; 409 CONFLICT when the offer is not LOCKED (offers made before locked offers waited ended when they locked).',
+      tags: TAG,
+      security: 'admin:operate',
+      body: OfferKeyBody,
+      response: ProcessDetailResponse,
+      errors: [400, 401, 403, 404, 409],
+      handler: async ({ body, res }) => {
+        const workflowId = credentialOfferWorkflowId(body.authentic_source, body.vct, body.document_id);
+        res.locals.auditAction = 'admin.offer.unlock';
+        res.locals.auditTarget = { workflow_id: workflowId, authentic_source: body.authentic_source, vct: body.vct, document_id: body.document_id };
+        const unlocked = await unlockOffer(body);
+        if (unlocked === undefined) throw new RouteNotFoundError('This document has no running offer', { workflow_id: workflowId });
+        if (unlocked === 'not_locked') throw new ConflictError('The offer is not locked', { workflow_id: workflowId });
+        const detail = await processes.get(workflowId);
+        if (!detail) throw new RouteNotFoundError('This document has no running offer', { workflow_id: workflowId });
+        return detail;
       },
     }),
   ];
