@@ -7,6 +7,7 @@ import type { AuditLogRepository } from '../src/db/audit-log-repository';
 import type { IssuedCredentialsRepository } from '../src/db/issued-credentials-repository';
 import type { OffersRepository } from '../src/db/offers-repository';
 import { STATUS_EVENT_ID, type StatusEventsRepository, verifyStatusEvent } from '../src/db/status-events-repository';
+import { webhookAttempts, webhookDeadLetters, webhookRetries } from '../src/metrics/metrics';
 import { DEAD_LETTERED_EVENT_TYPE, deadLetteredEventId, type WebhookEvent, WebhookFailure, WebhookRetryable } from '../workflows/contracts/webhook-delivery';
 
 export interface WebhookDeps {
@@ -112,6 +113,31 @@ async function verifyDeadLetteredEvent(source: string, event: WebhookEvent, deps
   return sameEvent(event, rebuilt) ? { success: true, event: rebuilt } : { success: false, error: 'the event does not match the dead letter' };
 }
 
+/** The issuer_webhook_attempts_total outcome of a failed attempt, by its failure type (bounded: never the message). */
+const FAILED_OUTCOMES: Record<string, 'retried' | 'gave_up' | 'rejected' | 'refused' | 'not_configured'> = {
+  [WebhookRetryable.Failed]: 'retried',
+  [WebhookRetryable.HorizonPassed]: 'gave_up',
+  [WebhookFailure.Rejected]: 'rejected',
+  [WebhookFailure.EventUnverified]: 'refused',
+  [WebhookFailure.NotConfigured]: 'not_configured',
+};
+
+/** Counts one attempt of `deliver` in the webhook metrics (src/metrics/metrics.ts): its outcome, retries and dead letters. */
+async function countedAttempt<T>(deliver: () => Promise<T>): Promise<T> {
+  try {
+    const result = await deliver();
+    webhookAttempts.inc({ outcome: 'delivered' });
+    return result;
+  } catch (err) {
+    const outcome = (err instanceof ApplicationFailure && err.type && FAILED_OUTCOMES[err.type]) || 'error';
+    webhookAttempts.inc({ outcome });
+    if (outcome === 'retried') webhookRetries.inc();
+    // The delivery workflow dead-letters on exactly these two (workflows/webhook-delivery.ts).
+    if (outcome === 'gave_up' || outcome === 'rejected') webhookDeadLetters.inc();
+    throw err;
+  }
+}
+
 export const createWebhookActivities = ({ config, secret, fetch, offers, issued, audit, statusEvents, webhookSigner, random = Math.random }: WebhookDeps) => {
   const serviceDid = didWebFromUrl(config.issuerUrl);
   const policy = config.file.webhooks.delivery;
@@ -129,63 +155,67 @@ export const createWebhookActivities = ({ config, secret, fetch, offers, issued,
      * attempt; any other 4xx means the subscriber refuses this event, so retrying cannot help.
      */
     async deliverWebhook(input: { subscriber: string; event: WebhookEvent; authenticSource?: string }): Promise<{ status: number; attempt: number }> {
-      const endpoint = webhookEndpoint(config, input.subscriber);
-      const source = input.authenticSource ?? input.subscriber;
-      if (!endpoint) throw ApplicationFailure.nonRetryable(`no webhook endpoint configured for ${input.subscriber}`, WebhookFailure.NotConfigured);
-      // Status changes (revoked, suspended, reinstated) are rebuilt from their own rows; offer events from the offer's.
-      const check = STATUS_EVENT_ID.test(input.event.id) && statusEvents ? await verifyStatusEvent(source, input.event, statusEvents) : await verifyWebhookEvent(source, input.event, { offers, issued, audit });
-      if (!check.success) throw ApplicationFailure.nonRetryable(`event refused: ${check.error}`, WebhookFailure.EventUnverified);
-      if (!webhookSubscribersFor(config, source, check.event.type).includes(input.subscriber)) {
-        throw ApplicationFailure.nonRetryable(`event refused: ${input.subscriber} is not subscribed to ${check.event.type} of ${source}`, WebhookFailure.EventUnverified);
-      }
-      const { event } = check;
-      const body = Buffer.from(JSON.stringify(event), 'utf8');
-      const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': event.id, 'user-agent': 'durable-issuer-webhooks' };
-      if (endpoint.auth_secret_env) {
-        const value = secret(endpoint.auth_secret_env);
-        if (!value) throw ApplicationFailure.nonRetryable(`environment variable ${endpoint.auth_secret_env} is not set`, WebhookFailure.NotConfigured);
-        headers[endpoint.auth_header.toLowerCase()] = value;
-      }
-      if (endpoint.body_signature || endpoint.bearer_jwt) {
-        const signer = await webhookSigner();
-        // Seed 002 "Request Signature": base64 of the SHA3-256 signature over the exact body bytes.
-        if (endpoint.body_signature) headers['x-body-signature'] = signer.signBody(body);
-        if (endpoint.bearer_jwt) {
-          // Seed 002 "Bearer Token" (RFC 7519): iss our service DID, aud the subscriber's; a fresh jti per attempt.
-          const iat = Math.floor(Date.now() / 1000);
-          const token = await signer.signJwt({
-            iss: serviceDid,
-            aud: endpoint.bearer_jwt.audience,
-            iat,
-            exp: iat + WEBHOOK_JWT_TTL_SECONDS,
-            jti: randomUUID(),
-            body_sha3_256: createHash('sha3-256').update(body).digest('base64url'),
-          });
-          headers.authorization = `Bearer ${token}`;
-        }
-      }
-      const ctx = Context.current();
-      const { attempt } = ctx.info;
-      const retry = (message: string, retryAfterMs?: number): never => {
-        const delay = retryDelayMs(attempt, policy, retryAfterMs, random);
-        const firstAttemptAt = ctx.info.scheduledTimestampMs;
-        if (Date.now() + delay - firstAttemptAt > policy.horizon * 1000) {
-          throw ApplicationFailure.nonRetryable(`${message}; no retry: the delivery horizon (${policy.horizon} s) has passed`, WebhookRetryable.HorizonPassed);
-        }
-        throw ApplicationFailure.create({ message, type: WebhookRetryable.Failed, nonRetryable: false, nextRetryDelay: delay });
-      };
-      let response: Response;
-      try {
-        response = await fetch(endpoint.url, { method: 'POST', headers, body, signal: AbortSignal.any([ctx.cancellationSignal, AbortSignal.timeout(policy.attempt_timeout * 1000)]), redirect: 'error' });
-      } catch (err) {
-        if (ctx.cancellationSignal.aborted) throw err;
-        return retry(`webhook call failed: ${(err as Error).name === 'TimeoutError' ? `no answer within ${policy.attempt_timeout} s` : (err as Error).message}`);
-      }
-      await response.body?.cancel();
-      if (response.ok) return { status: response.status, attempt };
-      const message = `subscriber answered HTTP ${response.status}`;
-      if (response.status >= 500 || response.status === 408 || response.status === 429) return retry(message, parseRetryAfter(response.headers.get('retry-after'), Date.now()));
-      throw ApplicationFailure.nonRetryable(message, WebhookFailure.Rejected);
+      return countedAttempt(() => deliverOnce(input));
     },
   };
+
+  async function deliverOnce(input: { subscriber: string; event: WebhookEvent; authenticSource?: string }): Promise<{ status: number; attempt: number }> {
+    const endpoint = webhookEndpoint(config, input.subscriber);
+    const source = input.authenticSource ?? input.subscriber;
+    if (!endpoint) throw ApplicationFailure.nonRetryable(`no webhook endpoint configured for ${input.subscriber}`, WebhookFailure.NotConfigured);
+    // Status changes (revoked, suspended, reinstated) are rebuilt from their own rows; offer events from the offer's.
+    const check = STATUS_EVENT_ID.test(input.event.id) && statusEvents ? await verifyStatusEvent(source, input.event, statusEvents) : await verifyWebhookEvent(source, input.event, { offers, issued, audit });
+    if (!check.success) throw ApplicationFailure.nonRetryable(`event refused: ${check.error}`, WebhookFailure.EventUnverified);
+    if (!webhookSubscribersFor(config, source, check.event.type).includes(input.subscriber)) {
+      throw ApplicationFailure.nonRetryable(`event refused: ${input.subscriber} is not subscribed to ${check.event.type} of ${source}`, WebhookFailure.EventUnverified);
+    }
+    const { event } = check;
+    const body = Buffer.from(JSON.stringify(event), 'utf8');
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': event.id, 'user-agent': 'durable-issuer-webhooks' };
+    if (endpoint.auth_secret_env) {
+      const value = secret(endpoint.auth_secret_env);
+      if (!value) throw ApplicationFailure.nonRetryable(`environment variable ${endpoint.auth_secret_env} is not set`, WebhookFailure.NotConfigured);
+      headers[endpoint.auth_header.toLowerCase()] = value;
+    }
+    if (endpoint.body_signature || endpoint.bearer_jwt) {
+      const signer = await webhookSigner();
+      // Seed 002 "Request Signature": base64 of the SHA3-256 signature over the exact body bytes.
+      if (endpoint.body_signature) headers['x-body-signature'] = signer.signBody(body);
+      if (endpoint.bearer_jwt) {
+        // Seed 002 "Bearer Token" (RFC 7519): iss our service DID, aud the subscriber's; a fresh jti per attempt.
+        const iat = Math.floor(Date.now() / 1000);
+        const token = await signer.signJwt({
+          iss: serviceDid,
+          aud: endpoint.bearer_jwt.audience,
+          iat,
+          exp: iat + WEBHOOK_JWT_TTL_SECONDS,
+          jti: randomUUID(),
+          body_sha3_256: createHash('sha3-256').update(body).digest('base64url'),
+        });
+        headers.authorization = `Bearer ${token}`;
+      }
+    }
+    const ctx = Context.current();
+    const { attempt } = ctx.info;
+    const retry = (message: string, retryAfterMs?: number): never => {
+      const delay = retryDelayMs(attempt, policy, retryAfterMs, random);
+      const firstAttemptAt = ctx.info.scheduledTimestampMs;
+      if (Date.now() + delay - firstAttemptAt > policy.horizon * 1000) {
+        throw ApplicationFailure.nonRetryable(`${message}; no retry: the delivery horizon (${policy.horizon} s) has passed`, WebhookRetryable.HorizonPassed);
+      }
+      throw ApplicationFailure.create({ message, type: WebhookRetryable.Failed, nonRetryable: false, nextRetryDelay: delay });
+    };
+    let response: Response;
+    try {
+      response = await fetch(endpoint.url, { method: 'POST', headers, body, signal: AbortSignal.any([ctx.cancellationSignal, AbortSignal.timeout(policy.attempt_timeout * 1000)]), redirect: 'error' });
+    } catch (err) {
+      if (ctx.cancellationSignal.aborted) throw err;
+      return retry(`webhook call failed: ${(err as Error).name === 'TimeoutError' ? `no answer within ${policy.attempt_timeout} s` : (err as Error).message}`);
+    }
+    await response.body?.cancel();
+    if (response.ok) return { status: response.status, attempt };
+    const message = `subscriber answered HTTP ${response.status}`;
+    if (response.status >= 500 || response.status === 408 || response.status === 429) return retry(message, parseRetryAfter(response.headers.get('retry-after'), Date.now()));
+    throw ApplicationFailure.nonRetryable(message, WebhookFailure.Rejected);
+  }
 };
