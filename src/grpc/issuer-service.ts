@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { endServerSpan, withServerSpan } from '../telemetry/tracing';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import type { Logger } from 'pino';
@@ -267,7 +268,9 @@ function unaryCall(
   handler: (request: unknown, context: CallContext) => Promise<unknown>,
   log: Logger,
 ): grpc.handleUnaryCall<unknown, unknown> {
-  return (call, callback) => {
+  return (call, callback) =>
+    // With tracing on, one server span per call (a child of the caller's traceparent metadata), src/telemetry/tracing.ts.
+    withServerSpan(`${ISSUER_SERVICE_NAME}/${method}`, call.metadata.getMap(), { 'rpc.system': 'grpc', 'rpc.service': ISSUER_SERVICE_NAME, 'rpc.method': method }, (span) => {
     const started = process.hrtime.bigint();
     // Built on first use: most handlers read neither, and these cost measurable time per call.
     let abort: AbortController | undefined;
@@ -299,7 +302,9 @@ function unaryCall(
     };
     const done = (code: grpc.status, extra: Record<string, unknown> = {}) => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      const fields = { method, code: grpc.status[code], durationMs, peer: context.peer, ...extra };
+      const traceId = span?.spanContext().traceId;
+      const fields = { method, code: grpc.status[code], durationMs, peer: context.peer, ...(traceId ? { traceId } : {}), ...extra };
+      endServerSpan(span, code === grpc.status.INTERNAL || code === grpc.status.UNKNOWN, { 'rpc.grpc.status_code': code });
       if (code === grpc.status.INTERNAL || code === grpc.status.UNKNOWN) log.error(fields, 'grpc call failed');
       else log.info(fields, 'grpc call');
     };
@@ -320,7 +325,7 @@ function unaryCall(
         callback({ code: grpc.status.INTERNAL, details: INTERNAL_MESSAGE });
       },
     );
-  };
+    });
 }
 
 /** One shared abort reason: creating an error (and its stack) per cancelled call is wasted work. */
