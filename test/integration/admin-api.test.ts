@@ -152,6 +152,9 @@ describe('admin API: authentication, roles, audit, finding and acting on process
     assert.equal(found.temporal_ui_url, `${UI}/namespaces/default/workflows/${encodeURIComponent(pickup.workflowId)}/${found.run_id}/history`);
     const ids = (b: any) => b.processes.map((p: any) => p.workflow_id);
     assert.ok(ids(await findUntil(`authentic_source=hr.example.org&vct=${encodeURIComponent(VCT)}`, (b) => ids(b).includes(pickup.workflowId))).includes(pickup.workflowId));
+    // Each business id on its own, too.
+    assert.ok(ids(await findUntil('authentic_source=hr.example.org', (b) => ids(b).includes(pickup.workflowId))).includes(pickup.workflowId));
+    assert.ok(ids(await findUntil(`vct=${encodeURIComponent(VCT)}&kind=offer`, (b) => ids(b).includes(pickup.workflowId))).includes(pickup.workflowId));
     assert.ok(ids(await findUntil('state=ISSUED&kind=offer', (b) => ids(b).includes(pickup.workflowId))).includes(pickup.workflowId));
     assert.deepEqual(ids(await findUntil('state=ISSUED&kind=batch', () => true)), [], 'no batch ran on this task queue');
     assert.deepEqual(ids(await findUntil(`document_id=${encodeURIComponent(pickup.documentId)}&state=EXPIRED`, () => true)), []);
@@ -429,6 +432,28 @@ describe('admin API: authentication, roles, audit, finding and acting on process
     assert.ok(doc.paths['/admin/v1/offers/unlock'].post.responses['409']);
     assert.deepEqual(doc.paths['/admin/v1/offers/unlock'].post.security, [{ adminToken: [] }]);
     assert.equal(doc.components.securitySchemes.adminToken.scheme, 'bearer');
+  });
+
+  test('every admin operation in the OpenAPI document leaves an audit row naming the caller and the answer, also when refused', async () => {
+    const doc = await bodyOf(await fetch(`${base}/openapi.json`));
+    const operations = Object.entries(doc.paths as Record<string, Record<string, unknown>>)
+      .filter(([path]) => path.startsWith('/admin/'))
+      .flatMap(([path, methods]) => Object.keys(methods).map((method) => ({ method: method.toUpperCase(), path: path.replace(/\{[^}]+\}/g, 'no-such-id') })));
+    const listed = operations.map((o) => `${o.method} ${o.path}`);
+    for (const op of ['GET /admin/v1/processes', 'GET /admin/v1/processes/no-such-id', 'GET /admin/v1/documents/timeline', 'POST /admin/v1/offers/cancel', 'POST /admin/v1/offers/resend-pin', 'POST /admin/v1/offers/unlock', 'GET /admin/v1/webhooks/dead-letters', 'POST /admin/v1/webhooks/dead-letters/redeliver']) {
+      assert.ok(listed.includes(op), `${op} in ${listed.join(', ')}`);
+    }
+    for (const [i, { method, path }] of operations.entries()) {
+      // A read token: it may look (200, 400 or 404) but not act (403), so nothing changes here.
+      const requestId = `${taskQueue}-every-${i}`;
+      const res = await admin(path, READER, { method, ...(method === 'GET' ? {} : { body: '{}' }), ...withRequestId(requestId) });
+      await res.body?.cancel();
+      await waitForAudit(requestId);
+      const [row] = await auditRows(requestId);
+      assert.equal(row.actor, 'admin:reader', `${method} ${path}`);
+      assert.equal(row.status, res.status, `${method} ${path}`);
+      assert.equal(row.method, method);
+    }
   });
 
   test('failed admin authentications are rate limited per key id (429 with Retry-After), and the right token still passes', async () => {
