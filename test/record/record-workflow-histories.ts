@@ -168,40 +168,42 @@ test('record workflow histories', { timeout: 240_000 }, async () => {
     await issuer.client.workflow.getHandle(issuedId).result();
     recorded.push({ workflowId: issuedId, scenario: 'offer-issued', client: issuer.client });
 
+    /** Uploads, offers and locks `documentId` on `on` with max_pin_attempts (2) wrong PINs; its code and the right PIN. */
+    const lockedOffer = async (on: typeof issuer, documentId: string) => {
+      await on.upload(documentId, `${documentId}@example.org`);
+      const lockedCode = await on.notify(documentId);
+      const lockedPin = await waitForPin(smtp.mails, `${documentId}@example.org`);
+      for (let i = 0; i < 2; i++) await on.token(lockedCode, wrong(lockedPin));
+      return { code: lockedCode, pin: lockedPin };
+    };
+    /** Redeems with `pin` and collects the credential. */
+    const redeemAndCollect = async (code: string, pin: string) => {
+      const redeemed = await json(await issuer.token(code, pin));
+      assert.ok(redeemed.access_token, JSON.stringify(redeemed));
+      await issuer.collect(redeemed.access_token);
+    };
+    const key = (documentId: string) => ({ authentic_source: 'hr.example.org', vct: VCT, document_id: documentId });
+
     // An offer locked by wrong PINs (max_pin_attempts: 2) and still locked when its code expires
     // (code_ttl 5 s on the short-lived issuer; since locked-offer-waits a LOCKED offer waits until then).
-    await shortLived.upload('rec-locked', 'locked@example.org');
-    const lockedCode = await shortLived.notify('rec-locked');
-    const lockedPin = await waitForPin(smtp.mails, 'locked@example.org');
-    for (let i = 0; i < 2; i++) await shortLived.token(lockedCode, wrong(lockedPin));
+    await lockedOffer(shortLived, 'rec-locked');
     recorded.push({ workflowId: `offer/hr.example.org/${VCT}/rec-locked`, scenario: 'offer-locked', client: shortLived.client });
 
     // Locked, unlocked by an operator, then redeemed with the same PIN and collected.
-    const key = (documentId: string) => ({ authentic_source: 'hr.example.org', vct: VCT, document_id: documentId });
-    await issuer.upload('rec-unlocked', 'unlocked@example.org');
-    const unlockedCode = await issuer.notify('rec-unlocked');
-    const unlockedPin = await waitForPin(smtp.mails, 'unlocked@example.org');
-    for (let i = 0; i < 2; i++) await issuer.token(unlockedCode, wrong(unlockedPin));
+    const unlockedOffer = await lockedOffer(issuer, 'rec-unlocked');
     const unlocked = await issuer.admin('/admin/v1/offers/unlock', key('rec-unlocked'));
     assert.equal(unlocked.status, 200, await unlocked.text());
-    const unlockedToken = await json(await issuer.token(unlockedCode, unlockedPin));
-    assert.ok(unlockedToken.access_token, JSON.stringify(unlockedToken));
-    await issuer.collect(unlockedToken.access_token);
+    await redeemAndCollect(unlockedOffer.code, unlockedOffer.pin);
     recorded.push({ workflowId: `offer/hr.example.org/${VCT}/rec-unlocked`, scenario: 'offer-locked-unlocked', client: issuer.client });
 
     // Locked, then an operator re-sends the PIN (a new generation, which lifts the lock); the new PIN redeems and the wallet collects.
-    await issuer.upload('rec-pin-resent', 'pin-resent@example.org');
-    const resentCode = await issuer.notify('rec-pin-resent');
-    const firstPin = await waitForPin(smtp.mails, 'pin-resent@example.org');
-    for (let i = 0; i < 2; i++) await issuer.token(resentCode, wrong(firstPin));
+    const resentOffer = await lockedOffer(issuer, 'rec-pin-resent');
     const resent = await issuer.admin('/admin/v1/offers/resend-pin', key('rec-pin-resent'));
     assert.equal(resent.status, 200, await resent.text());
     let newPin: string | undefined;
-    for (let i = 0; i < 100 && !newPin; i++, await sleep(100)) newPin = smtp.mails.filter((m) => m.to.includes('pin-resent@example.org')).map((m) => /\b(\d{6})\b/.exec(m.text)?.[1]).at(1);
+    for (let i = 0; i < 100 && !newPin; i++, await sleep(100)) newPin = smtp.mails.filter((m) => m.to.includes('rec-pin-resent@example.org')).map((m) => /\b(\d{6})\b/.exec(m.text)?.[1]).at(1);
     assert.ok(newPin, 'the re-sent PIN arrived');
-    const resentToken = await json(await issuer.token(resentCode, newPin));
-    assert.ok(resentToken.access_token, JSON.stringify(resentToken));
-    await issuer.collect(resentToken.access_token);
+    await redeemAndCollect(resentOffer.code, newPin);
     recorded.push({ workflowId: `offer/hr.example.org/${VCT}/rec-pin-resent`, scenario: 'offer-locked-pin-resent', client: issuer.client });
 
     // An offer cancelled by deleting its document.

@@ -91,9 +91,7 @@ export function adminRoutes({ processes, cancelOffer, resendPin, unlockOffer }: 
       response: ProcessDetailResponse,
       errors: [400, 401, 403, 404, 409],
       handler: async ({ body, res }) => {
-        const workflowId = credentialOfferWorkflowId(body.authentic_source, body.vct, body.document_id);
-        res.locals.auditAction = 'admin.offer.cancel';
-        res.locals.auditTarget = { workflow_id: workflowId, authentic_source: body.authentic_source, vct: body.vct, document_id: body.document_id };
+        const workflowId = auditOfferAction(res, 'admin.offer.cancel', body);
         const before = await processes.get(workflowId);
         if (!before || before.kind !== 'offer') throw new RouteNotFoundError('This document has no offer', { workflow_id: workflowId });
         const state = (before.state_query as { state?: string } | null)?.state ?? before.state;
@@ -116,9 +114,7 @@ export function adminRoutes({ processes, cancelOffer, resendPin, unlockOffer }: 
       response: ResendPinAdminResponse,
       errors: [400, 401, 403, 404, 409],
       handler: async ({ body, res }) => {
-        const workflowId = credentialOfferWorkflowId(body.authentic_source, body.vct, body.document_id);
-        res.locals.auditAction = 'admin.offer.resend_pin';
-        res.locals.auditTarget = { workflow_id: workflowId, authentic_source: body.authentic_source, vct: body.vct, document_id: body.document_id };
+        const workflowId = auditOfferAction(res, 'admin.offer.resend_pin', body);
         const resent = await resendPin(body, 'operator');
         if (resent === undefined) throw new RouteNotFoundError('This document has no running offer', { workflow_id: workflowId });
         if (resent === 'not_resendable') throw new ConflictError('The offer was redeemed, has ended, takes no PIN, or hands its PIN to its authentic source', { workflow_id: workflowId });
@@ -139,9 +135,7 @@ export function adminRoutes({ processes, cancelOffer, resendPin, unlockOffer }: 
       response: ProcessDetailResponse,
       errors: [400, 401, 403, 404, 409],
       handler: async ({ body, res }) => {
-        const workflowId = credentialOfferWorkflowId(body.authentic_source, body.vct, body.document_id);
-        res.locals.auditAction = 'admin.offer.unlock';
-        res.locals.auditTarget = { workflow_id: workflowId, authentic_source: body.authentic_source, vct: body.vct, document_id: body.document_id };
+        const workflowId = auditOfferAction(res, 'admin.offer.unlock', body);
         const unlocked = await unlockOffer(body);
         if (unlocked === undefined) throw new RouteNotFoundError('This document has no running offer', { workflow_id: workflowId });
         if (unlocked === 'not_locked') throw new ConflictError('The offer is not locked', { workflow_id: workflowId });
@@ -151,6 +145,14 @@ export function adminRoutes({ processes, cancelOffer, resendPin, unlockOffer }: 
       },
     }),
   ];
+}
+
+/** The offer workflow of the document `key` names, recorded as the audited call's action and target. */
+function auditOfferAction(res: { locals: Record<string, unknown> }, action: string, key: { authentic_source: string; vct: string; document_id: string }): string {
+  const workflowId = credentialOfferWorkflowId(key.authentic_source, key.vct, key.document_id);
+  res.locals.auditAction = action;
+  res.locals.auditTarget = { workflow_id: workflowId, authentic_source: key.authentic_source, vct: key.vct, document_id: key.document_id };
+  return workflowId;
 }
 
 const ResendPinAdminResponse = z.object({ workflow_id: z.string(), pin_generation: z.number().int(), pin_delivery: z.enum(['email', 'authentic_source']) }).meta({ id: 'AdminResendPinResponse' });
