@@ -46,7 +46,9 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
   // Offers started since this patch stay alive when LOCKED, until their code expires, so an operator
   // can unlock them or re-send the PIN; older histories ended at LOCKED. Decided in the first task.
   const lockedWaits = patched('locked-offer-waits');
-  const isLocked = () => lockedWaits && status.state === 'LOCKED';
+  /** Until the code expires (or the offer is redeemed); after that a LOCKED offer is closing and takes no unlock, re-send or cancel. */
+  let waiting = true;
+  const isLocked = () => lockedWaits && waiting && status.state === 'LOCKED';
   setHandler(offerStateQuery, () => status);
   setHandler(cancelOfferSignal, () => {
     if (status.state === 'OFFERED' || status.state === 'REDEEMED' || isLocked()) setState('CANCELLED');
@@ -172,6 +174,7 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
     const redeemed = await condition(() => status.state !== 'OFFERED' && !isLocked(), Math.max(0, expiresAtMs - Date.now()));
     if (!redeemed && status.state === 'OFFERED') setState('EXPIRED');
   }
+  waiting = false;
   if (status.state === 'REDEEMED' || status.state === 'ISSUED') {
     // The wallet may request credentials (and report on them) until the window closes or it says it is done.
     await condition(() => status.state === 'CANCELLED' || status.walletEvents.length > 0, input.issuanceWindowSeconds * 1000);

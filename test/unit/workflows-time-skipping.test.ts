@@ -133,6 +133,34 @@ test('a LOCKED offer waits until its code expires (locked-offer-waits); an unloc
   assert.deepEqual(closed, [{ offerId: 'offer-unlock', state: 'CANCELLED' }]);
 });
 
+test('once the code of a LOCKED offer has expired it is closing: an unlock is refused and it ends LOCKED', async () => {
+  let closingStarted!: () => void;
+  const closing = new Promise<void>((r) => (closingStarted = r));
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const closed: string[] = [];
+  const { acts } = offerActivities({
+    async closeOffer({ state }) {
+      closingStarted();
+      await released;
+      closed.push(state);
+    },
+  });
+  await withWorker(acts, async (taskQueue) => {
+    const handle = await env.client.workflow.start(credentialOfferWorkflow, { taskQueue, workflowId: `offer-lock-closing-${process.pid}`, args: [offerInput('offer-lock-closing', { maxPinAttempts: 1 })] });
+    assert.deepEqual(await handle.executeUpdate(redeemOfferUpdate, { args: [{ pinCorrect: false }] }), { ok: false, reason: 'locked', state: 'LOCKED' });
+    try {
+      await env.sleep(DAY * 1000 + 1000);
+      await closing;
+      await assert.rejects(handle.executeUpdate(unlockOfferUpdate), (err: Error) => (err.cause as ApplicationFailure | undefined)?.type === OfferFailure.NotLocked, 'past its expiry the offer is closing');
+    } finally {
+      release(); // also when an assertion failed, so the worker can shut down
+    }
+    assert.equal((await handle.result()).state, 'LOCKED');
+  });
+  assert.deepEqual(closed, ['LOCKED']);
+});
+
 test('a correct PIN after a locked offer redeems nothing: still locked when the code expires, it ends LOCKED', async () => {
   const { acts } = offerActivities();
   await withWorker(acts, async (taskQueue) => {
