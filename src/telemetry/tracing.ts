@@ -94,13 +94,13 @@ export function workerTracingOptions() {
 }
 
 /**
- * Runs `fn` inside a server span `name` (a child of the W3C `traceparent` in `carrier`, if any), and
- * ends the span when `fn` settles, or when `end` is called by the caller for streaming answers.
- * Without tracing it just runs `fn`.
+ * Runs `fn` inside a server span `name` (a child of the W3C `traceparent` in `carrier`, if any;
+ * a function is called only when tracing is on). The caller ends the span (endServerSpan) when its
+ * answer is sent. Without tracing it just runs `fn`.
  */
-export function withServerSpan<T>(name: string, carrier: Record<string, unknown>, attributes: Record<string, string | number>, fn: (span: Span | undefined) => T): T {
+export function withServerSpan<T>(name: string, carrier: Record<string, unknown> | (() => Record<string, unknown>), attributes: Record<string, string | number>, fn: (span: Span | undefined) => T): T {
   if (!active) return fn(undefined);
-  const parent = propagation.extract(context.active(), carrier);
+  const parent = propagation.extract(context.active(), typeof carrier === 'function' ? carrier() : carrier);
   const span = active.tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
   return context.with(trace.setSpan(parent, span), () => fn(span));
 }
