@@ -8,6 +8,7 @@ import type { IssuedCredentialsRepository } from '../src/db/issued-credentials-r
 import type { OffersRepository } from '../src/db/offers-repository';
 import { STATUS_EVENT_ID, type StatusEventsRepository, verifyStatusEvent } from '../src/db/status-events-repository';
 import { type OrderedDeliveryRow as OrderedDelivery, outboxWebhookEvent, type WebhookOutbox } from '../src/db/webhook-outbox-repository';
+import { webhookAttempts, webhookDeadLetters, webhookRetries } from '../src/metrics/metrics';
 import { DEAD_LETTERED_EVENT_TYPE, deadLetteredEventId, type WebhookEvent, WebhookFailure, WebhookRetryable } from '../workflows/contracts/webhook-delivery';
 
 export interface WebhookDeps {
@@ -125,6 +126,33 @@ async function verifyDeadLetteredEvent(source: string, event: WebhookEvent, deps
   return sameEvent(event, rebuilt) ? { success: true, event: rebuilt } : { success: false, error: 'the event does not match the dead letter' };
 }
 
+/** The issuer_webhook_attempts_total outcome of a failed attempt, by its failure type (bounded: never the message). */
+const FAILED_OUTCOMES: Record<string, 'retried' | 'gave_up' | 'rejected' | 'refused' | 'not_configured'> = {
+  [WebhookRetryable.Failed]: 'retried',
+  [WebhookRetryable.HorizonPassed]: 'gave_up',
+  [WebhookFailure.Rejected]: 'rejected',
+  [WebhookFailure.EventUnverified]: 'refused',
+  [WebhookFailure.NotConfigured]: 'not_configured',
+};
+
+/** Counts one attempt of `deliver` in the webhook metrics (src/metrics/metrics.ts): its outcome, retries and dead letters. */
+async function countedAttempt<T>(deliver: () => Promise<T>): Promise<T> {
+  try {
+    const result = await deliver();
+    webhookAttempts.inc({ outcome: 'delivered' });
+    return result;
+  } catch (err) {
+    // An ordered delivery waiting for an earlier one has not attempted anything yet.
+    if (err instanceof ApplicationFailure && err.type === WebhookRetryable.Waiting) throw err;
+    const outcome = (err instanceof ApplicationFailure && err.type && FAILED_OUTCOMES[err.type]) || 'error';
+    webhookAttempts.inc({ outcome });
+    if (outcome === 'retried') webhookRetries.inc();
+    // The delivery workflow dead-letters on exactly these two (workflows/webhook-delivery.ts).
+    if (outcome === 'gave_up' || outcome === 'rejected') webhookDeadLetters.inc();
+    throw err;
+  }
+}
+
 export const createWebhookActivities = ({ config, secret, fetch, offers, issued, audit, statusEvents, outbox, webhookSigner, random = Math.random }: WebhookDeps) => {
   const serviceDid = didWebFromUrl(config.issuerUrl);
   const policy = config.file.webhooks.delivery;
@@ -144,9 +172,9 @@ export const createWebhookActivities = ({ config, secret, fetch, offers, issued,
     async deliverWebhook(input: { subscriber: string; event: WebhookEvent; authenticSource?: string }): Promise<{ status: number; attempt: number }> {
       // Ordered deliveries (a row in webhook_deliveries) record how they ended, so the next event of their document may go.
       const ordered = await outbox.delivery(input.subscriber, input.event.id);
-      if (!ordered) return send(input, undefined);
+      if (!ordered) return countedAttempt(() => send(input, undefined));
       try {
-        const result = await send(input, ordered);
+        const result = await countedAttempt(() => send(input, ordered));
         await outbox.finish(input.subscriber, input.event.id, 'DELIVERED');
         return result;
       } catch (err) {

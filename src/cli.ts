@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { activeTracing } from './telemetry/tracing';
 import { loadConfig } from './config/config';
 import { deriveKekSubkeys, formatGatewayKeys, gatewaySubkeys } from './credentials/kek-subkeys';
 import { resolveKek } from './credentials/key-store';
@@ -73,6 +74,8 @@ async function main(argv: string[]): Promise<number> {
     closeAll = async () => {
       await part.close();
       await metrics?.close();
+      // The spans still in the exporter's batch go out before the process ends (src/telemetry/tracing.ts).
+      await activeTracing()?.shutdown();
     };
     logger.info({ url: part.url, ...(metrics ? { metrics: metrics.url } : {}) }, `${command} started`);
   }

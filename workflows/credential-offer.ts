@@ -14,6 +14,7 @@ import {
   redeemOfferUpdate,
   resendPinUpdate,
   type ResendPinResult,
+  unlockOfferUpdate,
   walletNotificationSignal,
 } from './contracts/credential-offer';
 import { ProcessState } from './contracts/search-attributes';
@@ -42,10 +43,29 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
   // them (older starters, and every history recorded before) set them here. Decided by the start
   // event alone, so replay takes the same branch.
   if (workflowInfo().typedSearchAttributes.get(ProcessState) === undefined) upsertSearchAttributes(offerStartSearchAttributes(input));
+  // Offers started since this patch stay alive when LOCKED, until their code expires, so an operator
+  // can unlock them or re-send the PIN; older histories ended at LOCKED. Decided in the first task.
+  const lockedWaits = patched('locked-offer-waits');
+  /** Until the code expires (or the offer is redeemed); after that a LOCKED offer is closing and takes no unlock, re-send or cancel. */
+  let waiting = true;
+  const isLocked = () => lockedWaits && waiting && status.state === 'LOCKED';
   setHandler(offerStateQuery, () => status);
   setHandler(cancelOfferSignal, () => {
-    if (status.state === 'OFFERED' || status.state === 'REDEEMED') setState('CANCELLED');
+    if (status.state === 'OFFERED' || status.state === 'REDEEMED' || isLocked()) setState('CANCELLED');
   });
+  setHandler(
+    unlockOfferUpdate,
+    (): OfferStatus => {
+      status.pinAttempts = 0;
+      setState('OFFERED');
+      return status;
+    },
+    {
+      validator: () => {
+        if (!isLocked()) throw ApplicationFailure.nonRetryable(`offer is ${status.state}, not a waiting LOCKED offer`, OfferFailure.NotLocked);
+      },
+    },
+  );
   setHandler(
     redeemOfferUpdate,
     ({ pinCorrect, redemptionProof: proof, pinGeneration }): RedeemResult => {
@@ -111,6 +131,8 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
       status.pinAttempts = 0;
       // The row first, so the gateway checks the new PIN before the holder can have it; then the mail.
       await resendPinActivities.recordPinGeneration({ offerId: input.offerId, generation });
+      // A re-send also lifts a lockout: the new PIN redeems the same code.
+      if (isLocked()) setState('OFFERED');
       if (input.pinByEmail) await resendPinActivities.sendOfferPin({ offerId: input.offerId, generation });
       return { offerId: input.offerId, pinGeneration: generation, pinDelivery: input.pinByEmail ? 'email' : 'authentic_source' };
     },
@@ -118,7 +140,7 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
       validator: ({ requestedBy }) => {
         if (!input.pinRequired) throw ApplicationFailure.nonRetryable('this offer takes no PIN', OfferFailure.PinNotResendable);
         if (requestedBy !== 'authentic_source' && !input.pinByEmail) throw ApplicationFailure.nonRetryable('this offer\'s PIN goes to its authentic source, which asks for a new one itself', OfferFailure.PinNotResendable);
-        if (status.state !== 'OFFERED') throw ApplicationFailure.nonRetryable(`offer is ${status.state}`, OfferFailure.PinNotResendable);
+        if (status.state !== 'OFFERED' && !isLocked()) throw ApplicationFailure.nonRetryable(`offer is ${status.state}`, OfferFailure.PinNotResendable);
       },
     },
   );
@@ -148,9 +170,11 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
   }
 
   if (status.state === 'OFFERED') {
-    const redeemed = await condition(() => status.state !== 'OFFERED', Math.max(0, expiresAtMs - Date.now()));
-    if (!redeemed) setState('EXPIRED');
+    // A waiting LOCKED offer waits on (unlock and re-send return it to OFFERED); locked at expiry, it ends LOCKED.
+    const redeemed = await condition(() => status.state !== 'OFFERED' && !isLocked(), Math.max(0, expiresAtMs - Date.now()));
+    if (!redeemed && status.state === 'OFFERED') setState('EXPIRED');
   }
+  waiting = false;
   if (status.state === 'REDEEMED' || status.state === 'ISSUED') {
     // The wallet may request credentials (and report on them) until the window closes or it says it is done.
     await condition(() => status.state === 'CANCELLED' || status.walletEvents.length > 0, input.issuanceWindowSeconds * 1000);

@@ -18,7 +18,7 @@ type Payload = proto.temporal.api.common.v1.IPayload;
 export interface TimelineEntry {
   /** ISO 8601 time of the history event. */
   at: string;
-  /** `started`, `state`, `pin_sent`, `pin_not_sent`, `pin_wrong`, `redeemed`, `redeem_refused`, `credentials_issued`, `credential_request_failed`, `wallet_event`, `cancel_requested`, `offer_closed`, `webhook_delivered`, `webhook_failed`, `checks_run`, `review_reminder_sent`, `applicant_notified`, `offer_prepared`, `signal` (with its name: `review`, `withdraw`, `reoffer`), `child_started`, `activity_completed`, `activity_failed`, `completed`, `failed`, `terminated`, `cancelled`, `timed_out`, `continued_as_new`. */
+  /** `started`, `state`, `pin_sent`, `pin_not_sent`, `pin_wrong`, `pin_resent`, `unlocked`, `redeemed`, `redeem_refused`, `credentials_issued`, `credential_request_failed`, `wallet_event`, `cancel_requested`, `offer_closed`, `webhook_delivered`, `webhook_failed`, `checks_run`, `review_reminder_sent`, `applicant_notified`, `offer_prepared`, `signal` (with its name: `review`, `withdraw`, `reoffer`), `child_started`, `activity_completed`, `activity_failed`, `completed`, `failed`, `terminated`, `cancelled`, `timed_out`, `continued_as_new`. */
   event: string;
   /** Facts of the event: only ids, states, counters and enum values. */
   details?: Record<string, string | number>;
@@ -101,6 +101,10 @@ export function processTimeline(history: History): TimelineEntry[] {
         if (result.ok === true) push(event, 'redeemed');
         else if (result.reason === 'wrong_pin') push(event, 'pin_wrong', typeof result.attemptsLeft === 'number' ? { attempts_left: result.attemptsLeft } : undefined);
         else push(event, 'redeem_refused', typeof result.reason === 'string' && REDEEM_REASONS.has(result.reason) ? { reason: result.reason } : undefined);
+      } else if (name === 'resendPin') {
+        if (success) push(event, 'pin_resent', typeof result.pinGeneration === 'number' ? { pin_generation: result.pinGeneration } : undefined);
+      } else if (name === 'unlockOffer') {
+        if (success) push(event, 'unlocked');
       } else if (name === 'issueCredentials') {
         if (success) push(event, 'credentials_issued', { count: Array.isArray(result.pickupIds) ? result.pickupIds.length : 0 });
         else push(event, 'credential_request_failed');

@@ -105,6 +105,10 @@ export const EnvSchema = z.object({
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Port of the `worker` and `grpc` commands' own `/metrics` listener (unset: none; the gateway serves `/metrics` on PORT). */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** OTLP/HTTP endpoint (e.g. http://otel-collector:4318); set, the parts export OpenTelemetry traces to <endpoint>/v1/traces (src/telemetry/tracing.ts). */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().or(z.literal('')).optional(), // empty: off, as unset (docker-compose.yml passes it through empty)
+  /** service.name of the exported spans (default durable-issuer). */
+  OTEL_SERVICE_NAME: z.string().min(1).max(128).optional(),
   /** Address that listener binds: `127.0.0.1` in development, `0.0.0.0` in production unless set. */
   METRICS_HOST: z.string().min(1).optional(),
   /** `host:port` where the Temporal SDK runtime's Prometheus exporter serves the worker's SDK metrics (unset: off). */

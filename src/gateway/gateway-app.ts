@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { Span } from '@opentelemetry/api';
+import { endServerSpan, withServerSpan } from '../telemetry/tracing';
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
@@ -139,11 +141,15 @@ function requestContext({ logger, audit }: GatewayDeps): RequestHandler {
     res.locals.requestId = requestId;
     res.setHeader('X-Request-Id', requestId);
     const started = performance.now();
+    let span: Span | undefined;
     res.on('finish', () => {
+      const traceId = span?.spanContext().traceId;
       // Paths and statuses only: bodies, query strings and headers may carry secrets or personal data.
-      const entry = { reqId: requestId, method: req.method, path: loggedPath(req.path), status: res.statusCode, ms: Math.round(performance.now() - started), actor: res.locals.actor };
+      const entry = { reqId: requestId, ...(traceId ? { traceId } : {}), method: req.method, path: loggedPath(req.path), status: res.statusCode, ms: Math.round(performance.now() - started), actor: res.locals.actor };
       // The route template (`/offers/:token`), never the path: labels stay bounded and carry no ids or tokens.
       const labels = { route: routeTemplate(req), method: req.method, status: String(res.statusCode) };
+      span?.updateName(`${req.method} ${labels.route}`);
+      endServerSpan(span, res.statusCode >= 500, { 'http.route': labels.route, 'http.response.status_code': res.statusCode });
       httpRequests.inc(labels);
       httpRequestDuration.observe(labels, (performance.now() - started) / 1000);
       if (res.statusCode >= 500) logger.error(entry, 'request failed');
@@ -155,7 +161,12 @@ function requestContext({ logger, audit }: GatewayDeps): RequestHandler {
           .catch((err: Error) => logger.error({ reqId: requestId, err: err.message }, 'audit log write failed'));
       }
     });
-    next();
+    // With tracing on, the request's server span (a child of the caller's traceparent) is the parent
+    // of everything the request does, the Temporal calls included (src/telemetry/tracing.ts).
+    withServerSpan(`${req.method} request`, req.headers, { 'http.request.method': req.method, 'request.id': requestId }, (serverSpan) => {
+      span = serverSpan;
+      next();
+    });
   };
 }
 

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { endServerSpan, withServerSpan } from '../telemetry/tracing';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import type { Logger } from 'pino';
@@ -267,60 +268,64 @@ function unaryCall(
   handler: (request: unknown, context: CallContext) => Promise<unknown>,
   log: Logger,
 ): grpc.handleUnaryCall<unknown, unknown> {
-  return (call, callback) => {
-    const started = process.hrtime.bigint();
-    // Built on first use: most handlers read neither, and these cost measurable time per call.
-    let abort: AbortController | undefined;
-    let cancelled = false;
-    call.on('cancelled', () => {
-      cancelled = true;
-      abort?.abort(CALL_CANCELLED);
-    });
-    // The certificate is taken now (the call's auth context ends with it); its subject is rendered on first read.
-    const certificate = call.getAuthContext().sslPeerCertificate;
-    let subject: { value: string | undefined } | undefined;
-    const context: CallContext = {
-      peer: call.getPeer(),
-      metadata: call.metadata,
-      get clientCertificateSubject() {
-        subject ??= { value: renderSubject(certificate) };
-        return subject.value;
-      },
-      get clientCertificateAttributes() {
-        return certificate && Object.keys(certificate).length > 0 ? (certificate.subject as Record<string, string | string[]> | undefined) : undefined;
-      },
-      get signal() {
-        if (!abort) {
-          abort = new AbortController();
-          if (cancelled) abort.abort(CALL_CANCELLED);
-        }
-        return abort.signal;
-      },
-    };
-    const done = (code: grpc.status, extra: Record<string, unknown> = {}) => {
-      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      const fields = { method, code: grpc.status[code], durationMs, peer: context.peer, ...extra };
-      if (code === grpc.status.INTERNAL || code === grpc.status.UNKNOWN) log.error(fields, 'grpc call failed');
-      else log.info(fields, 'grpc call');
-    };
+  return (call, callback) =>
+    // With tracing on, one server span per call (a child of the caller's traceparent metadata), src/telemetry/tracing.ts.
+    withServerSpan(`${ISSUER_SERVICE_NAME}/${method}`, () => call.metadata.getMap(), { 'rpc.system': 'grpc', 'rpc.service': ISSUER_SERVICE_NAME, 'rpc.method': method }, (span) => {
+      const started = process.hrtime.bigint();
+      // Built on first use: most handlers read neither, and these cost measurable time per call.
+      let abort: AbortController | undefined;
+      let cancelled = false;
+      call.on('cancelled', () => {
+        cancelled = true;
+        abort?.abort(CALL_CANCELLED);
+      });
+      // The certificate is taken now (the call's auth context ends with it); its subject is rendered on first read.
+      const certificate = call.getAuthContext().sslPeerCertificate;
+      let subject: { value: string | undefined } | undefined;
+      const context: CallContext = {
+        peer: call.getPeer(),
+        metadata: call.metadata,
+        get clientCertificateSubject() {
+          subject ??= { value: renderSubject(certificate) };
+          return subject.value;
+        },
+        get clientCertificateAttributes() {
+          return certificate && Object.keys(certificate).length > 0 ? (certificate.subject as Record<string, string | string[]> | undefined) : undefined;
+        },
+        get signal() {
+          if (!abort) {
+            abort = new AbortController();
+            if (cancelled) abort.abort(CALL_CANCELLED);
+          }
+          return abort.signal;
+        },
+      };
+      const done = (code: grpc.status, extra: Record<string, unknown> = {}) => {
+        const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+        const traceId = span?.spanContext().traceId;
+        const fields = { method, code: grpc.status[code], durationMs, peer: context.peer, ...(traceId ? { traceId } : {}), ...extra };
+        endServerSpan(span, code === grpc.status.INTERNAL || code === grpc.status.UNKNOWN, { 'rpc.grpc.status_code': code });
+        if (code === grpc.status.INTERNAL || code === grpc.status.UNKNOWN) log.error(fields, 'grpc call failed');
+        else log.info(fields, 'grpc call');
+      };
 
-    handler(call.request, context).then(
-      (reply) => {
-        done(grpc.status.OK);
-        callback(null, reply);
-      },
-      (err: unknown) => {
-        if (err instanceof GrpcError) {
-          done(err.code);
-          callback({ code: err.code, details: err.message });
-          return;
-        }
-        // Unexpected: the caller learns only that it failed; the log keeps the cause.
-        done(grpc.status.INTERNAL, { err });
-        callback({ code: grpc.status.INTERNAL, details: INTERNAL_MESSAGE });
-      },
-    );
-  };
+      handler(call.request, context).then(
+        (reply) => {
+          done(grpc.status.OK);
+          callback(null, reply);
+        },
+        (err: unknown) => {
+          if (err instanceof GrpcError) {
+            done(err.code);
+            callback({ code: err.code, details: err.message });
+            return;
+          }
+          // Unexpected: the caller learns only that it failed; the log keeps the cause.
+          done(grpc.status.INTERNAL, { err });
+          callback({ code: grpc.status.INTERNAL, details: INTERNAL_MESSAGE });
+        },
+      );
+    });
 }
 
 /** One shared abort reason: creating an error (and its stack) per cancelled call is wasted work. */

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { activeTracing } from '../telemetry/tracing';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { type Config, loadConfig } from '../config/config';
@@ -27,6 +28,8 @@ export async function startDevStack(baseConfig: Config, logger: Logger): Promise
     for (const part of [...started].reverse()) {
       await part.close().catch((err: Error) => logger.error({ part: part.name, err: err.message }, 'stop failed'));
     }
+    // The parts share one tracer provider: its last spans go out once they have all stopped.
+    await activeTracing()?.shutdown();
   };
   try {
     const env: NodeJS.ProcessEnv = { ...process.env };

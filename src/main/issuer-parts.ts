@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { configureTracing } from '../telemetry/tracing';
 import { availableParallelism } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
@@ -102,6 +103,7 @@ export async function runMigrations(config: Config, logger: Logger): Promise<voi
 }
 
 export async function startGateway(config: Config, logger: Logger): Promise<RunningPart> {
+  configureTracing(config.env);
   const db = createDb(requireSetting(config.env.DATABASE_URL, 'DATABASE_URL'));
   const temporal = await connectTemporalClient(temporalOptions(config), config.env.TEMPORAL_NAMESPACE);
   const audit = createAuditLogRepository(db);
@@ -150,7 +152,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       ...x509CertificateRoutes(x509),
       ...x509StoreRoutes({ config, repo: x509Stores }),
       ...x509CrlRoutes({ crls, audit }),
-      ...adminRoutes({ processes, cancelOffer: (key) => offerService.cancel(key), resendPin: (key, by) => offerService.resendPin(key, by) }),
+      ...adminRoutes({ processes, cancelOffer: (key) => offerService.cancel(key), resendPin: (key, by) => offerService.resendPin(key, by), unlockOffer: (key) => offerService.unlock(key) }),
       ...documentTimelineRoutes({ timeline: createDocumentTimeline({ db, processes }) }),
       ...webhookAdminRoutes({ deadLetters: createDeadLetters({ client: temporal.client, namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE }) }),
       ...x509AdminRoutes({ crls, replaceIfActive: (serial) => createDocumentSignerRenewal({ db, keyStore }).replaceIfActive(serial) }),
@@ -203,6 +205,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
 }
 
 export async function startWorker(config: Config, logger: Logger): Promise<RunningPart & { running: RunningWorker }> {
+  configureTracing(config.env);
   const db = createDb(requireSetting(config.env.DATABASE_URL, 'DATABASE_URL'));
   const activities = createActivities(await createActivityDeps(config, db));
   const running = await startIssuerWorker({ ...temporalOptions(config), namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE, activities, logger, upkeepSchedule: true });
@@ -224,6 +227,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
 }
 
 export async function startGrpc(config: Config, logger: Logger): Promise<RunningPart> {
+  configureTracing(config.env);
   const { env } = config;
   const databaseUrl = requireSetting(env.DATABASE_URL, 'DATABASE_URL');
   // Refused before anything starts: production without TLS and a client CA (src/grpc/grpc-settings.ts).

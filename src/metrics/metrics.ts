@@ -49,7 +49,7 @@ export const signingDuration = new Histogram({
   registers: [registry],
 });
 
-/** Lockouts are issuer_offers_ended_total{state="LOCKED"}: one per offer, counted when it ends. */
+/** Lockouts that were not lifted are issuer_offers_ended_total{state="LOCKED"}: one per offer, counted when it ends (still locked at expiry). */
 export const pinFailures = new Counter({
   name: 'issuer_pin_failures_total',
   help: 'Token requests refused for a wrong tx_code (PIN), including the one that locks the offer and any after it.',
@@ -58,14 +58,20 @@ export const pinFailures = new Counter({
 
 export const webhookAttempts = new Counter({
   name: 'issuer_webhook_attempts_total',
-  help: 'Webhook delivery attempts, by outcome: delivered, retried (a retryable failure), rejected (a 4xx that is not retried), refused (the event did not match the records), not_configured.',
+  help: 'Webhook delivery attempts (one per call of the deliverWebhook activity), by outcome: delivered (2xx), retried (a retryable failure, another attempt follows), gave_up (a retryable failure past the delivery horizon: dead-lettered), rejected (a 4xx that is not retried: dead-lettered), refused (the event did not match the records), not_configured, error (the attempt failed inside the issuer; Temporal retries it).',
   labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
+export const webhookRetries = new Counter({
+  name: 'issuer_webhook_retries_total',
+  help: 'Webhook delivery attempts that failed and are retried with backoff (the same as issuer_webhook_attempts_total{outcome="retried"}).',
   registers: [registry],
 });
 
 export const webhookDeadLetters = new Counter({
   name: 'issuer_webhook_dead_letters_total',
-  help: 'Webhook events given up on (dead-lettered) after their retry horizon or a non-retryable answer.',
+  help: 'Webhook events given up on (dead-lettered): a 4xx answer, or retryable failures until the delivery horizon passed.',
   registers: [registry],
 });
 

@@ -17,6 +17,8 @@ import {
   redeemOfferUpdate,
   type ResendPinResult,
   resendPinUpdate,
+  unlockOfferUpdate,
+  type OfferStatus,
   type WalletEvent,
   walletNotificationSignal,
 } from '../../workflows/contracts/credential-offer';
@@ -48,6 +50,17 @@ export type StartedOffer = { ok: true; offerId: string; pinDelivery: OfferRecord
 /** The type of the first ApplicationFailure in an error's cause chain (an Update's failure wraps the validator's or the activity's). */
 function failureType(err: unknown): string | undefined {
   for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) if (e instanceof ApplicationFailure && e.type) return e.type;
+  return undefined;
+}
+
+/**
+ * Why an Update to a document's offer failed, when the caller answers rather than rethrows: `gone`
+ * (no such workflow), `refused` (the validator threw `type`, or the offer has completed: "workflow
+ * execution already completed"); undefined for anything else (a Temporal outage).
+ */
+function offerUpdateRefusal(err: unknown, type: string): 'gone' | 'refused' | undefined {
+  if (err instanceof WorkflowNotFoundError) return 'gone';
+  if (failureType(err) === type || err instanceof WorkflowUpdateFailedError || (err instanceof Error && /already completed/i.test(err.message))) return 'refused';
   return undefined;
 }
 
@@ -185,13 +198,27 @@ export function createOfferService({ config, documents, offers, secrets, tempora
       try {
         result = await temporal.workflow.getHandle(workflowId).executeUpdate(resendPinUpdate, { args: [{ requestedBy }] });
       } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return undefined;
-        if (failureType(err) === OfferFailure.PinNotResendable) return 'not_resendable';
-        // An offer that has completed answers the Update with "workflow execution already completed".
-        if (err instanceof WorkflowUpdateFailedError || (err instanceof Error && /already completed/i.test(err.message))) return 'not_resendable';
-        throw err;
+        const refusal = offerUpdateRefusal(err, OfferFailure.PinNotResendable);
+        if (!refusal) throw err;
+        return refusal === 'gone' ? undefined : 'not_resendable';
       }
       return { ...result, ...(result.pinDelivery === 'authentic_source' ? { pin: secrets.pin(result.offerId, preAuth.pin_length, result.pinGeneration) } : {}) };
+    },
+
+    /**
+     * Unlocks the document's LOCKED offer (unlockOfferUpdate): the wrong-PIN count starts again and
+     * the same code redeems with the right PIN. `undefined` when the document has no running offer;
+     * `not_locked` when it is not LOCKED (or is an older offer that ends when it locks).
+     */
+    async unlock(key: DocumentKey): Promise<OfferStatus | undefined | 'not_locked'> {
+      const workflowId = credentialOfferWorkflowId(key.authentic_source, key.vct, key.document_id);
+      try {
+        return await temporal.workflow.getHandle(workflowId).executeUpdate(unlockOfferUpdate);
+      } catch (err) {
+        const refusal = offerUpdateRefusal(err, OfferFailure.NotLocked);
+        if (!refusal) throw err;
+        return refusal === 'gone' ? undefined : 'not_locked';
+      }
     },
 
     /** OpenID4VCI 1.0 §11: the wallet's event goes to the offer's workflow; an offer that has ended has nothing to record. */

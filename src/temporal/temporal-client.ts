@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { temporalClientInterceptors } from '../telemetry/tracing';
 import { connectionFields, type TemporalConnectionOptions } from './temporal-connection-options';
 
 export interface TemporalClientHandle {
@@ -12,7 +13,9 @@ export interface TemporalClientHandle {
 /** A client of the Temporal frontend; `target` is an address, or options with TLS and an API key (temporal-connection-options.ts). */
 export async function connectTemporalClient(target: string | TemporalConnectionOptions, namespace: string): Promise<TemporalClientHandle> {
   const connection = await Connection.connect(typeof target === 'string' ? { address: target } : connectionFields(target));
-  const client = new Client({ connection, namespace });
+  // With tracing on (src/telemetry/tracing.ts), starts, signals and Updates carry the caller's span to the workflow.
+  const interceptors = temporalClientInterceptors();
+  const client = new Client({ connection, namespace, ...(interceptors ? { interceptors } : {}) });
   return {
     client,
     connection,

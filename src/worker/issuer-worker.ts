@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { WORKFLOW_TRACING_MODULE, workerTracingOptions } from '../telemetry/tracing';
 import { bundleWorkflowCode, NativeConnection, type NativeConnectionOptions, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../../activities';
@@ -34,8 +35,8 @@ export interface RunningWorker {
 }
 
 /** Bundles `workflows/` (deterministic code, run in Temporal's sandbox) once. */
-export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never });
+export async function bundleWorkflows(opts: { tracing?: boolean } = {}): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ...(opts.tracing ? { workflowInterceptorModules: [WORKFLOW_TRACING_MODULE()] } : {}), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never });
 }
 
 export async function startIssuerWorker(opts: IssuerWorkerOptions): Promise<RunningWorker> {
@@ -57,12 +58,17 @@ export async function startIssuerWorker(opts: IssuerWorkerOptions): Promise<Runn
       await temporal.close();
     }
   }
+  // With tracing on (src/telemetry/tracing.ts) the bundle carries the workflow interceptor (a prebuilt
+  // bundle has none, so the worker bundles its own), activities get theirs, and workflow spans leave
+  // the sandbox through the `exporter` sink.
+  const tracing = workerTracingOptions();
   const worker = await Worker.create({
     connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    workflowBundle: opts.workflowBundle ?? (await bundleWorkflows()),
+    workflowBundle: tracing ? await bundleWorkflows({ tracing: true }) : (opts.workflowBundle ?? (await bundleWorkflows())),
     activities: opts.activities,
+    ...(tracing ? { interceptors: { activity: tracing.activityInterceptors }, sinks: tracing.sinks } : {}),
     // On SIGTERM the entry point calls close(): in-flight activities get this long to finish.
     shutdownGraceTime: '10s',
   });

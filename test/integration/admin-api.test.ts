@@ -152,6 +152,9 @@ describe('admin API: authentication, roles, audit, finding and acting on process
     assert.equal(found.temporal_ui_url, `${UI}/namespaces/default/workflows/${encodeURIComponent(pickup.workflowId)}/${found.run_id}/history`);
     const ids = (b: any) => b.processes.map((p: any) => p.workflow_id);
     assert.ok(ids(await findUntil(`authentic_source=hr.example.org&vct=${encodeURIComponent(VCT)}`, (b) => ids(b).includes(pickup.workflowId))).includes(pickup.workflowId));
+    // Each business id on its own, too.
+    assert.ok(ids(await findUntil('authentic_source=hr.example.org', (b) => ids(b).includes(pickup.workflowId))).includes(pickup.workflowId));
+    assert.ok(ids(await findUntil(`vct=${encodeURIComponent(VCT)}&kind=offer`, (b) => ids(b).includes(pickup.workflowId))).includes(pickup.workflowId));
     assert.ok(ids(await findUntil('state=ISSUED&kind=offer', (b) => ids(b).includes(pickup.workflowId))).includes(pickup.workflowId));
     assert.deepEqual(ids(await findUntil('state=ISSUED&kind=batch', () => true)), [], 'no batch ran on this task queue');
     assert.deepEqual(ids(await findUntil(`document_id=${encodeURIComponent(pickup.documentId)}&state=EXPIRED`, () => true)), []);
@@ -235,6 +238,89 @@ describe('admin API: authentication, roles, audit, finding and acting on process
     assert.equal((await admin('/admin/v1/offers/resend-pin', OPERATOR, { method: 'POST', body: JSON.stringify({ authentic_source: 'hr.example.org', vct: VCT, document_id: doc('no-offer') }) })).status, 404);
     const audit = await database.db('audit_log').where({ action: 'admin.offer.resend_pin' }).select('target', 'status');
     assert.ok(audit.some((row: any) => row.status === 200 && row.target.document_id === documentId), 'the re-send is audited');
+  });
+
+  /** Locks a fresh offer with max_pin_attempts (3) wrong PINs; returns its key, code, PIN and a /token caller. */
+  const lockedOffer = async (name: string) => {
+    const documentId = doc(name);
+    const email = `${name}@example.org`;
+    await upload(documentId, email);
+    const code = await notify(documentId);
+    const pin = await waitForPin(smtp.mails, email);
+    const token = (txCode: string) => fetch(`${base}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: GRANT, 'pre-authorized_code': code, tx_code: txCode }) });
+    const wrong = String((Number(pin) + 1) % 1_000_000).padStart(6, '0');
+    for (let i = 0; i < 3; i++) assert.equal((await token(wrong)).status, 400);
+    const refused = await token(pin);
+    assert.equal(refused.status, 400, 'locked: even the right PIN is refused (OpenID4VCI 1.0 §6.3 invalid_grant)');
+    assert.match((await bodyOf(refused)).error_description, /locked/);
+    const workflowId = `offer/hr.example.org/${VCT}/${documentId}`;
+    const handle = worker.client.workflow.getHandle(workflowId);
+    assert.equal((await handle.query(offerStateQuery)).state, 'LOCKED');
+    assert.equal((await handle.describe()).status.name, 'RUNNING', 'a LOCKED offer waits (locked-offer-waits) instead of ending');
+    return { documentId, email, code, pin, token, workflowId, handle, key: JSON.stringify({ authentic_source: 'hr.example.org', vct: VCT, document_id: documentId }) };
+  };
+
+  test('unlocking a locked offer: a read token is 403; an operate token unlocks it (audited), the same code redeems with the right PIN; unlocking what is not locked is 409', async () => {
+    const offer = await lockedOffer('unlock');
+    const readId = `${taskQueue}-read-unlock`;
+    const byReader = await admin('/admin/v1/offers/unlock', READER, { method: 'POST', body: offer.key, ...withRequestId(readId) });
+    assert.equal(byReader.status, 403);
+    assert.equal((await bodyOf(byReader)).error.code, 'FORBIDDEN');
+    assert.equal((await offer.handle.query(offerStateQuery)).state, 'LOCKED', 'the read token changed nothing');
+
+    const requestId = `${taskQueue}-unlock`;
+    const res = await admin('/admin/v1/offers/unlock', OPERATOR, { method: 'POST', body: offer.key, ...withRequestId(requestId) });
+    const body = await bodyOf(res);
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.equal(body.workflow_id, offer.workflowId);
+    assert.equal(body.state_query.state, 'OFFERED');
+    assert.equal(body.state_query.pinAttempts, 0, 'the wrong-PIN count starts again');
+    const steps = body.timeline.map((e: any) => (e.event === 'state' ? `state:${e.details.state}` : e.event));
+    // Three wrong PINs (the third locks), the right PIN refused while locked, then the unlock.
+    assert.deepEqual(steps.slice(-7), ['pin_wrong', 'pin_wrong', 'state:LOCKED', 'redeem_refused', 'redeem_refused', 'state:OFFERED', 'unlocked'], steps.join(', '));
+    await waitForAudit(requestId);
+    const [row] = await auditRows(requestId);
+    assert.equal(row.actor, 'admin:operator');
+    assert.equal(row.action, 'admin.offer.unlock');
+    assert.equal(row.status, 200);
+    assert.deepEqual(row.target, { workflow_id: offer.workflowId, authentic_source: 'hr.example.org', vct: VCT, document_id: offer.documentId });
+    const [readRow] = await auditRows(readId);
+    assert.equal(readRow.actor, 'admin:reader');
+    assert.equal(readRow.status, 403);
+
+    const again = await admin('/admin/v1/offers/unlock', OPERATOR, { method: 'POST', body: offer.key });
+    assert.equal(again.status, 409, 'an OFFERED offer is not locked');
+    assert.equal((await bodyOf(again)).error.code, 'CONFLICT');
+    const redeemed = await offer.token(offer.pin);
+    assert.equal(redeemed.status, 200, 'the same pre-authorized code and PIN redeem after the unlock');
+    assert.ok((await bodyOf(redeemed)).access_token);
+    assert.equal((await admin('/admin/v1/offers/unlock', OPERATOR, { method: 'POST', body: offer.key })).status, 409, 'a REDEEMED offer is not locked');
+    assert.equal((await admin('/admin/v1/offers/unlock', OPERATOR, { method: 'POST', body: JSON.stringify({ authentic_source: 'hr.example.org', vct: VCT, document_id: doc('no-offer') }) })).status, 404);
+  });
+
+  test('after a lockout a PIN re-send lifts the lock: the old PIN fails, the new one redeems the same code; a locked offer can also be cancelled', async () => {
+    const offer = await lockedOffer('locked-resend');
+    const resent = await admin('/admin/v1/offers/resend-pin', OPERATOR, { method: 'POST', body: offer.key });
+    assert.equal(resent.status, 200, JSON.stringify(await bodyOf(resent.clone())));
+    assert.equal((await bodyOf(resent)).pin_generation, 1);
+    const state = await offer.handle.query(offerStateQuery);
+    assert.equal(state.state, 'OFFERED');
+    assert.equal(state.pinAttempts, 0);
+    let pins: string[] = [];
+    for (let i = 0; i < 150 && pins.length < 2; i++) {
+      pins = smtp.mails.filter((m) => m.to.includes(offer.email)).map((m) => /\b(\d{6})\b/.exec(m.text)?.[1] ?? '');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(pins.length, 2, 'the first PIN e-mail and the re-sent one');
+    const newPin = pins[1]!;
+    assert.notEqual(newPin, offer.pin);
+    assert.equal((await offer.token(offer.pin)).status, 400, 'the old PIN stopped working');
+    assert.equal((await offer.token(newPin)).status, 200, 'the new PIN redeems the same code');
+
+    const other = await lockedOffer('locked-cancel');
+    const cancelled = await admin('/admin/v1/offers/cancel', OPERATOR, { method: 'POST', body: other.key });
+    assert.equal(cancelled.status, 200);
+    assert.equal((await other.handle.result()).state, 'CANCELLED');
   });
 
   test("a document's timeline joins its upload, offer, credential (format, status index) and workflow, in time order, with no personal data", async () => {
@@ -343,7 +429,31 @@ describe('admin API: authentication, roles, audit, finding and acting on process
     assert.ok(find.parameters.every((p: any) => p.in === 'query' && p.required === false));
     assert.deepEqual(doc.paths['/admin/v1/processes/{workflow_id}'].get.parameters.map((p: any) => [p.name, p.in]), [['workflow_id', 'path'], ['run_id', 'query']]);
     assert.ok(doc.paths['/admin/v1/offers/cancel'].post.responses['409']);
+    assert.ok(doc.paths['/admin/v1/offers/unlock'].post.responses['409']);
+    assert.deepEqual(doc.paths['/admin/v1/offers/unlock'].post.security, [{ adminToken: [] }]);
     assert.equal(doc.components.securitySchemes.adminToken.scheme, 'bearer');
+  });
+
+  test('every admin operation in the OpenAPI document leaves an audit row naming the caller and the answer, also when refused', async () => {
+    const doc = await bodyOf(await fetch(`${base}/openapi.json`));
+    const operations = Object.entries(doc.paths as Record<string, Record<string, unknown>>)
+      .filter(([path]) => path.startsWith('/admin/'))
+      .flatMap(([path, methods]) => Object.keys(methods).map((method) => ({ method: method.toUpperCase(), path: path.replace(/\{[^}]+\}/g, 'no-such-id') })));
+    const listed = operations.map((o) => `${o.method} ${o.path}`);
+    for (const op of ['GET /admin/v1/processes', 'GET /admin/v1/processes/no-such-id', 'GET /admin/v1/documents/timeline', 'POST /admin/v1/offers/cancel', 'POST /admin/v1/offers/resend-pin', 'POST /admin/v1/offers/unlock', 'GET /admin/v1/webhooks/dead-letters', 'POST /admin/v1/webhooks/dead-letters/redeliver']) {
+      assert.ok(listed.includes(op), `${op} in ${listed.join(', ')}`);
+    }
+    for (const [i, { method, path }] of operations.entries()) {
+      // A read token: it may look (200, 400 or 404) but not act (403), so nothing changes here.
+      const requestId = `${taskQueue}-every-${i}`;
+      const res = await admin(path, READER, { method, ...(method === 'GET' ? {} : { body: '{}' }), ...withRequestId(requestId) });
+      await res.body?.cancel();
+      await waitForAudit(requestId);
+      const [row] = await auditRows(requestId);
+      assert.equal(row.actor, 'admin:reader', `${method} ${path}`);
+      assert.equal(row.status, res.status, `${method} ${path}`);
+      assert.equal(row.method, method);
+    }
   });
 
   test('failed admin authentications are rate limited per key id (429 with Retry-After), and the right token still passes', async () => {

@@ -15,6 +15,7 @@ import { documentSignerRenewalScheduleId, ensureDocumentSignerRenewalSchedule } 
 import { DOCUMENT_SIGNER_RENEWAL_WORKFLOW_TYPE, type DocumentSignerRenewalWorkflow } from '../../workflows/contracts/document-signer-renewal';
 import { checkValueDigests, decodeIssuerSigned, verifyIssuerAuth } from '../support/credential-verifiers';
 import { openssl } from '../support/openssl';
+import { fetchHistoryText } from '../support/history-text';
 import { createTestDatabase, loadTestConfig, testConfigFile, testEnv, uniqueName } from '../support/test-services';
 import { startTestWorker, type TestWorker } from '../support/test-worker';
 
@@ -147,7 +148,7 @@ describe('Document Signer renewal by a Temporal Schedule, on a real Temporal ser
       if (result.renewed?.rotated) runId = execution.workflowId;
     }
     assert.ok(runId, 'a scheduled run rotated');
-    const history = JSON.stringify(await worker.client.workflow.getHandle(runId).fetchHistory());
+    const history = await fetchHistoryText(worker.client, runId);
     assert.match(history, /renewDocumentSigner/);
     assert.doesNotMatch(history, /PRIVATE KEY|"d":|BEGIN CERTIFICATE/);
   });

@@ -11,6 +11,7 @@ import { credentialOfferWorkflowId, offerStateQuery } from '../../workflows/cont
 import { onboardingStateQuery, onboardingWorkflowId, reviewDecisionSignal } from '../../workflows/contracts/onboarding';
 import { ethereumWallet, joseWallet, multipart } from '../support/kyc-wallet';
 import { createWallet } from '../support/oid4vci-wallet';
+import { fetchHistoryText } from '../support/history-text';
 import { type ReceivedMail, startSmtpReceiver, waitForPin } from '../support/smtp-receiver';
 import { createTestDatabase, loadTestConfig, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';
 import { startTestWorker } from '../support/test-worker';
@@ -172,20 +173,6 @@ function kycClient(issuer: Issuer) {
   };
 }
 
-/** A history as text, payloads decoded (JSON.stringify alone would print their bytes as numbers). */
-async function historyText(client: Client, workflowId: string): Promise<string> {
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  // Payload bytes arrive as base64 strings (`data`) or as bytes: both are decoded, so a search sees what the payload says.
-  const decode = (value: unknown, key?: string): unknown => {
-    if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
-    if (key === 'data' && typeof value === 'string' && /^[A-Za-z0-9+/]*={0,2}$/.test(value)) return Buffer.from(value, 'base64').toString('utf8');
-    if (Array.isArray(value)) return value.map((v) => decode(v));
-    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decode(v, k)]));
-    return value;
-  };
-  return JSON.stringify(decode(history));
-}
-
 async function waitForMail(mails: ReceivedMail[], to: string, includes: string): Promise<ReceivedMail> {
   for (let i = 0; i < 200; i++) {
     const mail = mails.find((m) => m.to.includes(to) && m.text.replace(/=\r?\n/g, '').includes(includes));
@@ -320,7 +307,7 @@ describe('KYC onboarding (issue 19, seed 004)', () => {
 
     const offerId = credentialOfferWorkflowId('hr.example.org', VCT, applicationId);
     assert.equal((await issuer.client().workflow.getHandle(offerId).query(offerStateQuery)).state, 'ISSUED');
-    histories.push(await historyText(issuer.client(), onboardingWorkflowId(applicationId)), await historyText(issuer.client(), offerId));
+    histories.push(await fetchHistoryText(issuer.client(), onboardingWorkflowId(applicationId)), await fetchHistoryText(issuer.client(), offerId));
     personalData.push(PDF.subarray(9, 60).toString('base64'), PNG.subarray(8, 60).toString('base64'), maja.birth);
   });
 
@@ -340,7 +327,7 @@ describe('KYC onboarding (issue 19, seed 004)', () => {
     await waitForMail(smtp.mails, ola.email, reason);
     // A decided application cannot be decided again.
     assert.equal((await kyc.admin(`/admin/v1/kyc/applications/${first}/review`, { decision: 'approve' })).status, 409);
-    histories.push(await historyText(issuer.client(), onboardingWorkflowId(first)));
+    histories.push(await fetchHistoryText(issuer.client(), onboardingWorkflowId(first)));
     // The operator API shows the onboarding as a process with its timeline (ids and states only).
     const processRes = await kyc.admin(`/admin/v1/processes/${encodeURIComponent(onboardingWorkflowId(first))}`);
     const processBody = await json(processRes);
@@ -478,7 +465,7 @@ describe('KYC onboarding (issue 19, seed 004)', () => {
     assert.equal((await kyc.createUser(knownJwt, known)).status, 201);
     const matched = (await json(await kyc.apply(knownJwt, { templateId: 'matched' }))).applicationId;
     await kyc.waitForState(matched, 'IN_REVIEW');
-    histories.push(await historyText(issuer.client(), onboardingWorkflowId(matched)));
+    histories.push(await fetchHistoryText(issuer.client(), onboardingWorkflowId(matched)));
 
     const stranger = person('I');
     const strangerJwt = await kyc.login((nonce) => ethereumWallet().personalSign(nonce));
@@ -504,7 +491,7 @@ describe('KYC onboarding (issue 19, seed 004)', () => {
     const offered = await kyc.waitForState(applicationId, 'OFFERED');
     assert.equal(offered.checkFailures.length, 0);
     await waitForPin(smtp.mails, p.email);
-    histories.push(await historyText(issuer.client(), onboardingWorkflowId(applicationId)));
+    histories.push(await fetchHistoryText(issuer.client(), onboardingWorkflowId(applicationId)));
     const withdrawn = await kyc.call(`/kyc/applications/${applicationId}/withdraw`, { method: 'POST', token: walletJwt });
     assert.equal(withdrawn.status, 200);
     assert.equal((await issuer.client().workflow.getHandle(onboardingWorkflowId(applicationId)).result()).state, 'WITHDRAWN');

@@ -10,6 +10,7 @@ import { createLogger } from '../../src/logger';
 import { type RunningPart, startGateway } from '../../src/main/issuer-parts';
 import { issueCredentialsUpdate, offerStateQuery, redeemOfferUpdate } from '../../workflows/contracts/credential-offer';
 import { startSmtpReceiver, waitForPin as waitForPinEmail } from '../support/smtp-receiver';
+import { fetchHistoryText, historyHasNumber, historyText } from '../support/history-text';
 import { createTestDatabase, loadTestConfig, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';
 import { startTestWorker, type TestWorker } from '../support/test-worker';
 
@@ -165,7 +166,9 @@ describe('credential offer hardening (issue 15: findings 2, 3, 4, 6, 10)', () =>
     const row = await database.db('credential_offers').where({ document_id: doc('uri-1') }).first();
     assert.equal(row.uri_token_hash, createHash('sha256').update(uriToken).digest('hex'));
     assert.ok(!JSON.stringify(row).includes(uriToken), 'the database holds no URI token');
-    assert.ok(!JSON.stringify(await client.workflow.getHandle(workflowIdOf(doc('uri-1'))).fetchHistory()).includes(uriToken), 'the URI token never enters Temporal');
+    const history = await fetchHistoryText(client, workflowIdOf(doc('uri-1')));
+    assert.ok(history.includes(offerId), 'payloads are decoded: the offer id is there, so the search can fail');
+    assert.ok(!history.includes(uriToken), 'the URI token never enters Temporal');
   });
 
   test('the access log shows /offers/[redacted] instead of the offer URI token (finding 3)', async () => {
@@ -247,20 +250,30 @@ describe('credential offer hardening (issue 15: findings 2, 3, 4, 6, 10)', () =>
     assert.equal((await offerHandle.result()).state, 'ISSUED');
 
     // Every workflow of the pickup: the offer and the children it started (the source's webhook delivery).
-    const histories = [JSON.stringify(await offerHandle.fetchHistory())];
-    const children = (await offerHandle.fetchHistory()).events!.flatMap((e) => (e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ? [e.startChildWorkflowExecutionInitiatedEventAttributes.workflowId] : []));
+    const offerHistory = await offerHandle.fetchHistory();
+    const fetched = [offerHistory];
+    const children = offerHistory.events!.flatMap((e) => (e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ? [e.startChildWorkflowExecutionInitiatedEventAttributes.workflowId] : []));
     assert.ok(children.length >= 1, 'the webhook delivery child was started');
     for (const id of children) {
       const child = client.workflow.getHandle(id);
       await child.result().catch(() => undefined);
-      histories.push(JSON.stringify(await child.fetchHistory()));
+      fetched.push(await child.fetchHistory());
     }
+    // Decoded payloads (test/support/history-text.ts): a search of the raw history, whose payloads are bytes, could never fail.
+    const histories = fetched.map((h) => historyText(h));
+    assert.ok(histories[0]!.includes(doc('pickup-1')) && histories[0]!.includes('credential_accepted'), 'the offer history\'s payloads are readable (its input names the document; the wallet\'s event)');
+    assert.ok(histories.slice(1).every((h) => h.includes('credential_offer.issued')), 'so are the webhook deliveries\' (their event type)');
     await new Promise((r) => setTimeout(r, 100));
-    const secrets = { pin, code, uriToken, accessToken, credential, 'credential signature': credential.split('~')[0]!.split('.')[2]! };
+    // Issue 21: no PIN, pre-authorized code, access token, credential, birth date, name or e-mail (the uploaded identity).
+    const secrets = { code, uriToken, accessToken, credential, 'credential signature': credential.split('~')[0]!.split('.')[2]!, 'family name': 'Smith', 'given name': 'Alice', 'birth date': '1990-05-15', 'e-mail': `${doc('pickup-1')}@example.org` };
     const places = { ...Object.fromEntries(histories.map((h, i) => [`history ${i}`, h])), 'gateway log': gatewayLog.text(), 'worker log': workerLog.text() };
     assert.ok(gatewayLog.lines.length > 0, 'the gateway logged the requests');
     for (const [name, secret] of Object.entries(secrets)) {
       for (const [place, text] of Object.entries(places)) assert.ok(!text.includes(secret), `the ${name} is not in the ${place}`);
     }
+    // The 6-digit PIN as a number of its own (inside a longer number, such as a time, it is not the PIN).
+    fetched.forEach((h, i) => assert.ok(!historyHasNumber(h, pin), `the PIN is not in a payload of history ${i}`));
+    const pinPattern = new RegExp(`(?<![0-9A-Za-z])${pin}(?![0-9A-Za-z])`);
+    for (const [place, text] of Object.entries(places).filter(([p]) => p.endsWith('log'))) assert.ok(!pinPattern.test(text), `the PIN is not in the ${place}`);
   });
 });

@@ -104,6 +104,18 @@ async function startIssuer(dbUrl: string, db: Awaited<ReturnType<typeof createTe
       const uri = new URL(decodeURIComponent(String(body.qr.deep_link).split('credential_offer_uri=')[1]!));
       return (await json(await fetch(`${base}${uri.pathname}`))).grants[GRANT]['pre-authorized_code'];
     },
+    /** An operator's call (the dev API key is an operate admin token in development). */
+    admin: (path: string, body: unknown) => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_DEV_API_KEY}` }, body: JSON.stringify(body) }),
+    /** The wallet's side after /token: one credential for a fresh holder key, then credential_accepted (OpenID4VCI 1.0 §8, §11). */
+    async collect(accessToken: string, vct = VCT): Promise<void> {
+      const { privateKey, publicKey } = await generateKeyPair('ES256');
+      const { c_nonce: nonce } = await json(await fetch(`${base}/nonce`, { method: 'POST' }));
+      const proof = await new SignJWT({ nonce }).setProtectedHeader({ alg: 'ES256', typ: 'openid4vci-proof+jwt', jwk: await exportJWK(publicKey) }).setAudience(ISSUER).setIssuedAt().sign(privateKey);
+      const auth = { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` };
+      const issued = await json(await fetch(`${base}/credential`, { method: 'POST', headers: auth, body: JSON.stringify({ credential_configuration_id: vct, proofs: { jwt: [proof] } }) }));
+      assert.equal(issued.credentials?.length, 1, JSON.stringify(issued));
+      await fetch(`${base}/notification`, { method: 'POST', headers: auth, body: JSON.stringify({ notification_id: issued.notification_id, event: 'credential_accepted' }) });
+    },
     token: (code: string, txCode: string) =>
       fetch(`${base}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: GRANT, 'pre-authorized_code': code, tx_code: txCode }) }),
     /** A KYC applicant (seed 004): challenge signed by `sign`, user with a PNG passport, an application; its id. */
@@ -141,7 +153,7 @@ test('record workflow histories', { timeout: 240_000 }, async () => {
   const smtp = await startSmtpReceiver();
   const hooks = await startHookReceiver();
   const issuer = await startIssuer(database.url, database.db, smtp.url, hooks.url, 300);
-  const shortLived = await startIssuer(database.url, database.db, smtp.url, hooks.url, 2);
+  const shortLived = await startIssuer(database.url, database.db, smtp.url, hooks.url, 5);
   const recorded: { workflowId: string; scenario: string; client: Client }[] = [];
   const wrong = (pin: string) => String((Number(pin) + 1) % 1_000_000).padStart(6, '0');
   try {
@@ -151,23 +163,48 @@ test('record workflow histories', { timeout: 240_000 }, async () => {
     const pin = await waitForPin(smtp.mails, 'issued@example.org');
     assert.equal((await issuer.token(code, wrong(pin))).status, 400);
     const { access_token: accessToken } = await json(await issuer.token(code, pin));
-    const { privateKey, publicKey } = await generateKeyPair('ES256');
-    const { c_nonce: nonce } = await json(await fetch(`${issuer.base}/nonce`, { method: 'POST' }));
-    const proof = await new SignJWT({ nonce }).setProtectedHeader({ alg: 'ES256', typ: 'openid4vci-proof+jwt', jwk: await exportJWK(publicKey) }).setAudience(ISSUER).setIssuedAt().sign(privateKey);
-    const auth = { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` };
-    const issued = await json(await fetch(`${issuer.base}/credential`, { method: 'POST', headers: auth, body: JSON.stringify({ credential_configuration_id: VCT, proofs: { jwt: [proof] } }) }));
-    assert.equal(issued.credentials?.length, 1, JSON.stringify(issued));
-    await fetch(`${issuer.base}/notification`, { method: 'POST', headers: auth, body: JSON.stringify({ notification_id: issued.notification_id, event: 'credential_accepted' }) });
+    await issuer.collect(accessToken);
     const issuedId = `offer/hr.example.org/${VCT}/rec-issued`;
     await issuer.client.workflow.getHandle(issuedId).result();
     recorded.push({ workflowId: issuedId, scenario: 'offer-issued', client: issuer.client });
 
-    // An offer locked by wrong PINs (max_pin_attempts: 2).
-    await issuer.upload('rec-locked', 'locked@example.org');
-    const lockedCode = await issuer.notify('rec-locked');
-    const lockedPin = await waitForPin(smtp.mails, 'locked@example.org');
-    for (let i = 0; i < 2; i++) await issuer.token(lockedCode, wrong(lockedPin));
-    recorded.push({ workflowId: `offer/hr.example.org/${VCT}/rec-locked`, scenario: 'offer-locked', client: issuer.client });
+    /** Uploads, offers and locks `documentId` on `on` with max_pin_attempts (2) wrong PINs; its code and the right PIN. */
+    const lockedOffer = async (on: typeof issuer, documentId: string) => {
+      await on.upload(documentId, `${documentId}@example.org`);
+      const lockedCode = await on.notify(documentId);
+      const lockedPin = await waitForPin(smtp.mails, `${documentId}@example.org`);
+      for (let i = 0; i < 2; i++) await on.token(lockedCode, wrong(lockedPin));
+      return { code: lockedCode, pin: lockedPin };
+    };
+    /** Redeems with `pin` and collects the credential. */
+    const redeemAndCollect = async (code: string, pin: string) => {
+      const redeemed = await json(await issuer.token(code, pin));
+      assert.ok(redeemed.access_token, JSON.stringify(redeemed));
+      await issuer.collect(redeemed.access_token);
+    };
+    const key = (documentId: string) => ({ authentic_source: 'hr.example.org', vct: VCT, document_id: documentId });
+
+    // An offer locked by wrong PINs (max_pin_attempts: 2) and still locked when its code expires
+    // (code_ttl 5 s on the short-lived issuer; since locked-offer-waits a LOCKED offer waits until then).
+    await lockedOffer(shortLived, 'rec-locked');
+    recorded.push({ workflowId: `offer/hr.example.org/${VCT}/rec-locked`, scenario: 'offer-locked', client: shortLived.client });
+
+    // Locked, unlocked by an operator, then redeemed with the same PIN and collected.
+    const unlockedOffer = await lockedOffer(issuer, 'rec-unlocked');
+    const unlocked = await issuer.admin('/admin/v1/offers/unlock', key('rec-unlocked'));
+    assert.equal(unlocked.status, 200, await unlocked.text());
+    await redeemAndCollect(unlockedOffer.code, unlockedOffer.pin);
+    recorded.push({ workflowId: `offer/hr.example.org/${VCT}/rec-unlocked`, scenario: 'offer-locked-unlocked', client: issuer.client });
+
+    // Locked, then an operator re-sends the PIN (a new generation, which lifts the lock); the new PIN redeems and the wallet collects.
+    const resentOffer = await lockedOffer(issuer, 'rec-pin-resent');
+    const resent = await issuer.admin('/admin/v1/offers/resend-pin', key('rec-pin-resent'));
+    assert.equal(resent.status, 200, await resent.text());
+    let newPin: string | undefined;
+    for (let i = 0; i < 100 && !newPin; i++, await sleep(100)) newPin = smtp.mails.filter((m) => m.to.includes('rec-pin-resent@example.org')).map((m) => /\b(\d{6})\b/.exec(m.text)?.[1]).at(1);
+    assert.ok(newPin, 'the re-sent PIN arrived');
+    await redeemAndCollect(resentOffer.code, newPin);
+    recorded.push({ workflowId: `offer/hr.example.org/${VCT}/rec-pin-resent`, scenario: 'offer-locked-pin-resent', client: issuer.client });
 
     // An offer cancelled by deleting its document.
     await issuer.upload('rec-cancelled', 'cancelled@example.org');
@@ -176,7 +213,7 @@ test('record workflow histories', { timeout: 240_000 }, async () => {
     assert.equal((await issuer.post('/api/v1/document', { authentic_source: 'hr.example.org', vct: VCT, document_id: 'rec-cancelled' }, 'DELETE')).status, 200);
     recorded.push({ workflowId: `offer/hr.example.org/${VCT}/rec-cancelled`, scenario: 'offer-cancelled', client: issuer.client });
 
-    // An offer nobody redeems within code_ttl (2 s on this issuer).
+    // An offer nobody redeems within code_ttl (5 s on this issuer).
     await shortLived.upload('rec-expired', 'expired@example.org');
     await shortLived.notify('rec-expired');
     recorded.push({ workflowId: `offer/hr.example.org/${VCT}/rec-expired`, scenario: 'offer-expired', client: shortLived.client });
@@ -239,12 +276,7 @@ test('record workflow histories', { timeout: 240_000 }, async () => {
     const offerUri = new URL(decodeURIComponent(deepLink.split('credential_offer_uri=')[1]!));
     const kycCode = (await json(await fetch(`${issuer.base}${offerUri.pathname}`))).grants[GRANT]['pre-authorized_code'];
     const { access_token: kycToken } = await json(await issuer.token(kycCode, kycPin));
-    const { c_nonce: kycNonce } = await json(await fetch(`${issuer.base}/nonce`, { method: 'POST' }));
-    const kycProof = await new SignJWT({ nonce: kycNonce }).setProtectedHeader({ alg: 'ES256', typ: 'openid4vci-proof+jwt', jwk: await exportJWK(publicKey) }).setAudience(ISSUER).setIssuedAt().sign(privateKey);
-    const kycAuth = { 'content-type': 'application/json', authorization: `Bearer ${kycToken}` };
-    const kycIssued = await json(await fetch(`${issuer.base}/credential`, { method: 'POST', headers: kycAuth, body: JSON.stringify({ credential_configuration_id: KYC_VCT, proofs: { jwt: [kycProof] } }) }));
-    assert.equal(kycIssued.credentials?.length, 1, JSON.stringify(kycIssued));
-    await fetch(`${issuer.base}/notification`, { method: 'POST', headers: kycAuth, body: JSON.stringify({ notification_id: kycIssued.notification_id, event: 'credential_accepted' }) });
+    await issuer.collect(kycToken, KYC_VCT);
     assert.equal((await issuer.client.workflow.getHandle(onboardingWorkflowId(collectedApp)).result()).state, 'COLLECTED');
     recorded.push({ workflowId: onboardingWorkflowId(collectedApp), scenario: 'onboarding-collected', client: issuer.client });
 

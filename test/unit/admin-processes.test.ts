@@ -7,6 +7,7 @@ import { temporalUiBaseUrl, visibilityQuery } from '../../src/admin/process-find
 import { processTimeline } from '../../src/admin/process-timeline';
 import { createAdminAuthenticator, requireAdminRole } from '../../src/gateway/admin/admin-auth';
 import { HISTORIES_DIR, historyFromPlain } from '../support/workflow-histories';
+import { historyPayloadTexts } from '../support/history-text';
 import { loadTestConfig, TEST_DEV_API_KEY, testConfigFile } from '../support/test-services';
 
 /**
@@ -14,9 +15,9 @@ import { loadTestConfig, TEST_DEV_API_KEY, testConfigFile } from '../support/tes
  * (test/fixtures/workflow-histories, recorded by `npm run record-histories`), the visibility query,
  * the Temporal UI base URL, and admin tokens with roles.
  */
-const fixture = (name: string) => JSON.parse(readFileSync(join(HISTORIES_DIR, '5c74b20', `${name}.json`), 'utf8')) as { history: unknown };
-const steps = (name: string) =>
-  processTimeline(historyFromPlain(fixture(name).history)).map((e) => (e.event === 'state' ? `state:${e.details!.state}` : e.event));
+const fixture = (name: string, dir = '5c74b20') => JSON.parse(readFileSync(join(HISTORIES_DIR, dir, `${name}.json`), 'utf8')) as { history: unknown };
+const steps = (name: string, dir?: string) =>
+  processTimeline(historyFromPlain(fixture(name, dir).history)).map((e) => (e.event === 'state' ? `state:${e.details!.state}` : e.event));
 
 describe('process timeline from a workflow history', () => {
   test('an issued offer: PIN sent, a wrong PIN, redeemed, credentials issued, the wallet\'s event, closed, webhook child, completed', () => {
@@ -29,6 +30,14 @@ describe('process timeline from a workflow history', () => {
     assert.deepEqual(steps('offer-expired'), ['started', 'state:OFFERED', 'pin_sent', 'state:EXPIRED', 'offer_closed', 'child_started', 'completed']);
   });
 
+  test('since locked-offer-waits: a lockout lifted by an unlock or by a PIN re-send, then the pickup', () => {
+    const pickup = ['state:REDEEMED', 'redeemed', 'state:ISSUED', 'credentials_issued', 'wallet_event', 'offer_closed', 'child_started', 'completed'];
+    assert.deepEqual(steps('offer-locked-unlocked', 'a2b474e'), ['started', 'state:OFFERED', 'pin_sent', 'pin_wrong', 'state:LOCKED', 'redeem_refused', 'state:OFFERED', 'unlocked', ...pickup]);
+    assert.deepEqual(steps('offer-locked-pin-resent', 'a2b474e'), ['started', 'state:OFFERED', 'pin_sent', 'pin_wrong', 'state:LOCKED', 'redeem_refused', 'state:OFFERED', 'pin_sent', 'pin_resent', ...pickup]);
+    // Still locked when the code expired: the offer waited, then ended LOCKED.
+    assert.deepEqual(steps('offer-locked', 'a2b474e'), ['started', 'state:OFFERED', 'pin_sent', 'pin_wrong', 'state:LOCKED', 'redeem_refused', 'offer_closed', 'child_started', 'completed']);
+  });
+
   test('webhook deliveries and batches', () => {
     assert.deepEqual(steps('webhook-delivery-issued'), ['started', 'state:DELIVERING', 'webhook_delivered', 'state:DELIVERED', 'activity_completed', 'completed']);
     const batch = processTimeline(historyFromPlain(fixture('batch-offer').history));
@@ -38,8 +47,7 @@ describe('process timeline from a workflow history', () => {
   });
 
   test('Update inputs and activity results never reach the timeline: not the redemption proof, the holder keys or the pickup ids', () => {
-    const plain = JSON.stringify(fixture('offer-issued').history);
-    const decoded = [...plain.matchAll(/"data":\s*"([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8'));
+    const decoded = historyPayloadTexts(fixture('offer-issued').history);
     const proof = decoded.map((d) => /"redemptionProof":"([^"]+)"/.exec(d)?.[1]).find(Boolean);
     const holderX = decoded.map((d) => /"x":"([^"]+)"/.exec(d)?.[1]).find(Boolean);
     const pickupId = decoded.map((d) => /"pickupIds":\["([^"]+)"/.exec(d)?.[1]).find(Boolean);

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { ENV_NAMES, EnvSchema } from '../../src/config/env';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
+import { registry } from '../../src/metrics/metrics';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
@@ -27,6 +28,7 @@ interface Service {
   depends_on?: string[] | Record<string, { condition?: string }>;
   healthcheck?: { test?: string | string[]; disable?: boolean };
   restart?: string;
+  volumes?: string[];
 }
 
 // `merge: true` resolves the `<<: *issuer-service` merge keys as Docker Compose does.
@@ -356,4 +358,57 @@ test('.dockerignore keeps local state, dependencies and secrets out of the build
   for (const folder of ['src', 'workflows', 'activities', 'proto', 'config', 'metadata']) {
     assert.ok(!ignored.has(folder), `.dockerignore must not hide ${folder}/ from the build`);
   }
+});
+
+/** The host file a service mounts at `target` (a `./path:target[:ro]` bind mount). */
+function mountedFile(service: Service, target: string): string {
+  const mount = (service.volumes ?? []).find((v) => v.split(':')[1] === target);
+  assert.ok(mount?.startsWith('./'), `a bind mount at ${target}`);
+  return mount!.split(':')[0]!.slice(2);
+}
+
+test('Prometheus scrapes the gateway on PORT, worker and grpc on the METRICS_PORT they listen on, and the worker\'s Temporal SDK exporter (issue 21)', () => {
+  const prometheus = serviceNamed('Prometheus', (image) => /^prom\/prometheus:/.test(image));
+  const config = parse(read(mountedFile(services[prometheus]!, '/etc/prometheus/prometheus.yml'))) as { scrape_configs: { job_name: string; metrics_path?: string; static_configs: { targets: string[] }[] }[] };
+  const targets = config.scrape_configs.flatMap((job) => job.static_configs.flatMap((c) => c.targets.map((t) => ({ job: job.job_name, path: job.metrics_path ?? '/metrics', target: t }))));
+  assert.ok(targets.every((t) => t.path === '/metrics'));
+  const [gatewayName, gateway] = ourServiceRunning('gateway');
+  assert.ok(targets.some((t) => t.target === `${gatewayName}:${environmentOf(gateway).PORT ?? defaults.PORT}`), 'the gateway, on its HTTP port');
+  for (const command of ['worker', 'grpc']) {
+    const [name, service] = ourServiceRunning(command);
+    const env = environmentOf(service);
+    assert.ok(env.METRICS_PORT, `${name} sets METRICS_PORT (without it there is no listener)`);
+    assert.equal(env.METRICS_HOST, '0.0.0.0', `${name} listens on every interface inside its container, so Prometheus reaches it`);
+    assert.ok(targets.some((t) => t.target === `${name}:${env.METRICS_PORT}`), `${name} is scraped on ${env.METRICS_PORT}`);
+  }
+  const [workerName, worker] = ourServiceRunning('worker');
+  const sdk = environmentOf(worker).TEMPORAL_SDK_METRICS_ADDRESS;
+  assert.match(sdk ?? '', /^0\.0\.0\.0:\d+$/, 'the SDK exporter binds every interface');
+  assert.ok(targets.some((t) => t.target === `${workerName}:${sdk!.split(':')[1]}`), 'the SDK exporter is scraped');
+  for (const { target } of targets) assert.ok(services[target.split(':')[0]!], `${target} is a compose service`);
+  assert.equal(publishedPort(services[prometheus]!, 9090), 9091, 'Prometheus on the host\'s 9091 (9090 is gRPC)');
+});
+
+test('Grafana provisions Prometheus and a dashboard whose every query names a metric the issuer exports, covering the issue 21 figures', () => {
+  const grafana = serviceNamed('Grafana', (image) => /^grafana\/grafana:/.test(image));
+  const prometheus = serviceNamed('Prometheus', (image) => /^prom\/prometheus:/.test(image));
+  assert.equal(publishedPort(services[grafana]!, 3000), 3000);
+  const provisioning = mountedFile(services[grafana]!, '/etc/grafana/provisioning');
+  const datasource = parse(read(`${provisioning}/datasources/prometheus.yml`)) as { datasources: { type: string; url: string; uid: string }[] };
+  assert.equal(datasource.datasources[0]!.type, 'prometheus');
+  assert.equal(datasource.datasources[0]!.url, `http://${prometheus}:9090`);
+  const provider = parse(read(`${provisioning}/dashboards/issuer.yml`)) as { providers: { options: { path: string } }[] };
+  const dashboardsDir = mountedFile(services[grafana]!, provider.providers[0]!.options.path);
+  const dashboard = JSON.parse(read(`${dashboardsDir}/issuer.json`)) as { panels: { datasource: { uid: string }; targets: { expr: string }[] }[] };
+  const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
+  assert.ok(dashboard.panels.every((p) => p.datasource.uid === datasource.datasources[0]!.uid), 'every panel reads the provisioned data source');
+  const named = new Set(exprs.flatMap((e) => e.match(/\bissuer_[a-z_]+/g) ?? []));
+  for (const name of named) {
+    const metric = name.replace(/_(bucket|sum|count)$/, '');
+    assert.ok(registry.getSingleMetric(metric), `${name} is a metric of src/metrics/metrics.ts`);
+  }
+  for (const figure of ['issuer_http_requests_total', 'issuer_http_request_duration_seconds_bucket', 'issuer_offers_ended_total', 'issuer_credentials_issued_total', 'issuer_pin_failures_total', 'issuer_webhook_attempts_total', 'issuer_webhook_retries_total', 'issuer_webhook_dead_letters_total', 'issuer_signing_duration_seconds_bucket']) {
+    assert.ok(named.has(figure), `the dashboard shows ${figure}`);
+  }
+  assert.ok(exprs.some((e) => /\btemporal_/.test(e)), 'and the Temporal SDK\'s worker metrics');
 });

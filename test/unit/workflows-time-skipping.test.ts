@@ -15,7 +15,7 @@ import { findOrInstallTemporalTestServer } from '../../src/runtime/temporal-test
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
 import { bundleWorkflows } from '../../src/worker/issuer-worker';
 import { credentialOfferWorkflow, webhookDeliveryWorkflow } from '../../workflows';
-import { type CredentialOfferInput, issueCredentialsUpdate, offerStateQuery, redeemOfferUpdate } from '../../workflows/contracts/credential-offer';
+import { type CredentialOfferInput, issueCredentialsUpdate, OfferFailure, offerStateQuery, redeemOfferUpdate, unlockOfferUpdate } from '../../workflows/contracts/credential-offer';
 import { type WebhookEvent, WebhookRetryable } from '../../workflows/contracts/webhook-delivery';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -116,7 +116,52 @@ test('locks the offer after max_pin_attempts wrong PINs (the tx_code of OpenID4V
   assert.deepEqual(closed, [{ offerId: 'offer-lock', state: 'LOCKED' }]);
 });
 
-test('a correct PIN after a locked offer redeems nothing: the lock is final', async () => {
+test('a LOCKED offer waits until its code expires (locked-offer-waits); an unlock resets the count and the right PIN redeems; unlocking an open offer is refused', async () => {
+  const { acts, closed } = offerActivities();
+  await withWorker(acts, async (taskQueue) => {
+    const handle = await env.client.workflow.start(credentialOfferWorkflow, { taskQueue, workflowId: `offer-unlock-${process.pid}`, args: [offerInput('offer-unlock', { maxPinAttempts: 1 })] });
+    await assert.rejects(handle.executeUpdate(unlockOfferUpdate), (err: Error) => (err.cause as ApplicationFailure | undefined)?.type === OfferFailure.NotLocked, 'an OFFERED offer is not locked');
+    assert.deepEqual(await handle.executeUpdate(redeemOfferUpdate, { args: [{ pinCorrect: false }] }), { ok: false, reason: 'locked', state: 'LOCKED' });
+    assert.equal((await handle.describe()).status.name, 'RUNNING', 'locked, the offer waits');
+    const unlocked = await handle.executeUpdate(unlockOfferUpdate);
+    assert.equal(unlocked.state, 'OFFERED');
+    assert.equal(unlocked.pinAttempts, 0);
+    assert.deepEqual(await handle.executeUpdate(redeemOfferUpdate, { args: [{ pinCorrect: true, redemptionProof: 'proof' }] }), { ok: true });
+    await handle.signal('cancel');
+    assert.equal((await handle.result()).state, 'CANCELLED');
+  });
+  assert.deepEqual(closed, [{ offerId: 'offer-unlock', state: 'CANCELLED' }]);
+});
+
+test('once the code of a LOCKED offer has expired it is closing: an unlock is refused and it ends LOCKED', async () => {
+  let closingStarted!: () => void;
+  const closing = new Promise<void>((r) => (closingStarted = r));
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const closed: string[] = [];
+  const { acts } = offerActivities({
+    async closeOffer({ state }) {
+      closingStarted();
+      await released;
+      closed.push(state);
+    },
+  });
+  await withWorker(acts, async (taskQueue) => {
+    const handle = await env.client.workflow.start(credentialOfferWorkflow, { taskQueue, workflowId: `offer-lock-closing-${process.pid}`, args: [offerInput('offer-lock-closing', { maxPinAttempts: 1 })] });
+    assert.deepEqual(await handle.executeUpdate(redeemOfferUpdate, { args: [{ pinCorrect: false }] }), { ok: false, reason: 'locked', state: 'LOCKED' });
+    try {
+      await env.sleep(DAY * 1000 + 1000);
+      await closing;
+      await assert.rejects(handle.executeUpdate(unlockOfferUpdate), (err: Error) => (err.cause as ApplicationFailure | undefined)?.type === OfferFailure.NotLocked, 'past its expiry the offer is closing');
+    } finally {
+      release(); // also when an assertion failed, so the worker can shut down
+    }
+    assert.equal((await handle.result()).state, 'LOCKED');
+  });
+  assert.deepEqual(closed, ['LOCKED']);
+});
+
+test('a correct PIN after a locked offer redeems nothing: still locked when the code expires, it ends LOCKED', async () => {
   const { acts } = offerActivities();
   await withWorker(acts, async (taskQueue) => {
     const handle = await env.client.workflow.start(credentialOfferWorkflow, { taskQueue, workflowId: `offer-lock-final-${process.pid}`, args: [offerInput('offer-lock-final', { maxPinAttempts: 1, codeTtlSeconds: DAY })] });

@@ -102,6 +102,14 @@ export interface ResendPinRequest {
 export const resendPinUpdate = defineUpdate<ResendPinResult, [ResendPinRequest]>('resendPin');
 
 /**
+ * An operator unlocks an offer locked by too many wrong PINs: the wrong-PIN count starts again and
+ * the offer is OFFERED once more, so the same pre-authorized code redeems with the right PIN. Only
+ * offers started since the `locked-offer-waits` patch stay alive when LOCKED (older ones ended
+ * there); any other offer is refused with OfferFailure.NotLocked. Returns the offer's new state.
+ */
+export const unlockOfferUpdate = defineUpdate<OfferStatus, []>('unlockOffer');
+
+/**
  * The credential endpoint's call, after it verified the proofs: one credential per holder key.
  * Returns pickup ids of the sealed credentials (never the credentials: they would enter the history).
  */
@@ -138,4 +146,6 @@ export const OfferFailure = {
   WrongCredentialConfiguration: 'WrongCredentialConfiguration',
   /** A PIN re-send for an offer that is not open (redeemed, ended) or takes no PIN. */
   PinNotResendable: 'PinNotResendable',
+  /** An unlock for an offer that is not LOCKED (or ended when it locked, as offers did before the locked-offer-waits patch). */
+  NotLocked: 'OfferNotLocked',
 } as const;

@@ -12,18 +12,20 @@ export interface AdminDeps {
   cancelOffer: (key: { authentic_source: string; vct: string; document_id: string }) => Promise<void>;
   /** Asks the document's offer workflow for a new PIN by e-mail (OfferService.resendPin). */
   resendPin: OfferService['resendPin'];
+  /** Unlocks the document's LOCKED offer workflow (OfferService.unlock). */
+  unlockOffer: OfferService['unlock'];
 }
 
 const TAG = ['Admin'];
 /** States in which the offer workflow honours its `cancel` signal (workflows/credential-offer.ts). */
-const CANCELLABLE = new Set(['OFFERED', 'REDEEMED']);
+const CANCELLABLE = new Set(['OFFERED', 'REDEEMED', 'LOCKED']);
 
 /**
  * The operator API (issue 21): find a holder's processes by business id, inspect one, act on it.
  * Admin tokens only (src/gateway/admin/admin-auth.ts); the gateway audits every call, naming the
  * action and the ids it touched (res.locals.auditAction / auditTarget).
  */
-export function adminRoutes({ processes, cancelOffer, resendPin }: AdminDeps): AnyRouteSpec[] {
+export function adminRoutes({ processes, cancelOffer, resendPin, unlockOffer }: AdminDeps): AnyRouteSpec[] {
   return [
     defineRoute({
       method: 'get',
@@ -89,9 +91,7 @@ export function adminRoutes({ processes, cancelOffer, resendPin }: AdminDeps): A
       response: ProcessDetailResponse,
       errors: [400, 401, 403, 404, 409],
       handler: async ({ body, res }) => {
-        const workflowId = credentialOfferWorkflowId(body.authentic_source, body.vct, body.document_id);
-        res.locals.auditAction = 'admin.offer.cancel';
-        res.locals.auditTarget = { workflow_id: workflowId, authentic_source: body.authentic_source, vct: body.vct, document_id: body.document_id };
+        const workflowId = auditOfferAction(res, 'admin.offer.cancel', body);
         const before = await processes.get(workflowId);
         if (!before || before.kind !== 'offer') throw new RouteNotFoundError('This document has no offer', { workflow_id: workflowId });
         const state = (before.state_query as { state?: string } | null)?.state ?? before.state;
@@ -114,16 +114,45 @@ export function adminRoutes({ processes, cancelOffer, resendPin }: AdminDeps): A
       response: ResendPinAdminResponse,
       errors: [400, 401, 403, 404, 409],
       handler: async ({ body, res }) => {
-        const workflowId = credentialOfferWorkflowId(body.authentic_source, body.vct, body.document_id);
-        res.locals.auditAction = 'admin.offer.resend_pin';
-        res.locals.auditTarget = { workflow_id: workflowId, authentic_source: body.authentic_source, vct: body.vct, document_id: body.document_id };
+        const workflowId = auditOfferAction(res, 'admin.offer.resend_pin', body);
         const resent = await resendPin(body, 'operator');
         if (resent === undefined) throw new RouteNotFoundError('This document has no running offer', { workflow_id: workflowId });
         if (resent === 'not_resendable') throw new ConflictError('The offer was redeemed, has ended, takes no PIN, or hands its PIN to its authentic source', { workflow_id: workflowId });
         return { workflow_id: workflowId, pin_generation: resent.pinGeneration, pin_delivery: resent.pinDelivery };
       },
     }),
+
+    defineRoute({
+      method: 'post',
+      path: '/admin/v1/offers/unlock',
+      operationId: 'adminUnlockOffer',
+      summary: 'Unlock an offer locked by too many wrong PINs',
+      description:
+        'Role operate. The offer workflow resets its wrong-PIN count and is OFFERED again: the same pre-authorized code redeems with the right PIN, until the code expires. The PIN does not change (re-send it with POST /admin/v1/offers/resend-pin if the holder lost it; that lifts the lock too). 404 when the document has no running offer; 409 CONFLICT when the offer is not LOCKED (offers made before locked offers waited ended when they locked).',
+      tags: TAG,
+      security: 'admin:operate',
+      body: OfferKeyBody,
+      response: ProcessDetailResponse,
+      errors: [400, 401, 403, 404, 409],
+      handler: async ({ body, res }) => {
+        const workflowId = auditOfferAction(res, 'admin.offer.unlock', body);
+        const unlocked = await unlockOffer(body);
+        if (unlocked === undefined) throw new RouteNotFoundError('This document has no running offer', { workflow_id: workflowId });
+        if (unlocked === 'not_locked') throw new ConflictError('The offer is not locked', { workflow_id: workflowId });
+        const detail = await processes.get(workflowId);
+        if (!detail) throw new RouteNotFoundError('This document has no running offer', { workflow_id: workflowId });
+        return detail;
+      },
+    }),
   ];
+}
+
+/** The offer workflow of the document `key` names, recorded as the audited call's action and target. */
+function auditOfferAction(res: { locals: Record<string, unknown> }, action: string, key: { authentic_source: string; vct: string; document_id: string }): string {
+  const workflowId = credentialOfferWorkflowId(key.authentic_source, key.vct, key.document_id);
+  res.locals.auditAction = action;
+  res.locals.auditTarget = { workflow_id: workflowId, authentic_source: key.authentic_source, vct: key.vct, document_id: key.document_id };
+  return workflowId;
 }
 
 const ResendPinAdminResponse = z.object({ workflow_id: z.string(), pin_generation: z.number().int(), pin_delivery: z.enum(['email', 'authentic_source']) }).meta({ id: 'AdminResendPinResponse' });

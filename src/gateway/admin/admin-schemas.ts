@@ -50,7 +50,7 @@ export const ProcessQuery = z.strictObject({ run_id: z.uuid().optional().meta({ 
 export const TimelineEntrySchema = z
   .object({
     at: z.string(),
-    event: z.string().meta({ description: 'started, state, pin_sent, pin_wrong, redeemed, credentials_issued, wallet_event, cancel_requested, offer_closed, child_started, webhook_delivered, completed, ...' }),
+    event: z.string().meta({ description: 'started, state, pin_sent, pin_wrong, pin_resent, unlocked, redeemed, credentials_issued, wallet_event, cancel_requested, offer_closed, child_started, webhook_delivered, completed, ...' }),
     details: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
   })
   .meta({ id: 'TimelineEntry' });
