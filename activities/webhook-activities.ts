@@ -53,6 +53,36 @@ export function parseRetryAfter(value: string | null, now: number): number | und
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
+/**
+ * Seed 002's authentication of a call we make (webhooks, interaction calls), as configured:
+ * "Request Signature" (`X-Body-Signature`, base64 of the SHA3-256 signature over the exact body
+ * bytes) and/or "Bearer Token" (RFC 7519: iss our service DID, aud the receiver's, a fresh jti per attempt).
+ */
+export async function seed002AuthHeaders(
+  endpoint: { body_signature: boolean; bearer_jwt?: { audience: string } | undefined },
+  body: Uint8Array,
+  serviceDid: string,
+  webhookSigner: WebhookDeps['webhookSigner'],
+): Promise<Record<string, string>> {
+  const headers: Record<string, string> = {};
+  if (!endpoint.body_signature && !endpoint.bearer_jwt) return headers;
+  const signer = await webhookSigner();
+  if (endpoint.body_signature) headers['x-body-signature'] = signer.signBody(body);
+  if (endpoint.bearer_jwt) {
+    const iat = Math.floor(Date.now() / 1000);
+    const token = await signer.signJwt({
+      iss: serviceDid,
+      aud: endpoint.bearer_jwt.audience,
+      iat,
+      exp: iat + WEBHOOK_JWT_TTL_SECONDS,
+      jti: randomUUID(),
+      body_sha3_256: createHash('sha3-256').update(body).digest('base64url'),
+    });
+    headers.authorization = `Bearer ${token}`;
+  }
+  return headers;
+}
+
 export type WebhookEventCheck = { success: true; event: WebhookEvent } | { success: false; error: string };
 
 /** `offer.<offer id>.<final state, lower case>`, as workflows/credential-offer.ts names the event. */
@@ -146,24 +176,7 @@ export const createWebhookActivities = ({ config, secret, fetch, offers, issued,
         if (!value) throw ApplicationFailure.nonRetryable(`environment variable ${endpoint.auth_secret_env} is not set`, WebhookFailure.NotConfigured);
         headers[endpoint.auth_header.toLowerCase()] = value;
       }
-      if (endpoint.body_signature || endpoint.bearer_jwt) {
-        const signer = await webhookSigner();
-        // Seed 002 "Request Signature": base64 of the SHA3-256 signature over the exact body bytes.
-        if (endpoint.body_signature) headers['x-body-signature'] = signer.signBody(body);
-        if (endpoint.bearer_jwt) {
-          // Seed 002 "Bearer Token" (RFC 7519): iss our service DID, aud the subscriber's; a fresh jti per attempt.
-          const iat = Math.floor(Date.now() / 1000);
-          const token = await signer.signJwt({
-            iss: serviceDid,
-            aud: endpoint.bearer_jwt.audience,
-            iat,
-            exp: iat + WEBHOOK_JWT_TTL_SECONDS,
-            jti: randomUUID(),
-            body_sha3_256: createHash('sha3-256').update(body).digest('base64url'),
-          });
-          headers.authorization = `Bearer ${token}`;
-        }
-      }
+      Object.assign(headers, await seed002AuthHeaders(endpoint, body, serviceDid, webhookSigner));
       const ctx = Context.current();
       const { attempt } = ctx.info;
       const retry = (message: string, retryAfterMs?: number): never => {

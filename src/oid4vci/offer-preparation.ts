@@ -90,6 +90,7 @@ export async function prepareOffer({ config, documents, offers, secrets }: Offer
       notifySource: source?.notification_endpoint !== undefined,
       issuanceWindowSeconds: ISSUANCE_WINDOW_SECONDS,
       maxCredentials: preAuth.max_credentials_per_offer,
+      ...interactionOf(config, key.vct),
     },
   };
 }
@@ -101,3 +102,9 @@ export async function prepareOffer({ config, documents, offers, secrets }: Offer
  */
 export const offerDeepLink = (issuerUrl: string, secrets: Pick<OfferSecrets, 'offerUriToken'>, offerId: string) =>
   `openid-credential-offer://?credential_offer_uri=${encodeURIComponent(`${issuerUrl}/offers/${secrets.offerUriToken(offerId)}`)}`;
+
+/** The offer input's `interaction` for a type with a seed 002 interaction (docs/conventions.md, Interactions). */
+function interactionOf(config: Config, vct: string): { interaction?: { callbackTimeoutSeconds: number; intervalSeconds: number } } {
+  const interaction = config.credentialTypes.get(vct)?.interaction;
+  return interaction ? { interaction: { callbackTimeoutSeconds: interaction.callback_timeout, intervalSeconds: interaction.interval } } : {};
+}
