@@ -5,8 +5,10 @@ import { didWebFromUrl } from '../src/credentials/did-web';
 import type { WebhookSigner } from '../src/credentials/signer';
 import type { AuditLogRepository } from '../src/db/audit-log-repository';
 import type { IssuedCredentialsRepository } from '../src/db/issued-credentials-repository';
+import type { InteractionEventsRepository } from '../src/db/interaction-events-repository';
 import type { OffersRepository } from '../src/db/offers-repository';
 import { STATUS_EVENT_ID, type StatusEventsRepository, verifyStatusEvent } from '../src/db/status-events-repository';
+import { INTERACTION_FAILED_EVENT_TYPE } from '../workflows/contracts/interaction';
 import { DEAD_LETTERED_EVENT_TYPE, deadLetteredEventId, type WebhookEvent, WebhookFailure, WebhookRetryable } from '../workflows/contracts/webhook-delivery';
 
 export interface WebhookDeps {
@@ -19,6 +21,8 @@ export interface WebhookDeps {
   issued: Pick<IssuedCredentialsRepository, 'countFor'>;
   /** Where status-change events (revoked, suspended, reinstated) are checked (src/db/status-events-repository.ts). */
   statusEvents?: Pick<StatusEventsRepository, 'byId'>;
+  /** Where `interaction.failed` events are checked: the event's row (migration 0022). */
+  interactionEvents?: Pick<InteractionEventsRepository, 'byId'>;
   /** Where a `webhook.dead_lettered` event is checked: the delivery workflow's audit entry. */
   audit: Pick<AuditLogRepository, 'webhookDeadLetter'>;
   /** The `webhooks` key's signer (X-Body-Signature, Bearer JWT); opened only when a subscriber wants either. */
@@ -122,6 +126,22 @@ function sameEvent(given: WebhookEvent, rebuilt: WebhookEvent): boolean {
   return given.type === rebuilt.type && sameData;
 }
 
+const INTERACTION_EVENT_ID = /^interaction\.(.+)\.failed$/;
+
+/** An `interaction.failed` event (seed 002) is rebuilt from its interaction_events row: only an event of this source that failed produces one. */
+async function verifyInteractionEvent(source: string, event: WebhookEvent, interactionEvents: Pick<InteractionEventsRepository, 'byId'>): Promise<WebhookEventCheck> {
+  const actionEventId = INTERACTION_EVENT_ID.exec(event.id)![1]!;
+  const row = await interactionEvents.byId(actionEventId);
+  if (!row || row.authentic_source !== source || row.state !== 'failed') return { success: false, error: 'no failed interaction of this subscriber has that id' };
+  const rebuilt: WebhookEvent = {
+    id: event.id,
+    type: INTERACTION_FAILED_EVENT_TYPE,
+    occurred_at: new Date(row.answered_at ?? row.created_at).toISOString(),
+    data: { action_event_id: actionEventId, offer_id: row.offer_id },
+  };
+  return sameEvent(event, rebuilt) ? { success: true, event: rebuilt } : { success: false, error: 'the event does not match the interaction record' };
+}
+
 /**
  * A `webhook.dead_lettered` event is rebuilt from the audit entry its delivery workflow wrote when it
  * dead-lettered (action `webhook.dead_lettered`, actor `system`, the run id in the target): only a run
@@ -142,7 +162,7 @@ async function verifyDeadLetteredEvent(source: string, event: WebhookEvent, deps
   return sameEvent(event, rebuilt) ? { success: true, event: rebuilt } : { success: false, error: 'the event does not match the dead letter' };
 }
 
-export const createWebhookActivities = ({ config, secret, fetch, offers, issued, audit, statusEvents, webhookSigner, random = Math.random }: WebhookDeps) => {
+export const createWebhookActivities = ({ config, secret, fetch, offers, issued, audit, statusEvents, interactionEvents, webhookSigner, random = Math.random }: WebhookDeps) => {
   const serviceDid = didWebFromUrl(config.issuerUrl);
   const policy = config.file.webhooks.delivery;
   return {
@@ -162,8 +182,13 @@ export const createWebhookActivities = ({ config, secret, fetch, offers, issued,
       const endpoint = webhookEndpoint(config, input.subscriber);
       const source = input.authenticSource ?? input.subscriber;
       if (!endpoint) throw ApplicationFailure.nonRetryable(`no webhook endpoint configured for ${input.subscriber}`, WebhookFailure.NotConfigured);
-      // Status changes (revoked, suspended, reinstated) are rebuilt from their own rows; offer events from the offer's.
-      const check = STATUS_EVENT_ID.test(input.event.id) && statusEvents ? await verifyStatusEvent(source, input.event, statusEvents) : await verifyWebhookEvent(source, input.event, { offers, issued, audit });
+      // Status changes (revoked, suspended, reinstated) and interaction failures are rebuilt from their own rows; offer events from the offer's.
+      const check =
+        STATUS_EVENT_ID.test(input.event.id) && statusEvents
+          ? await verifyStatusEvent(source, input.event, statusEvents)
+          : INTERACTION_EVENT_ID.test(input.event.id) && interactionEvents
+            ? await verifyInteractionEvent(source, input.event, interactionEvents)
+            : await verifyWebhookEvent(source, input.event, { offers, issued, audit });
       if (!check.success) throw ApplicationFailure.nonRetryable(`event refused: ${check.error}`, WebhookFailure.EventUnverified);
       if (!webhookSubscribersFor(config, source, check.event.type).includes(input.subscriber)) {
         throw ApplicationFailure.nonRetryable(`event refused: ${input.subscriber} is not subscribed to ${check.event.type} of ${source}`, WebhookFailure.EventUnverified);

@@ -5,6 +5,7 @@ import type { IssuedCredentialsRepository } from '../db/issued-credentials-repos
 import type { OfferRecord, OffersRepository } from '../db/offers-repository';
 import {
   cancelOfferSignal,
+  collectDeferredUpdate,
   CREDENTIAL_OFFER_WORKFLOW_TYPE,
   type CredentialOfferWorkflow,
   credentialOfferWorkflowId,
@@ -18,7 +19,8 @@ import {
   type WalletEvent,
   walletNotificationSignal,
 } from '../../workflows/contracts/credential-offer';
-import { CredentialRequestDenied, InvalidCredentialRequest, InvalidGrant, UnknownCredentialConfiguration } from './oauth-errors';
+import type { InteractionEventsRepository } from '../db/interaction-events-repository';
+import { CredentialRequestDenied, InvalidCredentialRequest, InvalidGrant, InvalidTransactionId, IssuancePending, UnknownCredentialConfiguration } from './oauth-errors';
 import { pinFailures } from '../metrics/metrics';
 import { prepareOffer } from './offer-preparation';
 import type { OfferSecrets } from './offer-secrets';
@@ -30,7 +32,12 @@ export interface OfferServiceDeps {
   secrets: OfferSecrets;
   temporal: Client;
   issued: Pick<IssuedCredentialsRepository, 'pickUp'>;
+  /** Seed 002 interaction events, to find a deferred request's event by its transaction_id. */
+  interactionEvents: Pick<InteractionEventsRepository, 'byOffer'>;
 }
+
+/** The credential endpoint's answer: the credentials, or a deferral (OpenID4VCI 1.0 §8.3: `transaction_id` and `interval`). */
+export type IssueOutcome = { credentials: string[] } | { transactionId: string; interval: number };
 
 /** What an access token grants: the offer it was issued for, and that offer's workflow. */
 export interface OfferGrant {
@@ -56,7 +63,7 @@ const NOT_REDEEMABLE = 'The pre-authorized code is invalid, expired or already u
  * OAuth error classes of src/oid4vci/oauth-errors.ts; a Temporal outage is rethrown as it is, so the
  * endpoints answer 5xx, never a client error.
  */
-export function createOfferService({ config, documents, offers, secrets, temporal, issued }: OfferServiceDeps) {
+export function createOfferService({ config, documents, offers, secrets, temporal, issued, interactionEvents }: OfferServiceDeps) {
   const taskQueue = config.env.TEMPORAL_TASK_QUEUE;
   const preAuth = config.file.issuer.pre_authorized_code;
   const isLive = (offer: OfferRecord | undefined): offer is OfferRecord => offer !== undefined && offer.state === 'OFFERED' && offer.expires_at.getTime() > Date.now();
@@ -146,10 +153,10 @@ export function createOfferService({ config, documents, offers, secrets, tempora
      * Asks the offer's workflow to sign one credential per holder key (it checks the configuration
      * id against its own vct, the state and the cap), then takes them from their sealed pickup slots.
      */
-    async issue(grant: OfferGrant, credentialConfigurationId: string, holderJwks: Record<string, unknown>[]): Promise<string[]> {
-      let pickupIds: string[];
+    async issue(grant: OfferGrant, credentialConfigurationId: string, holderJwks: Record<string, unknown>[]): Promise<IssueOutcome> {
+      let result;
       try {
-        ({ pickupIds } = await temporal.workflow.getHandle(grant.workflowId).executeUpdate(issueCredentialsUpdate, { args: [{ holderJwks, credentialConfigurationId }] }));
+        result = await temporal.workflow.getHandle(grant.workflowId).executeUpdate(issueCredentialsUpdate, { args: [{ holderJwks, credentialConfigurationId }] });
       } catch (err) {
         // OpenID4VCI 1.0 §8.3.1.2: credential_request_denied, "the Credential Request has not been accepted".
         switch (failureType(err)) {
@@ -159,11 +166,39 @@ export function createOfferService({ config, documents, offers, secrets, tempora
             throw new CredentialRequestDenied(`This offer may issue at most ${preAuth.max_credentials_per_offer} credential(s)`);
           case OfferFailure.DocumentChanged:
             throw new CredentialRequestDenied('The document was changed after this offer was made; ask its issuer for a new offer');
+          case OfferFailure.InteractionFailed:
+          case OfferFailure.InteractionRequired:
+            throw new CredentialRequestDenied('The credential\'s data provider refused this request or did not answer in time');
         }
         if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError) throw new InvalidCredentialRequest('The offer can no longer issue credentials');
         throw err;
       }
-      return issued.pickUp(pickupIds);
+      // Seed 002: the third party postponed its answer; the wallet polls the deferred endpoint.
+      if (result.deferred) return { transactionId: secrets.transactionId(result.deferred.actionEventId), interval: result.deferred.interval };
+      return { credentials: await issued.pickUp(result.pickupIds) };
+    },
+
+    /**
+     * OpenID4VCI 1.0 §9: the credentials of a deferred request, from the offer's workflow once the
+     * third party answered (collectDeferredUpdate); issuance_pending with the interval before;
+     * invalid_transaction_id for an id this access token's offer does not have, or that was collected.
+     */
+    async collectDeferred(grant: OfferGrant, transactionId: string): Promise<{ vct: string; credentials: string[] }> {
+      const event = (await interactionEvents.byOffer(grant.offerId)).find((e) => secrets.transactionId(e.action_event_id) === transactionId);
+      if (!event || event.state === 'collected') throw new InvalidTransactionId('Unknown transaction_id, or its credentials were issued already');
+      let result;
+      try {
+        result = await temporal.workflow.getHandle(grant.workflowId).executeUpdate(collectDeferredUpdate, { args: [{ actionEventId: event.action_event_id }] });
+      } catch (err) {
+        const type = failureType(err);
+        if (type === OfferFailure.InteractionFailed || type === OfferFailure.InteractionRequired) throw new CredentialRequestDenied('The credential\'s data provider refused this request or did not answer in time');
+        if (type === OfferFailure.UnknownTransaction || err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError || (err instanceof Error && /already completed/i.test(err.message))) {
+          throw new InvalidTransactionId('Unknown transaction_id, or its credentials were issued already');
+        }
+        throw err;
+      }
+      if (result.pending) throw new IssuancePending('The credential is not ready yet', result.interval);
+      return { vct: event.vct, credentials: await issued.pickUp(result.pickupIds) };
     },
 
     /**
