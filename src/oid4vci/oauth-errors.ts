@@ -16,10 +16,6 @@ export abstract class OAuthError extends Error {
   get wwwAuthenticate(): string | undefined {
     return undefined;
   }
-  /** Members the answer carries besides `error` and `error_description` (`interval` of issuance_pending). */
-  get extra(): Record<string, unknown> {
-    return {};
-  }
 }
 
 export class InvalidRequest extends OAuthError {
@@ -75,16 +71,6 @@ export class InvalidNotificationRequest extends OAuthError {
 export class InvalidNotificationId extends OAuthError {
   readonly code = 'invalid_notification_id';
 }
-/** OpenID4VCI 1.0 §9.3: the deferred credential is not ready yet; the wallet asks again after `interval` seconds. */
-export class IssuancePending extends OAuthError {
-  readonly code = 'issuance_pending';
-  constructor(description: string, readonly interval: number) {
-    super(description);
-  }
-  override get extra() {
-    return { interval: this.interval };
-  }
-}
 /** OpenID4VCI 1.0 §9.3: the `transaction_id` is unknown to this access token's offer, or its credentials were collected. */
 export class InvalidTransactionId extends OAuthError {
   readonly code = 'invalid_transaction_id';
@@ -102,7 +88,7 @@ export class TemporarilyUnavailable extends OAuthError {
 
 export function sendOAuthError(res: Response, error: OAuthError): void {
   if (error.wwwAuthenticate) res.set('WWW-Authenticate', error.wwwAuthenticate);
-  res.status(error.status).set('Cache-Control', 'no-store').json({ error: error.code, error_description: error.message, ...error.extra });
+  res.status(error.status).set('Cache-Control', 'no-store').json({ error: error.code, error_description: error.message });
 }
 
 /**

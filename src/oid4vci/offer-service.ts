@@ -20,7 +20,7 @@ import {
   walletNotificationSignal,
 } from '../../workflows/contracts/credential-offer';
 import type { InteractionEventsRepository } from '../db/interaction-events-repository';
-import { CredentialRequestDenied, InvalidCredentialRequest, InvalidGrant, InvalidTransactionId, IssuancePending, UnknownCredentialConfiguration } from './oauth-errors';
+import { CredentialRequestDenied, InvalidCredentialRequest, InvalidGrant, InvalidTransactionId, UnknownCredentialConfiguration } from './oauth-errors';
 import { pinFailures } from '../metrics/metrics';
 import { prepareOffer } from './offer-preparation';
 import type { OfferSecrets } from './offer-secrets';
@@ -180,10 +180,11 @@ export function createOfferService({ config, documents, offers, secrets, tempora
 
     /**
      * OpenID4VCI 1.0 §9: the credentials of a deferred request, from the offer's workflow once the
-     * third party answered (collectDeferredUpdate); issuance_pending with the interval before;
+     * third party answered (collectDeferredUpdate); before, `pending` with the interval (§9.2: the
+     * endpoint answers 202 with the same transaction_id);
      * invalid_transaction_id for an id this access token's offer does not have, or that was collected.
      */
-    async collectDeferred(grant: OfferGrant, transactionId: string): Promise<{ vct: string; credentials: string[] }> {
+    async collectDeferred(grant: OfferGrant, transactionId: string): Promise<{ pending: true; interval: number } | { pending: false; vct: string; credentials: string[] }> {
       const event = (await interactionEvents.byOffer(grant.offerId)).find((e) => secrets.transactionId(e.action_event_id) === transactionId);
       if (!event || event.state === 'collected') throw new InvalidTransactionId('Unknown transaction_id, or its credentials were issued already');
       let result;
@@ -197,8 +198,8 @@ export function createOfferService({ config, documents, offers, secrets, tempora
         }
         throw err;
       }
-      if (result.pending) throw new IssuancePending('The credential is not ready yet', result.interval);
-      return { vct: event.vct, credentials: await issued.pickUp(result.pickupIds) };
+      if (result.pending) return { pending: true, interval: result.interval };
+      return { pending: false, vct: event.vct, credentials: await issued.pickUp(result.pickupIds) };
     },
 
     /**
