@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
-import { createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { calculateJwkThumbprint, createLocalJWKSet, type JSONWebKeySet, type JWK, jwtVerify, SignJWT } from 'jose';
+import { calculateJwkThumbprint, type JSONWebKeySet, type JWK, SignJWT } from 'jose';
 import type { IssuerMetadataResult } from '@openid4vc/openid4vci';
 import type { Config } from '../../src/config/config';
 import { createLogger } from '../../src/logger';
 import { type RunningPart, startGateway } from '../../src/main/issuer-parts';
 import { freePort } from '../../src/runtime/free-port';
 import { verifySdJwtVc } from '../support/credential-verifiers';
+import { ISSUED_FIELD_TYPES, ISSUED_FIELDS, startThirdParty, THIRD_PARTY_DID } from '../support/interaction-third-party';
 import { createWallet } from '../support/oid4vci-wallet';
 import { createTestDatabase, loadTestConfig, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';
 import { startTestWorker, type TestWorker } from '../support/test-worker';
@@ -26,55 +27,8 @@ import { startTestWorker, type TestWorker } from '../support/test-worker';
  */
 const bodyOf = (res: Response): Promise<any> => res.json();
 const VCT = 'urn:example:interaction:1';
-const THIRD_PARTY_DID = 'did:example:third-party';
 const IDENTITY = { authentic_source_person_id: 'P-1', family_name: 'Smith', given_name: 'Alice', birth_date: '1990-05-15' };
 const DOCUMENT = { given_name: 'Alice', family_name: 'Smith', start_date: '2020-01-15' };
-/** What the third party issues: seed 002 strings (Date = seconds since the epoch, Number with '.', Enumeration numeric). */
-const ISSUED_FIELDS = [
-  { name: 'given_name', value: 'Alice' },
-  { name: 'family_name', value: 'Smith' },
-  { name: 'start_date', value: String(Date.UTC(2021, 2, 1) / 1000) },
-  { name: 'salary', value: '4200.75' },
-  { name: 'grade', value: '2' },
-];
-
-interface ThirdPartyCall {
-  body: Record<string, any>;
-  signatureValid: boolean;
-  jwt: Record<string, unknown> | undefined;
-}
-
-/**
- * The third party's interaction webhook. It verifies X-Body-Signature (node:crypto, SHA3-256) and the
- * Bearer JWT (jose) against the key our public-key endpoint serves, then answers by the document id:
- * `now_*` with filled issuedCredentials, `later_*` with empty fields (postponed), `refuse_*` with an error.
- */
-async function startThirdParty(publicKey: () => Promise<{ pem: string; jwk: JWK }>, serviceDid: () => string) {
-  const calls: ThirdPartyCall[] = [];
-  const read = (req: IncomingMessage) => new Promise<Buffer>((resolve) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-  });
-  const server: Server = createServer(async (req, res) => {
-    const raw = await read(req);
-    const body = JSON.parse(raw.toString('utf8'));
-    const key = await publicKey();
-    const signature = req.headers['x-body-signature'];
-    const signatureValid = typeof signature === 'string' && verify('sha3-256', raw, createPublicKey(key.pem), Buffer.from(signature, 'base64'));
-    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    const jwt = token ? (await jwtVerify(token, createLocalJWKSet({ keys: [key.jwk] }), { audience: THIRD_PARTY_DID, issuer: serviceDid() })).payload : undefined;
-    calls.push({ body, signatureValid, jwt });
-    const documentId: string = body.receivedCredentials?.[0]?.credentialId ?? '';
-    const echo = { serviceDid: body.publicServiceDid, subscriberConnectDid: body.subscriberConnectDid, actionEventId: body.actionEventId };
-    res.setHeader('content-type', 'application/json');
-    if (documentId.startsWith('refuse_')) return res.end(JSON.stringify({ ...echo, error: 'not employed here' }));
-    const fields = documentId.startsWith('now_') ? ISSUED_FIELDS : [];
-    res.end(JSON.stringify({ ...echo, issuedCredentials: [{ credentialId: documentId, schemaId: VCT, fields }], revokedCredentials: [] }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, calls, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/interaction`, callFor: (documentId: string) => calls.find((c) => c.body.receivedCredentials?.[0]?.credentialId === documentId) };
-}
 
 /** The source's notification_endpoint: records the events it is told. */
 async function startHookReceiver() {
@@ -124,7 +78,7 @@ describe('seed 002 interactions: third-party data at the credential request, def
       const res = await bodyOf(await fetch(`${issuerUrl}/service/${encodeURIComponent(serviceDid)}/public-info/public-key/webhooks`));
       return (cachedKey = { pem: res.publicKey, jwk: res.publicKeyJwk });
     };
-    thirdParty = await startThirdParty(ourKey, () => serviceDid);
+    thirdParty = await startThirdParty(ourKey, () => serviceDid, VCT);
     hooks = await startHookReceiver();
     config = loadTestConfig(
       testConfigFile((f) => {
@@ -141,7 +95,7 @@ describe('seed 002 interactions: third-party data at the credential request, def
             body_signature: true,
             bearer_jwt: { audience: THIRD_PARTY_DID },
             caller_public_key: caller.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-            fields: { given_name: 'Text', family_name: 'Text', start_date: 'Date', salary: 'Number', grade: 'Enumeration' },
+            fields: ISSUED_FIELD_TYPES,
             interval: 1,
           },
         };
