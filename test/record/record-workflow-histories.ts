@@ -308,6 +308,8 @@ test('record workflow histories', { timeout: 240_000 }, async () => {
     const refused = await interactionOffer('refuse_rec');
     assert.equal(refused.body.error, 'credential_request_denied', JSON.stringify(refused.body));
     await issuer.client.workflow.getHandle(`interaction/${refused.actionEventId}`).result();
+    // The refused offer stays open for its issuance window: deleting the document ends it.
+    assert.equal((await issuer.post('/api/v1/document', { authentic_source: 'hr.example.org', vct: INTERACTION_VCT, document_id: 'refuse_rec' }, 'DELETE')).status, 200);
     recorded.push({ workflowId: refused.workflowId, scenario: 'offer-interaction-refused', client: issuer.client }, { workflowId: `interaction/${refused.actionEventId}`, scenario: 'interaction-failed', client: issuer.client });
 
     // Every offer above ended and told the source: their webhook deliveries are children to record too.
