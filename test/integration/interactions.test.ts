@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { calculateJwkThumbprint, type JSONWebKeySet, type JWK, SignJWT } from 'jose';
 import type { IssuerMetadataResult } from '@openid4vc/openid4vci';
@@ -14,6 +12,7 @@ import { ISSUED_FIELD_TYPES, ISSUED_FIELDS, startThirdParty, THIRD_PARTY_DID } f
 import { createWallet } from '../support/oid4vci-wallet';
 import { createTestDatabase, loadTestConfig, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';
 import { startTestWorker, type TestWorker } from '../support/test-worker';
+import { startHookReceiver } from '../support/hook-receiver';
 
 /**
  * Seed 002 interactions end to end (docs/conventions.md, Interactions), against real Temporal and
@@ -29,22 +28,6 @@ const bodyOf = (res: Response): Promise<any> => res.json();
 const VCT = 'urn:example:interaction:1';
 const IDENTITY = { authentic_source_person_id: 'P-1', family_name: 'Smith', given_name: 'Alice', birth_date: '1990-05-15' };
 const DOCUMENT = { given_name: 'Alice', family_name: 'Smith', start_date: '2020-01-15' };
-
-/** The source's notification_endpoint: records the events it is told. */
-async function startHookReceiver() {
-  const events: { id: string; type: string; data: Record<string, unknown> }[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c));
-    req.on('end', () => {
-      events.push(JSON.parse(body));
-      res.statusCode = 204;
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, events, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks` };
-}
 
 const until = async <T>(what: string, probe: () => Promise<T | undefined>, tries = 150): Promise<T> => {
   for (let i = 0; i < tries; i++) {

@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID, webcrypto } from 'node:crypto';
-import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
@@ -19,6 +18,7 @@ import { decodeIssuerSigned, sign1SigStructure } from '../support/credential-ver
 import { createWallet } from '../support/oid4vci-wallet';
 import { createTestDatabase, loadTestConfig, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';
 import { startTestWorker, type TestWorker } from '../support/test-worker';
+import { startHookReceiver } from '../support/hook-receiver';
 
 /**
  * Issue 17: status lists for every format, revocation, suspension and scheduled revocation, against
@@ -51,22 +51,6 @@ const bitstringAt = (bytes: Uint8Array, idx: number): number => (bytes[idx >> 3]
 function decodeEncodedList(encodedList: string): Uint8Array {
   assert.equal(encodedList[0], 'u', 'Multibase base64url prefix "u"');
   return new Uint8Array(gunzipSync(Buffer.from(encodedList.slice(1), 'base64url')));
-}
-
-/** The authentic source's notification_endpoint: records the events it is told. */
-async function startHookReceiver() {
-  const events: { id: string; type: string; occurred_at: string; data: Record<string, unknown> }[] = [];
-  const server = createHttpServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c));
-    req.on('end', () => {
-      events.push(JSON.parse(body));
-      res.statusCode = 204;
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, events, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hooks` };
 }
 
 async function freePort(): Promise<number> {
