@@ -38,7 +38,13 @@ export async function interactionWorkflow(input: InteractionInput): Promise<Inte
   const parent = getExternalWorkflowHandle(input.parentWorkflowId);
   const tell = (outcome: InteractionOutcome) => parent.signal(interactionOutcomeSignal, { actionEventId: input.actionEventId, outcome }).catch(() => undefined);
 
-  let { outcome } = await callInteraction({ actionEventId: input.actionEventId, offerId: input.offerId, holderJwks: input.holderJwks });
+  let outcome: InteractionOutcome;
+  try {
+    ({ outcome } = await callInteraction({ actionEventId: input.actionEventId, offerId: input.offerId, holderJwks: input.holderJwks }));
+  } catch {
+    // Our side failed (PostgreSQL down through every retry): the wallet waiting on the offer gets a denial, not silence.
+    outcome = 'failed';
+  }
   status.state = outcome === 'issued' ? 'ISSUED' : outcome === 'postponed' ? 'POSTPONED' : 'FAILED';
   await tell(outcome);
   if (outcome === 'postponed') {
