@@ -3,6 +3,7 @@ import type { AuditLogRepository } from '../src/db/audit-log-repository';
 import { createAuditActivities } from './audit-activities';
 import { createDocumentSignerActivities, type DocumentSignerActivityDeps } from './document-signer-activities';
 import { createKycActivities, type KycActivityDeps } from './kyc-activities';
+import { createInteractionActivities, type InteractionActivityDeps } from './interaction-activities';
 import { createIssuanceActivities, type IssuanceActivityDeps } from './issuance-activities';
 import { createOfferActivities, type OfferActivityDeps } from './offer-activities';
 import { createRevocationActivities, type RevocationActivityDeps } from './revocation-activities';
@@ -10,7 +11,7 @@ import { createUpkeepActivities, type UpkeepDeps } from './upkeep-activities';
 import { createWebhookActivities, type WebhookDeps } from './webhook-activities';
 
 /** Everything activities need, built once by the worker's entry point. */
-export interface ActivityDeps extends OfferActivityDeps, IssuanceActivityDeps, UpkeepDeps, RevocationActivityDeps, DocumentSignerActivityDeps, KycActivityDeps {
+export interface ActivityDeps extends OfferActivityDeps, IssuanceActivityDeps, UpkeepDeps, RevocationActivityDeps, DocumentSignerActivityDeps, KycActivityDeps, InteractionActivityDeps {
   config: Config;
   audit: AuditLogRepository;
   secret: (name: string) => string | undefined;
@@ -27,4 +28,5 @@ export const createActivities = (deps: ActivityDeps) => ({
   ...createRevocationActivities(deps),
   ...createDocumentSignerActivities(deps),
   ...createKycActivities(deps),
+  ...createInteractionActivities(deps),
 });

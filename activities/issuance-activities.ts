@@ -4,6 +4,7 @@ import { CredentialInputError } from '../src/credentials/credential-errors';
 import { holderDidJwk, holderKeyThumbprint, parseHolderJwk } from '../src/credentials/holder-key';
 import type { IssuanceService } from '../src/credentials/issuance-service';
 import type { DocumentsRepository } from '../src/db/documents-repository';
+import type { InteractionEventsRepository } from '../src/db/interaction-events-repository';
 import type { IssuedCredentialRecord, IssuedCredentialsRepository } from '../src/db/issued-credentials-repository';
 import type { OffersRepository } from '../src/db/offers-repository';
 import type { RevocationsRepository } from '../src/db/revocations-repository';
@@ -27,11 +28,12 @@ export interface IssuanceActivityDeps {
   statusLists: StatusListsRepository;
   revocations: RevocationsRepository;
   outbox: WebhookOutbox;
+  interactionEvents: InteractionEventsRepository;
 }
 
 const toDate = (v: number | string | Date | undefined): Date | null => (v === undefined ? null : typeof v === 'number' ? new Date(v * 1000) : new Date(v));
 
-export const createIssuanceActivities = ({ config, offers, documents, issuance, issued, secrets, statusLists, revocations, outbox }: IssuanceActivityDeps) => ({
+export const createIssuanceActivities = ({ config, offers, documents, issuance, issued, secrets, statusLists, revocations, outbox, interactionEvents }: IssuanceActivityDeps) => ({
   /**
    * Signs one credential of the offer's document per holder key (OpenID4VCI 1.0 batch issuance),
    * records them and parks them, sealed, for the waiting /credential request. Returns only pickup
@@ -42,8 +44,12 @@ export const createIssuanceActivities = ({ config, offers, documents, issuance, 
    * the offer's own workflow while the offer is open, the configured cap on credentials per offer
    * (counted in PostgreSQL), and the document content the offer was made for. Each refusal is
    * permanent: a retry would not change it.
+   *
+   * For a type with a seed 002 interaction the claims are the third party's answer, stored with
+   * `interactionEventId` (interaction_events, migration 0022): the event must be this offer's, for
+   * these holder keys, and answered with data; it is then marked collected.
    */
-  async issueOfferCredentials({ offerId, holderJwks, redemptionProof }: { offerId: string; holderJwks: Record<string, unknown>[]; redemptionProof?: string | undefined }): Promise<{ pickupIds: string[] }> {
+  async issueOfferCredentials({ offerId, holderJwks, redemptionProof, interactionEventId }: { offerId: string; holderJwks: Record<string, unknown>[]; redemptionProof?: string | undefined; interactionEventId?: string }): Promise<{ pickupIds: string[] }> {
     const offer = await offers.byId(offerId);
     if (!offer) throw ApplicationFailure.nonRetryable(`offer ${offerId} not found`, OfferFailure.OfferNotFound);
     const { workflowExecution, activityId } = Context.current().info;
@@ -64,6 +70,17 @@ export const createIssuanceActivities = ({ config, offers, documents, issuance, 
     if (await revocations.isRevoked(key)) throw ApplicationFailure.nonRetryable('the document was revoked', OfferFailure.DocumentGone);
     const type = config.credentialTypes.get(offer.vct);
     if (!type) throw ApplicationFailure.nonRetryable(`${offer.vct} is no longer a configured credential type`, OfferFailure.CredentialInput);
+    let documentData = doc.document_data;
+    if (type.interaction || interactionEventId !== undefined) {
+      const event = interactionEventId !== undefined ? await interactionEvents.byId(interactionEventId) : undefined;
+      // jsonb reorders members: keys are compared by their RFC 7638 thumbprints.
+      const thumbprints = (jwks: Record<string, unknown>[]) => jwks.map((jwk) => holderKeyThumbprint(parseHolderJwk(jwk))).join(',');
+      const sameKeys = event !== undefined && thumbprints(event.holder_jwks) === thumbprints(holderJwks);
+      if (!event || event.offer_id !== offerId || !sameKeys || (event.state !== 'issued' && event.state !== 'collected') || !event.claims) {
+        throw ApplicationFailure.nonRetryable('this type is issued only from its third party\'s answer to this request (seed 002 interaction)', OfferFailure.InteractionRequired);
+      }
+      documentData = event.claims;
+    }
     // Status-list indices, one per credential, held by this request: a retry after a crash gets the
     // same ones back; a failure below releases them, so no index is burnt (status-lists-repository.ts).
     const family = type.format === 'jwt_vc_json' || type.format === 'ldp_vc' ? 'w3c' : 'token';
@@ -82,14 +99,14 @@ export const createIssuanceActivities = ({ config, offers, documents, issuance, 
         const record = { offer_id: offerId, ...key, holder_key_thumbprint: holderKeyThumbprint(parseHolderJwk(holderJwk)), status_list_id: allocation.listId, status_index: allocation.idx };
         switch (type.format) {
           case 'mso_mdoc': {
-            const made = await issuance.makeMdoc({ docType: offer.vct, documentData: doc.document_data, holderJwk, ...validity, status });
+            const made = await issuance.makeMdoc({ docType: offer.vct, documentData, holderJwk, ...validity, status });
             credentials.push(made.credential);
             records.push({ ...record, format: type.format, valid_from: made.validFrom, valid_until: made.validUntil });
             break;
           }
           case 'jwt_vc_json': {
             const credentialStatus = bitstringStatusListEntry({ statusListCredential: uri, statusListIndex: allocation.idx });
-            const made = await issuance.makeVc20({ types: [offer.vct], documentData: doc.document_data, holderJwk, ...validity, credentialStatus });
+            const made = await issuance.makeVc20({ types: [offer.vct], documentData, holderJwk, ...validity, credentialStatus });
             credentials.push(made.credential);
             records.push({ ...record, format: type.format, valid_from: toDate(made.validFrom), valid_until: toDate(made.validUntil) });
             break;
@@ -98,13 +115,13 @@ export const createIssuanceActivities = ({ config, offers, documents, issuance, 
             // The document with its Data Integrity proof (ecdsa-rdfc-2019), bound to the holder by did:jwk;
             // claims no context defines expand under the VC 2.0 @vocab; its status list is the Data Integrity form. Parked as JSON text.
             const credentialStatus = bitstringStatusListEntry({ statusListCredential: statusUris[i]!, statusListIndex: allocation.idx });
-            const made = await issuance.makeVc20DataIntegrity({ types: [offer.vct], documentData: doc.document_data, subjectDid: holderDidJwk(parseHolderJwk(holderJwk)), ...validity, credentialStatus, undefinedTerms: true });
+            const made = await issuance.makeVc20DataIntegrity({ types: [offer.vct], documentData, subjectDid: holderDidJwk(parseHolderJwk(holderJwk)), ...validity, credentialStatus, undefinedTerms: true });
             credentials.push(JSON.stringify(made.credential));
             records.push({ ...record, format: type.format, valid_from: toDate(made.validFrom), valid_until: toDate(made.validUntil) });
             break;
           }
           case 'dc+sd-jwt': {
-            const made = await issuance.makeSdJwt({ vct: offer.vct, documentData: doc.document_data, holderJwk, ...validity, status });
+            const made = await issuance.makeSdJwt({ vct: offer.vct, documentData, holderJwk, ...validity, status });
             credentials.push(made.credential);
             records.push({ ...record, format: type.format, valid_from: toDate(made.validFrom), valid_until: toDate(made.validUntil) });
             break;
@@ -124,6 +141,7 @@ export const createIssuanceActivities = ({ config, offers, documents, issuance, 
           await outbox.record(trx, credentialIssuedEvent(offerIds, { id, format: r.format, credential_configuration_id: offer.vct, status_list_uri: statusUris[i] ?? null, status_index: r.status_index ?? null }));
         }
       });
+      if (interactionEventId !== undefined) await interactionEvents.markCollected(interactionEventId);
       return { pickupIds };
     } catch (err) {
       // Nothing was recorded: the indices go back to the free ones (issued ones are never released).

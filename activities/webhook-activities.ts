@@ -5,10 +5,12 @@ import { didWebFromUrl } from '../src/credentials/did-web';
 import type { WebhookSigner } from '../src/credentials/signer';
 import type { AuditLogRepository } from '../src/db/audit-log-repository';
 import type { IssuedCredentialsRepository } from '../src/db/issued-credentials-repository';
+import type { InteractionEventsRepository } from '../src/db/interaction-events-repository';
 import type { OffersRepository } from '../src/db/offers-repository';
 import { STATUS_EVENT_ID, type StatusEventsRepository, verifyStatusEvent } from '../src/db/status-events-repository';
 import { type OrderedDeliveryRow as OrderedDelivery, outboxWebhookEvent, type WebhookOutbox } from '../src/db/webhook-outbox-repository';
 import { webhookAttempts, webhookDeadLetters, webhookRetries } from '../src/metrics/metrics';
+import { INTERACTION_FAILED_EVENT_TYPE } from '../workflows/contracts/interaction';
 import { DEAD_LETTERED_EVENT_TYPE, deadLetteredEventId, type WebhookEvent, WebhookFailure, WebhookRetryable } from '../workflows/contracts/webhook-delivery';
 
 export interface WebhookDeps {
@@ -21,6 +23,8 @@ export interface WebhookDeps {
   issued: Pick<IssuedCredentialsRepository, 'countFor'>;
   /** Where status-change events (revoked, suspended, reinstated) are checked (src/db/status-events-repository.ts). */
   statusEvents?: Pick<StatusEventsRepository, 'byId'>;
+  /** Where `interaction.failed` events are checked: the event's row (migration 0022). */
+  interactionEvents?: Pick<InteractionEventsRepository, 'byId'>;
   /** Where a `webhook.dead_lettered` event is checked: the delivery workflow's audit entry. */
   audit: Pick<AuditLogRepository, 'webhookDeadLetter'>;
   /** The `webhooks` key's signer (X-Body-Signature, Bearer JWT); opened only when a subscriber wants either. */
@@ -58,6 +62,36 @@ export function parseRetryAfter(value: string | null, now: number): number | und
   if (!/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(trimmed)) return undefined;
   const at = Date.parse(trimmed);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/**
+ * Seed 002's authentication of a call we make (webhooks, interaction calls), as configured:
+ * "Request Signature" (`X-Body-Signature`, base64 of the SHA3-256 signature over the exact body
+ * bytes) and/or "Bearer Token" (RFC 7519: iss our service DID, aud the receiver's, a fresh jti per attempt).
+ */
+export async function seed002AuthHeaders(
+  endpoint: { body_signature: boolean; bearer_jwt?: { audience: string } | undefined },
+  body: Uint8Array,
+  serviceDid: string,
+  webhookSigner: WebhookDeps['webhookSigner'],
+): Promise<Record<string, string>> {
+  const headers: Record<string, string> = {};
+  if (!endpoint.body_signature && !endpoint.bearer_jwt) return headers;
+  const signer = await webhookSigner();
+  if (endpoint.body_signature) headers['x-body-signature'] = signer.signBody(body);
+  if (endpoint.bearer_jwt) {
+    const iat = Math.floor(Date.now() / 1000);
+    const token = await signer.signJwt({
+      iss: serviceDid,
+      aud: endpoint.bearer_jwt.audience,
+      iat,
+      exp: iat + WEBHOOK_JWT_TTL_SECONDS,
+      jti: randomUUID(),
+      body_sha3_256: createHash('sha3-256').update(body).digest('base64url'),
+    });
+    headers.authorization = `Bearer ${token}`;
+  }
+  return headers;
 }
 
 export type WebhookEventCheck = { success: true; event: WebhookEvent } | { success: false; error: string };
@@ -104,6 +138,22 @@ function sameEvent(given: WebhookEvent, rebuilt: WebhookEvent): boolean {
   const data = given.data ?? {};
   const sameData = Object.keys(data).length === Object.keys(rebuilt.data).length && Object.entries(rebuilt.data).every(([k, v]) => Object.hasOwn(data, k) && data[k] === v);
   return given.type === rebuilt.type && sameData;
+}
+
+const INTERACTION_EVENT_ID = /^interaction\.(.+)\.failed$/;
+
+/** An `interaction.failed` event (seed 002) is rebuilt from its interaction_events row: only an event of this source that failed produces one. */
+async function verifyInteractionEvent(source: string, event: WebhookEvent, interactionEvents: Pick<InteractionEventsRepository, 'byId'>): Promise<WebhookEventCheck> {
+  const actionEventId = INTERACTION_EVENT_ID.exec(event.id)![1]!;
+  const row = await interactionEvents.byId(actionEventId);
+  if (!row || row.authentic_source !== source || row.state !== 'failed') return { success: false, error: 'no failed interaction of this subscriber has that id' };
+  const rebuilt: WebhookEvent = {
+    id: event.id,
+    type: INTERACTION_FAILED_EVENT_TYPE,
+    occurred_at: new Date(row.answered_at ?? row.created_at).toISOString(),
+    data: { action_event_id: actionEventId, offer_id: row.offer_id },
+  };
+  return sameEvent(event, rebuilt) ? { success: true, event: rebuilt } : { success: false, error: 'the event does not match the interaction record' };
 }
 
 /**
@@ -153,7 +203,7 @@ async function countedAttempt<T>(deliver: () => Promise<T>): Promise<T> {
   }
 }
 
-export const createWebhookActivities = ({ config, secret, fetch, offers, issued, audit, statusEvents, outbox, webhookSigner, random = Math.random }: WebhookDeps) => {
+export const createWebhookActivities = ({ config, secret, fetch, offers, issued, audit, statusEvents, outbox, interactionEvents, webhookSigner, random = Math.random }: WebhookDeps) => {
   const serviceDid = didWebFromUrl(config.issuerUrl);
   const policy = config.file.webhooks.delivery;
   return {
@@ -207,8 +257,13 @@ export const createWebhookActivities = ({ config, secret, fetch, offers, issued,
     const endpoint = webhookEndpoint(config, input.subscriber);
     const source = input.authenticSource ?? input.subscriber;
     if (!endpoint) throw ApplicationFailure.nonRetryable(`no webhook endpoint configured for ${input.subscriber}`, WebhookFailure.NotConfigured);
-    // Status changes (revoked, suspended, reinstated) are rebuilt from their own rows; offer events from the offer's.
-    const check = STATUS_EVENT_ID.test(input.event.id) && statusEvents ? await verifyStatusEvent(source, input.event, statusEvents) : await verifyWebhookEvent(source, input.event, { offers, issued, audit, outbox });
+    // Status changes (revoked, suspended, reinstated) and interaction failures are rebuilt from their own rows; offer events from the offer's.
+    const check =
+      STATUS_EVENT_ID.test(input.event.id) && statusEvents
+        ? await verifyStatusEvent(source, input.event, statusEvents)
+        : INTERACTION_EVENT_ID.test(input.event.id) && interactionEvents
+          ? await verifyInteractionEvent(source, input.event, interactionEvents)
+          : await verifyWebhookEvent(source, input.event, { offers, issued, audit, outbox });
     if (!check.success) throw ApplicationFailure.nonRetryable(`event refused: ${check.error}`, WebhookFailure.EventUnverified);
     if (!webhookSubscribersFor(config, source, check.event.type).includes(input.subscriber)) {
       throw ApplicationFailure.nonRetryable(`event refused: ${input.subscriber} is not subscribed to ${check.event.type} of ${source}`, WebhookFailure.EventUnverified);
@@ -221,24 +276,7 @@ export const createWebhookActivities = ({ config, secret, fetch, offers, issued,
       if (!value) throw ApplicationFailure.nonRetryable(`environment variable ${endpoint.auth_secret_env} is not set`, WebhookFailure.NotConfigured);
       headers[endpoint.auth_header.toLowerCase()] = value;
     }
-    if (endpoint.body_signature || endpoint.bearer_jwt) {
-      const signer = await webhookSigner();
-      // Seed 002 "Request Signature": base64 of the SHA3-256 signature over the exact body bytes.
-      if (endpoint.body_signature) headers['x-body-signature'] = signer.signBody(body);
-      if (endpoint.bearer_jwt) {
-        // Seed 002 "Bearer Token" (RFC 7519): iss our service DID, aud the subscriber's; a fresh jti per attempt.
-        const iat = Math.floor(Date.now() / 1000);
-        const token = await signer.signJwt({
-          iss: serviceDid,
-          aud: endpoint.bearer_jwt.audience,
-          iat,
-          exp: iat + WEBHOOK_JWT_TTL_SECONDS,
-          jti: randomUUID(),
-          body_sha3_256: createHash('sha3-256').update(body).digest('base64url'),
-        });
-        headers.authorization = `Bearer ${token}`;
-      }
-    }
+    Object.assign(headers, await seed002AuthHeaders(endpoint, body, serviceDid, webhookSigner));
     // Attempts and the horizon count from the first real attempt (an ordered delivery may have waited
     // before); a redelivery (its row has ended) counts from its own start, as any new run.
     const waited = ordered?.state === 'PENDING' ? ordered : undefined;

@@ -2,6 +2,7 @@ import { allHandlersFinished, ApplicationFailure, condition, patched, proxyLocal
 import type { createActivities } from '../activities';
 import {
   cancelOfferSignal,
+  collectDeferredUpdate,
   type CredentialOfferInput,
   issueCredentialsUpdate,
   MAX_BATCH,
@@ -18,6 +19,7 @@ import {
   walletNotificationSignal,
 } from './contracts/credential-offer';
 import { ProcessState } from './contracts/search-attributes';
+import { offerInteractions } from './interaction';
 import { type WebhookDeliveryWorkflow, WEBHOOK_DELIVERY_WORKFLOW_TYPE, type WebhookEvent, webhookDeliveryWorkflowId } from './contracts/webhook-delivery';
 
 /**
@@ -92,20 +94,26 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
     startToCloseTimeout: '30s',
     retry: { maximumAttempts: 5, nonRetryableErrorTypes: Object.values(OfferFailure) },
   });
+  const sign = async (holderJwks: Record<string, unknown>[], interactionEventId?: string): Promise<{ pickupIds: string[] }> => {
+    const result = await issueOfferCredentials({ offerId: input.offerId, holderJwks, redemptionProof, ...(interactionEventId !== undefined ? { interactionEventId } : {}) });
+    status.credentialsIssued += holderJwks.length;
+    if (status.state === 'REDEEMED') setState('ISSUED');
+    return result;
+  };
+  // Seed 002 interactions (workflows/interaction.ts): only for inputs of a type with one, which older histories never have.
+  const interactions = input.interaction !== undefined && patched('credential-interaction') ? offerInteractions(input, sign) : undefined;
+  if (interactions) setHandler(collectDeferredUpdate, ({ actionEventId }) => interactions.collect(actionEventId));
   setHandler(
     issueCredentialsUpdate,
     async ({ holderJwks }) => {
       reserved += holderJwks.length;
-      let result: { pickupIds: string[] };
       try {
-        result = await issueOfferCredentials({ offerId: input.offerId, holderJwks, redemptionProof });
+        // A postponed request keeps its reservation: its credentials are still to be signed.
+        return interactions ? await interactions.request(holderJwks) : await sign(holderJwks);
       } catch (err) {
         reserved -= holderJwks.length;
         throw err;
       }
-      status.credentialsIssued += holderJwks.length;
-      if (status.state === 'REDEEMED') setState('ISSUED');
-      return result;
     },
     {
       validator: ({ holderJwks, credentialConfigurationId }) => {
@@ -178,6 +186,8 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
   if (status.state === 'REDEEMED' || status.state === 'ISSUED') {
     // The wallet may request credentials (and report on them) until the window closes or it says it is done.
     await condition(() => status.state === 'CANCELLED' || status.walletEvents.length > 0, input.issuanceWindowSeconds * 1000);
+    // A postponed interaction keeps the offer open until its credentials are collected, or its third party's time is up.
+    if (interactions?.pending()) await condition(() => status.state === 'CANCELLED' || !interactions.pending(), interactions.horizonMs());
   }
   // Let a credential request that is being served finish before the workflow completes.
   await condition(allHandlersFinished);

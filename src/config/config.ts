@@ -4,7 +4,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { type LoadedVctm, loadVctm } from '../credentials/vctm';
 import { ConfigError, type Env, formatIssues, parseEnv } from './env';
-import { type AuthenticSourceConfig, type CredentialFormatName, type FileConfig, FileConfigSchema, type NotificationEndpointConfig, type WebhookSubscriberConfig } from './file-schema';
+import { type AuthenticSourceConfig, type CredentialFormatName, type FileConfig, type InteractionConfig, FileConfigSchema, type NotificationEndpointConfig, type WebhookSubscriberConfig } from './file-schema';
 
 /** The whole configuration: parsed once at boot, then frozen and passed to whoever needs it. */
 export interface Config {
@@ -33,6 +33,8 @@ export interface ConfiguredCredentialType {
   format: CredentialFormatName;
   vctmPath?: string;
   vctm?: LoadedVctm;
+  /** Seed 002 interaction: the data comes from a third party at the credential request. */
+  interaction?: InteractionConfig;
 }
 
 export function loadConfig(envSource: NodeJS.ProcessEnv = process.env): Config {
@@ -78,7 +80,7 @@ function indexCredentialTypes(file: FileConfig, configPath: string): Config['cre
       if (owner && owner.source !== sourceName) throw new ConfigError(`${where}.vct: "${type.vct}" is already configured for ${owner.source}`);
       const vctmPath = type.vctm_path ? (isAbsolute(type.vctm_path) ? type.vctm_path : resolve(dirname(configPath), type.vctm_path)) : undefined;
       const vctm = vctmPath ? readVctm(vctmPath, type.vct, `${where}.vctm_path`) : undefined;
-      byVct.set(type.vct, { source: sourceName, scope, format: type.format, ...(vctmPath ? { vctmPath, vctm } : {}) });
+      byVct.set(type.vct, { source: sourceName, scope, format: type.format, ...(vctmPath ? { vctmPath, vctm } : {}), ...(type.interaction ? { interaction: type.interaction } : {}) });
     }
   }
   return byVct;

@@ -13,12 +13,51 @@ import { validateLayout } from '../identity/date-normalization';
 export const CredentialFormat = z.enum(['dc+sd-jwt', 'mso_mdoc', 'jwt_vc_json', 'ldp_vc']);
 export type CredentialFormatName = z.infer<typeof CredentialFormat>;
 
+/**
+ * Seed 002 attribute types of a credential schema (docs/conventions.md, Interactions): the third
+ * party sends every value as a string, cast at issuance: `Text` as it is, `Date` seconds since the
+ * epoch (issued as an ISO 8601 date, `YYYY-MM-DD`), `Number` with '.' as decimal point,
+ * `Enumeration` a numeric string ("0", "1", ...).
+ */
+export const InteractionFieldType = z.enum(['Text', 'Date', 'Number', 'Enumeration']);
+
+/**
+ * Seed 002 "Interaction Webhook" of a credential type (issue 18): when the wallet requests a
+ * credential of this type, the third party at `url` is asked for its data (the offer workflow's
+ * interaction child, workflows/interaction.ts). It authenticates us by `X-Body-Signature` and/or a
+ * Bearer JWT, with our `webhooks` key (as outgoing webhooks); it calls us back
+ * (`/service/<our did>/webhook-accept/...`) signed with the key `caller_public_key`.
+ */
+export const InteractionSchema = z.strictObject({
+  url: z.url(),
+  /** Seed 002 `actionId`: the interaction id the third party knows. */
+  action_id: z.string().min(1).max(200),
+  /** Seed 002 `actionParams`. */
+  action_params: z.array(z.strictObject({ name: z.string().min(1), value: z.string() })).default([]),
+  /** Seed 002 `schemaId` of the credential in `receivedCredentials` / `issuedCredentials`; default the vct. */
+  schema_id: z.string().min(1).optional(),
+  body_signature: z.boolean().default(true),
+  bearer_jwt: z.strictObject({ audience: z.string().min(1) }).optional(),
+  /** The third party's public key (SPKI PEM, EC P-256 or Ed25519) that its callbacks are signed with (X-Body-Signature or a Bearer JWT). */
+  caller_public_key: z.string().includes('BEGIN PUBLIC KEY').optional(),
+  /** The credential schema the answer is cast to: claim name → seed 002 attribute type. Fields not listed are refused. */
+  fields: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), InteractionFieldType),
+  /** Seconds one call to the third party may take. */
+  timeout: z.number().min(0.1).max(25).default(20),
+  /** Seconds a postponed answer is waited for (the third party's callback); then the request is denied. Default 7 days. */
+  callback_timeout: z.number().int().min(1).max(90 * 86_400).default(7 * 86_400),
+  /** Seconds the wallet is told to wait between deferred credential requests (OpenID4VCI 1.0 §8.3 `interval`). */
+  interval: z.number().int().min(1).max(86_400).default(5),
+});
+
 export const CredentialTypeSchema = z.strictObject({
   /** SD-JWT VC `vct`, or the mdoc doctype for `mso_mdoc`. */
   vct: z.string().min(1),
   /** Path of the type metadata (VCTM) JSON, relative to the configuration file. */
   vctm_path: z.string().min(1).optional(),
   format: CredentialFormat,
+  /** The credential's data comes from a third party when the wallet asks (seed 002 Interaction Webhook). */
+  interaction: InteractionSchema.optional(),
 });
 
 /** Hashes accepted for API keys: `sha256:<hex>` (for random keys) or bcrypt `$2a$/$2b$/$2y$` as in the seed. */
@@ -391,6 +430,7 @@ export type AuthenticSourceConfig = z.infer<typeof AuthenticSourceSchema>;
 export type KycConfig = z.infer<typeof KycSchema>;
 export type KycTemplateConfig = z.infer<typeof KycTemplateSchema>;
 export type CredentialTypeConfig = z.infer<typeof CredentialTypeSchema>;
+export type InteractionConfig = z.infer<typeof InteractionSchema>;
 export type NotificationEndpointConfig = z.infer<typeof NotificationEndpointSchema>;
 export type WebhookSubscriberConfig = z.infer<typeof WebhookSubscriberSchema>;
 export type WebhookDeliveryConfig = z.infer<typeof WebhookDeliverySchema>;

@@ -63,6 +63,16 @@ export class ConflictError extends ApiError {
   readonly status = 409;
   readonly code = 'CONFLICT';
 }
+/** Seed 002 callback: no interaction event has that `actionEventId`, or the holder (`subscriberConnectDid`) has none. */
+export class InteractionEventNotFoundError extends ApiError {
+  readonly status = 404;
+  readonly code = 'INTERACTION_EVENT_NOT_FOUND';
+}
+/** Seed 002 callback: the event is not waiting for an answer (answered at once, already called back, or timed out). */
+export class InteractionEventAnsweredError extends ApiError {
+  readonly status = 409;
+  readonly code = 'INTERACTION_EVENT_ANSWERED';
+}
 /** The document is outside its validity (credential_valid_from/to), so it is not offered. */
 export class DocumentNotValidError extends ApiError {
   readonly status = 409;

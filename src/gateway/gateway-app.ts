@@ -110,7 +110,8 @@ export function createGatewayApp(deps: GatewayDeps): express.Express {
     if (hasBody && !req.is('application/json')) return next(new UnsupportedMediaTypeError('Request body must be application/json'));
     next();
   });
-  app.use(express.json({ limit: config.file.gateway.body_limit, strict: true }));
+  // Seed 002 callbacks are authenticated by a signature over the exact body bytes (X-Body-Signature): keep them.
+  app.use(express.json({ limit: config.file.gateway.body_limit, strict: true, verify: keepRawBodyOfCallbacks }));
   // JSON.parse takes any depth, but JSON.stringify, ajv and pg recurse: refuse absurd nesting up front.
   app.use((req, _res, next) => {
     if (req.body !== undefined && jsonDepth(req.body, MAX_BODY_DEPTH) > MAX_BODY_DEPTH) return next(new InvalidFormatError(`Request body nests objects and arrays deeper than ${MAX_BODY_DEPTH} levels`));
@@ -250,4 +251,9 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The raw body of `/service/.../webhook-accept/...` requests, as `req.rawBody` (src/gateway/service/interaction-callback-routes.ts). */
+function keepRawBodyOfCallbacks(req: import('node:http').IncomingMessage, _res: unknown, buf: Buffer): void {
+  if (req.url?.startsWith('/service/') && req.url.includes('/webhook-accept/')) (req as { rawBody?: Buffer }).rawBody = buf;
 }

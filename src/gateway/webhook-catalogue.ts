@@ -20,6 +20,7 @@ export const WEBHOOK_EVENT_TYPES = {
   'document.suspended': "The document's credentials were suspended (POST /api/v1/document/suspend)",
   'document.reinstated': "The document's suspended credentials are valid again (POST /api/v1/document/reinstate)",
   'webhook.dead_lettered': 'A delivery of one of the source\'s events to another subscriber was dead-lettered (sent to the other subscribers that want it; never announced again)',
+  'interaction.failed': 'A credential type\'s third party (seed 002 interaction) refused the credential, or did not call back within callback_timeout; the wallet got credential_request_denied',
 } as const;
 
 export const WebhookEventSchema = z
@@ -52,6 +53,7 @@ export const WebhookEventSchema = z
           .meta({ description: 'wallet_notification.received (ids wallet_notification.<offer id>.<event>)' }),
         z.object({ subscriber: z.string(), event_id: z.string(), event_type: z.string(), authentic_source: z.string(), delivery_workflow_id: z.string() }).meta({ description: 'webhook.dead_lettered' }),
         z.object({ vct: z.string(), document_id: z.string(), credentials_changed: z.number().int() }).meta({ description: 'document.revoked, .suspended, .reinstated (ids status.<random>)' }),
+        z.object({ action_event_id: z.string(), offer_id: z.string() }).meta({ description: 'interaction.failed (ids interaction.<actionEventId>.failed)' }),
       ])
       .meta({ description: 'Business ids only: never document data, PINs or credentials' }),
   })

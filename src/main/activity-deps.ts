@@ -10,6 +10,7 @@ import { createKeyStore, keyStoreOptions, resolveKek } from '../credentials/key-
 import { createIssuedCredentialsRepository } from '../db/issued-credentials-repository';
 import { createAuditLogRepository } from '../db/audit-log-repository';
 import { createDocumentsRepository } from '../db/documents-repository';
+import { createInteractionEventsRepository } from '../db/interaction-events-repository';
 import { createKycRepository } from '../db/kyc-repository';
 import type { Db } from '../db/knex';
 import { createExpiredRowsRepository } from '../db/nonces-repository';
@@ -51,6 +52,7 @@ export async function createActivityDeps(config: Config, db: Db, overrides: Part
     sendPinEmail: email.sendPinEmail,
     sendNoticeEmail: email.sendNoticeEmail,
     kyc: createKycRepository(db),
+    interactionEvents: createInteractionEventsRepository(db),
     expiredRows: createExpiredRowsRepository(db),
     webhookSigner: () => keyStore.webhookSigner(),
     documentSignerRenewal: createDocumentSignerRenewal({ db, keyStore }),

@@ -27,6 +27,7 @@ import { createDocumentTimeline } from '../admin/document-timeline';
 import { documentTimelineRoutes } from '../gateway/admin/document-timeline-routes';
 import { wellKnownRoutes } from '../gateway/well-known-routes';
 import { servicePublicKeyRoutes } from '../gateway/service/public-key-routes';
+import { interactionCallbackRoutes } from '../gateway/service/interaction-callback-routes';
 import { webhookAdminRoutes } from '../gateway/admin/webhook-admin-routes';
 import { createDeadLetters } from '../admin/webhook-dead-letters';
 import { createKycRepository } from '../db/kyc-repository';
@@ -61,6 +62,7 @@ import { statusListRoutes } from '../gateway/status/status-list-routes';
 import { createOfferSecrets } from '../oid4vci/offer-secrets';
 import { createOfferService } from '../oid4vci/offer-service';
 import { startOutboxDispatcher, webhookOutboxFor } from '../webhooks/outbox-dispatcher';
+import { createInteractionEventsRepository } from '../db/interaction-events-repository';
 import { startGrpcServer } from '../grpc/grpc-server';
 import { createIssuerGrpcHandlers } from '../grpc/issuer-grpc-handlers';
 import { createGrpcAccessPolicy } from '../grpc/grpc-authorization';
@@ -114,7 +116,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const documents = createDocumentsRepository(db, { dateFormats: config.file.identity_matching.date_formats });
   const offers = createOffersRepository(db);
   const secrets = createOfferSecrets(subkeys.offerSecrets);
-  const offerService = createOfferService({ config, documents, offers, secrets, temporal: temporal.client, issued: createIssuedCredentialsRepository(db, subkeys.pickupSealing), outbox: webhookOutboxFor(config, db) });
+  const interactionEvents = createInteractionEventsRepository(db);
+  const offerService = createOfferService({ config, documents, offers, secrets, temporal: temporal.client, issued: createIssuedCredentialsRepository(db, subkeys.pickupSealing), outbox: webhookOutboxFor(config, db), interactionEvents });
   const kms = createKmsService({ keys: createKmsKeysRepository(db), sealing: subkeys.keySealing });
   const x509Stores = createX509StoreRepository(db);
   const crls = createCrlService({ repo: createX509CrlRepository(db), kms, issuerIacaKey: (kid) => keyStore.openIaca(kid), issuerUrl: config.issuerUrl });
@@ -147,6 +150,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       ...credentialsRoutes({ config, issuance, credentials: createW3cCredentialsRepository(db), statusLists, audit }),
       ...wellKnownRoutes({ config, keyStore }),
       ...servicePublicKeyRoutes({ config, keyStore }),
+      ...interactionCallbackRoutes({ config, interactionEvents, temporal: temporal.client, offerService, secrets }),
       ...kmsRoutes({ kms, audit }),
       ...x509IsoRoutes(x509),
       ...x509CertificateRoutes(x509),

@@ -71,6 +71,10 @@ export class InvalidNotificationRequest extends OAuthError {
 export class InvalidNotificationId extends OAuthError {
   readonly code = 'invalid_notification_id';
 }
+/** OpenID4VCI 1.0 §9.3: the `transaction_id` is unknown to this access token's offer, or its credentials were collected. */
+export class InvalidTransactionId extends OAuthError {
+  readonly code = 'invalid_transaction_id';
+}
 /** RFC 6749 §4.1.2.1: the server could not serve a valid request (a bug, or PostgreSQL down). */
 export class ServerError extends OAuthError {
   readonly code = 'server_error';

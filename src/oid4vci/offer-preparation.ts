@@ -98,6 +98,7 @@ export async function prepareOffer({ config, documents, offers, secrets, outbox 
       notifySource: source?.notification_endpoint !== undefined,
       issuanceWindowSeconds: ISSUANCE_WINDOW_SECONDS,
       maxCredentials: preAuth.max_credentials_per_offer,
+      ...interactionOf(config, key.vct),
     },
   };
 }
@@ -109,3 +110,9 @@ export async function prepareOffer({ config, documents, offers, secrets, outbox 
  */
 export const offerDeepLink = (issuerUrl: string, secrets: Pick<OfferSecrets, 'offerUriToken'>, offerId: string) =>
   `openid-credential-offer://?credential_offer_uri=${encodeURIComponent(`${issuerUrl}/offers/${secrets.offerUriToken(offerId)}`)}`;
+
+/** The offer input's `interaction` for a type with a seed 002 interaction (docs/conventions.md, Interactions). */
+function interactionOf(config: Config, vct: string): { interaction?: { callbackTimeoutSeconds: number; intervalSeconds: number } } {
+  const interaction = config.credentialTypes.get(vct)?.interaction;
+  return interaction ? { interaction: { callbackTimeoutSeconds: interaction.callback_timeout, intervalSeconds: interaction.interval } } : {};
+}

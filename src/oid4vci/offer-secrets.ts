@@ -32,6 +32,12 @@ export interface OfferSecrets {
    */
   redemptionProof(offerId: string): string;
   redemptionProofMatches(offerId: string, proof: unknown): boolean;
+  /**
+   * The `transaction_id` (OpenID4VCI 1.0 §8.3) of a postponed interaction event (seed 002): derived
+   * from the event id, so neither histories nor PostgreSQL hold it, and the event id alone does not
+   * collect the credential.
+   */
+  transactionId(actionEventId: string): string;
   /** A short, non-secret reference for the holder's correspondence (8 hex digits, as `ABCD-1234`). */
   offerReference(offerId: string): string;
 }
@@ -50,6 +56,7 @@ export function createOfferSecrets(key: Uint8Array): OfferSecrets {
   const pinKey = subKey('tx-code');
   const uriKey = subKey('offer-uri-token');
   const redeemKey = subKey('redemption-proof');
+  const transactionKey = subKey('deferred-transaction-id');
   const mac = (key: Buffer, text: string) => createHmac('sha256', key).update(text).digest('base64url');
   const pin = (offerId: string, length: number, generation = 0) => {
     // 64 bits reduced mod 10^length (length <= 10): the bias is below 2^-30. Generation 0 keeps the
@@ -68,6 +75,7 @@ export function createOfferSecrets(key: Uint8Array): OfferSecrets {
     uriTokenHash: sha256Hex,
     redemptionProof,
     redemptionProofMatches: (offerId, proof) => typeof proof === 'string' && equalStrings(proof, redemptionProof(offerId)),
+    transactionId: (actionEventId) => mac(transactionKey, actionEventId),
     offerReference: (offerId) => {
       const hex = sha256Hex(`reference/${offerId}`).slice(0, 8).toUpperCase();
       return `${hex.slice(0, 4)}-${hex.slice(4)}`;

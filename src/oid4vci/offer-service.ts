@@ -7,6 +7,7 @@ import type { WebhookOutbox } from '../db/webhook-outbox-repository';
 import { offerCreatedEventId, offerRedeemedEvent, walletNotificationEvent } from '../webhooks/offer-events';
 import {
   cancelOfferSignal,
+  collectDeferredUpdate,
   CREDENTIAL_OFFER_WORKFLOW_TYPE,
   type CredentialOfferWorkflow,
   credentialOfferWorkflowId,
@@ -22,7 +23,8 @@ import {
   type WalletEvent,
   walletNotificationSignal,
 } from '../../workflows/contracts/credential-offer';
-import { CredentialRequestDenied, InvalidCredentialRequest, InvalidGrant, UnknownCredentialConfiguration } from './oauth-errors';
+import type { InteractionEventsRepository } from '../db/interaction-events-repository';
+import { CredentialRequestDenied, InvalidCredentialRequest, InvalidGrant, InvalidTransactionId, UnknownCredentialConfiguration } from './oauth-errors';
 import { pinFailures } from '../metrics/metrics';
 import { prepareOffer } from './offer-preparation';
 import type { OfferSecrets } from './offer-secrets';
@@ -36,7 +38,12 @@ export interface OfferServiceDeps {
   issued: Pick<IssuedCredentialsRepository, 'pickUp'>;
   /** The webhook outbox (migration 0021): offer created, redeemed and wallet notification events are recorded with their change. */
   outbox: Pick<WebhookOutbox, 'record' | 'recordNow' | 'discard'>;
+  /** Seed 002 interaction events, to find a deferred request's event by its transaction_id. */
+  interactionEvents: Pick<InteractionEventsRepository, 'byOffer'>;
 }
+
+/** The credential endpoint's answer: the credentials, or a deferral (OpenID4VCI 1.0 §8.3: `transaction_id` and `interval`). */
+export type IssueOutcome = { credentials: string[] } | { transactionId: string; interval: number };
 
 /** What an access token grants: the offer it was issued for, and that offer's workflow. */
 export interface OfferGrant {
@@ -73,7 +80,7 @@ const NOT_REDEEMABLE = 'The pre-authorized code is invalid, expired or already u
  * OAuth error classes of src/oid4vci/oauth-errors.ts; a Temporal outage is rethrown as it is, so the
  * endpoints answer 5xx, never a client error.
  */
-export function createOfferService({ config, documents, offers, secrets, temporal, issued, outbox }: OfferServiceDeps) {
+export function createOfferService({ config, documents, offers, secrets, temporal, issued, outbox, interactionEvents }: OfferServiceDeps) {
   const taskQueue = config.env.TEMPORAL_TASK_QUEUE;
   const preAuth = config.file.issuer.pre_authorized_code;
   const isLive = (offer: OfferRecord | undefined): offer is OfferRecord => offer !== undefined && offer.state === 'OFFERED' && offer.expires_at.getTime() > Date.now();
@@ -166,10 +173,10 @@ export function createOfferService({ config, documents, offers, secrets, tempora
      * Asks the offer's workflow to sign one credential per holder key (it checks the configuration
      * id against its own vct, the state and the cap), then takes them from their sealed pickup slots.
      */
-    async issue(grant: OfferGrant, credentialConfigurationId: string, holderJwks: Record<string, unknown>[]): Promise<string[]> {
-      let pickupIds: string[];
+    async issue(grant: OfferGrant, credentialConfigurationId: string, holderJwks: Record<string, unknown>[]): Promise<IssueOutcome> {
+      let result;
       try {
-        ({ pickupIds } = await temporal.workflow.getHandle(grant.workflowId).executeUpdate(issueCredentialsUpdate, { args: [{ holderJwks, credentialConfigurationId }] }));
+        result = await temporal.workflow.getHandle(grant.workflowId).executeUpdate(issueCredentialsUpdate, { args: [{ holderJwks, credentialConfigurationId }] });
       } catch (err) {
         // OpenID4VCI 1.0 §8.3.1.2: credential_request_denied, "the Credential Request has not been accepted".
         switch (failureType(err)) {
@@ -179,11 +186,40 @@ export function createOfferService({ config, documents, offers, secrets, tempora
             throw new CredentialRequestDenied(`This offer may issue at most ${preAuth.max_credentials_per_offer} credential(s)`);
           case OfferFailure.DocumentChanged:
             throw new CredentialRequestDenied('The document was changed after this offer was made; ask its issuer for a new offer');
+          case OfferFailure.InteractionFailed:
+          case OfferFailure.InteractionRequired:
+            throw new CredentialRequestDenied('The credential\'s data provider refused this request or did not answer in time');
         }
         if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError) throw new InvalidCredentialRequest('The offer can no longer issue credentials');
         throw err;
       }
-      return issued.pickUp(pickupIds);
+      // Seed 002: the third party postponed its answer; the wallet polls the deferred endpoint.
+      if (result.deferred) return { transactionId: secrets.transactionId(result.deferred.actionEventId), interval: result.deferred.interval };
+      return { credentials: await issued.pickUp(result.pickupIds) };
+    },
+
+    /**
+     * OpenID4VCI 1.0 §9: the credentials of a deferred request, from the offer's workflow once the
+     * third party answered (collectDeferredUpdate); before, `pending` with the interval (§9.2: the
+     * endpoint answers 202 with the same transaction_id);
+     * invalid_transaction_id for an id this access token's offer does not have, or that was collected.
+     */
+    async collectDeferred(grant: OfferGrant, transactionId: string): Promise<{ pending: true; interval: number } | { pending: false; vct: string; credentials: string[] }> {
+      const event = (await interactionEvents.byOffer(grant.offerId)).find((e) => secrets.transactionId(e.action_event_id) === transactionId);
+      if (!event || event.state === 'collected') throw new InvalidTransactionId('Unknown transaction_id, or its credentials were issued already');
+      let result;
+      try {
+        result = await temporal.workflow.getHandle(grant.workflowId).executeUpdate(collectDeferredUpdate, { args: [{ actionEventId: event.action_event_id }] });
+      } catch (err) {
+        const type = failureType(err);
+        if (type === OfferFailure.InteractionFailed || type === OfferFailure.InteractionRequired) throw new CredentialRequestDenied('The credential\'s data provider refused this request or did not answer in time');
+        if (type === OfferFailure.UnknownTransaction || err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError || (err instanceof Error && /already completed/i.test(err.message))) {
+          throw new InvalidTransactionId('Unknown transaction_id, or its credentials were issued already');
+        }
+        throw err;
+      }
+      if (result.pending) return { pending: true, interval: result.interval };
+      return { pending: false, vct: event.vct, credentials: await issued.pickUp(result.pickupIds) };
     },
 
     /**

@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createServer as createHttpServer } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jsQR from 'jsqr';
 import { PNG } from 'pngjs';
 import { createHash } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, type JWK, jwtVerify, SignJWT } from 'jose';
@@ -21,6 +19,7 @@ import { ProcessState } from '../../workflows/contracts/search-attributes';
 import { createTestDatabase, loadTestConfig, REGISTRY_API_KEY, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';
 import { startSmtpReceiver, waitForPin as waitForPinEmail } from '../support/smtp-receiver';
 import { startTestWorker, type TestWorker } from '../support/test-worker';
+import { startHookReceiver } from '../support/hook-receiver';
 
 /**
  * Seed 000 "Generate Credential Offer" and "Pre-Authorized Code Flow" over OpenID4VCI 1.0, against
@@ -38,22 +37,6 @@ const SHORT_CODE_TTL = 3;
 const GRANT = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
 
 const startSmtp = startSmtpReceiver;
-
-/** The authentic source's notification_endpoint: records the events it is told. */
-async function startHookReceiver() {
-  const events: { type: string; data: Record<string, unknown> }[] = [];
-  const server = createHttpServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c));
-    req.on('end', () => {
-      events.push(JSON.parse(body));
-      res.statusCode = 204;
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, events, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks` };
-}
 
 describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;

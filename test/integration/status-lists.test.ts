@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID, webcrypto } from 'node:crypto';
-import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { inflateSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
@@ -20,6 +19,7 @@ import { bitstringBitAt, expandEncodedList } from '../support/data-integrity-ver
 import { createWallet } from '../support/oid4vci-wallet';
 import { createTestDatabase, loadTestConfig, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';
 import { startTestWorker, type TestWorker } from '../support/test-worker';
+import { startHookReceiver } from '../support/hook-receiver';
 
 /**
  * Issue 17: status lists for every format, revocation, suspension and scheduled revocation, against
@@ -45,22 +45,6 @@ const EMPLOYMENT = { vct: 'EmploymentCredential', data: { employer: 'Example AB'
 function tokenStatusAt(packed: Uint8Array, bits: number, idx: number): number {
   const perByte = 8 / bits;
   return (packed[Math.floor(idx / perByte)]! >> ((idx % perByte) * bits)) & ((1 << bits) - 1);
-}
-
-/** The authentic source's notification_endpoint: records the events it is told. */
-async function startHookReceiver() {
-  const events: { id: string; type: string; occurred_at: string; data: Record<string, unknown> }[] = [];
-  const server = createHttpServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c));
-    req.on('end', () => {
-      events.push(JSON.parse(body));
-      res.statusCode = 204;
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, events, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hooks` };
 }
 
 async function freePort(): Promise<number> {

@@ -7,6 +7,7 @@
  * histories running workflows may still have, and the replay test replays them all (CONTRIBUTING.md).
  */
 import assert from 'node:assert/strict';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -27,6 +28,7 @@ import { startTestWorker } from '../support/test-worker';
 import { HISTORIES_DIR, historyToPlain } from '../support/workflow-histories';
 import { ethereumWallet, joseWallet, multipart } from '../support/kyc-wallet';
 import { onboardingStateQuery, onboardingWorkflowId } from '../../workflows/contracts/onboarding';
+import { ISSUED_FIELD_TYPES, ISSUED_FIELDS, startThirdParty, THIRD_PARTY_DID } from '../support/interaction-third-party';
 
 const ISSUER = 'https://issuer.example.org';
 const GRANT = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
@@ -51,6 +53,10 @@ const KYC_CONFIG = {
   },
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A type whose data comes from a seed 002 third party (docs/conventions.md, Interactions). */
+const INTERACTION_VCT = 'urn:example:interaction:1';
+/** The third party's callback key (interaction.caller_public_key). */
+const CALLER = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 
 /** A notification_endpoint that answers 204 to everything but the locked offer's event, which it refuses (400: dead-lettered). */
 async function startHookReceiver() {
@@ -66,7 +72,7 @@ async function startHookReceiver() {
 }
 
 /** A gateway + worker pair on its own task queue, with the PIN by e-mail and the source's webhook. */
-async function startIssuer(dbUrl: string, db: Awaited<ReturnType<typeof createTestDatabase>>['db'], smtpUrl: string, hookUrl: string, codeTtl: number) {
+async function startIssuer(dbUrl: string, db: Awaited<ReturnType<typeof createTestDatabase>>['db'], smtpUrl: string, hookUrl: string, codeTtl: number, interactionUrl: string) {
   const taskQueue = uniqueName('record');
   const config = loadTestConfig(
     testConfigFile((f) => {
@@ -77,6 +83,11 @@ async function startIssuer(dbUrl: string, db: Awaited<ReturnType<typeof createTe
       (f.authentic_sources as Record<string, Record<string, unknown>>)['hr.example.org']!.notification_endpoint = { url: hookUrl };
       ((f.authentic_sources as Record<string, Record<string, Record<string, unknown>>>)['hr.example.org']!.credential_types!).kyc_identity = { vct: KYC_VCT, format: 'dc+sd-jwt' };
       f.kyc = KYC_CONFIG;
+      ((f.authentic_sources as Record<string, Record<string, Record<string, unknown>>>)['hr.example.org']!.credential_types!).employment_check = {
+        vct: INTERACTION_VCT,
+        format: 'dc+sd-jwt',
+        interaction: { url: interactionUrl, action_id: 'employment-check', bearer_jwt: { audience: THIRD_PARTY_DID }, caller_public_key: CALLER.publicKey.export({ type: 'spki', format: 'pem' }).toString(), fields: ISSUED_FIELD_TYPES, interval: 1 },
+      };
     }),
     { DATABASE_URL: dbUrl, TEMPORAL_ADDRESS: testEnv().temporalAddress, TEMPORAL_TASK_QUEUE: taskQueue, PORT: '0', SMTP_URL: smtpUrl, ISSUER_URL: ISSUER },
   );
@@ -90,17 +101,17 @@ async function startIssuer(dbUrl: string, db: Awaited<ReturnType<typeof createTe
     client: worker.client,
     base,
     post,
-    async upload(documentId: string, email: string) {
+    async upload(documentId: string, email: string, vct = VCT) {
       const res = await post('/api/v1/upload', {
-        meta: { authentic_source: 'hr.example.org', vct: VCT, document_id: documentId },
+        meta: { authentic_source: 'hr.example.org', vct, document_id: documentId },
         identities: [{ authentic_source_person_id: `P-${documentId}`, family_name: 'Smith', given_name: 'Alice', birth_date: '1990-05-15', email }],
         document_data: { degree_type: 'Bachelor of Science', field_of_study: 'Computer Science', issuing_institution: 'Example University', graduation_date: '2025-05-15' },
       });
       assert.equal(res.status, 200, await res.text());
     },
     /** The pre-authorized code behind a notification's deep link (OpenID4VCI 1.0 §4.1.3). */
-    async notify(documentId: string): Promise<string> {
-      const body = await json(await post('/api/v1/notification', { authentic_source: 'hr.example.org', vct: VCT, document_id: documentId }));
+    async notify(documentId: string, vct = VCT): Promise<string> {
+      const body = await json(await post('/api/v1/notification', { authentic_source: 'hr.example.org', vct, document_id: documentId }));
       const uri = new URL(decodeURIComponent(String(body.qr.deep_link).split('credential_offer_uri=')[1]!));
       return (await json(await fetch(`${base}${uri.pathname}`))).grants[GRANT]['pre-authorized_code'];
     },
@@ -152,8 +163,10 @@ test('record workflow histories', { timeout: 240_000 }, async () => {
   const database = await createTestDatabase();
   const smtp = await startSmtpReceiver();
   const hooks = await startHookReceiver();
-  const issuer = await startIssuer(database.url, database.db, smtp.url, hooks.url, 300);
-  const shortLived = await startIssuer(database.url, database.db, smtp.url, hooks.url, 5);
+  // The third party checks nothing here (the interactions test does); it answers by document id.
+  const thirdParty = await startThirdParty(async () => ({ pem: '', jwk: {} }), () => '', INTERACTION_VCT, { verify: false });
+  const issuer = await startIssuer(database.url, database.db, smtp.url, hooks.url, 300, thirdParty.url);
+  const shortLived = await startIssuer(database.url, database.db, smtp.url, hooks.url, 5, thirdParty.url);
   const recorded: { workflowId: string; scenario: string; client: Client }[] = [];
   const wrong = (pin: string) => String((Number(pin) + 1) % 1_000_000).padStart(6, '0');
   try {
@@ -287,6 +300,51 @@ test('record workflow histories', { timeout: 240_000 }, async () => {
     await issuer.client.workflow.getHandle(onboardingWorkflowId(rejectedApp)).result();
     recorded.push({ workflowId: onboardingWorkflowId(rejectedApp), scenario: 'onboarding-rejected', client: issuer.client });
 
+    // Seed 002 interactions: answered at once; postponed, called back and collected from the deferred
+    // endpoint (OpenID4VCI 1.0 §9); refused (its interaction.failed delivery is recorded below).
+    const interactionOffer = async (documentId: string) => {
+      const email = `${documentId}@example.org`;
+      await issuer.upload(documentId, email, INTERACTION_VCT);
+      const interactionCode = await issuer.notify(documentId, INTERACTION_VCT);
+      const { access_token: token } = await json(await issuer.token(interactionCode, await waitForPin(smtp.mails, email)));
+      const { c_nonce: n } = await json(await fetch(`${issuer.base}/nonce`, { method: 'POST' }));
+      const { privateKey, publicKey } = await generateKeyPair('ES256');
+      const p = await new SignJWT({ nonce: n }).setProtectedHeader({ alg: 'ES256', typ: 'openid4vci-proof+jwt', jwk: await exportJWK(publicKey) }).setAudience(ISSUER).setIssuedAt().sign(privateKey);
+      const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+      const res = await fetch(`${issuer.base}/credential`, { method: 'POST', headers, body: JSON.stringify({ credential_configuration_id: INTERACTION_VCT, proofs: { jwt: [p] } }) });
+      const actionEventId = thirdParty.callFor(documentId)?.body.actionEventId as string;
+      return { status: res.status, body: await json(res), headers, actionEventId, workflowId: `offer/hr.example.org/${INTERACTION_VCT}/${documentId}` };
+    };
+    const accept = async (headers: Record<string, string>, notificationId: string) => {
+      await fetch(`${issuer.base}/notification`, { method: 'POST', headers, body: JSON.stringify({ notification_id: notificationId, event: 'credential_accepted' }) });
+    };
+    const now = await interactionOffer('now_rec');
+    assert.equal(now.status, 200, JSON.stringify(now.body));
+    await accept(now.headers, now.body.notification_id);
+    await issuer.client.workflow.getHandle(now.workflowId).result();
+    recorded.push({ workflowId: now.workflowId, scenario: 'offer-interaction-issued', client: issuer.client }, { workflowId: `interaction/${now.actionEventId}`, scenario: 'interaction-issued', client: issuer.client });
+    const later = await interactionOffer('later_rec');
+    assert.equal(later.status, 202, JSON.stringify(later.body));
+    const deferred = () => fetch(`${issuer.base}/deferred_credential`, { method: 'POST', headers: later.headers, body: JSON.stringify({ transaction_id: later.body.transaction_id }) });
+    assert.equal((await deferred()).status, 202);
+    const callbackBody = Buffer.from(JSON.stringify({ subscriberConnectDid: thirdParty.callFor('later_rec')!.body.subscriberConnectDid, actionEventId: later.actionEventId, issuedCredentials: [{ schemaId: INTERACTION_VCT, fields: ISSUED_FIELDS }] }));
+    const serviceDid = 'did:web:issuer.example.org';
+    const called = await fetch(`${issuer.base}/service/${serviceDid}/webhook-accept/credentials-issued`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-body-signature': sign('sha3-256', callbackBody, CALLER.privateKey).toString('base64') }, body: callbackBody });
+    assert.equal(called.status, 200, await called.text());
+    let collected: any;
+    for (let i = 0; i < 100 && !collected?.credentials; i++, await sleep(200)) collected = await json(await deferred());
+    assert.equal(collected.credentials?.length, 1, JSON.stringify(collected));
+    await accept(later.headers, (await database.db('interaction_events').where({ action_event_id: later.actionEventId }).first()).offer_id);
+    await issuer.client.workflow.getHandle(later.workflowId).result();
+    await issuer.client.workflow.getHandle(`interaction/${later.actionEventId}`).result();
+    recorded.push({ workflowId: later.workflowId, scenario: 'offer-interaction-deferred', client: issuer.client }, { workflowId: `interaction/${later.actionEventId}`, scenario: 'interaction-postponed-issued', client: issuer.client });
+    const refused = await interactionOffer('refuse_rec');
+    assert.equal(refused.body.error, 'credential_request_denied', JSON.stringify(refused.body));
+    await issuer.client.workflow.getHandle(`interaction/${refused.actionEventId}`).result();
+    // The refused offer stays open for its issuance window: deleting the document ends it.
+    assert.equal((await issuer.post('/api/v1/document', { authentic_source: 'hr.example.org', vct: INTERACTION_VCT, document_id: 'refuse_rec' }, 'DELETE')).status, 200);
+    recorded.push({ workflowId: refused.workflowId, scenario: 'offer-interaction-refused', client: issuer.client }, { workflowId: `interaction/${refused.actionEventId}`, scenario: 'interaction-failed', client: issuer.client });
+
     // Every offer above ended and told the source: their webhook deliveries are children to record too.
     for (const { workflowId, client } of [...recorded]) {
       if (!workflowId.startsWith('offer/')) continue;
@@ -317,6 +375,7 @@ test('record workflow histories', { timeout: 240_000 }, async () => {
       process.stderr.write(`recorded ${scenario}: ${description.type} ${workflowId} (${history.events?.length} events)\n`);
     }
   } finally {
+    await new Promise((r) => thirdParty.server.close(() => r(undefined)));
     await shortLived.close();
     await issuer.close();
     await hooks.close();

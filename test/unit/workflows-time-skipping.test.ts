@@ -15,7 +15,8 @@ import { findOrInstallTemporalTestServer } from '../../src/runtime/temporal-test
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
 import { bundleWorkflows } from '../../src/worker/issuer-worker';
 import { credentialOfferWorkflow, webhookDeliveryWorkflow } from '../../workflows';
-import { type CredentialOfferInput, issueCredentialsUpdate, OfferFailure, offerStateQuery, redeemOfferUpdate, unlockOfferUpdate } from '../../workflows/contracts/credential-offer';
+import { interactionWorkflowId } from '../../workflows/contracts/interaction';
+import { collectDeferredUpdate, type CredentialOfferInput, issueCredentialsUpdate, OfferFailure, offerStateQuery, redeemOfferUpdate, unlockOfferUpdate } from '../../workflows/contracts/credential-offer';
 import { type WebhookEvent, WebhookRetryable } from '../../workflows/contracts/webhook-delivery';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -200,6 +201,43 @@ test('closes the issuance window after issuanceWindowSeconds, passing the redemp
   });
   assert.deepEqual(issued, [{ offerId: 'offer-window', keys: 2, redemptionProof: 'gateway-mac' }]);
   assert.deepEqual(closed, [{ offerId: 'offer-window', state: 'ISSUED' }]);
+});
+
+test('a postponed interaction that is never called back fails after callback_timeout, and the offer, kept open past its window meanwhile, closes without issuing (seed 002, OpenID4VCI 1.0 §9)', async () => {
+  const expired: string[] = [];
+  const { acts, closed } = offerActivities({
+    async callInteraction() {
+      return { outcome: 'postponed' as const };
+    },
+    async expireInteraction({ actionEventId }) {
+      expired.push(actionEventId);
+      return { outcome: 'failed' as const };
+    },
+    async issueOfferCredentials() {
+      throw new Error('nothing is signed for a refused interaction');
+    },
+  });
+  const started = Date.now();
+  await withWorker(acts, async (taskQueue) => {
+    const handle = await env.client.workflow.start(credentialOfferWorkflow, {
+      taskQueue,
+      workflowId: `offer-interaction-timeout-${process.pid}`,
+      args: [offerInput('offer-interaction-timeout', { pinRequired: false, pinByEmail: false, issuanceWindowSeconds: 600, interaction: { callbackTimeoutSeconds: 3 * DAY, intervalSeconds: 5 } })],
+    });
+    assert.deepEqual(await handle.executeUpdate(redeemOfferUpdate, { args: [{ pinCorrect: true, redemptionProof: 'gateway-mac' }] }), { ok: true });
+    const answer = await handle.executeUpdate(issueCredentialsUpdate, { args: [{ holderJwks: [{ kty: 'EC' }] }] });
+    assert.deepEqual(answer.pickupIds, []);
+    assert.equal(answer.deferred?.interval, 5);
+    const actionEventId = answer.deferred!.actionEventId;
+    assert.deepEqual(await handle.executeUpdate(collectDeferredUpdate, { args: [{ actionEventId }] }), { pending: true, interval: 5 });
+    // The offer outlives its issuance window while the event is pending; three days later the child gives up.
+    const child = await env.client.workflow.getHandle(interactionWorkflowId(actionEventId)).result();
+    assert.deepEqual(child, { actionEventId, state: 'FAILED', byCallback: false });
+    assert.equal((await handle.result()).credentialsIssued, 0);
+    assert.deepEqual(expired, [actionEventId]);
+  });
+  assert.deepEqual(closed, [{ offerId: 'offer-interaction-timeout', state: 'REDEEMED' }]);
+  assert.ok(Date.now() - started < 20_000, 'three days of callback_timeout pass in seconds of wall time');
 });
 
 test('cancels the offer when the PIN e-mail cannot be delivered', async () => {

@@ -51,6 +51,8 @@ export interface CredentialOfferInput {
   issuanceWindowSeconds: number;
   /** Credentials the offer may issue in all (issuer.pre_authorized_code.max_credentials_per_offer); absent in older histories. */
   maxCredentials?: number;
+  /** The type has a seed 002 interaction: each credential request asks the third party first (workflows/interaction.ts); absent otherwise. */
+  interaction?: { callbackTimeoutSeconds: number; intervalSeconds: number };
 }
 
 export type OfferState = 'OFFERED' | 'REDEEMED' | 'ISSUED' | 'EXPIRED' | 'LOCKED' | 'CANCELLED';
@@ -118,7 +120,24 @@ export interface IssueCredentialsRequest {
   /** The request's credential_configuration_id, checked against the offer's vct (absent in older histories). */
   credentialConfigurationId?: string;
 }
-export const issueCredentialsUpdate = defineUpdate<{ pickupIds: string[] }, [IssueCredentialsRequest]>('issueCredentials');
+/**
+ * Pickup ids of the signed credentials; for a type with an interaction whose third party postponed
+ * its answer, none, and the event id the wallet's `transaction_id` is derived from (OpenID4VCI 1.0
+ * §8.3, OfferSecrets.transactionId) with the polling `interval` in seconds.
+ */
+export interface IssueCredentialsResult {
+  pickupIds: string[];
+  deferred?: { actionEventId: string; interval: number };
+}
+export const issueCredentialsUpdate = defineUpdate<IssueCredentialsResult, [IssueCredentialsRequest]>('issueCredentials');
+
+/**
+ * The deferred credential endpoint's call (OpenID4VCI 1.0 §9): the credentials of a postponed
+ * interaction event, once its third party answered; `pending` while it has not. An unknown or
+ * collected event fails with OfferFailure.UnknownTransaction, a refused one with InteractionFailed.
+ */
+export type CollectDeferredResult = { pending: true; interval: number } | { pending: false; pickupIds: string[] };
+export const collectDeferredUpdate = defineUpdate<CollectDeferredResult, [{ actionEventId: string }]>('collectDeferred');
 
 export const cancelOfferSignal = defineSignal<[]>('cancel');
 
@@ -148,4 +167,10 @@ export const OfferFailure = {
   PinNotResendable: 'PinNotResendable',
   /** An unlock for an offer that is not LOCKED (or ended when it locked, as offers did before the locked-offer-waits patch). */
   NotLocked: 'OfferNotLocked',
+  /** The type's third party refused the credential, or did not answer in time (seed 002 interaction). */
+  InteractionFailed: 'InteractionFailed',
+  /** A deferred request for an event this offer does not have, or has already collected (OpenID4VCI 1.0 §9.3 invalid_transaction_id). */
+  UnknownTransaction: 'UnknownTransaction',
+  /** A type with an interaction is signed only from its third party's answer. */
+  InteractionRequired: 'InteractionRequired',
 } as const;

@@ -18,6 +18,7 @@ import * as kyc from './0017-kyc';
 import * as x509Crls from './0018-x509-crls';
 import * as offerPinGeneration from './0019-offer-pin-generation';
 import * as webhookOutbox from './0021-webhook-outbox';
+import * as interactionEvents from './0022-interaction-events';
 import * as issuanceIndexes from './0025-issuance-indexes';
 
 /** Every migration, in order. A new migration is a new module appended here. */
@@ -42,5 +43,6 @@ export const migrations = [
   { name: '0018-x509-crls', ...x509Crls },
   { name: '0019-offer-pin-generation', ...offerPinGeneration },
   { name: '0021-webhook-outbox', ...webhookOutbox },
+  { name: '0022-interaction-events', ...interactionEvents },
   { name: '0025-issuance-indexes', ...issuanceIndexes },
 ];

@@ -58,10 +58,16 @@ export function credentialEndpoint({ config, offerService, nonces, authorize }: 
     const proofs = parsed.data.proofs?.jwt;
     if (!proofs) throw new InvalidProof("proofs.jwt is required: the credential is bound to the holder's key");
     const holderJwks = await holderKeysOf(proofs);
-    const credentials = await offerService.issue(grant, parsed.data.credential_configuration_id, holderJwks);
-    // §8.3: each credential is a string, or a JSON object for formats whose credential is one (ldp_vc, Appendix A.1.2).
-    const asObject = config.credentialTypes.get(parsed.data.credential_configuration_id)?.format === 'ldp_vc';
-    res.set('Cache-Control', 'no-store').json({ credentials: credentials.map((credential) => ({ credential: asObject ? (JSON.parse(credential) as unknown) : credential })), notification_id: grant.offerId });
+    const outcome = await offerService.issue(grant, parsed.data.credential_configuration_id, holderJwks);
+    // §8.3: a deferred answer is 202 with the transaction_id and the polling interval (seed 002 postponed interaction).
+    if ('transactionId' in outcome) return void res.status(202).set('Cache-Control', 'no-store').json({ transaction_id: outcome.transactionId, interval: outcome.interval });
+    res.set('Cache-Control', 'no-store').json(credentialsAnswer(config, parsed.data.credential_configuration_id, outcome.credentials, grant.offerId));
   });
   return router;
+}
+
+/** §8.3, §9.2: each credential is a string, or a JSON object for formats whose credential is one (ldp_vc, Appendix A.1.2). */
+export function credentialsAnswer(config: Config, vct: string, credentials: string[], notificationId: string) {
+  const asObject = config.credentialTypes.get(vct)?.format === 'ldp_vc';
+  return { credentials: credentials.map((credential) => ({ credential: asObject ? (JSON.parse(credential) as unknown) : credential })), notification_id: notificationId };
 }

@@ -52,6 +52,8 @@ export function credentialIssuerMetadata(config: Config): Record<string, unknown
   return {
     credential_issuer: url,
     credential_endpoint: `${url}/credential`,
+    // §12.2.4: where a deferred credential (seed 002 postponed interaction) is collected.
+    deferred_credential_endpoint: `${url}/deferred_credential`,
     nonce_endpoint: `${url}/nonce`,
     notification_endpoint: `${url}/notification`,
     batch_credential_issuance: { batch_size: MAX_BATCH },

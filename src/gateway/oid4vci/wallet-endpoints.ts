@@ -8,6 +8,7 @@ import type { OfferSecrets } from '../../oid4vci/offer-secrets';
 import type { OfferService } from '../../oid4vci/offer-service';
 import { accessTokenAuth } from './access-token-auth';
 import { credentialEndpoint } from './credential-endpoint';
+import { deferredCredentialEndpoint } from './deferred-credential-endpoint';
 import { authorizationServerMetadata, credentialIssuerMetadata } from './issuer-metadata';
 import { offerPages } from './offer-pages';
 import { tokenEndpoint } from './token-endpoint';
@@ -28,8 +29,8 @@ const NONCE_TTL_SECONDS = 300;
 
 /**
  * The wallet-facing OpenID4VCI 1.0 endpoints: issuer and authorization-server metadata (§12.2,
- * §12.3), offers by reference (§4.1.3), token (§6), nonce (§7), credential (§8) and notification
- * (§11). Each endpoint is its own module; their errors are OAuth-style (src/oid4vci/oauth-errors.ts).
+ * §12.3), offers by reference (§4.1.3), token (§6), nonce (§7), credential (§8), deferred credential
+ * (§9) and notification (§11). Each endpoint is its own module; their errors are OAuth-style (src/oid4vci/oauth-errors.ts).
  */
 export function walletEndpoints(deps: WalletDeps): Router {
   const { config, nonces } = deps;
@@ -52,6 +53,7 @@ export function walletEndpoints(deps: WalletDeps): Router {
   router.use(offerPages(deps));
   router.use(tokenEndpoint(deps));
   router.use(credentialEndpoint({ ...deps, authorize }));
+  router.use(deferredCredentialEndpoint({ ...deps, authorize }));
   router.use(walletNotificationEndpoint({ ...deps, authorize }));
   router.use(oauthErrorHandler(deps.logger));
   return router;
