@@ -6,11 +6,12 @@ import { createKycActivities, type KycActivityDeps } from './kyc-activities';
 import { createIssuanceActivities, type IssuanceActivityDeps } from './issuance-activities';
 import { createOfferActivities, type OfferActivityDeps } from './offer-activities';
 import { createRevocationActivities, type RevocationActivityDeps } from './revocation-activities';
+import { createStatusListActivities, type StatusListActivityDeps } from './status-list-activities';
 import { createUpkeepActivities, type UpkeepDeps } from './upkeep-activities';
 import { createWebhookActivities, type WebhookDeps } from './webhook-activities';
 
 /** Everything activities need, built once by the worker's entry point. */
-export interface ActivityDeps extends OfferActivityDeps, IssuanceActivityDeps, UpkeepDeps, RevocationActivityDeps, DocumentSignerActivityDeps, KycActivityDeps {
+export interface ActivityDeps extends OfferActivityDeps, IssuanceActivityDeps, UpkeepDeps, RevocationActivityDeps, DocumentSignerActivityDeps, KycActivityDeps, StatusListActivityDeps {
   config: Config;
   audit: AuditLogRepository;
   secret: (name: string) => string | undefined;
@@ -27,4 +28,5 @@ export const createActivities = (deps: ActivityDeps) => ({
   ...createRevocationActivities(deps),
   ...createDocumentSignerActivities(deps),
   ...createKycActivities(deps),
+  ...createStatusListActivities(deps),
 });

@@ -16,6 +16,7 @@ import { createStatusListPublisher } from '../src/credentials/status-list-publis
 import { packTokenStatusList, zlibStatusList } from '../src/credentials/status-list-token';
 import { createLocalSigner, generateEs256PrivateJwk } from '../src/credentials/signer';
 import type { StatusListRow } from '../src/db/status-lists-repository';
+import { createMemoryStatusListTokenStore } from '../src/db/status-list-tokens-repository';
 import { startEmbeddedPostgres } from '../src/runtime/embedded-postgres';
 import { freePort } from '../src/runtime/free-port';
 import { findOrInstallTemporalCli } from '../src/runtime/temporal-cli';
@@ -66,7 +67,8 @@ async function listSigning(): Promise<void> {
   const signer = await createLocalSigner(generateEs256PrivateJwk());
   const publisher = createStatusListPublisher({
     issuerUrl: 'https://issuer.example.org',
-    lists: { list: async () => list, changeMark: async () => String(version), snapshot: async () => ({ list, entries, mark: String(version) }) },
+    lists: { list: async () => list, lists: async () => [list], changeMark: async () => String(version), snapshot: async () => ({ list, entries, mark: String(version) }) },
+    tokens: createMemoryStatusListTokenStore(),
     keyStore: { signer: async () => signer },
     ttlSeconds: 300,
     validitySeconds: 86_400,

@@ -7,3 +7,4 @@ export * from './upkeep-purge';
 export * from './revocation';
 export * from './document-signer-renewal';
 export * from './onboarding';
+export * from './status-list-resign';

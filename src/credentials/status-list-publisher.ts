@@ -1,3 +1,4 @@
+import type { StatusListForm, StatusListTokenStore, StoredStatusListToken } from '../db/status-list-tokens-repository';
 import type { StatusFamily, StatusListRow, StatusListsRepository } from '../db/status-lists-repository';
 import type { KeyStore } from './key-store';
 import {
@@ -10,8 +11,7 @@ import {
   zlibStatusList,
 } from './status-list-token';
 
-/** The served forms of a list: the Token Status List as JWT or CWT (draft §5), the W3C BitstringStatusListCredential. */
-export type StatusListForm = 'jwt' | 'cwt' | 'w3c';
+export type { StatusListForm };
 
 export const STATUS_LIST_MEDIA_TYPES: Record<StatusListForm, string> = {
   jwt: 'application/statuslist+jwt',
@@ -38,54 +38,85 @@ export interface PublishedStatusList {
 
 export interface StatusListPublisherDeps {
   issuerUrl: string;
-  lists: Pick<StatusListsRepository, 'list' | 'changeMark' | 'snapshot'>;
+  lists: Pick<StatusListsRepository, 'list' | 'lists' | 'changeMark' | 'snapshot'>;
   keyStore: Pick<KeyStore, 'signer'>;
+  /** Where signed tokens are shared between processes (migration 0020 `status_list_tokens`). */
+  tokens: StatusListTokenStore;
   /** `ttl` of the tokens (draft §5.1), seconds. */
   ttlSeconds: number;
-  /** `exp` - `iat` of the tokens, seconds; a token is re-signed when half of it has passed. */
+  /** `exp` - `iat` of the tokens, seconds. */
   validitySeconds: number;
+  /**
+   * A token whose `exp` is this close (seconds) is due for re-signing by the Schedule
+   * (workflows/status-list-resign.ts); default half the validity. A read does not re-sign it, it
+   * looks for the Schedule's newer token; only a token within `ttlSeconds` of its `exp` (the
+   * Schedule is not running) is re-signed by the read itself.
+   */
+  resignMarginSeconds?: number;
   now?: () => Date;
 }
 
-interface Cached extends PublishedStatusList {
-  signedAtMs: number;
-}
+/** The forms a list of each family is served in. */
+export const FORMS_OF_FAMILY: Record<StatusFamily, StatusListForm[]> = { token: ['jwt', 'cwt'], w3c: ['w3c'] };
 
 /**
- * Signs lists lazily and once per change: each read compares the change mark (a sequence advanced
- * after every committed status change) with the cached token's, and only a newer mark, or a token
- * past half its validity, is re-signed; concurrent reads share one signing (single flight). So any
- * number of changes between two reads cost one re-signing, a change is visible at the next read,
- * and no reader ever gets an expired token while the issuer runs.
+ * Signs lists once per change and shares the tokens: each read compares the change mark (a
+ * sequence advanced after every committed status change) with the token's. A token of the current
+ * mark is served from memory, or from `status_list_tokens` (another gateway process, or the
+ * re-signing Schedule, signed it); only a newer mark is re-signed, and the result stored for the
+ * others. Concurrent reads in a process share one signing (single flight). So any number of changes
+ * between two reads cost one re-signing, and a change is visible at the next read. Expiry is the
+ * Schedule's work (`resignDue`, run by workflows/status-list-resign.ts): it re-signs every list
+ * whose token expires within the margin, so no reader gets an expired token while the issuer runs.
  */
 export function createStatusListPublisher(deps: StatusListPublisherDeps) {
   const now = deps.now ?? (() => new Date());
-  const cache = new Map<string, Cached>();
-  const inflight = new Map<string, Promise<Cached | undefined>>();
+  const marginMs = (deps.resignMarginSeconds ?? deps.validitySeconds / 2) * 1000;
+  /** The read itself re-signs a token this close to its `exp` (the Schedule did not come). */
+  const lastResortMs = Math.min(deps.ttlSeconds * 1000, marginMs);
+  const cache = new Map<string, StoredStatusListToken>();
+  const inflight = new Map<string, Promise<StoredStatusListToken | undefined>>();
 
   const known = new Set<string>();
 
-  async function build(list: StatusListRow, entries: { idx: number; status: number }[], mark: string, form: StatusListForm): Promise<Cached> {
+  async function build(list: StatusListRow, entries: { idx: number; status: number }[], mark: string, form: StatusListForm): Promise<StoredStatusListToken> {
     const at = now();
     const iat = Math.floor(at.getTime() / 1000);
+    const exp = iat + deps.validitySeconds;
     const uri = statusListUri(deps.issuerUrl, list.family, list.purpose, list.number);
-    const common = { ttlSeconds: deps.ttlSeconds, version: mark, signedAtMs: at.getTime() };
+    const common = { listId: list.id, form, version: mark, signedAt: at, expiresAt: new Date(exp * 1000) };
     if (form === 'w3c') {
       const encodedList = encodeBitstring(packBitstring(list.size, entries));
       const body = await signBitstringStatusListCredential(
         await deps.keyStore.signer('credential'),
-        { url: uri, issuer: deps.issuerUrl, purpose: list.purpose, encodedList, validFrom: new Date(iat * 1000), validUntil: new Date((iat + deps.validitySeconds) * 1000), ttlMs: deps.ttlSeconds * 1000 },
+        { url: uri, issuer: deps.issuerUrl, purpose: list.purpose, encodedList, validFrom: new Date(iat * 1000), validUntil: new Date(exp * 1000), ttlMs: deps.ttlSeconds * 1000 },
         now,
       );
       return { ...common, body, contentType: STATUS_LIST_MEDIA_TYPES.w3c };
     }
     const lst = zlibStatusList(packTokenStatusList(list.size, list.bits, entries));
-    const claims = { sub: uri, iat, exp: iat + deps.validitySeconds, ttl: deps.ttlSeconds, bits: list.bits, lst, aggregationUri: statusListAggregationUri(deps.issuerUrl) };
+    const claims = { sub: uri, iat, exp, ttl: deps.ttlSeconds, bits: list.bits, lst, aggregationUri: statusListAggregationUri(deps.issuerUrl) };
     if (form === 'jwt') return { ...common, body: await signStatusListJwt(await deps.keyStore.signer('credential'), claims), contentType: STATUS_LIST_MEDIA_TYPES.jwt };
     return { ...common, body: await signStatusListCwt(await deps.keyStore.signer('document_signer'), claims), contentType: STATUS_LIST_MEDIA_TYPES.cwt };
   }
 
-  const fresh = (cached: Cached | undefined, version: string) => cached !== undefined && cached.version === version && now().getTime() - cached.signedAtMs < (deps.validitySeconds * 1000) / 2;
+  const remember = (key: string, token: StoredStatusListToken) => {
+    const current = cache.get(key);
+    if (!current || BigInt(current.version) < BigInt(token.version) || (current.version === token.version && current.expiresAt < token.expiresAt)) cache.set(key, token);
+    return cache.get(key)!;
+  };
+  const showsMark = (token: StoredStatusListToken | undefined, version: string) => token !== undefined && BigInt(token.version) >= BigInt(version);
+  const expiresWithin = (token: StoredStatusListToken, ms: number) => token.expiresAt.getTime() - now().getTime() <= ms;
+
+  /** Signs the list's current snapshot in `form` and stores it; undefined when there is no such list. */
+  async function sign(listId: string, form: StatusListForm): Promise<StoredStatusListToken | undefined> {
+    const snapshot = await deps.lists.snapshot(listId);
+    if (!snapshot) return undefined;
+    const stored = await deps.tokens.put(await build(snapshot.list, snapshot.entries, snapshot.mark, form));
+    return remember(`${listId}|${form}`, stored);
+  }
+
+  const toPublished = (token: StoredStatusListToken): PublishedStatusList => ({ body: token.body, contentType: token.contentType, ttlSeconds: deps.ttlSeconds, version: token.version });
 
   return {
     /** The signed list, or undefined when there is no such list (or it is of another family than `form` serves). */
@@ -98,23 +129,49 @@ export function createStatusListPublisher(deps: StatusListPublisherDeps) {
       const version = await deps.lists.changeMark();
       const key = `${listId}|${form}`;
       const cached = cache.get(key);
-      if (fresh(cached, version)) return cached;
+      if (cached && showsMark(cached, version) && !expiresWithin(cached, marginMs)) return toPublished(cached);
       let pending = inflight.get(key);
       if (!pending) {
         pending = (async () => {
-          const snapshot = await deps.lists.snapshot(listId);
-          if (!snapshot) return undefined;
-          const signed = await build(snapshot.list, snapshot.entries, snapshot.mark, form);
-          const current = cache.get(key);
-          if (!current || BigInt(current.version) <= BigInt(signed.version)) cache.set(key, signed);
-          return signed;
+          // Signed by another process, or re-signed by the Schedule?
+          const stored = await deps.tokens.get(listId, form);
+          if (stored && showsMark(stored, version) && !expiresWithin(stored, lastResortMs)) return remember(key, stored);
+          return sign(listId, form);
         })().finally(() => inflight.delete(key));
         inflight.set(key, pending);
       }
-      const signed = await pending;
+      const token = await pending;
       // A change committed while that signing read its snapshot: one more round for this reader.
-      if (signed && BigInt(signed.version) < BigInt(version)) return this.publish(listId, form);
-      return signed;
+      if (token && !showsMark(token, version)) return this.publish(listId, form);
+      return token ? toPublished(token) : undefined;
+    },
+
+    /**
+     * The re-signing Schedule's step: every form of every list whose stored token is missing or
+     * expires within `marginSeconds` (default the publisher's margin) is signed anew and stored.
+     * Idempotent: a second call right after finds nothing due. A form that fails to sign does not
+     * hold up the others; the call then fails after them (the activity retries what is left).
+     */
+    async resignDue(marginSeconds?: number): Promise<{ checked: number; resigned: { listId: string; form: StatusListForm }[] }> {
+      const horizon = (marginSeconds ?? marginMs / 1000) * 1000;
+      const lists = [...(await deps.lists.lists('token')), ...(await deps.lists.lists('w3c'))];
+      const resigned: { listId: string; form: StatusListForm }[] = [];
+      const failed: string[] = [];
+      let checked = 0;
+      for (const list of lists) {
+        for (const form of FORMS_OF_FAMILY[list.family]) {
+          checked++;
+          const stored = await deps.tokens.get(list.id, form);
+          if (stored && !expiresWithin(stored, horizon)) continue;
+          try {
+            if (await sign(list.id, form)) resigned.push({ listId: list.id, form });
+          } catch (err) {
+            failed.push(`${list.id} (${form}): ${(err as Error).message}`);
+          }
+        }
+      }
+      if (failed.length) throw new Error(`re-signed ${resigned.length} status-list tokens; failed: ${failed.join('; ')}`);
+      return { checked, resigned };
     },
   };
 }

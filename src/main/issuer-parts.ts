@@ -4,7 +4,8 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { Logger } from 'pino';
 import { createActivities } from '../../activities';
-import { createActivityDeps } from './activity-deps';
+import { createActivityDeps, statusListPublisherOptions } from './activity-deps';
+import { createStatusListTokensRepository } from '../db/status-list-tokens-repository';
 import type { Config } from '../config/config';
 import { createAuditLogRepository } from '../db/audit-log-repository';
 import { createDocumentsRepository } from '../db/documents-repository';
@@ -118,7 +119,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const x509 = { kms, audit, stores: createCertificateStores(config, x509Stores), crls };
   const statusLists = createStatusListsRepository(db);
   const revocations = createRevocationsRepository(db, statusLists);
-  const publisher = createStatusListPublisher({ issuerUrl: config.issuerUrl, lists: statusLists, keyStore, ttlSeconds: config.env.STATUS_LIST_TTL, validitySeconds: config.env.STATUS_LIST_VALIDITY });
+  const publisher = createStatusListPublisher(statusListPublisherOptions(config, { lists: statusLists, keyStore, tokens: createStatusListTokensRepository(db) }));
   const processes = createProcessFinder({ client: temporal.client, namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE, temporalUiUrl: temporalUiBaseUrl(config.env) });
   const kyc = createKycRepository(db);
   const app = createGatewayApp({
@@ -204,7 +205,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
 export async function startWorker(config: Config, logger: Logger): Promise<RunningPart & { running: RunningWorker }> {
   const db = createDb(requireSetting(config.env.DATABASE_URL, 'DATABASE_URL'));
   const activities = createActivities(await createActivityDeps(config, db));
-  const running = await startIssuerWorker({ ...temporalOptions(config), namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE, activities, logger, upkeepSchedule: true });
+  const running = await startIssuerWorker({ ...temporalOptions(config), namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE, activities, logger, upkeepSchedule: true, statusListValiditySeconds: config.env.STATUS_LIST_VALIDITY });
   let closing: Promise<void> | undefined;
   return {
     name: 'worker',

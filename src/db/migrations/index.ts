@@ -17,6 +17,7 @@ import * as webhooks from './0016-webhooks';
 import * as kyc from './0017-kyc';
 import * as x509Crls from './0018-x509-crls';
 import * as offerPinGeneration from './0019-offer-pin-generation';
+import * as statusListTokens from './0020-status-list-tokens';
 
 /** Every migration, in order. A new migration is a new module appended here. */
 export const migrations = [
@@ -39,4 +40,5 @@ export const migrations = [
   { name: '0017-kyc', ...kyc },
   { name: '0018-x509-crls', ...x509Crls },
   { name: '0019-offer-pin-generation', ...offerPinGeneration },
+  { name: '0020-status-list-tokens', ...statusListTokens },
 ];
