@@ -1,10 +1,11 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DocumentsRepository } from '../src/db/documents-repository';
 import type { OffersRepository } from '../src/db/offers-repository';
+import type { RevocationsRepository } from '../src/db/revocations-repository';
 import type { Config } from '../src/config/config';
 import { offersEnded } from '../src/metrics/metrics';
 import { prepareOffer } from '../src/oid4vci/offer-preparation';
-import type { PreparedOffer } from '../workflows/contracts/batch-offer';
+import type { PreparedBatchOffer } from '../workflows/contracts/batch-offer';
 import type { OfferSecrets } from '../src/oid4vci/offer-secrets';
 import type { OfferState } from '../workflows/contracts/credential-offer';
 
@@ -13,13 +14,20 @@ export interface OfferActivityDeps {
   offers: OffersRepository;
   documents: DocumentsRepository;
   secrets: OfferSecrets;
+  /** A revoked document gets no new offer (seed 000 revocation), in a batch as in a single notification. */
+  revocations: RevocationsRepository;
   sendPinEmail: (input: { to: string; pin: string; reference: string; idempotencyKey: string }) => Promise<{ messageId: string }>;
 }
 
-export const createOfferActivities = ({ config, offers, documents, secrets, sendPinEmail }: OfferActivityDeps) => ({
-  /** Records a new offer for one document of a batch (see prepareOffer); the batch workflow then starts it. */
-  async prepareBatchOffer({ authenticSource, vct, documentId }: { authenticSource: string; vct: string; documentId: string }): Promise<PreparedOffer> {
-    return prepareOffer({ config, documents, offers, secrets }, { authentic_source: authenticSource, vct, document_id: documentId });
+export const createOfferActivities = ({ config, offers, documents, secrets, revocations, sendPinEmail }: OfferActivityDeps) => ({
+  /**
+   * Records a new offer for one document of a batch (see prepareOffer); the batch workflow then
+   * starts it. A document revoked since the batch request is `already_revoked`: no offer is recorded.
+   */
+  async prepareBatchOffer({ authenticSource, vct, documentId }: { authenticSource: string; vct: string; documentId: string }): Promise<PreparedBatchOffer> {
+    const key = { authentic_source: authenticSource, vct, document_id: documentId };
+    if (await revocations.isRevoked(key)) return { ok: false, reason: 'already_revoked' };
+    return prepareOffer({ config, documents, offers, secrets }, key);
   },
 
   /**

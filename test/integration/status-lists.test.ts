@@ -456,6 +456,31 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     assert.equal((await jwtList(uri)).list.getStatus(idx), 1);
   });
 
+  test('a batch notification naming a revoked document is ALREADY_REVOKED in the seed\'s error body and starts nothing; a document revoked while a batch runs gets no offer (seed 000 revocation)', async () => {
+    const revokedId = `batch-revoked-${randomUUID()}`;
+    const freshId = `batch-fresh-${randomUUID()}`;
+    await upload(DIPLOMA.vct, revokedId, DIPLOMA.data);
+    await upload(DIPLOMA.vct, freshId, DIPLOMA.data);
+    assert.equal((await api('/api/v1/document/revoke', { authentic_source: 'hr.example.org', vct: DIPLOMA.vct, revocation: { id: revokedId } })).status, 200);
+
+    const res = await api('/api/v1/notification/batch', { authentic_source: 'hr.example.org', vct: DIPLOMA.vct, document_ids: [freshId, revokedId] });
+    assert.equal(res.status, 409);
+    const body = await bodyOf(res);
+    assert.equal(body.error.code, 'ALREADY_REVOKED');
+    assert.match(body.error.message, /1 of the documents are revoked/);
+    assert.deepEqual(body.error.details.revoked_document_ids, [revokedId]);
+    assert.equal((await database.db('credential_offers').whereIn('document_id', [freshId, revokedId]).count('* as n').first())!.n, '0', 'no offer was recorded for either document');
+
+    // Revoked after the request was accepted: the batch workflow's preparation refuses it, the other document is offered.
+    const { BATCH_OFFER_WORKFLOW_TYPE } = await import('../../workflows/contracts/batch-offer');
+    const result = await worker.client.workflow.execute(BATCH_OFFER_WORKFLOW_TYPE, { taskQueue, workflowId: uniqueName('batch-revoked'), args: [{ batchId: uniqueName('b'), authenticSource: 'hr.example.org', vct: DIPLOMA.vct, documentIds: [freshId, revokedId], concurrency: 2 }] });
+    assert.deepEqual(
+      (result as { documents: { documentId: string; status: string }[] }).documents.map((d) => [d.documentId, d.status]),
+      [[freshId, 'offered'], [revokedId, 'already_revoked']],
+    );
+    assert.equal((await database.db('credential_offers').where({ document_id: revokedId }).count('* as n').first())!.n, '0');
+  });
+
   test('a reference to a missing replacement document is DOCUMENT_NOT_FOUND and revokes nothing; a present one starts its offer', async () => {
     const documentId = `diploma-replaced-${randomUUID()}`;
     const [credential] = await collect(DIPLOMA, documentId);
