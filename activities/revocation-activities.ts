@@ -18,8 +18,9 @@ export const createRevocationActivities = ({ revocations, statusEvents }: Revoca
     let event: WebhookEvent | undefined;
     const at = new Date();
     const row = await revocations.fireScheduled(key, at, async (trx, revoked) => {
-      // The status event for the source's webhook, in the same transaction (ids and counts only).
-      event = statusWebhookEvent(await statusEvents.record(trx, key, 'document.revoked', revoked.credentials_revoked, at));
+      // The status event for the source's webhook, in the same transaction (ids and counts only);
+      // the revocation workflow starts its delivery as a child, durably, so it is no outbox work.
+      event = statusWebhookEvent(await statusEvents.record(trx, key, 'document.revoked', revoked.credentials_revoked, at, { deliveriesStarted: true }));
     });
     return row ? { revoked: true, credentialsRevoked: row.credentials_revoked, ...(event ? { event } : {}) } : { revoked: false, credentialsRevoked: 0 };
   },

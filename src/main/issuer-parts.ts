@@ -56,6 +56,7 @@ import { createRevocationsRepository } from '../db/revocations-repository';
 import { createStatusListsRepository } from '../db/status-lists-repository';
 import { createStatusEventsRepository } from '../db/status-events-repository';
 import { createStatusListPublisher } from '../credentials/status-list-publisher';
+import { createStatusEventDeliveries } from '../temporal/status-event-deliveries';
 import { revocationRoutes } from '../gateway/datastore/revocation-routes';
 import { statusListRoutes } from '../gateway/status/status-list-routes';
 import { createOfferSecrets } from '../oid4vci/offer-secrets';
@@ -119,6 +120,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const x509 = { kms, audit, stores: createCertificateStores(config, x509Stores), crls };
   const statusLists = createStatusListsRepository(db);
   const revocations = createRevocationsRepository(db, statusLists);
+  const statusEvents = createStatusEventsRepository(db);
+  const deliveries = createStatusEventDeliveries({ config, temporal: temporal.client, statusEvents, logger });
   const publisher = createStatusListPublisher(statusListPublisherOptions(config, { lists: statusLists, keyStore, tokens: createStatusListTokensRepository(db) }));
   const processes = createProcessFinder({ client: temporal.client, namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE, temporalUiUrl: temporalUiBaseUrl(config.env) });
   const kyc = createKycRepository(db);
@@ -136,13 +139,14 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
         documents,
         revocations,
         statusLists,
-        statusEvents: createStatusEventsRepository(db),
+        statusEvents,
+        deliveries,
         audit,
         temporal: temporal.client,
         cancelOffer: (key) => offerService.cancel(key),
         startOffer: async (key) => (await offerService.start(key)).ok,
       }),
-      ...credentialsRoutes({ config, issuance, credentials: createW3cCredentialsRepository(db), statusLists, audit }),
+      ...credentialsRoutes({ config, issuance, credentials: createW3cCredentialsRepository(db), statusLists, audit, statusEvents, deliveries }),
       ...wellKnownRoutes({ config, keyStore }),
       ...servicePublicKeyRoutes({ config, keyStore }),
       ...kmsRoutes({ kms, audit }),

@@ -138,6 +138,8 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
         f.issuer = { pre_authorized_code: { enabled: true, pin_required: false, code_ttl: 600 } };
         f.gateway = { rate_limit: { requests_per_second: 100_000, burst: 100_000 } };
         (f.authentic_sources as Record<string, Record<string, unknown>>)['hr.example.org']!.notification_endpoint = { url: hooks.url };
+        // An issuer-wide subscriber of seed 001 credential revocations (no source's: no authentic_sources filter).
+        f.webhooks = { ...((f.webhooks as Record<string, unknown> | undefined) ?? {}), subscribers: { status_hub: { url: hooks.url, events: ['credential.revoked'] } } };
         f.api_clients = {
           caro: { token_hash: `sha256:${createHash('sha256').update(CLIENT_TOKEN).digest('hex')}` },
           other: { token_hash: `sha256:${createHash('sha256').update(OTHER_CLIENT_TOKEN).digest('hex')}` },
@@ -370,6 +372,49 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     const twice = await api(revokePath, {}, { authorization: `Bearer ${CLIENT_TOKEN}` });
     assert.equal(twice.status, 409);
     assert.equal((await bodyOf(twice)).error.code, 'ALREADY_REVOKED');
+
+    // The status event reaches the subscriber through the webhook delivery workflow, once: ids only (no reason, no credential).
+    const ofCredential = () => hooks.events.filter((e) => e.type === 'credential.revoked' && e.data.credential_id === created.id);
+    await eventually(async () => assert.equal(ofCredential().length, 1), 10_000);
+    const [event] = ofCredential();
+    assert.match(event!.id, /^status\.[A-Za-z0-9_-]{22}$/);
+    assert.deepEqual(event!.data, { client: 'caro', credential_type: 'IdentityCredential', credential_id: created.id });
+    const delivery = await worker.client.workflow.getHandle(`webhook/status_hub/${event!.id}`).result();
+    assert.equal((delivery as { state: string }).state, 'DELIVERED');
+    const row = await database.db('status_events').where({ id: event!.id }).first();
+    assert.ok(row.deliveries_started_at, 'the outbox row is marked started');
+  });
+
+  test('a webhook start that fails after the commit is not swallowed: it is retried, logged, left pending, and the Schedule\'s outbox sweep delivers it', async () => {
+    const { createStatusEventsRepository } = await import('../../src/db/status-events-repository');
+    const { createStatusEventDeliveries } = await import('../../src/temporal/status-event-deliveries');
+    const { STATUS_LIST_RESIGN_WORKFLOW_TYPE } = await import('../../workflows/contracts/status-list-resign');
+    const documentId = `diploma-outbox-${randomUUID()}`;
+    await upload(DIPLOMA.vct, documentId, DIPLOMA.data);
+    const statusEvents = createStatusEventsRepository(database.db);
+    // The change's transaction records the event (as the suspend route does), then the start fails: Temporal is unreachable.
+    const row = await database.db.transaction((trx) => statusEvents.record(trx, { authentic_source: 'hr.example.org', vct: DIPLOMA.vct, document_id: documentId }, 'document.suspended', 0, new Date()));
+    let starts = 0;
+    const errors: object[] = [];
+    const unreachable = { workflow: { start: async () => (starts++, Promise.reject(new Error('14 UNAVAILABLE: connection refused'))) } } as never;
+    const failing = createStatusEventDeliveries({ config, temporal: unreachable, statusEvents, logger: { error: (obj) => errors.push(obj) }, backoffMs: 10 });
+    assert.equal(await failing.start(row), false);
+    assert.equal(starts, 3, 'retried with backoff');
+    assert.equal(errors.length, 1);
+    assert.deepEqual((errors[0] as { statusEvent: string }).statusEvent, row.id, 'the failure is logged with the event id');
+    assert.equal((await database.db('status_events').where({ id: row.id }).first()).deliveries_started_at, null, 'left pending in the outbox');
+
+    // The re-signing Schedule's workflow runs the outbox sweep: the delivery starts and the source gets the event.
+    const run = (await worker.client.workflow.execute(STATUS_LIST_RESIGN_WORKFLOW_TYPE, { taskQueue, workflowId: uniqueName('resign-outbox'), args: [{ deliveryGraceSeconds: 0 }] })) as { deliveriesStarted: string[] };
+    assert.ok(run.deliveriesStarted.includes(row.id));
+    await eventually(async () => assert.equal(hooks.events.filter((e) => e.id === row.id).length, 1), 10_000);
+    assert.ok((await database.db('status_events').where({ id: row.id }).first()).deliveries_started_at);
+    // A second sweep finds nothing pending for it, and a repeated start does not deliver twice.
+    const again = (await worker.client.workflow.execute(STATUS_LIST_RESIGN_WORKFLOW_TYPE, { taskQueue, workflowId: uniqueName('resign-outbox'), args: [{ deliveryGraceSeconds: 0 }] })) as { deliveriesStarted: string[] };
+    assert.ok(!again.deliveriesStarted.includes(row.id));
+    assert.equal(await createStatusEventDeliveries({ config, temporal: worker.client, statusEvents }).start(row), true);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(hooks.events.filter((e) => e.id === row.id).length, 1, 'delivered once');
   });
 
   test('a scheduled revocation fires after its revoke_at and not before, across a worker restart in between (durable timer)', async () => {

@@ -149,7 +149,7 @@ describe('signed webhooks: X-Body-Signature, Bearer JWT, retries, dead letters a
 
   test('the OpenAPI document lists the event catalogue (OpenAPI 3.1 webhooks) and the new endpoints', async () => {
     const doc = (await (await fetch(`${gateway.url}/openapi.json`)).json()) as { webhooks: Record<string, unknown>; paths: Record<string, unknown>; components: { schemas: Record<string, unknown> } };
-    assert.deepEqual(Object.keys(doc.webhooks).sort(), ['credential_offer.cancelled', 'credential_offer.expired', 'credential_offer.issued', 'credential_offer.locked', 'document.reinstated', 'document.revoked', 'document.suspended', 'webhook.dead_lettered']);
+    assert.deepEqual(Object.keys(doc.webhooks).sort(), ['credential.revoked', 'credential_offer.cancelled', 'credential_offer.expired', 'credential_offer.issued', 'credential_offer.locked', 'document.reinstated', 'document.revoked', 'document.suspended', 'webhook.dead_lettered']);
     assert.ok(doc.components.schemas.WebhookEvent);
     for (const path of ['/service/{serviceDid}/public-info/public-key/{keyName}', '/admin/v1/webhooks/dead-letters', '/admin/v1/webhooks/dead-letters/redeliver']) assert.ok(doc.paths[path], path);
   });

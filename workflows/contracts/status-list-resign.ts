@@ -10,6 +10,8 @@ export type StatusListResignWorkflow = (input?: StatusListResignInput) => Promis
 export interface StatusListResignInput {
   /** Re-sign tokens whose `exp` is within this many seconds; default half of STATUS_LIST_VALIDITY. */
   marginSeconds?: number;
+  /** Status events pending for longer than this (seconds, default 10) get their webhook deliveries started. */
+  deliveryGraceSeconds?: number;
 }
 
 export interface StatusListResignStatus {
@@ -18,6 +20,9 @@ export interface StatusListResignStatus {
   checked: number;
   /** The ones signed anew, as `<list id>|<form>` (ids only: no list content). */
   resigned: string[];
+  /** Status event ids whose webhook deliveries the outbox sweep started, or could not start (the next run retries). */
+  deliveriesStarted: string[];
+  deliveriesFailed: string[];
 }
 
 export const statusListResignStateQuery = defineQuery<StatusListResignStatus>('state');

@@ -7,6 +7,8 @@ import type { AuditLogRepository } from '../../db/audit-log-repository';
 import type { W3cCredentialRecord, W3cCredentialsRepository } from '../../db/w3c-credentials-repository';
 import { type StatusListsRepository, StatusValue, w3cCredentialRef } from '../../db/status-lists-repository';
 import { statusListUri } from '../../credentials/status-list-publisher';
+import { credentialEventKey, type StatusEventsRepository } from '../../db/status-events-repository';
+import type { StatusEventDeliveries } from '../../temporal/status-event-deliveries';
 import { AlreadyRevokedError, ConflictError, InvalidFormatError, RouteNotFoundError } from '../api-errors';
 import { type AnyRouteSpec, defineRoute } from '../route-registry';
 import { CreateCredentialRequest, CredentialIdParams, CredentialResponse, RevokeCredentialRequest, RevokeCredentialResponse } from './credentials-schemas';
@@ -16,8 +18,10 @@ export interface CredentialsDeps {
   issuance: Pick<IssuanceService, 'makeVc20' | 'makeVc20DataIntegrity'>;
   credentials: W3cCredentialsRepository;
   statusLists: Pick<StatusListsRepository, 'reserve' | 'release' | 'markIssued' | 'setCredentialStatus' | 'announceChange'>;
-  /** Runs after a status change is committed (webhook events); failures are logged by the caller, never undo the change. */
-  onStatusChange?: (event: { credentialId: string; client: string; status: 'revoked' }) => Promise<void>;
+  /** Where a revocation's status event is recorded, in its transaction (the outbox of its webhooks). */
+  statusEvents: Pick<StatusEventsRepository, 'record'>;
+  /** Starts its webhook deliveries after the commit (retried; the outbox sweep takes what fails). */
+  deliveries: Pick<StatusEventDeliveries, 'start'>;
   audit: AuditLogRepository;
   now?: () => Date;
 }
@@ -56,7 +60,7 @@ const TAG = ['Credentials'];
  * (an EnvelopedVerifiableCredential) when the body says `format: "vc+jwt"`, or when it names neither
  * `format` nor `cryptosuite` and the request prefers `Accept: application/vc+jwt`.
  */
-export function credentialsRoutes({ config, issuance, credentials, statusLists, audit, onStatusChange, now = () => new Date() }: CredentialsDeps): AnyRouteSpec[] {
+export function credentialsRoutes({ config, issuance, credentials, statusLists, audit, statusEvents, deliveries, now = () => new Date() }: CredentialsDeps): AnyRouteSpec[] {
   const toResponse = (r: W3cCredentialRecord) => ({
     id: r.id,
     createdAt: r.created_at.toISOString(),
@@ -178,17 +182,17 @@ export function credentialsRoutes({ config, issuance, credentials, statusLists, 
         const record = await credentials.getOwned(params.id!, principal.client);
         if (!record) throw new RouteNotFoundError('No credential with this id', { id: params.id });
         const revokedAt = now();
-        const changed = await credentials.transaction(async (trx) => {
+        const event = await credentials.transaction(async (trx) => {
           const flipped = await statusLists.setCredentialStatus(trx, w3cCredentialRef(record.id), StatusValue.Invalid);
-          if (flipped) {
-            await audit.append({ requestId: res.locals.requestId, actor: `client:${principal.client}`, action: 'credential.revoke', method: req.method, path: req.path, status: 200, target: { id: record.id, credential_id: record.credential_id, ...(body?.reason ? { reason: body.reason } : {}) }, clientIp: req.ip }, trx);
-            res.locals.audited = true;
-          }
-          return flipped;
+          if (!flipped) return undefined;
+          await audit.append({ requestId: res.locals.requestId, actor: `client:${principal.client}`, action: 'credential.revoke', method: req.method, path: req.path, status: 200, target: { id: record.id, credential_id: record.credential_id, ...(body?.reason ? { reason: body.reason } : {}) }, clientIp: req.ip }, trx);
+          res.locals.audited = true;
+          return statusEvents.record(trx, credentialEventKey(principal.client, record.credential_type, record.id), 'credential.revoked', 1, revokedAt);
         });
-        if (!changed) throw new AlreadyRevokedError('Credential already revoked', { id: record.id });
+        if (!event) throw new AlreadyRevokedError('Credential already revoked', { id: record.id });
         await statusLists.announceChange();
-        await onStatusChange?.({ credentialId: record.id, client: principal.client, status: 'revoked' });
+        // The `credential.revoked` webhook, to the issuer-wide subscribers that want it (ids only).
+        await deliveries.start(event);
         const number = Math.floor(record.status_list_index / STATUS_LIST_BITS);
         return { id: record.id, status: 'revoked' as const, revokedAt: revokedAt.toISOString(), statusListCredential: statusListUri(config.issuerUrl, 'w3c', 'revocation', number), statusListIndex: String(record.status_list_index % STATUS_LIST_BITS) };
       },

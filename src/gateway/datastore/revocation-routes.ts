@@ -1,8 +1,8 @@
 import type { Client } from '@temporalio/client';
 import type { Request, Response } from 'express';
 import { type Config, sourceByName } from '../../config/config';
-import { type StatusEventRow, type StatusEventsRepository, type StatusEventType, statusWebhookEvent } from '../../db/status-events-repository';
-import { WEBHOOK_DELIVERY_WORKFLOW_TYPE, type WebhookDeliveryWorkflow, webhookDeliveryWorkflowId } from '../../../workflows/contracts/webhook-delivery';
+import type { StatusEventRow, StatusEventsRepository, StatusEventType } from '../../db/status-events-repository';
+import type { StatusEventDeliveries } from '../../temporal/status-event-deliveries';
 import type { AuditLogRepository } from '../../db/audit-log-repository';
 import type { DocumentKey, DocumentsRepository } from '../../db/documents-repository';
 import type { Db } from '../../db/knex';
@@ -22,6 +22,8 @@ export interface RevocationDeps {
   revocations: RevocationsRepository;
   statusLists: Pick<StatusListsRepository, 'setDocumentStatus' | 'announceChange'>;
   statusEvents: Pick<StatusEventsRepository, 'record'>;
+  /** Starts the webhook deliveries of a committed status event (retried; the outbox sweep takes what fails). */
+  deliveries: Pick<StatusEventDeliveries, 'start'>;
   audit: AuditLogRepository;
   temporal: Client;
   /** Ends the document's open offer (the offer service's cancel). */
@@ -45,16 +47,14 @@ export function revocationRoutes(deps: RevocationDeps): AnyRouteSpec[] {
   const now = deps.now ?? (() => new Date());
   const notifies = (source: string) => sourceByName(config, source)?.notification_endpoint !== undefined;
   /**
-   * Reports a committed status change to the source's notification_endpoint through the durable
-   * webhook delivery workflow (which checks the event against its row before sending). The change
-   * stands whatever happens here, so a failure to start the delivery does not fail the request.
+   * Reports a committed status change to its subscribers through the durable webhook delivery
+   * workflow (which checks the event against its row before sending). The change stands whatever
+   * happens here: the event row, written in the change's transaction, is the outbox, and a start
+   * that still fails after its retries is logged and left to the outbox sweep
+   * (src/temporal/status-event-deliveries.ts), never dropped.
    */
   const report = async (row: StatusEventRow | undefined) => {
-    if (!row || !notifies(row.authentic_source)) return;
-    const event = statusWebhookEvent(row);
-    await temporal.workflow
-      .start<WebhookDeliveryWorkflow>(WEBHOOK_DELIVERY_WORKFLOW_TYPE, { taskQueue: config.env.TEMPORAL_TASK_QUEUE, workflowId: webhookDeliveryWorkflowId(row.authentic_source, event.id), args: [{ subscriber: row.authentic_source, event }] })
-      .catch(() => undefined);
+    if (row) await deps.deliveries.start(row);
   };
   const recordEvent = async (trx: Db, key: DocumentKey, type: StatusEventType, changed: number) => statusEvents.record(trx, key, type, changed, now());
   const auditIn = (req: Request, res: Response, principal: SourcePrincipal, action: string, target: Record<string, string | number | boolean | null>) => async (trx: Db) => {
