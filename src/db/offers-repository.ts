@@ -1,4 +1,5 @@
 import type { OfferState, PinDelivery } from '../../workflows/contracts/credential-offer';
+import type { DocumentKey } from './documents-repository';
 import type { Db } from './knex';
 
 export interface OfferRecord {
@@ -23,12 +24,14 @@ export interface OfferRecord {
   expires_at: Date;
   created_at: Date;
   closed_at: Date | null;
+  /** The revoked document this offer replaces (a revocation's `reference`, migration 0020); null for other offers. */
+  replaces?: DocumentKey | null;
 }
 
 export function createOffersRepository(db: Db) {
   return {
     async create(offer: Omit<OfferRecord, 'state' | 'created_at' | 'closed_at' | 'pin_generation'>): Promise<void> {
-      await db('credential_offers').insert(offer);
+      await db('credential_offers').insert({ ...offer, replaces: offer.replaces ? JSON.stringify(offer.replaces) : null });
     },
     async byId(offerId: string): Promise<OfferRecord | undefined> {
       return db('credential_offers').where({ offer_id: offerId }).first();

@@ -144,7 +144,6 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
         audit,
         temporal: temporal.client,
         cancelOffer: (key) => offerService.cancel(key),
-        startOffer: async (key) => (await offerService.start(key)).ok,
       }),
       ...credentialsRoutes({ config, issuance, credentials: createW3cCredentialsRepository(db), statusLists, audit, statusEvents, deliveries }),
       ...wellKnownRoutes({ config, keyStore }),

@@ -50,7 +50,8 @@ export const offeredContentHash = (doc: DocumentUpload): string =>
  * token, the hash of the document content it offers, and the e-mail override. Returns the offer
  * workflow's input (ids and settings, no secret). Shared by the single and the batch notification.
  */
-export async function prepareOffer({ config, documents, offers, secrets }: OfferPreparationDeps, key: DocumentKey, email?: string): Promise<PreparedOffer> {
+/** `replaces`: the revoked document this offer replaces (the revocation workflow's replacement offer). */
+export async function prepareOffer({ config, documents, offers, secrets }: OfferPreparationDeps, key: DocumentKey, email?: string, replaces?: DocumentKey): Promise<PreparedOffer> {
   const { pre_authorized_code: preAuth } = config.file.issuer;
   if (!preAuth.enabled) return { ok: false, reason: 'flow_disabled' };
   const doc = await documents.get(key);
@@ -74,6 +75,7 @@ export async function prepareOffer({ config, documents, offers, secrets }: Offer
     pin_delivery: pinDelivery,
     email: email ?? null,
     expires_at: expiresAt,
+    ...(replaces ? { replaces } : {}),
   });
   return {
     ok: true,
@@ -90,6 +92,7 @@ export async function prepareOffer({ config, documents, offers, secrets }: Offer
       notifySource: source?.notification_endpoint !== undefined,
       issuanceWindowSeconds: ISSUANCE_WINDOW_SECONDS,
       maxCredentials: preAuth.max_credentials_per_offer,
+      ...(replaces ? { replaces: { authenticSource: replaces.authentic_source, vct: replaces.vct, documentId: replaces.document_id } } : {}),
     },
   };
 }

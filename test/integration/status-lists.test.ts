@@ -170,6 +170,11 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
   /** Uploads a document and collects `keys` credentials of it through the wallet flow (one batch request, OpenID4VCI 1.0 §8.2). */
   async function collect(type: { vct: string; data: Record<string, unknown> }, documentId: string, keys = 1): Promise<string[]> {
     await upload(type.vct, documentId, type.data);
+    return pickUp(type, documentId, keys);
+  }
+
+  /** Collects `keys` credentials of an uploaded document through the wallet flow, from its running offer or a new one. */
+  async function pickUp(type: { vct: string; data: Record<string, unknown> }, documentId: string, keys = 1): Promise<string[]> {
     const notification = await api('/api/v1/notification', { authentic_source: 'hr.example.org', vct: type.vct, document_id: documentId });
     const deepLink = (await bodyOf(notification)).qr.deep_link as string;
     const wallet = createWallet();
@@ -526,7 +531,7 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     assert.equal((await database.db('credential_offers').where({ document_id: revokedId }).count('* as n').first())!.n, '0');
   });
 
-  test('a reference to a missing replacement document is DOCUMENT_NOT_FOUND and revokes nothing; a present one starts its offer', async () => {
+  test('revocation with a reference: 404 for a missing replacement (nothing revoked); else the revocation workflow revokes and starts the replacement\'s offer, collected by the wallet, linked both ways (seed 000 revocation.reference)', async () => {
     const documentId = `diploma-replaced-${randomUUID()}`;
     const [credential] = await collect(DIPLOMA, documentId);
     const { idx, uri } = sdJwtStatus(credential!);
@@ -538,8 +543,42 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     const replaced = await api('/api/v1/document/revoke', { authentic_source: 'hr.example.org', vct: DIPLOMA.vct, revocation: { id: documentId, reference: { authentic_source: 'hr.example.org', vct: DIPLOMA.vct, document_id: `${documentId}-v2` } } });
     const body = await bodyOf(replaced);
     assert.equal(replaced.status, 200, JSON.stringify(body));
-    assert.deepEqual(body.data.replacement, { authentic_source: 'hr.example.org', vct: DIPLOMA.vct, document_id: `${documentId}-v2`, offer_started: true });
+    const replacementOfferId = `offer/hr.example.org/${DIPLOMA.vct}/${documentId}-v2`;
+    assert.deepEqual(body.data.replacement, { authentic_source: 'hr.example.org', vct: DIPLOMA.vct, document_id: `${documentId}-v2`, offer_started: true, offer: 'offered', offer_workflow_id: replacementOfferId });
+    assert.equal(body.data.workflow_id, revocationWorkflowId('hr.example.org', DIPLOMA.vct, documentId));
     assert.equal((await jwtList(uri)).list.getStatus(idx), 1);
+
+    // The revocation workflow's state links the revoked document to its replacement and the offer it started.
+    const state = await worker.client.workflow.getHandle(revocationWorkflowId('hr.example.org', DIPLOMA.vct, documentId)).query(revocationStateQuery);
+    assert.equal(state.state, 'REVOKED');
+    assert.deepEqual(state.replacement && { ...state.replacement, offerId: undefined }, { authenticSource: 'hr.example.org', vct: DIPLOMA.vct, documentId: `${documentId}-v2`, offer: 'offered', offerId: undefined, offerWorkflowId: replacementOfferId });
+    // The offer knows what it replaces: its input and its record.
+    const { offerStateQuery } = await import('../../workflows/contracts/credential-offer');
+    const offerState = await worker.client.workflow.getHandle(replacementOfferId).query(offerStateQuery);
+    assert.equal(offerState.offerId, state.replacement!.offerId);
+    const offerRow = await database.db('credential_offers').where({ offer_id: state.replacement!.offerId }).first();
+    assert.deepEqual(offerRow.replaces, { authentic_source: 'hr.example.org', vct: DIPLOMA.vct, document_id: documentId });
+
+    // The replacement is issued through the wallet flow, from the offer the workflow started (same offer id), with a VALID status.
+    const offeredBefore = await database.db('credential_offers').where({ document_id: `${documentId}-v2` }).count('* as n').first();
+    const [replacementCredential] = await pickUp(DIPLOMA, `${documentId}-v2`);
+    const fresh = sdJwtStatus(replacementCredential!);
+    assert.equal((await jwtList(fresh.uri)).list.getStatus(fresh.idx), 0, 'the replacement is VALID');
+    const issuedFor = (await database.db('issued_credentials').where({ document_id: `${documentId}-v2` }).select('offer_id')) as { offer_id: string }[];
+    assert.deepEqual(issuedFor.map((r) => r.offer_id), [state.replacement!.offerId], 'issued from the offer the revocation workflow started');
+    assert.deepEqual(await database.db('credential_offers').where({ document_id: `${documentId}-v2` }).count('* as n').first(), offeredBefore, 'the notification found the running offer; no second one');
+
+    // Both documents' timelines show the link.
+    const timeline = async (id: string) => {
+      const res = await fetch(`${base}/admin/v1/documents/timeline?authentic_source=hr.example.org&vct=${encodeURIComponent(DIPLOMA.vct)}&document_id=${id}`, { headers: { authorization: `Bearer ${TEST_DEV_API_KEY}` } });
+      const b = await bodyOf(res);
+      assert.equal(res.status, 200, JSON.stringify(b));
+      return (b.data ?? b).events as { event: string; details?: Record<string, unknown> }[];
+    };
+    const oldEvents = await timeline(documentId);
+    assert.equal(oldEvents.find((e) => e.event === 'revoked')?.details?.replaced_by, `${documentId}-v2`);
+    const newEvents = await timeline(`${documentId}-v2`);
+    assert.equal(newEvents.find((e) => e.event === 'offer_created')?.details?.replaces, documentId);
   });
 
   test('1,000 concurrent revocations across 100 documents (10 racing requests each, 1,000 credentials) leave one consistent list: each document revoked once, exactly its entries INVALID, no lost update', async () => {

@@ -48,6 +48,15 @@ export interface CredentialOfferInput {
   issuanceWindowSeconds: number;
   /** Credentials the offer may issue in all (issuer.pre_authorized_code.max_credentials_per_offer); absent in older histories. */
   maxCredentials?: number;
+  /** The revoked document this offer replaces (started by the revocation workflow for its `reference`); absent otherwise. */
+  replaces?: OfferDocumentRef;
+}
+
+/** A document by its business ids, as workflow inputs carry it. */
+export interface OfferDocumentRef {
+  authenticSource: string;
+  vct: string;
+  documentId: string;
 }
 
 export type OfferState = 'OFFERED' | 'REDEEMED' | 'ISSUED' | 'EXPIRED' | 'LOCKED' | 'CANCELLED';

@@ -14,6 +14,10 @@ import type { Knex } from 'knex';
  * re-signing Schedule's run (`startPendingStatusDeliveries`). Events from before this migration
  * count as started. Seed 001 credential events (`credential.revoked`) use `authentic_source`
  * `client:<api client>`, `vct` the credential type and `document_id` the credential id.
+ *
+ * `credential_offers.replaces`: the document (`{authentic_source, vct, document_id}`) an offer
+ * replaces, when the revocation workflow started it for a revocation's `reference`; the revoked
+ * document's `document_revocations.reference` is the other direction of the link.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('status_list_tokens', (t) => {
@@ -33,9 +37,15 @@ export async function up(knex: Knex): Promise<void> {
   });
   await knex.raw('update status_events set deliveries_started_at = occurred_at');
   await knex.raw('create index status_events_pending_deliveries on status_events (occurred_at) where deliveries_started_at is null');
+  await knex.schema.alterTable('credential_offers', (t) => {
+    t.jsonb('replaces');
+  });
 }
 
 export async function down(knex: Knex): Promise<void> {
+  await knex.schema.alterTable('credential_offers', (t) => {
+    t.dropColumn('replaces');
+  });
   await knex.schema.alterTable('status_events', (t) => {
     t.dropColumn('deliveries_started_at');
   });
