@@ -235,7 +235,7 @@ export async function startGrpc(config: Config, logger: Logger): Promise<Running
   const db = createDb(databaseUrl, { poolMax: pool ? 2 : 4 });
   const audit = createGrpcAuditLog(auditWriterFor(db), logger);
   const issuance = pool ?? createIssuanceService({ config, keyStore: await openKeyStore(config, db, logger) });
-  const handlers = createIssuerGrpcHandlers(instrumentIssuance(issuance, 'grpc'), { access, audit });
+  const handlers = createIssuerGrpcHandlers(instrumentIssuance(issuance, 'grpc'), { access, audit, status: { issuerUrl: config.issuerUrl, lists: createStatusListsRepository(db) } });
   const server = await startGrpcServer({ host, port: env.GRPC_PORT, handlers, logger, ...(tls ? { tls } : {}) }).catch(async (err: unknown) => {
     await pool?.close();
     await db.destroy();
