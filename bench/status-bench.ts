@@ -22,7 +22,7 @@ import { freePort } from '../src/runtime/free-port';
 import { findOrInstallTemporalCli } from '../src/runtime/temporal-cli';
 import { startTemporalDevServer } from '../src/runtime/temporal-dev-server';
 import { SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes';
-import { drive, peakRssMiB, percentile } from './bench-kit';
+import { drive, formatBudget, peakRssMiB, percentile, startCpuBudget } from './bench-kit';
 
 export const description = 'revocations/s for 10,000 credentials through the API, time until visible in the served list; re-sign of a 1,000,000-entry list vs bare zlib';
 
@@ -146,6 +146,7 @@ export async function run(): Promise<void> {
     for (const c of created) lists.set(c.url, [...(lists.get(c.url) ?? []), c.idx]);
     for (const [url, indices] of lists) await revokedIn(url, indices); // the first signing of each list is not part of the figure
 
+    const cpu = startCpuBudget({ gateway: gateway.pid });
     const started = performance.now();
     const revocation = await drive(CREDENTIALS, CONCURRENCY, async (i) => void (await post(`/api/v1/credentials/${created[i]!.id}/revoke`, '{}')));
     const answered = performance.now();
@@ -160,6 +161,7 @@ export async function run(): Promise<void> {
     }
     const allVisible = performance.now();
     console.log(`all ${visible}/${CREDENTIALS} revocations visible in the served list(s) ${((allVisible - started) / 1000).toFixed(2)} s after the first request (target <= 10 s), ${((allVisible - answered) / 1000).toFixed(3)} s after the last 200`);
+    console.log(`CPU ms per revocation (machine = parts; until all visible)\n  ${formatBudget('revoke', cpu.end(CREDENTIALS))}`);
     agent.destroy();
 
     await listSigning();

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { DocumentKey } from './documents-repository';
+import type { auditRow } from './audit-log-repository';
 import type { Db } from './knex';
 
 /**
@@ -17,6 +18,8 @@ export interface StatusEventRow extends DocumentKey {
   type: StatusEventType;
   credentials_changed: number;
   occurred_at: Date;
+  /** Set once its webhook deliveries have all started (migration 0020); null while the outbox holds it. */
+  deliveries_started_at?: Date | null;
 }
 
 /** `status.<128 random bits>`: the id of a status event (and its webhook's Idempotency-Key). */
@@ -46,6 +49,31 @@ export function createStatusEventsRepository(db: Db) {
         .insert({ id: `status.${randomBytes(16).toString('base64url')}`, ...key, type, credentials_changed: credentialsChanged, occurred_at: at, deliveries_started_at: options.deliveriesStarted ? at : null })
         .returning('*')) as StatusEventRow[];
       return row!;
+    },
+    /**
+     * Revokes one credential's status-list entry, with its audit entry and its status event, in ONE
+     * statement (a single statement is atomic: no BEGIN/COMMIT round trips; `npm run bench -- status`):
+     * the audit and event rows are written only if the entry flipped. Undefined when it was already
+     * revoked (or has no entry): nothing is written then.
+     */
+    async revokeCredentialEntry(credentialRef: string, audit: ReturnType<typeof auditRow>, key: DocumentKey, type: StatusEventType, at: Date, options: { deliveriesStarted?: boolean } = {}): Promise<StatusEventRow | undefined> {
+      const { rows } = await db.raw<{ rows: StatusEventRow[] }>(
+        `with flipped as (
+           update status_list_entries set status = 1, updated_at = now() where credential_ref = ? and status <> 1 returning 1
+         ), audited as (
+           insert into audit_log (request_id, actor, action, method, path, status, target, client_ip)
+           select ?, ?, ?, ?, ?, ?::int, ?::jsonb, ? where exists (select 1 from flipped)
+         )
+         insert into status_events (id, authentic_source, vct, document_id, type, credentials_changed, occurred_at, deliveries_started_at)
+         select ?, ?, ?, ?, ?, (select count(*) from flipped)::int, ?::timestamptz, ?::timestamptz where exists (select 1 from flipped)
+         returning *`,
+        [
+          credentialRef,
+          audit.request_id, audit.actor, audit.action, audit.method, audit.path, audit.status, audit.target, audit.client_ip,
+          `status.${randomBytes(16).toString('base64url')}`, key.authentic_source, key.vct, key.document_id, type, at, options.deliveriesStarted ? at : null,
+        ],
+      );
+      return rows[0];
     },
     /** Every subscriber's delivery workflow has started. */
     async markDeliveriesStarted(id: string): Promise<void> {

@@ -49,8 +49,17 @@ export function createStatusEventDeliveries(deps: StatusEventDeliveriesDeps) {
   }
 
   return {
+    /**
+     * Options for recording an event of `type` about `source`: with no subscriber that wants it the
+     * row is recorded as started (nothing to deliver), which saves the marking round trip.
+     */
+    recordOptions(source: string, type: StatusEventRow['type']): { deliveriesStarted: boolean } {
+      return { deliveriesStarted: webhookSubscribersFor(deps.config, source, type).length === 0 };
+    },
+
     /** Starts every delivery of `row`; true when all started (the row is marked), false when one did not (logged; left for the sweep). */
     async start(row: StatusEventRow): Promise<boolean> {
+      if (row.deliveries_started_at) return true;
       const subscribers = webhookSubscribersFor(deps.config, row.authentic_source, row.type);
       try {
         for (const subscriber of subscribers) await startOne(row, subscriber);

@@ -3,9 +3,9 @@ import type { Config } from '../../config/config';
 import { CredentialInputError } from '../../credentials/credential-errors';
 import type { IssuanceService } from '../../credentials/issuance-service';
 import { bitstringStatusListEntry } from '../../credentials/vc20-jose-issuer';
-import type { AuditLogRepository } from '../../db/audit-log-repository';
+import { type AuditLogRepository, auditRow } from '../../db/audit-log-repository';
 import type { W3cCredentialRecord, W3cCredentialsRepository } from '../../db/w3c-credentials-repository';
-import { type StatusListsRepository, StatusValue, w3cCredentialRef } from '../../db/status-lists-repository';
+import { type StatusListsRepository, w3cCredentialRef } from '../../db/status-lists-repository';
 import { statusListUri } from '../../credentials/status-list-publisher';
 import { credentialEventKey, type StatusEventsRepository } from '../../db/status-events-repository';
 import type { StatusEventDeliveries } from '../../temporal/status-event-deliveries';
@@ -17,11 +17,11 @@ export interface CredentialsDeps {
   config: Config;
   issuance: Pick<IssuanceService, 'makeVc20' | 'makeVc20DataIntegrity'>;
   credentials: W3cCredentialsRepository;
-  statusLists: Pick<StatusListsRepository, 'reserve' | 'release' | 'markIssued' | 'setCredentialStatus' | 'announceChange'>;
+  statusLists: Pick<StatusListsRepository, 'reserve' | 'release' | 'markIssued' | 'announceChange'>;
   /** Where a revocation's status event is recorded, in its transaction (the outbox of its webhooks). */
-  statusEvents: Pick<StatusEventsRepository, 'record'>;
+  statusEvents: Pick<StatusEventsRepository, 'revokeCredentialEntry'>;
   /** Starts its webhook deliveries after the commit (retried; the outbox sweep takes what fails). */
-  deliveries: Pick<StatusEventDeliveries, 'start'>;
+  deliveries: Pick<StatusEventDeliveries, 'start' | 'recordOptions'>;
   audit: AuditLogRepository;
   now?: () => Date;
 }
@@ -182,14 +182,12 @@ export function credentialsRoutes({ config, issuance, credentials, statusLists, 
         const record = await credentials.getOwned(params.id!, principal.client);
         if (!record) throw new RouteNotFoundError('No credential with this id', { id: params.id });
         const revokedAt = now();
-        const event = await credentials.transaction(async (trx) => {
-          const flipped = await statusLists.setCredentialStatus(trx, w3cCredentialRef(record.id), StatusValue.Invalid);
-          if (!flipped) return undefined;
-          await audit.append({ requestId: res.locals.requestId, actor: `client:${principal.client}`, action: 'credential.revoke', method: req.method, path: req.path, status: 200, target: { id: record.id, credential_id: record.credential_id, ...(body?.reason ? { reason: body.reason } : {}) }, clientIp: req.ip }, trx);
-          res.locals.audited = true;
-          return statusEvents.record(trx, credentialEventKey(principal.client, record.credential_type, record.id), 'credential.revoked', 1, revokedAt);
-        });
+        // The flip, its audit entry and its status event (the outbox of its webhooks): one atomic statement.
+        const eventKey = credentialEventKey(principal.client, record.credential_type, record.id);
+        const auditEntry = auditRow({ requestId: res.locals.requestId, actor: `client:${principal.client}`, action: 'credential.revoke', method: req.method, path: req.path, status: 200, target: { id: record.id, credential_id: record.credential_id, ...(body?.reason ? { reason: body.reason } : {}) }, clientIp: req.ip });
+        const event = await statusEvents.revokeCredentialEntry(w3cCredentialRef(record.id), auditEntry, eventKey, 'credential.revoked', revokedAt, deliveries.recordOptions(eventKey.authentic_source, 'credential.revoked'));
         if (!event) throw new AlreadyRevokedError('Credential already revoked', { id: record.id });
+        res.locals.audited = true;
         await statusLists.announceChange();
         // The `credential.revoked` webhook, to the issuer-wide subscribers that want it (ids only).
         await deliveries.start(event);

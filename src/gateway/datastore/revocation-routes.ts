@@ -24,7 +24,7 @@ export interface RevocationDeps {
   statusLists: Pick<StatusListsRepository, 'setDocumentStatus' | 'announceChange'>;
   statusEvents: Pick<StatusEventsRepository, 'record'>;
   /** Starts the webhook deliveries of a committed status event (retried; the outbox sweep takes what fails). */
-  deliveries: Pick<StatusEventDeliveries, 'start'>;
+  deliveries: Pick<StatusEventDeliveries, 'start' | 'recordOptions'>;
   audit: AuditLogRepository;
   temporal: Client;
   /** Ends the document's open offer (the offer service's cancel). */
@@ -55,7 +55,7 @@ export function revocationRoutes(deps: RevocationDeps): AnyRouteSpec[] {
   const report = async (row: StatusEventRow | undefined) => {
     if (row) await deps.deliveries.start(row);
   };
-  const recordEvent = async (trx: Db, key: DocumentKey, type: StatusEventType, changed: number) => statusEvents.record(trx, key, type, changed, now());
+  const recordEvent = async (trx: Db, key: DocumentKey, type: StatusEventType, changed: number) => statusEvents.record(trx, key, type, changed, now(), deps.deliveries.recordOptions(key.authentic_source, type));
   const auditIn = (req: Request, res: Response, principal: SourcePrincipal, action: string, target: Record<string, string | number | boolean | null>) => async (trx: Db) => {
     await audit.append({ requestId: res.locals.requestId, actor: `source:${principal.source}`, action, method: req.method, path: req.path, status: 200, target, clientIp: req.ip }, trx);
     res.locals.audited = true;
