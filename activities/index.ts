@@ -7,11 +7,12 @@ import { createInteractionActivities, type InteractionActivityDeps } from './int
 import { createIssuanceActivities, type IssuanceActivityDeps } from './issuance-activities';
 import { createOfferActivities, type OfferActivityDeps } from './offer-activities';
 import { createRevocationActivities, type RevocationActivityDeps } from './revocation-activities';
+import { createStatusListActivities, type StatusListActivityDeps } from './status-list-activities';
 import { createUpkeepActivities, type UpkeepDeps } from './upkeep-activities';
 import { createWebhookActivities, type WebhookDeps } from './webhook-activities';
 
 /** Everything activities need, built once by the worker's entry point. */
-export interface ActivityDeps extends OfferActivityDeps, IssuanceActivityDeps, UpkeepDeps, RevocationActivityDeps, DocumentSignerActivityDeps, KycActivityDeps, InteractionActivityDeps {
+export interface ActivityDeps extends OfferActivityDeps, IssuanceActivityDeps, UpkeepDeps, RevocationActivityDeps, DocumentSignerActivityDeps, KycActivityDeps, InteractionActivityDeps, StatusListActivityDeps {
   config: Config;
   audit: AuditLogRepository;
   secret: (name: string) => string | undefined;
@@ -29,4 +30,5 @@ export const createActivities = (deps: ActivityDeps) => ({
   ...createDocumentSignerActivities(deps),
   ...createKycActivities(deps),
   ...createInteractionActivities(deps),
+  ...createStatusListActivities(deps),
 });

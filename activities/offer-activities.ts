@@ -2,10 +2,11 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DocumentsRepository } from '../src/db/documents-repository';
 import type { OffersRepository } from '../src/db/offers-repository';
 import type { WebhookOutbox } from '../src/db/webhook-outbox-repository';
+import type { RevocationsRepository } from '../src/db/revocations-repository';
 import type { Config } from '../src/config/config';
 import { offersEnded } from '../src/metrics/metrics';
 import { prepareOffer } from '../src/oid4vci/offer-preparation';
-import type { PreparedOffer } from '../workflows/contracts/batch-offer';
+import type { PreparedBatchOffer } from '../workflows/contracts/batch-offer';
 import type { OfferSecrets } from '../src/oid4vci/offer-secrets';
 import { offerEndEventId, type OfferState } from '../workflows/contracts/credential-offer';
 
@@ -16,13 +17,20 @@ export interface OfferActivityDeps {
   secrets: OfferSecrets;
   /** The webhook outbox and ordering ledger (migration 0021). */
   outbox: WebhookOutbox;
+  /** A revoked document gets no new offer (seed 000 revocation), in a batch as in a single notification. */
+  revocations: RevocationsRepository;
   sendPinEmail: (input: { to: string; pin: string; reference: string; idempotencyKey: string }) => Promise<{ messageId: string }>;
 }
 
-export const createOfferActivities = ({ config, offers, documents, secrets, sendPinEmail, outbox }: OfferActivityDeps) => ({
-  /** Records a new offer for one document of a batch (see prepareOffer); the batch workflow then starts it. */
-  async prepareBatchOffer({ authenticSource, vct, documentId }: { authenticSource: string; vct: string; documentId: string }): Promise<PreparedOffer> {
-    return prepareOffer({ config, documents, offers, secrets, outbox }, { authentic_source: authenticSource, vct, document_id: documentId });
+export const createOfferActivities = ({ config, offers, documents, secrets, revocations, sendPinEmail, outbox }: OfferActivityDeps) => ({
+  /**
+   * Records a new offer for one document of a batch (see prepareOffer); the batch workflow then
+   * starts it. A document revoked since the batch request is `already_revoked`: no offer is recorded.
+   */
+  async prepareBatchOffer({ authenticSource, vct, documentId }: { authenticSource: string; vct: string; documentId: string }): Promise<PreparedBatchOffer> {
+    const key = { authentic_source: authenticSource, vct, document_id: documentId };
+    if (await revocations.isRevoked(key)) return { ok: false, reason: 'already_revoked' };
+    return prepareOffer({ config, documents, offers, secrets, outbox }, key);
   },
 
   /**

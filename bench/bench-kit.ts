@@ -122,3 +122,43 @@ export function machineBusySeconds(): number {
   const [user, nice, system, , , irq, softirq, steal] = fields as number[];
   return (user! + nice! + system! + irq! + softirq! + steal!) / 100;
 }
+
+/** CPU seconds a process has used so far (utime + stime of /proc/<pid>/stat, in clock ticks of 1/100 s). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU spent per operation by each named process, by this bench process, and by the whole machine (PostgreSQL and anything else included). */
+export interface CpuBudget {
+  perProcessMs: Record<string, number>;
+  benchMs: number;
+  machineMs: number;
+}
+
+export function startCpuBudget(pids: Record<string, number | undefined>) {
+  const read = () => ({
+    processes: Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, pid ? cpuSeconds(pid) : 0])),
+    bench: cpuMicros() / 1e6,
+    machine: machineBusySeconds(),
+  });
+  const before = read();
+  return {
+    end(operations: number): CpuBudget {
+      const after = read();
+      const per = (a: number, b: number) => ((a - b) * 1000) / operations;
+      return {
+        perProcessMs: Object.fromEntries(Object.keys(pids).map((name) => [name, per(after.processes[name]!, before.processes[name]!)])),
+        benchMs: per(after.bench, before.bench),
+        machineMs: per(after.machine, before.machine),
+      };
+    },
+  };
+}
+
+export function formatBudget(label: string, budget: CpuBudget): string {
+  const known = Object.values(budget.perProcessMs).reduce((a, b) => a + b, 0) + budget.benchMs;
+  const parts = [...Object.entries(budget.perProcessMs).map(([name, v]) => `${name} ${v.toFixed(1)}`), `bench client ${budget.benchMs.toFixed(1)}`, `PostgreSQL and the rest ${Math.max(0, budget.machineMs - known).toFixed(1)}`];
+  return `${label.padEnd(26)} ${budget.machineMs.toFixed(1).padStart(5)} = ${parts.join(' + ')}`;
+}

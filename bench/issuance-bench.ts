@@ -23,7 +23,7 @@ import { startTemporalDevServer } from '../src/runtime/temporal-dev-server';
 import { SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes';
 import { CEILING_PROBE_WORKFLOW_TYPE, type CeilingProbeWorkflow, finishProbeUpdate } from '../workflows/contracts/ceiling-probe';
 import { credentialOfferWorkflowId } from '../workflows/contracts/credential-offer';
-import { cpuMicros, drive, machineBusySeconds, peakRssMiB, percentile } from './bench-kit';
+import { type CpuBudget, drive, formatBudget, peakRssMiB, percentile, startCpuBudget } from './bench-kit';
 
 export const description = 'documents through upload → notification → token → nonce → credential: credentials/s, per-step latency';
 
@@ -34,13 +34,6 @@ const GRANT = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
 const STEPS = ['upload', 'notification', 'offer', 'token', 'nonce', 'credential'] as const;
 /** `production`: gateway and worker as separate `issuer gateway` / `issuer worker` processes; `dev`: one `issuer dev` (gateway, gRPC and worker in one process). */
 const SHAPE = process.env.BENCH_SHAPE === 'dev' ? 'dev' : 'production';
-
-/** CPU seconds a process has used so far (utime + stime of /proc/<pid>/stat, in clock ticks of 1/100 s). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 /** The pid of `parent`'s child whose command line contains `text`. */
 function childPid(parent: number, text: string): number | undefined {
@@ -65,39 +58,6 @@ function spawnPart(part: string, env: NodeJS.ProcessEnv): { child: ChildProcess;
   child.stdout!.on('data', (c: Buffer) => (out = (out + c).slice(-4000)));
   child.stderr!.on('data', (c: Buffer) => (out = (out + c).slice(-4000)));
   return { child, output: () => out };
-}
-
-/** CPU spent per operation by each named process, by this bench process, and by the whole machine (PostgreSQL and anything else included). */
-interface CpuBudget {
-  perProcessMs: Record<string, number>;
-  benchMs: number;
-  machineMs: number;
-}
-
-function startCpuBudget(pids: Record<string, number | undefined>) {
-  const read = () => ({
-    processes: Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, pid ? cpuSeconds(pid) : 0])),
-    bench: cpuMicros() / 1e6,
-    machine: machineBusySeconds(),
-  });
-  const before = read();
-  return {
-    end(operations: number): CpuBudget {
-      const after = read();
-      const per = (a: number, b: number) => ((a - b) * 1000) / operations;
-      return {
-        perProcessMs: Object.fromEntries(Object.keys(pids).map((name) => [name, per(after.processes[name]!, before.processes[name]!)])),
-        benchMs: per(after.bench, before.bench),
-        machineMs: per(after.machine, before.machine),
-      };
-    },
-  };
-}
-
-function formatBudget(label: string, budget: CpuBudget): string {
-  const known = Object.values(budget.perProcessMs).reduce((a, b) => a + b, 0) + budget.benchMs;
-  const parts = [...Object.entries(budget.perProcessMs).map(([name, v]) => `${name} ${v.toFixed(1)}`), `bench client ${budget.benchMs.toFixed(1)}`, `PostgreSQL and the rest ${Math.max(0, budget.machineMs - known).toFixed(1)}`];
-  return `${label.padEnd(26)} ${budget.machineMs.toFixed(1).padStart(5)} = ${parts.join(' + ')}`;
 }
 
 export async function run(): Promise<void> {

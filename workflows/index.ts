@@ -8,3 +8,4 @@ export * from './revocation';
 export * from './document-signer-renewal';
 export * from './onboarding';
 export { interactionWorkflow } from './interaction';
+export * from './status-list-resign';

@@ -37,9 +37,9 @@ export function createDocumentTimeline({ db, processes }: { db: Db; processes: P
   return async (key: DocumentKey): Promise<DocumentTimeline | undefined> => {
     const [document, offers, credentials, revocation, found] = await Promise.all([
       db('documents').where(key).first('created_at', 'updated_at', 'content_hash'),
-      db('credential_offers').where(key).orderBy('created_at').select('offer_id', 'workflow_id', 'state', 'pin_delivery', 'created_at', 'expires_at', 'closed_at'),
+      db('credential_offers').where(key).orderBy('created_at').select('offer_id', 'workflow_id', 'state', 'pin_delivery', 'created_at', 'expires_at', 'closed_at', 'replaces'),
       db('issued_credentials').where(key).orderBy('created_at').select('id', 'offer_id', 'format', 'status_list_id', 'status_index', 'valid_until', 'created_at'),
-      db('document_revocations').where(key).first('revocation_id', 'state', 'reason', 'revoke_at', 'revoked_at', 'credentials_revoked'),
+      db('document_revocations').where(key).first('revocation_id', 'state', 'reason', 'revoke_at', 'revoked_at', 'credentials_revoked', 'reference'),
       findAll(processes, key),
     ]);
     if (!document && offers.length === 0 && credentials.length === 0 && !revocation && found.length === 0) return undefined;
@@ -53,7 +53,8 @@ export function createDocumentTimeline({ db, processes }: { db: Db; processes: P
       if (iso(document.updated_at) !== iso(document.created_at)) push(iso(document.updated_at), 'last_uploaded', 'postgresql', { content_hash: document.content_hash });
     }
     for (const offer of offers) {
-      push(iso(offer.created_at), 'offer_created', 'postgresql', { offer_id: offer.offer_id, workflow_id: offer.workflow_id, pin_delivery: offer.pin_delivery, expires_at: iso(offer.expires_at) });
+      // An offer started for a revocation's replacement names the document it replaces.
+      push(iso(offer.created_at), 'offer_created', 'postgresql', { offer_id: offer.offer_id, workflow_id: offer.workflow_id, pin_delivery: offer.pin_delivery, expires_at: iso(offer.expires_at), ...(offer.replaces ? { replaces: offer.replaces.document_id, replaces_vct: offer.replaces.vct } : {}) });
       push(iso(offer.closed_at), 'offer_ended', 'postgresql', { offer_id: offer.offer_id, state: offer.state });
     }
     for (const credential of credentials) {
@@ -67,7 +68,7 @@ export function createDocumentTimeline({ db, processes }: { db: Db; processes: P
       });
     }
     if (revocation) {
-      const details = { revocation_id: revocation.revocation_id, state: revocation.state, reason: revocation.reason ?? null, credentials_revoked: revocation.credentials_revoked };
+      const details = { revocation_id: revocation.revocation_id, state: revocation.state, reason: revocation.reason ?? null, credentials_revoked: revocation.credentials_revoked, ...(revocation.reference ? { replaced_by: revocation.reference.document_id, replaced_by_vct: revocation.reference.vct } : {}) };
       if (revocation.revoked_at) push(iso(revocation.revoked_at), 'revoked', 'postgresql', details);
       else push(iso(revocation.revoke_at), 'revocation_scheduled_for', 'postgresql', details);
     }

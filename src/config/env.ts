@@ -118,8 +118,12 @@ export const EnvSchema = z.object({
    * seconds: how long a verifier may cache one, and the Cache-Control max-age. Default 300.
    */
   STATUS_LIST_TTL: z.coerce.number().int().min(1).max(86_400).default(300),
-  /** `exp` - `iat` of a signed status list, seconds (at least twice the ttl); a list is re-signed when half of it has passed. Default 86400. */
-  STATUS_LIST_VALIDITY: z.coerce.number().int().min(60).max(31 * 86_400).default(86_400),
+  /**
+   * `exp` - `iat` of a signed status list, seconds (at least twice the ttl); the re-signing Schedule
+   * re-signs a list when half of it has passed, running every eighth of it (at most hourly).
+   * Default 86400; values under a minute are for tests.
+   */
+  STATUS_LIST_VALIDITY: z.coerce.number().int().min(6).max(31 * 86_400).default(86_400),
   /**
    * How long before its certificate expires the Document Signer renewal Schedule replaces the active
    * Document Signer (days, fractions allowed). A margin at or over the Document Signer's validity

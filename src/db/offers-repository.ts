@@ -1,4 +1,5 @@
 import type { OfferState, PinDelivery } from '../../workflows/contracts/credential-offer';
+import type { DocumentKey } from './documents-repository';
 import type { Db } from './knex';
 
 export interface OfferRecord {
@@ -23,18 +24,21 @@ export interface OfferRecord {
   expires_at: Date;
   created_at: Date;
   closed_at: Date | null;
+  /** The revoked document this offer replaces (a revocation's `reference`, migration 0020); null for other offers. */
+  replaces?: DocumentKey | null;
 }
 
 export function createOffersRepository(db: Db) {
   return {
     /** Records a new offer; `inTransaction` runs in the same transaction (the `credential_offer.created` event, src/webhooks/offer-events.ts). */
     async create(offer: Omit<OfferRecord, 'state' | 'created_at' | 'closed_at' | 'pin_generation'>, inTransaction?: (trx: Db) => Promise<void>): Promise<void> {
+      const row = { ...offer, replaces: offer.replaces ? JSON.stringify(offer.replaces) : null };
       if (!inTransaction) {
-        await db('credential_offers').insert(offer);
+        await db('credential_offers').insert(row);
         return;
       }
       await db.transaction(async (trx) => {
-        await trx('credential_offers').insert(offer);
+        await trx('credential_offers').insert(row);
         await inTransaction(trx);
       });
     },

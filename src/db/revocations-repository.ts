@@ -42,6 +42,13 @@ export function createRevocationsRepository(db: Db, statusLists: Pick<StatusList
       return (await db('document_revocations').where({ ...key, state: 'revoked' }).first('document_id')) !== undefined;
     },
 
+    /** The ones of `documentIds` (of one source and vct) that are revoked, in the order given. */
+    async revokedAmong(authenticSource: string, vct: string, documentIds: string[]): Promise<string[]> {
+      const rows = (await db('document_revocations').where({ authentic_source: authenticSource, vct, state: 'revoked' }).whereIn('document_id', documentIds).select('document_id')) as { document_id: string }[];
+      const revoked = new Set(rows.map((r) => r.document_id));
+      return documentIds.filter((id) => revoked.has(id));
+    },
+
     /**
      * Revokes the document's credentials now and records it (a scheduled revocation of it becomes
      * this one); `undefined` when it was already revoked (nothing changes then). `inTransaction`

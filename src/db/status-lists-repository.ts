@@ -209,6 +209,27 @@ export function createStatusListsRepository(db: Db, options: { tokenListSize?: n
       return trx('status_list_entries').whereIn('credential_ref', refs).whereNot('status', StatusValue.Invalid).whereNot('status', status).update({ status, updated_at: trx.fn.now() });
     },
 
+    /**
+     * One issued entry of a list by index, with the credential type of its credential (an
+     * issued_credentials vct, or a seed 001 credential's type): what gRPC SetCredentialStatus
+     * authorizes on. Undefined when the index is not issued.
+     */
+    async issuedEntry(listId: string, idx: number): Promise<{ credentialRef: string; status: StatusValue; vct: string | undefined } | undefined> {
+      const row = (await db('status_list_entries as e')
+        .leftJoin('issued_credentials as i', db.raw("e.credential_ref = 'issued:' || i.id::text"))
+        .leftJoin('w3c_credentials as w', db.raw("e.credential_ref = 'w3c:' || w.id::text"))
+        .where({ 'e.list_id': listId, 'e.idx': idx, 'e.state': 'issued' })
+        .first('e.credential_ref', 'e.status', db.raw('coalesce(i.vct, w.credential_type) as vct'))) as { credential_ref: string; status: StatusValue; vct: string | null } | undefined;
+      return row ? { credentialRef: row.credential_ref, status: row.status, vct: row.vct ?? undefined } : undefined;
+    },
+
+    /** setCredentialStatus in a transaction of its own, announced after the commit (gRPC SetCredentialStatus). */
+    async updateCredentialStatus(credentialRef: string, status: StatusValue): Promise<boolean> {
+      const changed = await db.transaction(async (trx) => (await trx('status_list_entries').where({ credential_ref: credentialRef }).whereNot('status', StatusValue.Invalid).update({ status, updated_at: trx.fn.now() })) > 0);
+      if (changed) await db.raw(`select nextval('status_list_change_seq')`);
+      return changed;
+    },
+
     /** Sets the status of one credential's entry by its reference; false when there is none or it is already revoked. */
     async setCredentialStatus(trx: Db, credentialRef: string, status: StatusValue): Promise<boolean> {
       return (await trx('status_list_entries').where({ credential_ref: credentialRef }).whereNot('status', StatusValue.Invalid).update({ status, updated_at: trx.fn.now() })) > 0;

@@ -19,6 +19,7 @@ export const WEBHOOK_EVENT_TYPES = {
   'document.revoked': "The document's credentials were revoked (POST /api/v1/document/revoke, now or at its revoke_at)",
   'document.suspended': "The document's credentials were suspended (POST /api/v1/document/suspend)",
   'document.reinstated': "The document's suspended credentials are valid again (POST /api/v1/document/reinstate)",
+  'credential.revoked': 'A seed 001 credential was revoked (POST /api/v1/credentials/{id}/revoke); to issuer-wide subscribers that want it',
   'webhook.dead_lettered': 'A delivery of one of the source\'s events to another subscriber was dead-lettered (sent to the other subscribers that want it; never announced again)',
   'interaction.failed': 'A credential type\'s third party (seed 002 interaction) refused the credential, or did not call back within callback_timeout; the wallet got credential_request_denied',
 } as const;
@@ -54,6 +55,7 @@ export const WebhookEventSchema = z
         z.object({ subscriber: z.string(), event_id: z.string(), event_type: z.string(), authentic_source: z.string(), delivery_workflow_id: z.string() }).meta({ description: 'webhook.dead_lettered' }),
         z.object({ vct: z.string(), document_id: z.string(), credentials_changed: z.number().int() }).meta({ description: 'document.revoked, .suspended, .reinstated (ids status.<random>)' }),
         z.object({ action_event_id: z.string(), offer_id: z.string() }).meta({ description: 'interaction.failed (ids interaction.<actionEventId>.failed)' }),
+        z.object({ client: z.string(), credential_type: z.string(), credential_id: z.string() }).meta({ description: 'credential.revoked (ids status.<random>)' }),
       ])
       .meta({ description: 'Business ids only: never document data, PINs or credentials' }),
   })

@@ -39,6 +39,8 @@ export interface GrpcAccessPolicy {
   /** For MakeVC20's explicit types: each must be a configured `jwt_vc_json` vct this caller may issue. */
   authorizeVct(caller: GrpcCaller, vct: string, format: string, field: string): string;
   authorizeSignMetadata(caller: GrpcCaller): void;
+  /** For SetCredentialStatus: the caller must be one that may issue the entry's credential type (its scopes). */
+  authorizeStatusChange(caller: GrpcCaller, vct: string): void;
 }
 
 type Subject = ReadonlyMap<string, string>;
@@ -118,6 +120,9 @@ export function createGrpcAccessPolicy(config: Pick<Config, 'file' | 'credential
     authorizeVct(caller, vct, format, field) {
       if (!credentialTypes.has(vct)) throw new GrpcError(grpc.status.INVALID_ARGUMENT, `${field}: "${vct}" is not a configured ${format} credential type`);
       return permitted(caller, ofFormat(vct, format, field, vct), field);
+    },
+    authorizeStatusChange(caller, vct) {
+      permitted(caller, vct, 'status_list_uri');
     },
     authorizeSignMetadata(caller) {
       if (!caller.signMetadata) throw new GrpcError(grpc.status.PERMISSION_DENIED, `${caller.actor} may not sign metadata (grpc_clients.<name>.sign_metadata)`);

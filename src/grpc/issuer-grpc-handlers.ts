@@ -6,6 +6,7 @@ import type { IssuanceService } from '../credentials/issuance-service';
 import type { PublishedJwk } from '../credentials/signer';
 import type { GrpcAccessPolicy, GrpcCaller } from './grpc-authorization';
 import type { GrpcAuditLog } from './grpc-audit-log';
+import { statusListId, type StatusFamily, type StatusListsRepository, StatusValue } from '../db/status-lists-repository';
 import { GrpcError, ISSUER_METHODS, ISSUER_SERVICE_NAME, type CallContext, type IssuerMethod, type IssuerServiceHandlers, type Jwk } from './issuer-service';
 
 /**
@@ -17,14 +18,17 @@ import { GrpcError, ISSUER_METHODS, ISSUER_SERVICE_NAME, type CallContext, type 
  * INVALID_ARGUMENT with their message; anything else propagates and the transport answers INTERNAL
  * without details.
  *
- * Credentials are issued without a status-list entry until the status-list service exists: the
- * replies say so with `status_allocation: STATUS_ALLOCATION_NONE`, and SetCredentialStatus answers
- * UNIMPLEMENTED.
+ * Credentials made here are issued without a status-list entry (`status_allocation:
+ * STATUS_ALLOCATION_NONE`). SetCredentialStatus sets the entry of a credential the issuer's other
+ * paths issued (wallet issuance, seed 001), by list URI and index, through the same status lists as
+ * REST; the caller must be one that may issue that credential's type. Revocation is final.
  */
 
 export interface IssuerGrpcHandlerOptions {
   access: GrpcAccessPolicy;
   audit: GrpcAuditLog;
+  /** The status lists (without them SetCredentialStatus answers UNIMPLEMENTED). */
+  status?: { issuerUrl: string; lists: Pick<StatusListsRepository, 'issuedEntry' | 'updateCredentialStatus'> };
 }
 
 /** What one call touched, for its audit row (ids only, never claims or keys). */
@@ -36,7 +40,7 @@ type Steps = {
 
 const NO_STATUS = 'STATUS_ALLOCATION_NONE' as const;
 
-export function createIssuerGrpcHandlers(issuance: IssuanceService, { access, audit }: IssuerGrpcHandlerOptions): IssuerServiceHandlers {
+export function createIssuerGrpcHandlers(issuance: IssuanceService, { access, audit, status }: IssuerGrpcHandlerOptions): IssuerServiceHandlers {
   const steps: Steps = {
     async MakeSDJWT(request, caller, target) {
       const vct = (target.vct = access.authorizeScope(caller, request.scope, 'dc+sd-jwt'));
@@ -134,8 +138,23 @@ export function createIssuerGrpcHandlers(issuance: IssuanceService, { access, au
       return { certificates: await issuance.iacaCertificates() };
     },
 
-    async SetCredentialStatus() {
-      throw new GrpcError(grpc.status.UNIMPLEMENTED, 'SetCredentialStatus: this issuer has no status lists yet; no credential it issued has a status entry');
+    async SetCredentialStatus(request, caller, target) {
+      if (!status) throw new GrpcError(grpc.status.UNIMPLEMENTED, 'SetCredentialStatus: this process has no status lists');
+      const list = statusListOfUri(status.issuerUrl, request.status_list_uri);
+      if (!list) throw new GrpcError(grpc.status.NOT_FOUND, 'status_list_uri: not a status list of this issuer');
+      if (request.section && request.section !== '0') throw invalid('section: these lists are not sharded (0 or absent)');
+      const idx = Number(request.index);
+      if (!Number.isSafeInteger(idx) || idx < 0) throw invalid('index: a non-negative integer');
+      // Token Status List (draft-ietf-oauth-status-list §7.1): 0 VALID, 1 INVALID, 2 SUSPENDED; the W3C revocation list has one bit.
+      const allowed: readonly number[] = list.family === 'token' ? [StatusValue.Valid, StatusValue.Invalid, StatusValue.Suspended] : [StatusValue.Valid, StatusValue.Invalid];
+      if (!allowed.includes(request.status)) throw invalid(`status: ${allowed.join(', ')} for this list`);
+      Object.assign(target, { status_list: list.id, index: String(idx), status: String(request.status) });
+      const entry = await status.lists.issuedEntry(list.id, idx);
+      if (!entry?.vct) throw new GrpcError(grpc.status.NOT_FOUND, 'no issued credential has this index in this list');
+      access.authorizeStatusChange(caller, entry.vct);
+      if (entry.status === StatusValue.Invalid && request.status !== StatusValue.Invalid) throw new GrpcError(grpc.status.FAILED_PRECONDITION, 'the credential is revoked; revocation is final');
+      if (entry.status !== StatusValue.Invalid) await status.lists.updateCredentialStatus(entry.credentialRef, request.status as StatusValue);
+      return {};
     },
   };
 
@@ -246,4 +265,13 @@ function dateTime(text: string, field: string): Date {
 function rfc3339(value: number | Date): string {
   const date = typeof value === 'number' ? new Date(value * 1000) : value;
   return `${date.toISOString().slice(0, 19)}Z`;
+}
+
+/** The list a served URI names (`<issuer>/status-lists/token/<n>`, `<issuer>/status-lists/w3c/revocation/<n>`), or undefined. */
+function statusListOfUri(issuerUrl: string, uri: string): { id: string; family: StatusFamily } | undefined {
+  if (!uri.startsWith(`${issuerUrl}/status-lists/`)) return undefined;
+  const match = /^(token|w3c\/revocation)\/(0|[1-9]\d{0,8})$/.exec(uri.slice(`${issuerUrl}/status-lists/`.length));
+  if (!match) return undefined;
+  const family: StatusFamily = match[1] === 'token' ? 'token' : 'w3c';
+  return { id: statusListId(family, family === 'token' ? 'status' : 'revocation', Number(match[2])), family };
 }

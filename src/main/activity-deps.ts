@@ -18,11 +18,21 @@ import { createOffersRepository } from '../db/offers-repository';
 import { createRevocationsRepository } from '../db/revocations-repository';
 import { createStatusListsRepository } from '../db/status-lists-repository';
 import { createStatusEventsRepository } from '../db/status-events-repository';
+import { createStatusListTokensRepository } from '../db/status-list-tokens-repository';
+import { createStatusListPublisher, type StatusListPublisherDeps } from '../credentials/status-list-publisher';
 import { createOfferSecrets } from '../oid4vci/offer-secrets';
 import { webhookOutboxFor } from '../webhooks/outbox-dispatcher';
 
 /** Where `dev` without SMTP_URL puts PIN e-mails (.eml files), so the local demo works end to end. */
 export const devMailboxDir = (config: Config) => join(config.dataDir, 'mailbox');
+
+/** The publisher's settings from the configuration (STATUS_LIST_TTL, STATUS_LIST_VALIDITY), for the gateway and the worker alike. */
+export const statusListPublisherOptions = (config: Config, parts: Pick<StatusListPublisherDeps, 'lists' | 'keyStore' | 'tokens'>): StatusListPublisherDeps => ({
+  issuerUrl: config.issuerUrl,
+  ttlSeconds: config.env.STATUS_LIST_TTL,
+  validitySeconds: config.env.STATUS_LIST_VALIDITY,
+  ...parts,
+});
 
 /** Everything the activities need, built once per worker process from the configuration (keys provisioned). */
 export async function createActivityDeps(config: Config, db: Db, overrides: Partial<ActivityDeps> = {}): Promise<ActivityDeps> {
@@ -56,6 +66,7 @@ export async function createActivityDeps(config: Config, db: Db, overrides: Part
     expiredRows: createExpiredRowsRepository(db),
     webhookSigner: () => keyStore.webhookSigner(),
     documentSignerRenewal: createDocumentSignerRenewal({ db, keyStore }),
+    statusListPublisher: createStatusListPublisher(statusListPublisherOptions(config, { lists: statusLists, keyStore, tokens: createStatusListTokensRepository(db) })),
     ...overrides,
   };
 }

@@ -5,7 +5,8 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { Logger } from 'pino';
 import { createActivities } from '../../activities';
-import { createActivityDeps } from './activity-deps';
+import { createActivityDeps, statusListPublisherOptions } from './activity-deps';
+import { createStatusListTokensRepository } from '../db/status-list-tokens-repository';
 import type { Config } from '../config/config';
 import { createAuditLogRepository } from '../db/audit-log-repository';
 import { createDocumentsRepository } from '../db/documents-repository';
@@ -57,6 +58,7 @@ import { createRevocationsRepository } from '../db/revocations-repository';
 import { createStatusListsRepository } from '../db/status-lists-repository';
 import { createStatusEventsRepository } from '../db/status-events-repository';
 import { createStatusListPublisher } from '../credentials/status-list-publisher';
+import { createStatusEventDeliveries } from '../temporal/status-event-deliveries';
 import { revocationRoutes } from '../gateway/datastore/revocation-routes';
 import { statusListRoutes } from '../gateway/status/status-list-routes';
 import { createOfferSecrets } from '../oid4vci/offer-secrets';
@@ -124,7 +126,9 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const x509 = { kms, audit, stores: createCertificateStores(config, x509Stores), crls };
   const statusLists = createStatusListsRepository(db);
   const revocations = createRevocationsRepository(db, statusLists);
-  const publisher = createStatusListPublisher({ issuerUrl: config.issuerUrl, lists: statusLists, keyStore, ttlSeconds: config.env.STATUS_LIST_TTL, validitySeconds: config.env.STATUS_LIST_VALIDITY });
+  const statusEvents = createStatusEventsRepository(db);
+  const deliveries = createStatusEventDeliveries({ config, temporal: temporal.client, statusEvents, logger });
+  const publisher = createStatusListPublisher(statusListPublisherOptions(config, { lists: statusLists, keyStore, tokens: createStatusListTokensRepository(db) }));
   const processes = createProcessFinder({ client: temporal.client, namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE, temporalUiUrl: temporalUiBaseUrl(config.env) });
   const kyc = createKycRepository(db);
   const app = createGatewayApp({
@@ -141,13 +145,13 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
         documents,
         revocations,
         statusLists,
-        statusEvents: createStatusEventsRepository(db),
+        statusEvents,
+        deliveries,
         audit,
         temporal: temporal.client,
         cancelOffer: (key) => offerService.cancel(key),
-        startOffer: async (key) => (await offerService.start(key)).ok,
       }),
-      ...credentialsRoutes({ config, issuance, credentials: createW3cCredentialsRepository(db), statusLists, audit }),
+      ...credentialsRoutes({ config, issuance, credentials: createW3cCredentialsRepository(db), statusLists, audit, statusEvents, deliveries }),
       ...wellKnownRoutes({ config, keyStore }),
       ...servicePublicKeyRoutes({ config, keyStore }),
       ...interactionCallbackRoutes({ config, interactionEvents, temporal: temporal.client, offerService, secrets }),
@@ -212,7 +216,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   configureTracing(config.env);
   const db = createDb(requireSetting(config.env.DATABASE_URL, 'DATABASE_URL'));
   const activities = createActivities(await createActivityDeps(config, db));
-  const running = await startIssuerWorker({ ...temporalOptions(config), namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE, activities, logger, upkeepSchedule: true });
+  const running = await startIssuerWorker({ ...temporalOptions(config), namespace: config.env.TEMPORAL_NAMESPACE, taskQueue: config.env.TEMPORAL_TASK_QUEUE, activities, logger, upkeepSchedule: true, statusListValiditySeconds: config.env.STATUS_LIST_VALIDITY });
   // The webhook outbox's dispatcher (src/webhooks/outbox-dispatcher.ts): starts the deliveries of events recorded with their change.
   const temporal = await connectTemporalClient(temporalOptions(config), config.env.TEMPORAL_NAMESPACE);
   const dispatcher = startOutboxDispatcher({ client: temporal.client, outbox: webhookOutboxFor(config, db), taskQueue: config.env.TEMPORAL_TASK_QUEUE, logger });
@@ -245,7 +249,7 @@ export async function startGrpc(config: Config, logger: Logger): Promise<Running
   const db = createDb(databaseUrl, { poolMax: pool ? 2 : 4 });
   const audit = createGrpcAuditLog(auditWriterFor(db), logger);
   const issuance = pool ?? createIssuanceService({ config, keyStore: await openKeyStore(config, db, logger) });
-  const handlers = createIssuerGrpcHandlers(instrumentIssuance(issuance, 'grpc'), { access, audit });
+  const handlers = createIssuerGrpcHandlers(instrumentIssuance(issuance, 'grpc'), { access, audit, status: { issuerUrl: config.issuerUrl, lists: createStatusListsRepository(db) } });
   const server = await startGrpcServer({ host, port: env.GRPC_PORT, handlers, logger, ...(tls ? { tls } : {}) }).catch(async (err: unknown) => {
     await pool?.close();
     await db.destroy();

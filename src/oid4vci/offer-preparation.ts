@@ -54,7 +54,8 @@ export const offeredContentHash = (doc: DocumentUpload): string =>
  * token, the hash of the document content it offers, and the e-mail override. Returns the offer
  * workflow's input (ids and settings, no secret). Shared by the single and the batch notification.
  */
-export async function prepareOffer({ config, documents, offers, secrets, outbox }: OfferPreparationDeps, key: DocumentKey, email?: string): Promise<PreparedOffer> {
+/** `replaces`: the revoked document this offer replaces (the revocation workflow's replacement offer). */
+export async function prepareOffer({ config, documents, offers, secrets, outbox }: OfferPreparationDeps, key: DocumentKey, email?: string, replaces?: DocumentKey): Promise<PreparedOffer> {
   const { pre_authorized_code: preAuth } = config.file.issuer;
   if (!preAuth.enabled) return { ok: false, reason: 'flow_disabled' };
   const doc = await documents.get(key);
@@ -79,6 +80,7 @@ export async function prepareOffer({ config, documents, offers, secrets, outbox 
     pin_delivery: pinDelivery,
     email: email ?? null,
     expires_at: expiresAt,
+    ...(replaces ? { replaces } : {}),
     },
     // The event in the offer's transaction: recorded if and only if the offer is.
     async (trx) => void (await outbox.record(trx, offerCreatedEvent({ offer_id: offerId, workflow_id: workflowId, ...key, expires_at: expiresAt }))),
@@ -99,6 +101,7 @@ export async function prepareOffer({ config, documents, offers, secrets, outbox 
       issuanceWindowSeconds: ISSUANCE_WINDOW_SECONDS,
       maxCredentials: preAuth.max_credentials_per_offer,
       ...interactionOf(config, key.vct),
+      ...(replaces ? { replaces: { authenticSource: replaces.authentic_source, vct: replaces.vct, documentId: replaces.document_id } } : {}),
     },
   };
 }

@@ -1,4 +1,5 @@
-import { type Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import { ensureIntervalSchedule } from './ensure-schedule';
 import { DOCUMENT_SIGNER_RENEWAL_WORKFLOW_TYPE, type DocumentSignerRenewalInput } from '../../workflows/contracts/document-signer-renewal';
 
 /** One schedule per task queue (each deployment renews the Document Signer of its own database). */
@@ -21,26 +22,13 @@ export interface DocumentSignerRenewalScheduleOptions {
  * Runs never overlap (SKIP); a missed run is caught up within one interval.
  */
 export async function ensureDocumentSignerRenewalSchedule(client: Client, opts: DocumentSignerRenewalScheduleOptions): Promise<{ scheduleId: string; created: boolean }> {
-  const scheduleId = documentSignerRenewalScheduleId(opts.taskQueue);
-  const every = (opts.every ?? DOCUMENT_SIGNER_RENEWAL_INTERVAL) as `${number}h`;
-  try {
-    await client.schedule.create({
-      scheduleId,
-      spec: { intervals: [{ every }] },
-      action: {
-        type: 'startWorkflow',
-        workflowType: DOCUMENT_SIGNER_RENEWAL_WORKFLOW_TYPE,
-        workflowId: documentSignerRenewalWorkflowId(opts.taskQueue),
-        taskQueue: opts.taskQueue,
-        args: [opts.input ?? {}],
-        workflowExecutionTimeout: '1h',
-      },
-      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: every },
-      memo: { purpose: 'Renews the issuer\'s Document Signer before it expires (workflows/document-signer-renewal.ts)' },
-    });
-    return { scheduleId, created: true };
-  } catch (err) {
-    if (err instanceof ScheduleAlreadyRunning) return { scheduleId, created: false };
-    throw err;
-  }
+  return ensureIntervalSchedule(client, {
+    scheduleId: documentSignerRenewalScheduleId(opts.taskQueue),
+    workflowType: DOCUMENT_SIGNER_RENEWAL_WORKFLOW_TYPE,
+    workflowId: documentSignerRenewalWorkflowId(opts.taskQueue),
+    taskQueue: opts.taskQueue,
+    every: opts.every ?? DOCUMENT_SIGNER_RENEWAL_INTERVAL,
+    args: [opts.input ?? {}],
+    purpose: "Renews the issuer's Document Signer before it expires (workflows/document-signer-renewal.ts)",
+  });
 }

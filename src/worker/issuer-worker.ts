@@ -7,6 +7,7 @@ import { connectTemporalClient } from '../temporal/temporal-client';
 import { connectionFields, describeTemporalConnection, type TemporalConnectionOptions } from '../temporal/temporal-connection-options';
 import { ensureUpkeepSchedule } from './upkeep-schedule';
 import { ensureDocumentSignerRenewalSchedule } from './document-signer-renewal-schedule';
+import { ensureStatusListResignSchedule, statusListResignIntervalSeconds } from './status-list-resign-schedule';
 import { installTemporalRuntime } from './temporal-runtime';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
@@ -19,10 +20,13 @@ export interface IssuerWorkerOptions extends TemporalConnectionOptions {
   logger: Logger;
   /**
    * Create the upkeep purge Schedule (upkeep-schedule.ts) and the Document Signer renewal Schedule
-   * (document-signer-renewal-schedule.ts) if they do not exist yet. The `worker` command does; the
-   * test harness's workers do not.
+   * (document-signer-renewal-schedule.ts) and the status-list re-signing Schedule
+   * (status-list-resign-schedule.ts) if they do not exist yet. The `worker` command does; the test
+   * harness's workers do not.
    */
   upkeepSchedule?: boolean;
+  /** STATUS_LIST_VALIDITY (default one day): sets the re-signing Schedule's interval. */
+  statusListValiditySeconds?: number;
   /** A prebuilt bundle (the test harness bundles once per run); otherwise workflows are bundled at start. */
   workflowBundle?: WorkflowBundleWithSourceMap | { codePath: string };
 }
@@ -51,6 +55,8 @@ export async function startIssuerWorker(opts: IssuerWorkerOptions): Promise<Runn
       opts.logger.info({ scheduleId }, created ? 'upkeep purge schedule created' : 'upkeep purge schedule already exists');
       const renewal = await ensureDocumentSignerRenewalSchedule(temporal.client, { taskQueue: opts.taskQueue });
       opts.logger.info({ scheduleId: renewal.scheduleId }, renewal.created ? 'document signer renewal schedule created' : 'document signer renewal schedule already exists');
+      const resign = await ensureStatusListResignSchedule(temporal.client, { taskQueue: opts.taskQueue, every: `${statusListResignIntervalSeconds(opts.statusListValiditySeconds ?? 86_400)}s` });
+      opts.logger.info({ scheduleId: resign.scheduleId }, resign.created ? 'status list re-signing schedule created' : 'status list re-signing schedule already exists');
     } catch (err) {
       await connection.close();
       throw err;

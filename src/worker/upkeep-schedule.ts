@@ -1,4 +1,5 @@
-import { type Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import { ensureIntervalSchedule } from './ensure-schedule';
 import { UPKEEP_PURGE_WORKFLOW_TYPE, type UpkeepPurgeInput } from '../../workflows/contracts/upkeep-purge';
 
 /** One schedule per task queue, so deployments sharing a namespace each purge their own database. */
@@ -21,26 +22,13 @@ export interface UpkeepScheduleOptions {
  * Runs never overlap (SKIP) and missed runs are not caught up beyond one interval.
  */
 export async function ensureUpkeepSchedule(client: Client, opts: UpkeepScheduleOptions): Promise<{ scheduleId: string; created: boolean }> {
-  const scheduleId = upkeepPurgeScheduleId(opts.taskQueue);
-  const every = opts.every ?? UPKEEP_PURGE_INTERVAL;
-  try {
-    await client.schedule.create({
-      scheduleId,
-      spec: { intervals: [{ every: every as `${number}m` }] },
-      action: {
-        type: 'startWorkflow',
-        workflowType: UPKEEP_PURGE_WORKFLOW_TYPE,
-        workflowId: `upkeep/purge/${opts.taskQueue}`,
-        taskQueue: opts.taskQueue,
-        args: [opts.input ?? {}],
-        workflowExecutionTimeout: '1h',
-      },
-      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: every as `${number}m` },
-      memo: { purpose: 'Deletes expired c_nonces, access tokens, credential pickups and DPoP jtis (workflows/upkeep-purge.ts)' },
-    });
-    return { scheduleId, created: true };
-  } catch (err) {
-    if (err instanceof ScheduleAlreadyRunning) return { scheduleId, created: false };
-    throw err;
-  }
+  return ensureIntervalSchedule(client, {
+    scheduleId: upkeepPurgeScheduleId(opts.taskQueue),
+    workflowType: UPKEEP_PURGE_WORKFLOW_TYPE,
+    workflowId: `upkeep/purge/${opts.taskQueue}`,
+    taskQueue: opts.taskQueue,
+    every: opts.every ?? UPKEEP_PURGE_INTERVAL,
+    args: [opts.input ?? {}],
+    purpose: 'Deletes expired c_nonces, access tokens, credential pickups and DPoP jtis (workflows/upkeep-purge.ts)',
+  });
 }

@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { Encoder, Tag } from 'cbor-x';
@@ -15,6 +15,8 @@ import { startGrpcServer, type RunningGrpcServer } from '../../src/grpc/grpc-ser
 import { createGrpcAccessPolicy } from '../../src/grpc/grpc-authorization';
 import { auditWriterFor, createGrpcAuditLog } from '../../src/grpc/grpc-audit-log';
 import { createIssuerGrpcHandlers } from '../../src/grpc/issuer-grpc-handlers';
+import { createStatusListsRepository, issuedCredentialRef, type StatusListsRepository } from '../../src/db/status-lists-repository';
+import type { Db } from '../../src/db/knex';
 import { loadIssuerProto, type IssuerServiceHandlers, type JwksReply, type MakeMDocReply, type MakeSDJWTReply, type MakeVC20Reply } from '../../src/grpc/issuer-service';
 import { checkValueDigests, decodeIssuerSigned, verifyIssuerAuth, verifySdJwtVc } from '../support/credential-verifiers';
 import { createTestPki, type TestPki } from '../support/test-pki';
@@ -38,12 +40,16 @@ let handlers: IssuerServiceHandlers;
 let server: RunningGrpcServer;
 let client: grpc.Client;
 let holderJwk: JWK;
+let database: Db;
+let statusLists: StatusListsRepository;
 const cleanups: (() => Promise<void> | void)[] = [];
 
 before(async () => {
   pki = await createTestPki();
   const { db, drop } = await createTestDatabase();
   cleanups.push(drop);
+  database = db;
+  statusLists = createStatusListsRepository(db);
   config = loadTestConfig(
     testConfigFile((file) => {
       const types = (file.authentic_sources as Record<string, { credential_types: Record<string, unknown> }>)['hr.example.org']!.credential_types;
@@ -59,6 +65,7 @@ before(async () => {
   handlers = createIssuerGrpcHandlers(createIssuanceService({ config, keyStore }), {
     access: createGrpcAccessPolicy(config, 'open'),
     audit: createGrpcAuditLog(auditWriterFor(db), pino({ level: 'silent' })),
+    status: { issuerUrl: config.issuerUrl, lists: statusLists },
   });
   server = await startServer();
   client = issuerClient(server.port, grpc.credentials.createSsl(Buffer.from(pki.caCert)));
@@ -275,3 +282,61 @@ const sri = (bytes: Uint8Array) => `sha256-${createHash('sha256').update(bytes).
 function pick(source: Record<string, unknown>, keys: string[]): Record<string, unknown> {
   return Object.fromEntries(keys.filter((k) => k in source).map((k) => [k, source[k]]));
 }
+
+/** A diploma credential's entry in the Token Status List, recorded as the issuing activity records it (reserve, record, mark issued). */
+async function issuedDiplomaEntry(): Promise<{ idx: number; uri: string; ref: string }> {
+  const requestKey = `grpc-status/${randomUUID()}`;
+  const [allocation] = await statusLists.reserve('token', requestKey, 1);
+  const id = randomUUID();
+  await database.transaction(async (trx) => {
+    await trx('issued_credentials').insert({ id, offer_id: 'grpc-test', authentic_source: 'hr.example.org', vct: 'urn:eudi:diploma:1', document_id: requestKey, format: 'dc+sd-jwt', holder_key_thumbprint: 'x', status_list_id: allocation!.listId, status_index: allocation!.idx });
+    await statusLists.markIssued(trx, requestKey, [issuedCredentialRef(id)]);
+  });
+  return { idx: allocation!.idx, uri: `${ISSUER_URL}/status-lists/token/${allocation!.number}`, ref: issuedCredentialRef(id) };
+}
+
+test('SetCredentialStatus sets an issued entry on the same status lists as REST (draft-ietf-oauth-status-list §7.1: 0 VALID, 1 INVALID, 2 SUSPENDED); revocation is final', async () => {
+  const { idx, uri, ref } = await issuedDiplomaEntry();
+  const set = (status: number, index: number = idx, listUri: string = uri) => unary('SetCredentialStatus', { backend: 'status_service', status_list_uri: listUri, section: 0, index, status });
+  const markBefore = await statusLists.changeMark();
+  await set(2);
+  assert.equal(await statusLists.statusOf(ref), 2, 'SUSPENDED');
+  assert.ok(BigInt(await statusLists.changeMark()) > BigInt(markBefore), 'announced: the served list is re-signed at its next read');
+  await set(0);
+  assert.equal(await statusLists.statusOf(ref), 0, 'VALID again');
+  await set(1);
+  assert.equal(await statusLists.statusOf(ref), 1, 'INVALID');
+  await expectStatus(set(0), grpc.status.FAILED_PRECONDITION);
+  assert.equal(await statusLists.statusOf(ref), 1, 'a revoked credential stays revoked');
+  await set(1); // idempotent
+
+  await expectStatus(set(2, idx + 1 === 131_072 ? idx - 1 : idx + 1), grpc.status.NOT_FOUND);
+  await expectStatus(set(1, idx, `${ISSUER_URL}/status-lists/token/99x`), grpc.status.NOT_FOUND);
+  await expectStatus(set(1, idx, `https://elsewhere.example.org/status-lists/token/0`), grpc.status.NOT_FOUND);
+  await expectStatus(set(3), grpc.status.INVALID_ARGUMENT);
+  await expectStatus(set(2, 0, `${ISSUER_URL}/status-lists/w3c/revocation/0`), grpc.status.INVALID_ARGUMENT); // the W3C revocation list has no SUSPENDED
+  await expectStatus(unary('SetCredentialStatus', { status_list_uri: uri, section: 3, index: idx, status: 1 }), grpc.status.INVALID_ARGUMENT);
+});
+
+test('SetCredentialStatus is authorized as the issuing RPCs are: a client whose scopes lack the credential\'s type is PERMISSION_DENIED and changes nothing', async () => {
+  const { idx, uri, ref } = await issuedDiplomaEntry();
+  const mapped = loadTestConfig(
+    testConfigFile((file) => {
+      const types = (file.authentic_sources as Record<string, { credential_types: Record<string, unknown> }>)['hr.example.org']!.credential_types;
+      types.identity_credential = { vct: 'IdentityCredential', format: 'jwt_vc_json' };
+      file.grpc_clients = { vc_only: { subjects: ['CN=vc-only'], scopes: ['identity_credential'] }, diplomas: { subjects: ['CN=diplomas'], scopes: ['diploma'] } };
+    }),
+    { ISSUER_URL },
+  );
+  const guarded = createIssuerGrpcHandlers(createIssuanceService({ config: mapped, keyStore }), {
+    access: createGrpcAccessPolicy(mapped, 'mapped'),
+    audit: createGrpcAuditLog(auditWriterFor(database), pino({ level: 'silent' })),
+    status: { issuerUrl: ISSUER_URL, lists: statusLists },
+  });
+  const as = (cn: string) => ({ peer: 'ipv4:127.0.0.1:1', metadata: new grpc.Metadata(), clientCertificateSubject: `CN=${cn}`, clientCertificateAttributes: { CN: cn }, signal: new AbortController().signal });
+  const request = { backend: 'status_service', status_list_uri: uri, section: '0', index: String(idx), status: 2 };
+  await assert.rejects(guarded.SetCredentialStatus(request, as('vc-only')), (err: { code?: number }) => err.code === grpc.status.PERMISSION_DENIED);
+  assert.equal(await statusLists.statusOf(ref), 0, 'nothing changed');
+  await guarded.SetCredentialStatus(request, as('diplomas'));
+  assert.equal(await statusLists.statusOf(ref), 2);
+});

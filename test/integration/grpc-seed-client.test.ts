@@ -195,10 +195,13 @@ test('SignMetadata returns signed_metadata: a JWT of typ openidvci-issuer-metada
   assert.equal((wrongSub as grpc.ServiceError).code, grpc.status.INVALID_ARGUMENT);
 });
 
-test('SetCredentialStatus answers UNIMPLEMENTED with the reason: the issuer has no status lists yet', async () => {
+test('SetCredentialStatus is served by the grpc part over the status lists: a URI that names no list of this issuer is NOT_FOUND with the reason', async () => {
   const err = await unary('SetCredentialStatus', { backend: 'registry', status_list_uri: `${ISSUER_URL}/status-lists/1`, section: 0, index: 7, status: 1 }).catch((e: grpc.ServiceError) => e);
-  assert.equal((err as grpc.ServiceError).code, grpc.status.UNIMPLEMENTED);
-  assert.match((err as grpc.ServiceError).details, /no status lists yet/);
+  assert.equal((err as grpc.ServiceError).code, grpc.status.NOT_FOUND);
+  assert.match((err as grpc.ServiceError).details, /not a status list of this issuer/);
+  const noEntry = await unary('SetCredentialStatus', { backend: 'registry', status_list_uri: `${ISSUER_URL}/status-lists/token/0`, section: 0, index: 7, status: 1 }).catch((e: grpc.ServiceError) => e);
+  assert.equal((noEntry as grpc.ServiceError).code, grpc.status.NOT_FOUND);
+  assert.match((noEntry as grpc.ServiceError).details, /no issued credential has this index/);
 });
 
 test('status codes a Go client expects: NOT_FOUND for an unknown scope, INVALID_ARGUMENT for bad input, never INTERNAL', async () => {

@@ -116,6 +116,8 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
         f.issuer = { pre_authorized_code: { enabled: true, pin_required: false, code_ttl: 600 } };
         f.gateway = { rate_limit: { requests_per_second: 100_000, burst: 100_000 } };
         (f.authentic_sources as Record<string, Record<string, unknown>>)['hr.example.org']!.notification_endpoint = { url: hooks.url };
+        // An issuer-wide subscriber of seed 001 credential revocations (no source's: no authentic_sources filter).
+        f.webhooks = { ...((f.webhooks as Record<string, unknown> | undefined) ?? {}), subscribers: { status_hub: { url: hooks.url, events: ['credential.revoked'] } } };
         f.api_clients = {
           caro: { token_hash: `sha256:${createHash('sha256').update(CLIENT_TOKEN).digest('hex')}` },
           other: { token_hash: `sha256:${createHash('sha256').update(OTHER_CLIENT_TOKEN).digest('hex')}` },
@@ -146,6 +148,11 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
   /** Uploads a document and collects `keys` credentials of it through the wallet flow (one batch request, OpenID4VCI 1.0 §8.2). */
   async function collect(type: { vct: string; data: Record<string, unknown> }, documentId: string, keys = 1): Promise<string[]> {
     await upload(type.vct, documentId, type.data);
+    return pickUp(type, documentId, keys);
+  }
+
+  /** Collects `keys` credentials of an uploaded document through the wallet flow, from its running offer or a new one. */
+  async function pickUp(type: { vct: string; data: Record<string, unknown> }, documentId: string, keys = 1): Promise<string[]> {
     const notification = await api('/api/v1/notification', { authentic_source: 'hr.example.org', vct: type.vct, document_id: documentId });
     const deepLink = (await bodyOf(notification)).qr.deep_link as string;
     const wallet = createWallet();
@@ -354,6 +361,49 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     const twice = await api(revokePath, {}, { authorization: `Bearer ${CLIENT_TOKEN}` });
     assert.equal(twice.status, 409);
     assert.equal((await bodyOf(twice)).error.code, 'ALREADY_REVOKED');
+
+    // The status event reaches the subscriber through the webhook delivery workflow, once: ids only (no reason, no credential).
+    const ofCredential = () => hooks.events.filter((e) => e.type === 'credential.revoked' && e.data.credential_id === created.id);
+    await eventually(async () => assert.equal(ofCredential().length, 1), 10_000);
+    const [event] = ofCredential();
+    assert.match(event!.id, /^status\.[A-Za-z0-9_-]{22}$/);
+    assert.deepEqual(event!.data, { client: 'caro', credential_type: 'IdentityCredential', credential_id: created.id });
+    const delivery = await worker.client.workflow.getHandle(`webhook/status_hub/${event!.id}`).result();
+    assert.equal((delivery as { state: string }).state, 'DELIVERED');
+    const row = await database.db('status_events').where({ id: event!.id }).first();
+    assert.ok(row.deliveries_started_at, 'the outbox row is marked started');
+  });
+
+  test('a webhook start that fails after the commit is not swallowed: it is retried, logged, left pending, and the Schedule\'s outbox sweep delivers it', async () => {
+    const { createStatusEventsRepository } = await import('../../src/db/status-events-repository');
+    const { createStatusEventDeliveries } = await import('../../src/temporal/status-event-deliveries');
+    const { STATUS_LIST_RESIGN_WORKFLOW_TYPE } = await import('../../workflows/contracts/status-list-resign');
+    const documentId = `diploma-outbox-${randomUUID()}`;
+    await upload(DIPLOMA.vct, documentId, DIPLOMA.data);
+    const statusEvents = createStatusEventsRepository(database.db);
+    // The change's transaction records the event (as the suspend route does), then the start fails: Temporal is unreachable.
+    const row = await database.db.transaction((trx) => statusEvents.record(trx, { authentic_source: 'hr.example.org', vct: DIPLOMA.vct, document_id: documentId }, 'document.suspended', 0, new Date()));
+    let starts = 0;
+    const errors: object[] = [];
+    const unreachable = { workflow: { start: async () => (starts++, Promise.reject(new Error('14 UNAVAILABLE: connection refused'))) } } as never;
+    const failing = createStatusEventDeliveries({ config, temporal: unreachable, statusEvents, logger: { error: (obj) => errors.push(obj) }, backoffMs: 10 });
+    assert.equal(await failing.start(row), false);
+    assert.equal(starts, 3, 'retried with backoff');
+    assert.equal(errors.length, 1);
+    assert.deepEqual((errors[0] as { statusEvent: string }).statusEvent, row.id, 'the failure is logged with the event id');
+    assert.equal((await database.db('status_events').where({ id: row.id }).first()).deliveries_started_at, null, 'left pending in the outbox');
+
+    // The re-signing Schedule's workflow runs the outbox sweep: the delivery starts and the source gets the event.
+    const run = (await worker.client.workflow.execute(STATUS_LIST_RESIGN_WORKFLOW_TYPE, { taskQueue, workflowId: uniqueName('resign-outbox'), args: [{ deliveryGraceSeconds: 0 }] })) as { deliveriesStarted: string[] };
+    assert.ok(run.deliveriesStarted.includes(row.id));
+    await eventually(async () => assert.equal(hooks.events.filter((e) => e.id === row.id).length, 1), 10_000);
+    assert.ok((await database.db('status_events').where({ id: row.id }).first()).deliveries_started_at);
+    // A second sweep finds nothing pending for it, and a repeated start does not deliver twice.
+    const again = (await worker.client.workflow.execute(STATUS_LIST_RESIGN_WORKFLOW_TYPE, { taskQueue, workflowId: uniqueName('resign-outbox'), args: [{ deliveryGraceSeconds: 0 }] })) as { deliveriesStarted: string[] };
+    assert.ok(!again.deliveriesStarted.includes(row.id));
+    assert.equal(await createStatusEventDeliveries({ config, temporal: worker.client, statusEvents }).start(row), true);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(hooks.events.filter((e) => e.id === row.id).length, 1, 'delivered once');
   });
 
   test('a scheduled revocation fires after its revoke_at and not before, across a worker restart in between (durable timer)', async () => {
@@ -464,7 +514,32 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     assert.equal((await jwtList(uri)).list.getStatus(idx), 1);
   });
 
-  test('a reference to a missing replacement document is DOCUMENT_NOT_FOUND and revokes nothing; a present one starts its offer', async () => {
+  test('a batch notification naming a revoked document is ALREADY_REVOKED in the seed\'s error body and starts nothing; a document revoked while a batch runs gets no offer (seed 000 revocation)', async () => {
+    const revokedId = `batch-revoked-${randomUUID()}`;
+    const freshId = `batch-fresh-${randomUUID()}`;
+    await upload(DIPLOMA.vct, revokedId, DIPLOMA.data);
+    await upload(DIPLOMA.vct, freshId, DIPLOMA.data);
+    assert.equal((await api('/api/v1/document/revoke', { authentic_source: 'hr.example.org', vct: DIPLOMA.vct, revocation: { id: revokedId } })).status, 200);
+
+    const res = await api('/api/v1/notification/batch', { authentic_source: 'hr.example.org', vct: DIPLOMA.vct, document_ids: [freshId, revokedId] });
+    assert.equal(res.status, 409);
+    const body = await bodyOf(res);
+    assert.equal(body.error.code, 'ALREADY_REVOKED');
+    assert.match(body.error.message, /1 of the documents are revoked/);
+    assert.deepEqual(body.error.details.revoked_document_ids, [revokedId]);
+    assert.equal((await database.db('credential_offers').whereIn('document_id', [freshId, revokedId]).count('* as n').first())!.n, '0', 'no offer was recorded for either document');
+
+    // Revoked after the request was accepted: the batch workflow's preparation refuses it, the other document is offered.
+    const { BATCH_OFFER_WORKFLOW_TYPE } = await import('../../workflows/contracts/batch-offer');
+    const result = await worker.client.workflow.execute(BATCH_OFFER_WORKFLOW_TYPE, { taskQueue, workflowId: uniqueName('batch-revoked'), args: [{ batchId: uniqueName('b'), authenticSource: 'hr.example.org', vct: DIPLOMA.vct, documentIds: [freshId, revokedId], concurrency: 2 }] });
+    assert.deepEqual(
+      (result as { documents: { documentId: string; status: string }[] }).documents.map((d) => [d.documentId, d.status]),
+      [[freshId, 'offered'], [revokedId, 'already_revoked']],
+    );
+    assert.equal((await database.db('credential_offers').where({ document_id: revokedId }).count('* as n').first())!.n, '0');
+  });
+
+  test('revocation with a reference: 404 for a missing replacement (nothing revoked); else the revocation workflow revokes and starts the replacement\'s offer, collected by the wallet, linked both ways (seed 000 revocation.reference)', async () => {
     const documentId = `diploma-replaced-${randomUUID()}`;
     const [credential] = await collect(DIPLOMA, documentId);
     const { idx, uri } = sdJwtStatus(credential!);
@@ -476,8 +551,42 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     const replaced = await api('/api/v1/document/revoke', { authentic_source: 'hr.example.org', vct: DIPLOMA.vct, revocation: { id: documentId, reference: { authentic_source: 'hr.example.org', vct: DIPLOMA.vct, document_id: `${documentId}-v2` } } });
     const body = await bodyOf(replaced);
     assert.equal(replaced.status, 200, JSON.stringify(body));
-    assert.deepEqual(body.data.replacement, { authentic_source: 'hr.example.org', vct: DIPLOMA.vct, document_id: `${documentId}-v2`, offer_started: true });
+    const replacementOfferId = `offer/hr.example.org/${DIPLOMA.vct}/${documentId}-v2`;
+    assert.deepEqual(body.data.replacement, { authentic_source: 'hr.example.org', vct: DIPLOMA.vct, document_id: `${documentId}-v2`, offer_started: true, offer: 'offered', offer_workflow_id: replacementOfferId });
+    assert.equal(body.data.workflow_id, revocationWorkflowId('hr.example.org', DIPLOMA.vct, documentId));
     assert.equal((await jwtList(uri)).list.getStatus(idx), 1);
+
+    // The revocation workflow's state links the revoked document to its replacement and the offer it started.
+    const state = await worker.client.workflow.getHandle(revocationWorkflowId('hr.example.org', DIPLOMA.vct, documentId)).query(revocationStateQuery);
+    assert.equal(state.state, 'REVOKED');
+    assert.deepEqual(state.replacement && { ...state.replacement, offerId: undefined }, { authenticSource: 'hr.example.org', vct: DIPLOMA.vct, documentId: `${documentId}-v2`, offer: 'offered', offerId: undefined, offerWorkflowId: replacementOfferId });
+    // The offer knows what it replaces: its input and its record.
+    const { offerStateQuery } = await import('../../workflows/contracts/credential-offer');
+    const offerState = await worker.client.workflow.getHandle(replacementOfferId).query(offerStateQuery);
+    assert.equal(offerState.offerId, state.replacement!.offerId);
+    const offerRow = await database.db('credential_offers').where({ offer_id: state.replacement!.offerId }).first();
+    assert.deepEqual(offerRow.replaces, { authentic_source: 'hr.example.org', vct: DIPLOMA.vct, document_id: documentId });
+
+    // The replacement is issued through the wallet flow, from the offer the workflow started (same offer id), with a VALID status.
+    const offeredBefore = await database.db('credential_offers').where({ document_id: `${documentId}-v2` }).count('* as n').first();
+    const [replacementCredential] = await pickUp(DIPLOMA, `${documentId}-v2`);
+    const fresh = sdJwtStatus(replacementCredential!);
+    assert.equal((await jwtList(fresh.uri)).list.getStatus(fresh.idx), 0, 'the replacement is VALID');
+    const issuedFor = (await database.db('issued_credentials').where({ document_id: `${documentId}-v2` }).select('offer_id')) as { offer_id: string }[];
+    assert.deepEqual(issuedFor.map((r) => r.offer_id), [state.replacement!.offerId], 'issued from the offer the revocation workflow started');
+    assert.deepEqual(await database.db('credential_offers').where({ document_id: `${documentId}-v2` }).count('* as n').first(), offeredBefore, 'the notification found the running offer; no second one');
+
+    // Both documents' timelines show the link.
+    const timeline = async (id: string) => {
+      const res = await fetch(`${base}/admin/v1/documents/timeline?authentic_source=hr.example.org&vct=${encodeURIComponent(DIPLOMA.vct)}&document_id=${id}`, { headers: { authorization: `Bearer ${TEST_DEV_API_KEY}` } });
+      const b = await bodyOf(res);
+      assert.equal(res.status, 200, JSON.stringify(b));
+      return (b.data ?? b).events as { event: string; details?: Record<string, unknown> }[];
+    };
+    const oldEvents = await timeline(documentId);
+    assert.equal(oldEvents.find((e) => e.event === 'revoked')?.details?.replaced_by, `${documentId}-v2`);
+    const newEvents = await timeline(`${documentId}-v2`);
+    assert.equal(newEvents.find((e) => e.event === 'offer_created')?.details?.replaces, documentId);
   });
 
   test('1,000 concurrent revocations across 100 documents (10 racing requests each, 1,000 credentials) leave one consistent list: each document revoked once, exactly its entries INVALID, no lost update', async () => {

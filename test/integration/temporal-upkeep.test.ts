@@ -16,6 +16,7 @@ import { startIssuerWorker, type RunningWorker } from '../../src/worker/issuer-w
 import { upkeepPurgeScheduleId } from '../../src/worker/upkeep-schedule';
 import { STALE_RESERVATION_MS } from '../../src/db/status-lists-repository';
 import { documentSignerRenewalScheduleId } from '../../src/worker/document-signer-renewal-schedule';
+import { statusListResignScheduleId } from '../../src/worker/status-list-resign-schedule';
 import { PURGED_TABLES, UPKEEP_PURGE_WORKFLOW_TYPE, type UpkeepPurgeWorkflow } from '../../workflows/contracts/upkeep-purge';
 import { EXPIRING_TABLES } from '../../src/db/nonces-repository';
 import { createTestDatabase, loadTestConfig, testConfigFile, testEnv, uniqueName } from '../support/test-services';
@@ -88,6 +89,7 @@ describe('Temporal over mTLS, and the upkeep purge schedule, on a real Temporal 
     for (const w of workers) await w.close();
     await temporal?.client.schedule.getHandle(upkeepPurgeScheduleId(taskQueue)).delete().catch(() => undefined);
     await temporal?.client.schedule.getHandle(documentSignerRenewalScheduleId(taskQueue)).delete().catch(() => undefined);
+    await temporal?.client.schedule.getHandle(statusListResignScheduleId(taskQueue)).delete().catch(() => undefined);
     await temporal?.close();
     await front?.close();
     await database?.drop();
@@ -135,6 +137,10 @@ describe('Temporal over mTLS, and the upkeep purge schedule, on a real Temporal 
     const renewal = await temporal.client.schedule.getHandle(documentSignerRenewalScheduleId(taskQueue)).describe();
     assert.equal(renewal.action.type === 'startWorkflow' && renewal.action.workflowType, 'documentSignerRenewalWorkflow');
     assert.deepEqual(renewal.spec.intervals?.map((i) => i.every), [6 * 3600 * 1000]);
+    // And the status-list re-signing Schedule (every eighth of STATUS_LIST_VALIDITY, at most an hour: here the default day).
+    const resign = await temporal.client.schedule.getHandle(statusListResignScheduleId(taskQueue)).describe();
+    assert.equal(resign.action.type === 'startWorkflow' && resign.action.workflowType, 'statusListResignWorkflow');
+    assert.deepEqual(resign.spec.intervals?.map((i) => i.every), [3600 * 1000]);
   });
 
   test('the purge deletes expired nonces, access tokens, pickups and DPoP jtis in bounded batches and keeps fresh ones', async () => {

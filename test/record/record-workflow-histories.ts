@@ -21,6 +21,7 @@ import { startGateway } from '../../src/main/issuer-parts';
 import { CEILING_PROBE_WORKFLOW_TYPE, type CeilingProbeWorkflow, finishProbeUpdate } from '../../workflows/contracts/ceiling-probe';
 import { UPKEEP_PURGE_WORKFLOW_TYPE, type UpkeepPurgeWorkflow } from '../../workflows/contracts/upkeep-purge';
 import { revocationWorkflowId } from '../../workflows/contracts/revocation';
+import { STATUS_LIST_RESIGN_WORKFLOW_TYPE, type StatusListResignWorkflow } from '../../workflows/contracts/status-list-resign';
 import { DOCUMENT_SIGNER_RENEWAL_WORKFLOW_TYPE, type DocumentSignerRenewalWorkflow } from '../../workflows/contracts/document-signer-renewal';
 import { startSmtpReceiver, waitForPin } from '../support/smtp-receiver';
 import { createTestDatabase, loadTestConfig, TEST_DEV_API_KEY, testConfigFile, testEnv, uniqueName } from '../support/test-services';
@@ -270,6 +271,18 @@ test('record workflow histories', { timeout: 240_000 }, async () => {
     const cancelledRevocationId = revocationWorkflowId('hr.example.org', VCT, 'rec-revoke-cancelled');
     assert.equal((await issuer.client.workflow.getHandle(cancelledRevocationId).result()).state, 'CANCELLED');
     recorded.push({ workflowId: cancelledRevocationId, scenario: 'revocation-cancelled', client: issuer.client });
+    // An immediate revocation with a replacement (seed 000 revocation.reference): the workflow revokes and starts the replacement's offer.
+    await issuer.upload('rec-replaced', 'replaced@example.org');
+    await issuer.upload('rec-replacement', 'replacement@example.org');
+    const replacedRes = await issuer.post('/api/v1/document/revoke', { authentic_source: 'hr.example.org', vct: VCT, revocation: { id: 'rec-replaced', reference: { authentic_source: 'hr.example.org', vct: VCT, document_id: 'rec-replacement' } } });
+    assert.equal(replacedRes.status, 200);
+    const replacedId = revocationWorkflowId('hr.example.org', VCT, 'rec-replaced');
+    assert.equal((await issuer.client.workflow.getHandle(replacedId).result()).replacement?.offer, 'offered');
+    recorded.push({ workflowId: replacedId, scenario: 'revocation-replaced', client: issuer.client });
+    // One status-list re-signing run, as its Schedule starts it.
+    const resign = await issuer.client.workflow.start<StatusListResignWorkflow>(STATUS_LIST_RESIGN_WORKFLOW_TYPE, { taskQueue: issuer.taskQueue, workflowId: uniqueName('status-list-resign'), args: [{}] });
+    await resign.result();
+    recorded.push({ workflowId: resign.workflowId, scenario: 'status-list-resign', client: issuer.client });
     // Document Signer renewal, as its schedule starts it: one run that is not due, one that renews.
     for (const [scenario, marginDays] of [['document-signer-renewal-not-due', 30], ['document-signer-renewal-renewed', 366]] as const) {
       const renewal = await issuer.client.workflow.start<DocumentSignerRenewalWorkflow>(DOCUMENT_SIGNER_RENEWAL_WORKFLOW_TYPE, { taskQueue: issuer.taskQueue, workflowId: uniqueName(scenario), args: [{ marginDays }] });

@@ -7,6 +7,7 @@ import { createStatusListPublisher } from '../../src/credentials/status-list-pub
 import { encodeBitstring, packBitstring, packTokenStatusList } from '../../src/credentials/status-list-token';
 import { createLocalSigner, generateEs256PrivateJwk, type CredentialSigner } from '../../src/credentials/signer';
 import type { StatusListRow } from '../../src/db/status-lists-repository';
+import { createMemoryStatusListTokenStore, type StatusListTokenStore } from '../../src/db/status-list-tokens-repository';
 
 /**
  * The status-list publisher (src/credentials/status-list-publisher.ts) with an in-memory list and a
@@ -15,7 +16,7 @@ import type { StatusListRow } from '../../src/db/status-lists-repository';
  */
 const LIST: StatusListRow = { id: 'token/status/0', family: 'token', purpose: 'status', number: 0, bits: 2, size: 131_072, allocated: 10 };
 
-async function fixture() {
+async function fixture(tokens: StatusListTokenStore = createMemoryStatusListTokenStore()) {
   const base = await createLocalSigner(generateEs256PrivateJwk());
   let signings = 0;
   const signer: CredentialSigner = { kid: base.kid, alg: base.alg, publicJwk: base.publicJwk, sign: (data) => (signings++, base.sign(data)) };
@@ -24,8 +25,9 @@ async function fixture() {
   let clock = Date.parse('2026-01-01T00:00:00Z');
   const publisher = createStatusListPublisher({
     issuerUrl: 'https://issuer.example.org',
-    lists: { list: async (id) => (id === LIST.id ? LIST : undefined), changeMark: async () => String(mark), snapshot: async () => ({ list: LIST, entries: [...entries].map(([idx, status]) => ({ idx, status })), mark: String(mark) }) },
+    lists: { list: async (id) => (id === LIST.id ? LIST : undefined), lists: async (family) => (family === 'token' ? [LIST] : []), changeMark: async () => String(mark), snapshot: async () => ({ list: LIST, entries: [...entries].map(([idx, status]) => ({ idx, status })), mark: String(mark) }) },
     keyStore: { signer: async () => signer },
+    tokens,
     ttlSeconds: 300,
     validitySeconds: 3600,
     now: () => new Date(clock),
@@ -62,15 +64,42 @@ test('reads without a change are served from the cache; concurrent reads after a
   assert.equal(new Set(all.map((p) => p!.body)).size, 1);
 });
 
-test('a token is re-signed once half its validity has passed, so the served one never expires (draft-ietf-oauth-status-list §5.1 exp)', async () => {
+test('a read does not re-sign a token past half its validity: resignDue (the Schedule\'s step) does, and the read then serves the new one (draft-ietf-oauth-status-list §5.1 exp)', async () => {
   const f = await fixture();
   const first = await f.publisher.publish(LIST.id, 'jwt');
   f.advance(1_801_000);
-  const second = await f.publisher.publish(LIST.id, 'jwt');
+  assert.equal((await f.publisher.publish(LIST.id, 'jwt'))!.body, first!.body, 'served as it is: the Schedule re-signs, not the read');
+  assert.equal(f.signings(), 1);
+  // Both forms of the token list are due (the CWT was never signed); this signer has no certificate
+  // chain, so the CWT fails, after the JWT was re-signed: one failing form does not hold up the rest.
+  const due = await f.publisher.resignDue().catch((err: Error) => err);
+  assert.ok(due instanceof Error && /re-signed 1 .*token\/status\/0 \(cwt\).*x5c/.test(due.message), String(due));
   assert.equal(f.signings(), 2);
+  const second = await f.publisher.publish(LIST.id, 'jwt');
+  assert.equal(f.signings(), 2, 'the read serves the re-signed token');
+  assert.notEqual(first!.body, second!.body);
   const claims = await jwtVerify(String(second!.body), createLocalJWKSet(f.jwks), { typ: 'statuslist+jwt', currentDate: new Date(Date.parse('2026-01-01T00:30:01Z')) });
   assert.ok((claims.payload.exp as number) * 1000 > Date.parse('2026-01-01T01:00:00Z'));
-  assert.notEqual(first!.body, second!.body);
+});
+
+test('a token within ttl of its exp (no Schedule ran) is re-signed by the read itself, so none is served expired', async () => {
+  const f = await fixture();
+  await f.publisher.publish(LIST.id, 'jwt');
+  f.advance(3_600_000 - 200_000);
+  const late = await f.publisher.publish(LIST.id, 'jwt');
+  assert.equal(f.signings(), 2);
+  const claims = await jwtVerify(String(late!.body), createLocalJWKSet(f.jwks), { typ: 'statuslist+jwt', currentDate: new Date(Date.parse('2026-01-01T00:56:40Z')) });
+  assert.ok((claims.payload.exp as number) * 1000 > Date.parse('2026-01-01T01:56:00Z'));
+});
+
+test('two processes sharing the token store sign a change once: the second serves the token the first stored', async () => {
+  const tokens = createMemoryStatusListTokenStore();
+  const a = await fixture(tokens);
+  const b = await fixture(tokens);
+  const fromA = await a.publisher.publish(LIST.id, 'jwt');
+  const fromB = await b.publisher.publish(LIST.id, 'jwt');
+  assert.equal(a.signings() + b.signings(), 1);
+  assert.equal(fromB!.body, fromA!.body);
 });
 
 test('an unknown list is not published', async () => {
@@ -95,8 +124,9 @@ test('the JOSE and Data Integrity W3C forms are signed from one list state: same
   const w3cList = { ...LIST, id: 'w3c/revocation/0', family: 'w3c' as const, purpose: 'revocation', bits: 1 as const };
   const publisher = createStatusListPublisher({
     issuerUrl: 'https://issuer.example.org',
-    lists: { list: async () => w3cList, changeMark: async () => '3', snapshot: async () => ({ list: w3cList, entries: [{ idx: 7, status: 1 }], mark: '3' }) },
+    lists: { list: async () => w3cList, lists: async (family) => (family === 'w3c' ? [w3cList] : []), changeMark: async () => '3', snapshot: async () => ({ list: w3cList, entries: [{ idx: 7, status: 1 }], mark: '3' }) },
     keyStore: { signer: async () => signer },
+    tokens: createMemoryStatusListTokenStore(),
     ttlSeconds: 300,
     validitySeconds: 3600,
     now: () => new Date(clock),

@@ -16,7 +16,8 @@ export interface BatchOfferInput {
   concurrency: number;
 }
 
-export type BatchItemStatus = 'pending' | 'offered' | 'already_offered' | 'document_not_found' | 'document_not_valid' | 'flow_disabled' | 'failed';
+/** `already_revoked`: the document was revoked (seed 000 revocation) after the batch request was accepted; no offer. */
+export type BatchItemStatus = 'pending' | 'offered' | 'already_offered' | 'already_revoked' | 'document_not_found' | 'document_not_valid' | 'flow_disabled' | 'failed';
 
 export interface BatchStatus {
   batchId: string;
@@ -30,3 +31,5 @@ export const batchStateQuery = defineQuery<BatchStatus>('state');
 
 /** What preparing one document's offer gives (the prepareBatchOffer activity, src/oid4vci/offer-preparation.ts). */
 export type PreparedOffer = { ok: true; input: CredentialOfferInput } | { ok: false; reason: 'document_not_found' | 'document_not_valid' | 'flow_disabled' };
+/** What the prepareBatchOffer activity gives: also `already_revoked` for a document revoked meanwhile. */
+export type PreparedBatchOffer = PreparedOffer | { ok: false; reason: 'already_revoked' };

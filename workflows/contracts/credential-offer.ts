@@ -53,6 +53,15 @@ export interface CredentialOfferInput {
   maxCredentials?: number;
   /** The type has a seed 002 interaction: each credential request asks the third party first (workflows/interaction.ts); absent otherwise. */
   interaction?: { callbackTimeoutSeconds: number; intervalSeconds: number };
+  /** The revoked document this offer replaces (started by the revocation workflow for its `reference`); absent otherwise. */
+  replaces?: OfferDocumentRef;
+}
+
+/** A document by its business ids, as workflow inputs carry it. */
+export interface OfferDocumentRef {
+  authenticSource: string;
+  vct: string;
+  documentId: string;
 }
 
 export type OfferState = 'OFFERED' | 'REDEEMED' | 'ISSUED' | 'EXPIRED' | 'LOCKED' | 'CANCELLED';

@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { OfferDocumentRef } from './credential-offer';
 
 /**
  * The contract of the revocation workflow (workflows/revocation.ts): a revocation of a document
@@ -17,6 +18,20 @@ export interface RevocationInput {
   revokeAt: string;
   /** The source has a notification_endpoint: the status event goes there by a webhook delivery child. */
   notifySource?: boolean;
+  /**
+   * The replacement document (seed 000 `revocation.reference`): once the old credentials are
+   * revoked, the workflow starts its offer (a child, abandoned), which records what it replaces.
+   */
+  replacement?: OfferDocumentRef;
+}
+
+/** What became of the replacement's offer: started, one was already running, or the reason none was. */
+export type ReplacementOfferOutcome = 'offered' | 'already_offered' | 'already_revoked' | 'document_not_found' | 'document_not_valid' | 'flow_disabled';
+
+export interface ReplacementStatus extends OfferDocumentRef {
+  offer: ReplacementOfferOutcome | 'PENDING';
+  offerId?: string;
+  offerWorkflowId: string;
 }
 
 /** `SCHEDULED` until `revokeAt`; then `REVOKED`, or `CANCELLED` (cancelled, or revoked meanwhile by an immediate request). */
@@ -27,6 +42,8 @@ export interface RevocationStatus {
   revokeAt: string;
   /** Status-list entries the revocation flipped. */
   credentialsRevoked: number;
+  /** The replacement and its offer (the link from the revoked document to the new one). */
+  replacement?: ReplacementStatus;
 }
 
 export type RevocationWorkflow = (input: RevocationInput) => Promise<RevocationStatus>;

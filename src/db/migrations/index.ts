@@ -17,6 +17,7 @@ import * as webhooks from './0016-webhooks';
 import * as kyc from './0017-kyc';
 import * as x509Crls from './0018-x509-crls';
 import * as offerPinGeneration from './0019-offer-pin-generation';
+import * as statusListTokens from './0020-status-list-tokens';
 import * as webhookOutbox from './0021-webhook-outbox';
 import * as interactionEvents from './0022-interaction-events';
 import * as issuanceIndexes from './0025-issuance-indexes';
@@ -42,6 +43,7 @@ export const migrations = [
   { name: '0017-kyc', ...kyc },
   { name: '0018-x509-crls', ...x509Crls },
   { name: '0019-offer-pin-generation', ...offerPinGeneration },
+  { name: '0020-status-list-tokens', ...statusListTokens },
   { name: '0021-webhook-outbox', ...webhookOutbox },
   { name: '0022-interaction-events', ...interactionEvents },
   { name: '0025-issuance-indexes', ...issuanceIndexes },

@@ -3,10 +3,12 @@ import type { Config } from '../../config/config';
 import { CredentialInputError } from '../../credentials/credential-errors';
 import type { IssuanceService } from '../../credentials/issuance-service';
 import { bitstringStatusListEntry } from '../../credentials/vc20-jose-issuer';
-import type { AuditLogRepository } from '../../db/audit-log-repository';
+import { type AuditLogRepository, auditRow } from '../../db/audit-log-repository';
 import type { W3cCredentialRecord, W3cCredentialsRepository } from '../../db/w3c-credentials-repository';
-import { type StatusListsRepository, StatusValue, w3cCredentialRef } from '../../db/status-lists-repository';
+import { type StatusListsRepository, w3cCredentialRef } from '../../db/status-lists-repository';
 import { w3cStatusListUri } from '../../credentials/status-list-publisher';
+import { credentialEventKey, type StatusEventsRepository } from '../../db/status-events-repository';
+import type { StatusEventDeliveries } from '../../temporal/status-event-deliveries';
 import { AlreadyRevokedError, ConflictError, InvalidFormatError, RouteNotFoundError } from '../api-errors';
 import { type AnyRouteSpec, defineRoute } from '../route-registry';
 import { CreateCredentialRequest, CredentialIdParams, CredentialResponse, RevokeCredentialRequest, RevokeCredentialResponse } from './credentials-schemas';
@@ -15,9 +17,11 @@ export interface CredentialsDeps {
   config: Config;
   issuance: Pick<IssuanceService, 'makeVc20' | 'makeVc20DataIntegrity'>;
   credentials: W3cCredentialsRepository;
-  statusLists: Pick<StatusListsRepository, 'reserve' | 'release' | 'markIssued' | 'setCredentialStatus' | 'announceChange'>;
-  /** Runs after a status change is committed (webhook events); failures are logged by the caller, never undo the change. */
-  onStatusChange?: (event: { credentialId: string; client: string; status: 'revoked' }) => Promise<void>;
+  statusLists: Pick<StatusListsRepository, 'reserve' | 'release' | 'markIssued' | 'announceChange'>;
+  /** Where a revocation's status event is recorded, in its transaction (the outbox of its webhooks). */
+  statusEvents: Pick<StatusEventsRepository, 'revokeCredentialEntry'>;
+  /** Starts its webhook deliveries after the commit (retried; the outbox sweep takes what fails). */
+  deliveries: Pick<StatusEventDeliveries, 'start' | 'recordOptions'>;
   audit: AuditLogRepository;
   now?: () => Date;
 }
@@ -59,7 +63,7 @@ const TAG = ['Credentials'];
  * (an EnvelopedVerifiableCredential) when the body says `format: "vc+jwt"`, or when it names neither
  * `format` nor `cryptosuite` and the request prefers `Accept: application/vc+jwt`.
  */
-export function credentialsRoutes({ config, issuance, credentials, statusLists, audit, onStatusChange, now = () => new Date() }: CredentialsDeps): AnyRouteSpec[] {
+export function credentialsRoutes({ config, issuance, credentials, statusLists, audit, statusEvents, deliveries, now = () => new Date() }: CredentialsDeps): AnyRouteSpec[] {
   const toResponse = (r: W3cCredentialRecord) => ({
     id: r.id,
     createdAt: r.created_at.toISOString(),
@@ -182,17 +186,15 @@ export function credentialsRoutes({ config, issuance, credentials, statusLists, 
         const record = await credentials.getOwned(params.id!, principal.client);
         if (!record) throw new RouteNotFoundError('No credential with this id', { id: params.id });
         const revokedAt = now();
-        const changed = await credentials.transaction(async (trx) => {
-          const flipped = await statusLists.setCredentialStatus(trx, w3cCredentialRef(record.id), StatusValue.Invalid);
-          if (flipped) {
-            await audit.append({ requestId: res.locals.requestId, actor: `client:${principal.client}`, action: 'credential.revoke', method: req.method, path: req.path, status: 200, target: { id: record.id, credential_id: record.credential_id, ...(body?.reason ? { reason: body.reason } : {}) }, clientIp: req.ip }, trx);
-            res.locals.audited = true;
-          }
-          return flipped;
-        });
-        if (!changed) throw new AlreadyRevokedError('Credential already revoked', { id: record.id });
+        // The flip, its audit entry and its status event (the outbox of its webhooks): one atomic statement.
+        const eventKey = credentialEventKey(principal.client, record.credential_type, record.id);
+        const auditEntry = auditRow({ requestId: res.locals.requestId, actor: `client:${principal.client}`, action: 'credential.revoke', method: req.method, path: req.path, status: 200, target: { id: record.id, credential_id: record.credential_id, ...(body?.reason ? { reason: body.reason } : {}) }, clientIp: req.ip });
+        const event = await statusEvents.revokeCredentialEntry(w3cCredentialRef(record.id), auditEntry, eventKey, 'credential.revoked', revokedAt, deliveries.recordOptions(eventKey.authentic_source, 'credential.revoked'));
+        if (!event) throw new AlreadyRevokedError('Credential already revoked', { id: record.id });
+        res.locals.audited = true;
         await statusLists.announceChange();
-        await onStatusChange?.({ credentialId: record.id, client: principal.client, status: 'revoked' });
+        // The `credential.revoked` webhook, to the issuer-wide subscribers that want it (ids only).
+        await deliveries.start(event);
         const number = Math.floor(record.status_list_index / STATUS_LIST_BITS);
         return { id: record.id, status: 'revoked' as const, revokedAt: revokedAt.toISOString(), statusListCredential: w3cStatusListUri(config.issuerUrl, 'revocation', number, isDataIntegritySecured(record.data) ? 'data-integrity' : 'jose'), statusListIndex: String(record.status_list_index % STATUS_LIST_BITS) };
       },

@@ -1,13 +1,14 @@
 import type { Client } from '@temporalio/client';
 import type { Request, Response } from 'express';
 import { type Config, sourceByName } from '../../config/config';
-import { type StatusEventRow, type StatusEventsRepository, type StatusEventType, statusWebhookEvent } from '../../db/status-events-repository';
-import { WEBHOOK_DELIVERY_WORKFLOW_TYPE, type WebhookDeliveryWorkflow, webhookDeliveryWorkflowId } from '../../../workflows/contracts/webhook-delivery';
+import type { StatusEventRow, StatusEventsRepository, StatusEventType } from '../../db/status-events-repository';
+import type { StatusEventDeliveries } from '../../temporal/status-event-deliveries';
 import type { AuditLogRepository } from '../../db/audit-log-repository';
 import type { DocumentKey, DocumentsRepository } from '../../db/documents-repository';
 import type { Db } from '../../db/knex';
 import type { RevocationsRepository } from '../../db/revocations-repository';
 import { type StatusListsRepository, StatusValue } from '../../db/status-lists-repository';
+import { credentialOfferWorkflowId } from '../../../workflows/contracts/credential-offer';
 import { cancelRevocationSignal, REVOCATION_WORKFLOW_TYPE, type RevocationWorkflow, revocationWorkflowId } from '../../../workflows/contracts/revocation';
 import { AlreadyRevokedError, ConflictError, DocumentNotFoundError, RouteNotFoundError } from '../api-errors';
 import { authorizeSource, type SourcePrincipal } from '../authenticate-source';
@@ -22,12 +23,12 @@ export interface RevocationDeps {
   revocations: RevocationsRepository;
   statusLists: Pick<StatusListsRepository, 'setDocumentStatus' | 'announceChange'>;
   statusEvents: Pick<StatusEventsRepository, 'record'>;
+  /** Starts the webhook deliveries of a committed status event (retried; the outbox sweep takes what fails). */
+  deliveries: Pick<StatusEventDeliveries, 'start' | 'recordOptions'>;
   audit: AuditLogRepository;
   temporal: Client;
   /** Ends the document's open offer (the offer service's cancel). */
   cancelOffer: (key: DocumentKey) => Promise<void>;
-  /** Starts the offer of a replacement document (the offer service's start); true when an offer runs for it. */
-  startOffer: (key: DocumentKey) => Promise<boolean>;
   now?: () => Date;
 }
 
@@ -45,18 +46,16 @@ export function revocationRoutes(deps: RevocationDeps): AnyRouteSpec[] {
   const now = deps.now ?? (() => new Date());
   const notifies = (source: string) => sourceByName(config, source)?.notification_endpoint !== undefined;
   /**
-   * Reports a committed status change to the source's notification_endpoint through the durable
-   * webhook delivery workflow (which checks the event against its row before sending). The change
-   * stands whatever happens here, so a failure to start the delivery does not fail the request.
+   * Reports a committed status change to its subscribers through the durable webhook delivery
+   * workflow (which checks the event against its row before sending). The change stands whatever
+   * happens here: the event row, written in the change's transaction, is the outbox, and a start
+   * that still fails after its retries is logged and left to the outbox sweep
+   * (src/temporal/status-event-deliveries.ts), never dropped.
    */
   const report = async (row: StatusEventRow | undefined) => {
-    if (!row || !notifies(row.authentic_source)) return;
-    const event = statusWebhookEvent(row);
-    await temporal.workflow
-      .start<WebhookDeliveryWorkflow>(WEBHOOK_DELIVERY_WORKFLOW_TYPE, { taskQueue: config.env.TEMPORAL_TASK_QUEUE, workflowId: webhookDeliveryWorkflowId(row.authentic_source, event.id), args: [{ subscriber: row.authentic_source, event }] })
-      .catch(() => undefined);
+    if (row) await deps.deliveries.start(row);
   };
-  const recordEvent = async (trx: Db, key: DocumentKey, type: StatusEventType, changed: number) => statusEvents.record(trx, key, type, changed, now());
+  const recordEvent = async (trx: Db, key: DocumentKey, type: StatusEventType, changed: number) => statusEvents.record(trx, key, type, changed, now(), deps.deliveries.recordOptions(key.authentic_source, type));
   const auditIn = (req: Request, res: Response, principal: SourcePrincipal, action: string, target: Record<string, string | number | boolean | null>) => async (trx: Db) => {
     await audit.append({ requestId: res.locals.requestId, actor: `source:${principal.source}`, action, method: req.method, path: req.path, status: 200, target, clientIp: req.ip }, trx);
     res.locals.audited = true;
@@ -90,7 +89,7 @@ export function revocationRoutes(deps: RevocationDeps): AnyRouteSpec[] {
       operationId: 'revokeDocument',
       summary: 'Revoke every credential issued from a document (seed 000), now or at revoke_at',
       description:
-        'Sets the status of every credential issued from the document (all formats, all batch copies) to INVALID in the Token Status Lists and the Bitstring Status Lists, visible in the served lists within 2 seconds, and cancels its open offer; a later notification for it is ALREADY_REVOKED. With `revoke_at` in the future, the durable revocation workflow `revocation/<authentic_source>/<vct>/<document_id>` waits until then (cancel it with POST /api/v1/document/revoke/cancel). With `reference`, the replacement document must exist (else DOCUMENT_NOT_FOUND and nothing is revoked) and an offer for it starts once the old one is revoked; the revocation record links the two. Revocation is final.',
+        'Sets the status of every credential issued from the document (all formats, all batch copies) to INVALID in the Token Status Lists and the Bitstring Status Lists, visible in the served lists within 2 seconds, and cancels its open offer; a later notification for it is ALREADY_REVOKED. With `revoke_at` in the future, the durable revocation workflow `revocation/<authentic_source>/<vct>/<document_id>` waits until then (cancel it with POST /api/v1/document/revoke/cancel). With `reference`, the replacement document must exist (else DOCUMENT_NOT_FOUND and nothing is revoked); the revocation workflow (also for an immediate revocation) revokes the old credentials and then starts the offer of the replacement, which records what it replaces: the link is in both documents (document_revocations.reference, credential_offers.replaces, the document timeline) and in the `state` query of the workflow. Revocation is final.',
       tags: TAG,
       security: 'source',
       body: RevokeRequest,
@@ -108,33 +107,61 @@ export function revocationRoutes(deps: RevocationDeps): AnyRouteSpec[] {
         }
         const request = { revocation_id: revocation.id, reason: revocation.reason, reference };
         const at = now();
-        if (revocation.revoke_at !== undefined && revocation.revoke_at * 1000 > at.getTime()) {
-          if (reference) throw new ConflictError('A replacement (revocation.reference) with a future revoke_at is not supported yet: revoke now, or schedule without a reference', { ...key });
-          const revokeAt = new Date(revocation.revoke_at * 1000);
-          const scheduled = await revocations.schedule(key, request, revokeAt, (trx) => auditIn(req, res, principal, 'document.revoke.schedule', { ...key, revoke_at: revokeAt.toISOString() })(trx));
+        const future = revocation.revoke_at !== undefined && revocation.revoke_at * 1000 > at.getTime();
+        if (future || reference) {
+          // In the revocation workflow: a future revoke_at waits on its durable timer; a replacement's
+          // offer is started by the workflow once the old credentials are revoked (now, or then).
+          const revokeAt = future ? new Date(revocation.revoke_at! * 1000) : at;
+          const action = future ? 'document.revoke.schedule' : 'document.revoke';
+          const scheduled = await revocations.schedule(key, request, revokeAt, (trx) => auditIn(req, res, principal, action, { ...key, revoke_at: revokeAt.toISOString(), replacement: reference?.document_id ?? null })(trx));
           if (!scheduled) {
             const existing = await revocations.get(key);
             if (existing?.state === 'revoked') throw alreadyRevoked(key);
             throw new ConflictError('A revocation of this document is already scheduled; cancel it first', { ...key, revoke_at: existing?.revoke_at ? Math.floor(existing.revoke_at.getTime() / 1000) : null });
           }
           const workflowId = revocationWorkflowId(key.authentic_source, key.vct, key.document_id);
+          let handle;
           try {
             // The row is the guard: a workflow of an earlier, cancelled schedule that is still ending is replaced.
-            await temporal.workflow.start<RevocationWorkflow>(REVOCATION_WORKFLOW_TYPE, {
+            handle = await temporal.workflow.start<RevocationWorkflow>(REVOCATION_WORKFLOW_TYPE, {
               taskQueue: config.env.TEMPORAL_TASK_QUEUE,
               workflowId,
-              args: [{ authenticSource: key.authentic_source, vct: key.vct, documentId: key.document_id, revokeAt: revokeAt.toISOString(), notifySource: notifies(key.authentic_source) }],
+              args: [
+                {
+                  authenticSource: key.authentic_source,
+                  vct: key.vct,
+                  documentId: key.document_id,
+                  revokeAt: revokeAt.toISOString(),
+                  notifySource: notifies(key.authentic_source),
+                  ...(reference ? { replacement: { authenticSource: reference.authentic_source, vct: reference.vct, documentId: reference.document_id } } : {}),
+                },
+              ],
               workflowIdConflictPolicy: 'TERMINATE_EXISTING',
             });
           } catch (err) {
             await revocations.cancelScheduled(key);
             throw err;
           }
-          return { data: { status: 'scheduled' as const, revoke_at: revocation.revoke_at, workflow_id: workflowId } };
+          const replacementOf = (r: NonNullable<Awaited<ReturnType<typeof handle.result>>['replacement']>) => ({
+            authentic_source: r.authenticSource,
+            vct: r.vct,
+            document_id: r.documentId,
+            offer_started: r.offer === 'offered' || r.offer === 'already_offered',
+            offer: r.offer,
+            offer_workflow_id: r.offerWorkflowId,
+          });
+          if (future) {
+            const pending = reference ? { replacement: { ...reference, offer_started: false, offer: 'PENDING', offer_workflow_id: credentialOfferWorkflowId(reference.authentic_source, reference.vct, reference.document_id) } } : {};
+            return { data: { status: 'scheduled' as const, revoke_at: revocation.revoke_at, workflow_id: workflowId, ...pending } };
+          }
+          // Now: the workflow revokes at once and starts the replacement's offer; the answer waits for it.
+          const done = await handle.result();
+          if (done.state !== 'REVOKED') throw alreadyRevoked(key);
+          return { data: { status: 'revoked' as const, credentials_revoked: done.credentialsRevoked, workflow_id: workflowId, ...(done.replacement ? { replacement: replacementOf(done.replacement) } : {}) } };
         }
         let event: StatusEventRow | undefined;
         const revoked = await revocations.revoke(key, request, at, async (trx, row) => {
-          await auditIn(req, res, principal, 'document.revoke', { ...key, replacement: reference?.document_id ?? null })(trx);
+          await auditIn(req, res, principal, 'document.revoke', { ...key, replacement: null })(trx);
           event = await recordEvent(trx, key, 'document.revoked', row.credentials_revoked);
         });
         if (!revoked) throw alreadyRevoked(key);
@@ -145,8 +172,7 @@ export function revocationRoutes(deps: RevocationDeps): AnyRouteSpec[] {
           .getHandle(revocationWorkflowId(key.authentic_source, key.vct, key.document_id))
           .signal(cancelRevocationSignal)
           .catch(() => undefined);
-        const replacement = reference ? { ...reference, offer_started: await deps.startOffer(reference) } : undefined;
-        return { data: { status: 'revoked' as const, credentials_revoked: revoked.credentials_revoked, ...(replacement ? { replacement } : {}) } };
+        return { data: { status: 'revoked' as const, credentials_revoked: revoked.credentials_revoked } };
       },
     }),
 

@@ -22,8 +22,17 @@ export const RevokeResponse = z
       status: z.enum(['revoked', 'scheduled']),
       credentials_revoked: z.number().int().optional().meta({ description: 'Status-list entries set to INVALID (all formats, all batch copies)' }),
       revoke_at: z.number().int().optional(),
-      workflow_id: z.string().optional().meta({ description: 'The revocation workflow `revocation/<source>/<vct>/<document_id>` of a scheduled revocation' }),
-      replacement: z.object({ authentic_source: z.string(), vct: z.string(), document_id: z.string(), offer_started: z.boolean() }).optional(),
+      workflow_id: z.string().optional().meta({ description: 'The revocation workflow `revocation/<source>/<vct>/<document_id>` of a scheduled revocation, or of one with a replacement' }),
+      replacement: z
+        .object({
+          authentic_source: z.string(),
+          vct: z.string(),
+          document_id: z.string(),
+          offer_started: z.boolean().meta({ description: 'An offer runs for the replacement (started by the revocation workflow, or already running)' }),
+          offer: z.string().meta({ description: 'offered, already_offered, or why no offer was started (already_revoked, document_not_valid, flow_disabled); PENDING while a scheduled revocation waits' }),
+          offer_workflow_id: z.string(),
+        })
+        .optional(),
     }),
   })
   .meta({ id: 'RevokeResponse' });

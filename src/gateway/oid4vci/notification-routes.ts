@@ -79,7 +79,7 @@ export interface NotificationDeps {
   offerService: OfferService;
   temporal: Client;
   /** A revoked document is not offered again (seed 000 revocation): the notification is ALREADY_REVOKED. */
-  revocations?: Pick<RevocationsRepository, 'isRevoked'>;
+  revocations?: Pick<RevocationsRepository, 'isRevoked' | 'revokedAmong'>;
 }
 
 /**
@@ -122,14 +122,17 @@ export function notificationRoutes({ config, secrets, offerService, temporal, re
       operationId: 'createCredentialOffers',
       summary: 'Generate credential offers for many documents (batch)',
       description:
-        'Starts a durable batch workflow that starts one offer workflow per document, a bounded number at a time. The same set of documents maps to the same running batch, so a repeated request finds it (and its batch_id); batch ids carry 128 random bits and are readable only by the source that started them. Progress and deep links: GET /api/v1/notification/batch/{batch_id}.',
+        'Starts a durable batch workflow that starts one offer workflow per document, a bounded number at a time. The same set of documents maps to the same running batch, so a repeated request finds it (and its batch_id); batch ids carry 128 random bits and are readable only by the source that started them. Progress and deep links: GET /api/v1/notification/batch/{batch_id}. A batch naming a revoked document is ALREADY_REVOKED (409, `details.revoked_document_ids`) and starts nothing; a document revoked while the batch runs gets the status `already_revoked` and no offer.',
       tags: ['Issuance'],
       security: 'source',
       body: BatchNotificationRequest,
       response: BatchStatusResponse,
-      errors: [400, 401, 403],
+      errors: [400, 401, 403, 409],
       handler: async ({ body, principal }) => {
         authorize(principal, body.authentic_source, body.vct);
+        // As the single notification: a revoked document's credentials are not offered again.
+        const revoked = (await revocations?.revokedAmong(body.authentic_source, body.vct, body.document_ids)) ?? [];
+        if (revoked.length > 0) throw new AlreadyRevokedError(`${revoked.length} of the documents are revoked; their credentials are not offered again, and no batch was started`, { authentic_source: body.authentic_source, vct: body.vct, revoked_document_ids: revoked });
         // The workflow id is the business key (same documents, same running batch); the batch id the
         // source gets adds 128 random bits, so knowing a source's document ids does not give its batch.
         const digest = createHash('sha256').update(JSON.stringify([body.authentic_source, body.vct, [...body.document_ids].sort()])).digest('base64url').slice(0, 22);
