@@ -370,7 +370,9 @@ test('record workflow histories', { timeout: 240_000 }, async () => {
       if (running === 0) break;
     }
     for await (const execution of issuer.client.workflow.list({ query: `WorkflowType = 'webhookDeliveryWorkflow' AND ExecutionStatus = 'Completed'` })) {
-      const kind = execution.workflowId.includes('webhook_dead_lettered.') ? 'dead-letter-notice' : execution.workflowId.includes('/status.') ? 'status' : execution.workflowId.split('.').at(-1);
+      // Outbox events (offer_created.<offer>, credential_issued.<record>, ...) are named by their type, end events by their state.
+      const outboxEvent = /\/(offer_created|offer_redeemed|credential_issued|wallet_notification)\./.exec(execution.workflowId)?.[1];
+      const kind = execution.workflowId.includes('webhook_dead_lettered.') ? 'dead-letter-notice' : execution.workflowId.includes('/status.') ? 'status' : (outboxEvent ?? execution.workflowId.split('.').at(-1));
       recorded.push({ workflowId: execution.workflowId, scenario: `webhook-delivery-${kind}`, client: issuer.client });
     }
 
