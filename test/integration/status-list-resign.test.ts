@@ -72,16 +72,16 @@ describe('status-list re-signing Schedule, on real Temporal, PostgreSQL and HTTP
     assert.equal(statusListResignIntervalSeconds(3600), 450);
   });
 
-  test('one run signs every form of every list (JWT, CWT, Bitstring) and stores it; a run right after finds nothing due', async () => {
+  test('one run signs every form of every list (JWT, CWT, Bitstring as JOSE and Data Integrity) and stores it; a run right after finds nothing due', async () => {
     const first = await worker.client.workflow.execute<StatusListResignWorkflow>(STATUS_LIST_RESIGN_WORKFLOW_TYPE, { taskQueue, workflowId: uniqueName('resign-run'), args: [{}] });
     assert.equal(first.state, 'DONE');
-    assert.deepEqual([...first.resigned].sort(), ['token/status/0|cwt', 'token/status/0|jwt', 'w3c/revocation/0|w3c']);
+    assert.deepEqual([...first.resigned].sort(), ['token/status/0|cwt', 'token/status/0|jwt', 'w3c/revocation/0|w3c', 'w3c/revocation/0|w3c-di']);
     const stored = await storedTokens();
-    assert.deepEqual(stored.map((t) => `${t.list_id}|${t.form}`), ['token/status/0|cwt', 'token/status/0|jwt', 'w3c/revocation/0|w3c']);
+    assert.deepEqual(stored.map((t) => `${t.list_id}|${t.form}`), ['token/status/0|cwt', 'token/status/0|jwt', 'w3c/revocation/0|w3c', 'w3c/revocation/0|w3c-di']);
     for (const t of stored) assert.equal(new Date(t.expires_at).getTime() - new Date(t.signed_at).getTime(), 6000 - (new Date(t.signed_at).getTime() % 1000), 'exp = iat + STATUS_LIST_VALIDITY');
     const second = await worker.client.workflow.execute<StatusListResignWorkflow>(STATUS_LIST_RESIGN_WORKFLOW_TYPE, { taskQueue, workflowId: uniqueName('resign-run'), args: [{}] });
     assert.deepEqual(second.resigned, []);
-    assert.equal(second.checked, 3);
+    assert.equal(second.checked, 4);
 
     // The gateway serves the stored tokens as they are: its JWT, CWT and W3C bodies are the Schedule's.
     const row = (await database.db('status_list_tokens').where({ list_id: 'token/status/0', form: 'jwt' }).first('body')) as { body: Buffer };
