@@ -73,6 +73,16 @@ export function createAccessTokensRepository(db: Db) {
       return { token, expiresAt: row!.expires_at };
     },
 
+    /**
+     * Keeps a live token valid for at least `ttlSeconds` more: a credential request that was
+     * postponed (seed 002 interaction, OpenID4VCI 1.0 §9) is collected with the same token at the
+     * deferred endpoint, for as long as the third party may take. An expired token stays expired.
+     */
+    async extend(token: string, ttlSeconds: number): Promise<void> {
+      checkTtl(ttlSeconds);
+      await db.raw('update oid4vci_access_tokens set expires_at = greatest(expires_at, now() + make_interval(secs => ?)) where token_hash = ? and expires_at > now()', [ttlSeconds, sha256Hex(token)]);
+    },
+
     /** The offer a live token was issued for; undefined for an unknown or expired token. */
     async resolve(token: string): Promise<{ workflowId: string; offerId: string; dpopJkt?: string } | undefined> {
       const [row] = await preparedQuery<{ workflow_id: string; offer_id: string; dpop_jkt: string | null }>(

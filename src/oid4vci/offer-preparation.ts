@@ -8,7 +8,7 @@ import type { PreparedOffer } from '../../workflows/contracts/batch-offer';
 import { credentialOfferWorkflowId, type PinDelivery } from '../../workflows/contracts/credential-offer';
 import type { OfferSecrets } from './offer-secrets';
 
-const ISSUANCE_WINDOW_SECONDS = 600;
+export const ISSUANCE_WINDOW_SECONDS = 600;
 
 
 export interface OfferPreparationDeps {

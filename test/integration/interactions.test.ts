@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { calculateJwkThumbprint, type JSONWebKeySet, type JWK, SignJWT } from 'jose';
 import type { IssuerMetadataResult } from '@openid4vc/openid4vci';
@@ -186,6 +186,9 @@ describe('seed 002 interactions: third-party data at the credential request, def
     assert.equal(response.credentialResponse.interval, 1);
     const { actionEventId, subscriberConnectDid } = thirdParty.callFor(documentId)!.body;
     assert.equal((await eventRow(actionEventId)).state, 'postponed');
+    // §9.1: the deferred request uses this access token, so it lives as long as the third party may take (callback_timeout, 7 days by default), not the usual 10 minutes.
+    const token = await database.db('oid4vci_access_tokens').where({ token_hash: createHash('sha256').update(accessToken).digest('hex') }).first('expires_at');
+    assert.ok(new Date(token.expires_at).getTime() > Date.now() + 7 * 86_400_000, String(token.expires_at));
     // §9.2: still pending, the same transaction_id and the interval again, with HTTP 202.
     const pending = await client.retrieveDeferredCredentials({ issuerMetadata, accessToken, transactionId });
     assert.equal(pending.response.status, 202);

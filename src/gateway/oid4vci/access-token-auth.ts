@@ -21,7 +21,7 @@ export interface AccessTokenAuthDeps {
 export function accessTokenAuth({ config, accessTokens, db }: AccessTokenAuthDeps) {
   const scheme = config.file.issuer.dpop_required ? 'DPoP' : 'Bearer';
   return async (req: Request): Promise<OfferGrant> => {
-    const match = /^(Bearer|DPoP) ([A-Za-z0-9_-]{20,128})$/.exec(req.get('authorization') ?? '');
+    const match = ACCESS_TOKEN_HEADER.exec(req.get('authorization') ?? '');
     const grant = match ? await accessTokens.resolve(match[2]!) : undefined;
     if (!match || !grant) throw new InvalidToken('Missing, unknown or expired access token', scheme);
     if (grant.dpopJkt) {
@@ -36,3 +36,8 @@ export function accessTokenAuth({ config, accessTokens, db }: AccessTokenAuthDep
 }
 
 export type AuthorizeAccessToken = ReturnType<typeof accessTokenAuth>;
+
+const ACCESS_TOKEN_HEADER = /^(Bearer|DPoP) ([A-Za-z0-9_-]{20,128})$/;
+
+/** The access token a request presents (call after the request was authorized). */
+export const presentedAccessToken = (req: Request): string | undefined => ACCESS_TOKEN_HEADER.exec(req.get('authorization') ?? '')?.[2];

@@ -2,17 +2,19 @@ import express, { type Router } from 'express';
 import { z } from 'zod';
 import type { Config } from '../../config/config';
 import { parseHolderJwk } from '../../credentials/holder-key';
-import type { NoncesRepository } from '../../db/nonces-repository';
+import type { AccessTokensRepository, NoncesRepository } from '../../db/nonces-repository';
 import { InvalidCredentialRequest, InvalidNonce, InvalidProof } from '../../oid4vci/oauth-errors';
 import type { OfferService } from '../../oid4vci/offer-service';
 import { verifyProofJwt } from '../../oid4vci/proof-jwt';
 import { MAX_BATCH } from '../../../workflows/contracts/credential-offer';
-import type { AuthorizeAccessToken } from './access-token-auth';
+import { type AuthorizeAccessToken, presentedAccessToken } from './access-token-auth';
+import { ISSUANCE_WINDOW_SECONDS } from '../../oid4vci/offer-preparation';
 
 export interface CredentialEndpointDeps {
   config: Config;
   offerService: OfferService;
   nonces: NoncesRepository;
+  accessTokens: Pick<AccessTokensRepository, 'extend'>;
   authorize: AuthorizeAccessToken;
 }
 
@@ -26,7 +28,7 @@ const CredentialRequest = z.object({
  * The credential endpoint (OpenID4VCI 1.0 §8) as named steps: the access token → parse → verify each
  * key proof and spend its c_nonce (§7) → one credential per holder key from the offer's workflow.
  */
-export function credentialEndpoint({ config, offerService, nonces, authorize }: CredentialEndpointDeps): Router {
+export function credentialEndpoint({ config, offerService, nonces, accessTokens, authorize }: CredentialEndpointDeps): Router {
   const router = express.Router();
 
   /** Step: each proof verified, its nonce spent once (proofs of one batch usually share one), its key one a credential can be bound to. */
@@ -60,7 +62,12 @@ export function credentialEndpoint({ config, offerService, nonces, authorize }: 
     const holderJwks = await holderKeysOf(proofs);
     const outcome = await offerService.issue(grant, parsed.data.credential_configuration_id, holderJwks);
     // §8.3: a deferred answer is 202 with the transaction_id and the polling interval (seed 002 postponed interaction).
-    if ('transactionId' in outcome) return void res.status(202).set('Cache-Control', 'no-store').json({ transaction_id: outcome.transactionId, interval: outcome.interval });
+    if ('transactionId' in outcome) {
+      // §9.1: the wallet collects it with this access token, so it lives as long as the offer waits for the third party.
+      const interaction = config.credentialTypes.get(parsed.data.credential_configuration_id)?.interaction;
+      if (interaction) await accessTokens.extend(presentedAccessToken(req)!, interaction.callback_timeout + ISSUANCE_WINDOW_SECONDS);
+      return void res.status(202).set('Cache-Control', 'no-store').json({ transaction_id: outcome.transactionId, interval: outcome.interval });
+    }
     res.set('Cache-Control', 'no-store').json(credentialsAnswer(config, parsed.data.credential_configuration_id, outcome.credentials, grant.offerId));
   });
   return router;
