@@ -67,7 +67,7 @@ export async function interactionWorkflow(input: InteractionInput): Promise<Inte
 /**
  * Before the `interaction-outcome-events` patch: the offer's subscribers hear of a refused or
  * unanswered interaction, each by its own delivery workflow (rebuilt from the row). Its delivery
- * id is the outbox's, so one that the dispatcher started first is not started twice.
+ * id is the outbox's, so one that the dispatcher started first (running or ended) is not started twice.
  */
 async function notifyFailure(input: InteractionInput): Promise<void> {
   const event: WebhookEvent = {
@@ -82,6 +82,8 @@ async function notifyFailure(input: InteractionInput): Promise<void> {
       workflowId: webhookDeliveryWorkflowId(subscriber, event.id),
       args: [{ subscriber, event, authenticSource: input.authenticSource }],
       parentClosePolicy: 'ABANDON',
+      // The dispatcher's delivery of the same outbox event may have run already: never a second one.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
     }).catch((err: unknown) => {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     });
