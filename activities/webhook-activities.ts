@@ -23,7 +23,7 @@ export interface WebhookDeps {
   issued: Pick<IssuedCredentialsRepository, 'countFor'>;
   /** Where status-change events (revoked, suspended, reinstated) are checked (src/db/status-events-repository.ts). */
   statusEvents?: Pick<StatusEventsRepository, 'byId'>;
-  /** Where `interaction.failed` events are checked: the event's row (migration 0022). */
+  /** Where `interaction.failed` events recorded before the outbox took them are checked: the event's row (migration 0022). */
   interactionEvents?: Pick<InteractionEventsRepository, 'byId'>;
   /** Where a `webhook.dead_lettered` event is checked: the delivery workflow's audit entry. */
   audit: Pick<AuditLogRepository, 'webhookDeadLetter'>;
@@ -110,7 +110,7 @@ const OFFER_EVENT_ID = /^offer\.(.+)\.([a-z_]+)$/;
  */
 export async function verifyWebhookEvent(source: string, event: WebhookEvent, deps: Pick<WebhookDeps, 'offers' | 'issued' | 'audit' | 'outbox'>): Promise<WebhookEventCheck> {
   if (event.id.startsWith(deadLetteredEventId(''))) return verifyDeadLetteredEvent(source, event, deps);
-  // Events of the outbox (offer created, redeemed, credential issued, wallet notification) are rebuilt from their row.
+  // Events of the outbox (offer created, redeemed, credential issued, wallet notification, interaction outcomes) are rebuilt from their row.
   const recorded = await deps.outbox.byId(event.id);
   if (recorded) {
     if (recorded.authentic_source !== source || recorded.discarded) return { success: false, error: 'no event of this subscriber has that id' };
@@ -142,10 +142,24 @@ function sameEvent(given: WebhookEvent, rebuilt: WebhookEvent): boolean {
 
 const INTERACTION_EVENT_ID = /^interaction\.(.+)\.failed$/;
 
-/** An `interaction.failed` event (seed 002) is rebuilt from its interaction_events row: only an event of this source that failed produces one. */
-async function verifyInteractionEvent(source: string, event: WebhookEvent, interactionEvents: Pick<InteractionEventsRepository, 'byId'>): Promise<WebhookEventCheck> {
+/**
+ * An `interaction.failed` event (seed 002). Since the interaction outcome events, it is an outbox
+ * event like `interaction.answered` and `.postponed` (recorded with its interaction_events change),
+ * rebuilt from its outbox row; an interaction workflow that started before (no `interaction-outcome-
+ * events` patch) still starts its own delivery, with data `{action_event_id, offer_id}`, which is
+ * accepted and sent as the rebuilt event. A failure recorded before has no outbox row: it is rebuilt
+ * from its interaction_events row, and only an event of this source that failed produces one.
+ */
+async function verifyInteractionEvent(source: string, event: WebhookEvent, deps: { interactionEvents: Pick<InteractionEventsRepository, 'byId'>; outbox: Pick<WebhookOutbox, 'byId'> }): Promise<WebhookEventCheck> {
   const actionEventId = INTERACTION_EVENT_ID.exec(event.id)![1]!;
-  const row = await interactionEvents.byId(actionEventId);
+  const recorded = await deps.outbox.byId(event.id);
+  if (recorded) {
+    if (recorded.authentic_source !== source || recorded.discarded) return { success: false, error: 'no event of this subscriber has that id' };
+    const rebuilt = outboxWebhookEvent(recorded);
+    const legacy: WebhookEvent = { ...rebuilt, data: { action_event_id: actionEventId, offer_id: rebuilt.data.offer_id ?? null } };
+    return sameEvent(event, rebuilt) || sameEvent(event, legacy) ? { success: true, event: rebuilt } : { success: false, error: 'the event does not match its record' };
+  }
+  const row = await deps.interactionEvents.byId(actionEventId);
   if (!row || row.authentic_source !== source || row.state !== 'failed') return { success: false, error: 'no failed interaction of this subscriber has that id' };
   const rebuilt: WebhookEvent = {
     id: event.id,
@@ -257,12 +271,12 @@ export const createWebhookActivities = ({ config, secret, fetch, offers, issued,
     const endpoint = webhookEndpoint(config, input.subscriber);
     const source = input.authenticSource ?? input.subscriber;
     if (!endpoint) throw ApplicationFailure.nonRetryable(`no webhook endpoint configured for ${input.subscriber}`, WebhookFailure.NotConfigured);
-    // Status changes (revoked, suspended, reinstated) and interaction failures are rebuilt from their own rows; offer events from the offer's.
+    // Status changes (revoked, suspended, reinstated) are rebuilt from their own rows, interaction failures from theirs or the outbox; offer events from the outbox or the offer's.
     const check =
       STATUS_EVENT_ID.test(input.event.id) && statusEvents
         ? await verifyStatusEvent(source, input.event, statusEvents)
         : INTERACTION_EVENT_ID.test(input.event.id) && interactionEvents
-          ? await verifyInteractionEvent(source, input.event, interactionEvents)
+          ? await verifyInteractionEvent(source, input.event, { interactionEvents, outbox })
           : await verifyWebhookEvent(source, input.event, { offers, issued, audit, outbox });
     if (!check.success) throw ApplicationFailure.nonRetryable(`event refused: ${check.error}`, WebhookFailure.EventUnverified);
     if (!webhookSubscribersFor(config, source, check.event.type).includes(input.subscriber)) {

@@ -1,4 +1,5 @@
-import { ApplicationFailure, condition, getExternalWorkflowHandle, proxyActivities, proxyLocalActivities, setHandler, startChild, uuid4, workflowInfo } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ApplicationFailure, condition, getExternalWorkflowHandle, patched, proxyActivities, proxyLocalActivities, setHandler, startChild, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { type CollectDeferredResult, type CredentialOfferInput, type IssueCredentialsResult, OfferFailure } from './contracts/credential-offer';
 import {
@@ -23,8 +24,9 @@ type Activities = ReturnType<typeof createActivities>;
  * third party for the credential's data (activity `callInteraction`, which stores the answer in
  * `interaction_events` and returns only its outcome), tells the offer workflow, and when the answer
  * was postponed waits for the third party's callback (interactionCallbackSignal, sent by the
- * gateway's `/webhook-accept/...` routes) up to `callbackTimeoutSeconds`. A refusal or a timeout is
- * reported to the offer's subscribers as `interaction.failed`. The contract is
+ * gateway's `/webhook-accept/...` routes) up to `callbackTimeoutSeconds`. Each outcome reaches the
+ * offer's subscribers as `interaction.answered`, `.postponed` or `.failed`, recorded in the outbox by
+ * the activities and routes that change the row. The contract is
  * workflows/contracts/interaction.ts.
  */
 export async function interactionWorkflow(input: InteractionInput): Promise<InteractionStatus> {
@@ -55,11 +57,18 @@ export async function interactionWorkflow(input: InteractionInput): Promise<Inte
     status.state = outcome === 'issued' ? 'ISSUED' : 'FAILED';
     await tell(outcome);
   }
-  if (outcome === 'failed') await notifyFailure(input);
+  // Every outcome's webhook event (interaction.answered, .postponed, .failed) is recorded in the
+  // outbox with its interaction_events change (src/db/interaction-events-repository.ts); histories
+  // from before started the failure's deliveries here.
+  if (outcome === 'failed' && !patched('interaction-outcome-events')) await notifyFailure(input);
   return status;
 }
 
-/** The offer's subscribers hear of a refused or unanswered interaction, each by its own delivery workflow (rebuilt from the row). */
+/**
+ * Before the `interaction-outcome-events` patch: the offer's subscribers hear of a refused or
+ * unanswered interaction, each by its own delivery workflow (rebuilt from the row). Its delivery
+ * id is the outbox's, so one that the dispatcher started first (running or ended) is not started twice.
+ */
 async function notifyFailure(input: InteractionInput): Promise<void> {
   const event: WebhookEvent = {
     id: interactionFailedEventId(input.actionEventId),
@@ -73,6 +82,10 @@ async function notifyFailure(input: InteractionInput): Promise<void> {
       workflowId: webhookDeliveryWorkflowId(subscriber, event.id),
       args: [{ subscriber, event, authenticSource: input.authenticSource }],
       parentClosePolicy: 'ABANDON',
+      // The dispatcher's delivery of the same outbox event may have run already: never a second one.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    }).catch((err: unknown) => {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     });
   }
 }

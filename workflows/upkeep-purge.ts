@@ -4,10 +4,11 @@ import { PURGED_TABLES, type UpkeepPurgeInput, type UpkeepPurgeStatus, upkeepPur
 
 /**
  * Upkeep: deletes expired rows (c_nonces, access tokens, parked credentials, DPoP jtis) in bounded
- * batches, and frees status-list indices reserved by issuance requests that never came back. Run
+ * batches, frees status-list indices reserved by issuance requests that never came back, and
+ * deletes the webhook outbox's ended deliveries and dispatched events after their retention. Run
  * by the Temporal Schedule `upkeepPurgeScheduleId(taskQueue)` that the worker creates at start
  * (src/worker/upkeep-schedule.ts); visible and pausable on the Temporal UI's Schedules page.
- * Deterministic: all I/O is in the activities `purgeExpiredRows` and `releaseStaleStatusReservations`,
+ * Deterministic: all I/O is in the activities `purgeExpiredRows`, `releaseStaleStatusReservations` and `purgeWebhookOutbox`,
  * which are idempotent.
  */
 export async function upkeepPurgeWorkflow(input: UpkeepPurgeInput = {}): Promise<UpkeepPurgeStatus> {
@@ -17,7 +18,7 @@ export async function upkeepPurgeWorkflow(input: UpkeepPurgeInput = {}): Promise
   const status: UpkeepPurgeStatus = { state: 'PURGING', deleted: {}, leftForNextRun: [] };
   setHandler(upkeepPurgeStateQuery, () => status);
 
-  const { purgeExpiredRows, releaseStaleStatusReservations } = proxyActivities<ReturnType<typeof createActivities>>({
+  const { purgeExpiredRows, releaseStaleStatusReservations, purgeWebhookOutbox } = proxyActivities<ReturnType<typeof createActivities>>({
     startToCloseTimeout: '2m',
     heartbeatTimeout: '30s',
     retry: { initialInterval: '5s', maximumInterval: '1m', maximumAttempts: 5 },
@@ -47,6 +48,20 @@ export async function upkeepPurgeWorkflow(input: UpkeepPurgeInput = {}): Promise
       more = result.more;
     }
     status.staleReservationsFreed = freed;
+  }
+  if (patched('purge-webhook-outbox')) {
+    // The webhook outbox's ended rows, after its retention (webhook-outbox-repository.ts purgeEndedBatch); never a pending one.
+    // Older histories ended after the reservations.
+    const purged = { deliveries: 0, events: 0 };
+    let more = true;
+    for (let call = 0; more && call < maxCalls; call++) {
+      const result = await purgeWebhookOutbox({ batchSize, maxBatches });
+      purged.deliveries += result.deliveries;
+      purged.events += result.events;
+      status.webhookOutboxPurged = { ...purged };
+      more = result.more;
+    }
+    status.webhookOutboxPurged = purged;
   }
   status.state = 'DONE';
   return status;

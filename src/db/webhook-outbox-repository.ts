@@ -38,6 +38,14 @@ export const outboxWebhookEvent = (row: Pick<OutboxEventRow, 'id' | 'type' | 'oc
   data: row.data,
 });
 
+/**
+ * How long an ended delivery (`webhook_deliveries` not `PENDING`) and a dispatched event whose
+ * deliveries are all gone are kept before the upkeep purge deletes them (docs/operations.md): 35
+ * days, longer than the longest delivery horizon (30 days), so a dead letter can be redelivered
+ * for at least that long.
+ */
+export const WEBHOOK_OUTBOX_RETENTION_SECONDS = 35 * 86_400;
+
 const docKey = (k: DocumentKey): DocumentKey => ({ authentic_source: k.authentic_source, vct: k.vct, document_id: k.document_id });
 
 /**
@@ -149,6 +157,29 @@ export function createWebhookOutbox(db: Db, subscribersFor: SubscribersFor) {
       await db('webhook_deliveries').where({ subscriber, event_id: eventId }).whereNull('first_attempt_at').update({ first_attempt_at: db.fn.now() });
       const row = (await db('webhook_deliveries').where({ subscriber, event_id: eventId }).first('first_attempt_at')) as { first_attempt_at: Date };
       return new Date(row.first_attempt_at);
+    },
+
+    /**
+     * One bounded batch of the upkeep purge (workflows/upkeep-purge.ts): up to `batchSize` deliveries
+     * that ended more than `WEBHOOK_OUTBOX_RETENTION_SECONDS` ago, then up to `batchSize` events
+     * dispatched that long ago with no delivery row left. A `PENDING` delivery is never deleted, nor
+     * the event it delivers, nor an undispatched event. Rows locked by another statement are skipped.
+     */
+    async purgeEndedBatch(batchSize: number): Promise<{ deliveries: number; events: number }> {
+      if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+      const deliveries = await db.raw<{ rowCount: number }>(
+        `delete from webhook_deliveries where ctid = any(array(
+           select ctid from webhook_deliveries where state <> 'PENDING' and finished_at < now() - make_interval(secs => ?) limit ? for update skip locked))`,
+        [WEBHOOK_OUTBOX_RETENTION_SECONDS, batchSize],
+      );
+      const events = await db.raw<{ rowCount: number }>(
+        `delete from webhook_events where ctid = any(array(
+           select e.ctid from webhook_events e
+           where e.dispatched_at < now() - make_interval(secs => ?) and not exists (select 1 from webhook_deliveries d where d.event_id = e.id)
+           limit ? for update of e skip locked))`,
+        [WEBHOOK_OUTBOX_RETENTION_SECONDS, batchSize],
+      );
+      return { deliveries: deliveries.rowCount, events: events.rowCount };
     },
 
     /** The delivery ended (DELIVERED, DEAD_LETTERED, REFUSED, NOT_CONFIGURED): later events of its document go next. */

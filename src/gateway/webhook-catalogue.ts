@@ -3,8 +3,8 @@ import { z } from 'zod';
 /**
  * The webhook event catalogue as the OpenAPI 3.1 document publishes it (`webhooks`, OpenAPI 3.1
  * §4.8.1): what a subscriber receives. Offer end events are built by workflows/credential-offer.ts,
- * the other offer-path events by src/webhooks/offer-events.ts (recorded in the outbox with their
- * change); all are rebuilt from the database by activities/webhook-activities.ts before they are sent.
+ * the other offer-path and interaction events by src/webhooks/offer-events.ts (recorded in the
+ * outbox with their change); all are rebuilt from the database by activities/webhook-activities.ts before they are sent.
  * docs/conventions.md (Webhooks) lists the planned types as well.
  */
 export const WEBHOOK_EVENT_TYPES = {
@@ -21,7 +21,9 @@ export const WEBHOOK_EVENT_TYPES = {
   'document.reinstated': "The document's suspended credentials are valid again (POST /api/v1/document/reinstate)",
   'credential.revoked': 'A seed 001 credential was revoked (POST /api/v1/credentials/{id}/revoke); to issuer-wide subscribers that want it',
   'webhook.dead_lettered': 'A delivery of one of the source\'s events to another subscriber was dead-lettered (sent to the other subscribers that want it; never announced again)',
-  'interaction.failed': 'A credential type\'s third party (seed 002 interaction) refused the credential, or did not call back within callback_timeout; the wallet got credential_request_denied',
+  'interaction.answered': 'A credential type\'s third party (seed 002 interaction) supplied the credential\'s data, in its answer or later by its callback (by_callback); the credential is issued from it',
+  'interaction.postponed': 'A credential type\'s third party (seed 002 interaction) postponed its answer; the wallet got a transaction_id for the deferred credential endpoint (OpenID4VCI 1.0 §9)',
+  'interaction.failed': 'A credential type\'s third party (seed 002 interaction) refused the credential (in its answer or by its failure callback), or did not call back within callback_timeout; the wallet got credential_request_denied',
 } as const;
 
 export const WebhookEventSchema = z
@@ -54,7 +56,10 @@ export const WebhookEventSchema = z
           .meta({ description: 'wallet_notification.received (ids wallet_notification.<offer id>.<event>)' }),
         z.object({ subscriber: z.string(), event_id: z.string(), event_type: z.string(), authentic_source: z.string(), delivery_workflow_id: z.string() }).meta({ description: 'webhook.dead_lettered' }),
         z.object({ vct: z.string(), document_id: z.string(), credentials_changed: z.number().int() }).meta({ description: 'document.revoked, .suspended, .reinstated (ids status.<random>)' }),
-        z.object({ action_event_id: z.string(), offer_id: z.string() }).meta({ description: 'interaction.failed (ids interaction.<actionEventId>.failed)' }),
+        z
+          .object({ authentic_source: z.string(), vct: z.string(), document_id: z.string(), offer_id: z.string(), workflow_id: z.string(), action_event_id: z.string(), by_callback: z.boolean().optional() })
+          .meta({ description: 'interaction.answered, .postponed, .failed (ids interaction.<actionEventId>.<answered|postponed|failed>; by_callback, not on postponed: the third party\'s callback answered). Never the claims' }),
+        z.object({ action_event_id: z.string(), offer_id: z.string() }).meta({ description: 'interaction.failed of an interaction that failed before the outcome events were recorded in the outbox' }),
         z.object({ client: z.string(), credential_type: z.string(), credential_id: z.string() }).meta({ description: 'credential.revoked (ids status.<random>)' }),
       ])
       .meta({ description: 'Business ids only: never document data, PINs or credentials' }),

@@ -45,6 +45,7 @@ export async function createActivityDeps(config: Config, db: Db, overrides: Part
     from: `${config.file.issuer.name} <no-reply@${new URL(config.issuerUrl).hostname}>`, issuerName: config.file.issuer.name,
   });
   const statusLists = createStatusListsRepository(db);
+  const outbox = webhookOutboxFor(config, db);
   return {
     config,
     audit: createAuditLogRepository(db),
@@ -54,7 +55,7 @@ export async function createActivityDeps(config: Config, db: Db, overrides: Part
     secret: (name) => process.env[name],
     fetch: globalThis.fetch,
     offers: createOffersRepository(db),
-    outbox: webhookOutboxFor(config, db),
+    outbox,
     documents: createDocumentsRepository(db, { dateFormats: config.file.identity_matching.date_formats }),
     secrets: createOfferSecrets(subkeys.offerSecrets),
     issuance: instrumentIssuance(createIssuanceService({ config, keyStore }), 'offer'),
@@ -62,7 +63,7 @@ export async function createActivityDeps(config: Config, db: Db, overrides: Part
     sendPinEmail: email.sendPinEmail,
     sendNoticeEmail: email.sendNoticeEmail,
     kyc: createKycRepository(db),
-    interactionEvents: createInteractionEventsRepository(db),
+    interactionEvents: createInteractionEventsRepository(db, outbox),
     expiredRows: createExpiredRowsRepository(db),
     webhookSigner: () => keyStore.webhookSigner(),
     documentSignerRenewal: createDocumentSignerRenewal({ db, keyStore }),

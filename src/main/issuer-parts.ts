@@ -118,8 +118,9 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const documents = createDocumentsRepository(db, { dateFormats: config.file.identity_matching.date_formats });
   const offers = createOffersRepository(db);
   const secrets = createOfferSecrets(subkeys.offerSecrets);
-  const interactionEvents = createInteractionEventsRepository(db);
-  const offerService = createOfferService({ config, documents, offers, secrets, temporal: temporal.client, issued: createIssuedCredentialsRepository(db, subkeys.pickupSealing), outbox: webhookOutboxFor(config, db), interactionEvents });
+  const outbox = webhookOutboxFor(config, db);
+  const interactionEvents = createInteractionEventsRepository(db, outbox);
+  const offerService = createOfferService({ config, documents, offers, secrets, temporal: temporal.client, issued: createIssuedCredentialsRepository(db, subkeys.pickupSealing), outbox, interactionEvents });
   const kms = createKmsService({ keys: createKmsKeysRepository(db), sealing: subkeys.keySealing });
   const x509Stores = createX509StoreRepository(db);
   const crls = createCrlService({ repo: createX509CrlRepository(db), kms, issuerIacaKey: (kid) => keyStore.openIaca(kid), issuerUrl: config.issuerUrl });

@@ -65,3 +65,27 @@ export const walletNotificationEvent = (offer: OfferIds, event: string): OutboxE
   ...base(offer),
   data: { ...ids(offer), event },
 });
+
+/** Seed 002 interaction outcomes (docs/conventions.md, Webhook events): recorded with the `interaction_events` change they report. */
+export const INTERACTION_EVENT_TYPES = {
+  answered: 'interaction.answered',
+  postponed: 'interaction.postponed',
+  failed: 'interaction.failed',
+} as const;
+
+/**
+ * The third party answered an interaction with the credential's data (`answered`, now or by its
+ * callback), postponed it (the wallet got a `transaction_id`), or refused it or did not call back in
+ * time (`failed`). Ids `interaction.<actionEventId>.<outcome>`; data the offer's ids and the
+ * `action_event_id`, never the claims.
+ */
+export const interactionOutcomeEvent = (
+  outcome: keyof typeof INTERACTION_EVENT_TYPES,
+  event: OfferIds & { action_event_id: string },
+  byCallback: boolean,
+): OutboxEventInput => ({
+  id: `interaction.${event.action_event_id}.${outcome}`,
+  type: INTERACTION_EVENT_TYPES[outcome],
+  ...base(event),
+  data: { ...ids(event), action_event_id: event.action_event_id, ...(outcome === 'postponed' ? {} : { by_callback: byCallback }) },
+});

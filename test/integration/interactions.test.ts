@@ -21,8 +21,8 @@ import { startHookReceiver } from '../support/hook-receiver';
  * an answer at once (issued from the third party's fields, cast to the type's schema), a postponed
  * answer completed by the inbound callback across a worker restart and collected from the deferred
  * credential endpoint (OpenID4VCI 1.0 §8.3 transaction_id, §9), refusals (credential_request_denied,
- * OpenID4VCI 1.0 §8.3.1.2; the source's webhook hears `interaction.failed`), and callbacks that
- * must change nothing.
+ * OpenID4VCI 1.0 §8.3.1.2), and callbacks that must change nothing. The source's webhook hears each
+ * outcome once and in order (`interaction.answered`, `.postponed`, `.failed`).
  */
 const bodyOf = (res: Response): Promise<any> => res.json();
 const VCT = 'urn:example:interaction:1';
@@ -133,6 +133,21 @@ describe('seed 002 interactions: third-party data at the credential request, def
     return { status: res.status, body: await bodyOf(res) };
   };
   const eventRow = (actionEventId: string) => database.db('interaction_events').where({ action_event_id: actionEventId }).first();
+  /**
+   * The interaction events (docs/conventions.md, Webhook events) the source's webhook got about one
+   * actionEventId, once every one of `types` has arrived and a moment more (so a repeat would show).
+   */
+  const outcomeHooks = async (actionEventId: string, types: string[]) => {
+    const of = () => hooks.events.filter((e) => e.data.action_event_id === actionEventId);
+    await until(types.join(', '), async () => (types.every((t) => of().some((e) => e.type === t)) ? true : undefined));
+    await new Promise((r) => setTimeout(r, 1500));
+    return of();
+  };
+  /** What every interaction event carries: the offer's ids and the actionEventId, never the claims. */
+  const outcomeData = async (actionEventId: string) => {
+    const row = await eventRow(actionEventId);
+    return { authentic_source: 'hr.example.org', vct: VCT, document_id: row.document_id, offer_id: row.offer_id, workflow_id: row.workflow_id, action_event_id: actionEventId };
+  };
 
   test('answered at once: the third party gets the seed 002 body, signed both ways, and its fields are issued cast to the schema', async () => {
     const documentId = uniqueName('now');
@@ -174,6 +189,12 @@ describe('seed 002 interactions: third-party data at the credential request, def
       await worker.client.workflow.getHandle(`interaction/${body.actionEventId}`).fetchHistory(),
     ]);
     for (const secret of ['4200.75', 'Alice', 'Smith']) assert.ok(!histories.includes(secret), `${secret} is not in a history`);
+
+    // The source hears interaction.answered once, and nothing else about the event; ids only.
+    const heard = await outcomeHooks(body.actionEventId, ['interaction.answered']);
+    assert.deepEqual(heard.map((e) => [e.id, e.type]), [[`interaction.${body.actionEventId}.answered`, 'interaction.answered']]);
+    assert.deepEqual(heard[0]!.data, { ...(await outcomeData(body.actionEventId)), by_callback: false });
+    for (const secret of ['4200.75', '2021-03-01', 'Alice']) assert.ok(!JSON.stringify(heard).includes(secret), `${secret} is not in the event`);
   });
 
   test('postponed: the wallet gets a transaction_id (§8.3), the callback arrives while the worker is down, and after the restart the wallet collects the credential from the deferred endpoint (§9)', async () => {
@@ -218,6 +239,13 @@ describe('seed 002 interactions: third-party data at the credential request, def
     assert.equal(replay.status, 409);
     assert.equal(replay.body.error.code, 'INTERACTION_EVENT_ANSWERED');
     assert.equal(Number((await database.db('issued_credentials').where({ document_id: documentId }).count('* as n').first())!.n), 1);
+
+    // interaction.postponed, then interaction.answered by the callback (recorded while the worker was down), once each and in that order.
+    const heard = await outcomeHooks(actionEventId, ['interaction.postponed', 'interaction.answered']);
+    assert.deepEqual(heard.map((e) => e.id), [`interaction.${actionEventId}.postponed`, `interaction.${actionEventId}.answered`]);
+    const data = await outcomeData(actionEventId);
+    assert.deepEqual(heard.map((e) => e.data), [data, { ...data, by_callback: true }]);
+    assert.ok(heard[0]!.occurred_at < heard[1]!.occurred_at, 'occurred_at follows the order of the changes');
   });
 
   test('refused at once: credential_request_denied (§8.3.1.2), and the source hears interaction.failed', async () => {
@@ -227,9 +255,9 @@ describe('seed 002 interactions: third-party data at the credential request, def
     assert.equal(JSON.parse(last.responseBody).error, 'credential_request_denied');
     const { actionEventId } = thirdParty.callFor(documentId)!.body;
     assert.equal((await eventRow(actionEventId)).state, 'failed');
-    const event = await until('interaction.failed', async () => hooks.events.find((e) => e.id === `interaction.${actionEventId}.failed`));
-    assert.equal(event.type, 'interaction.failed');
-    assert.deepEqual(event.data, { action_event_id: actionEventId, offer_id: (await eventRow(actionEventId)).offer_id });
+    const heard = await outcomeHooks(actionEventId, ['interaction.failed']);
+    assert.deepEqual(heard.map((e) => [e.id, e.type]), [[`interaction.${actionEventId}.failed`, 'interaction.failed']], 'failed once, neither answered nor postponed');
+    assert.deepEqual(heard[0]!.data, { ...(await outcomeData(actionEventId)), by_callback: false });
     assert.equal(Number((await database.db('issued_credentials').where({ document_id: documentId }).count('* as n').first())!.n), 0);
   });
 
@@ -247,7 +275,9 @@ describe('seed 002 interactions: third-party data at the credential request, def
     });
     assert.equal(denied.error, 'credential_request_denied');
     await assert.rejects(client.retrieveDeferredCredentials({ issuerMetadata, accessToken, transactionId }), 'the wallet library sees the denial too');
-    await until('interaction.failed', async () => hooks.events.find((e) => e.id === `interaction.${actionEventId}.failed`));
+    const heard = await outcomeHooks(actionEventId, ['interaction.postponed', 'interaction.failed']);
+    assert.deepEqual(heard.map((e) => e.type), ['interaction.postponed', 'interaction.failed']);
+    assert.deepEqual(heard[1]!.data, { ...(await outcomeData(actionEventId)), by_callback: true });
     // An already-answered event: the issued callback is refused too.
     const late = await callback('credentials-issued', { subscriberConnectDid, actionEventId, issuedCredentials: [{ credentialId: documentId, schemaId: VCT, fields: ISSUED_FIELDS }] });
     assert.equal(late.status, 409);

@@ -19,6 +19,7 @@ import { documentSignerRenewalScheduleId } from '../../src/worker/document-signe
 import { statusListResignScheduleId } from '../../src/worker/status-list-resign-schedule';
 import { PURGED_TABLES, UPKEEP_PURGE_WORKFLOW_TYPE, type UpkeepPurgeWorkflow } from '../../workflows/contracts/upkeep-purge';
 import { EXPIRING_TABLES } from '../../src/db/nonces-repository';
+import { WEBHOOK_OUTBOX_RETENTION_SECONDS } from '../../src/db/webhook-outbox-repository';
 import { createTestDatabase, loadTestConfig, testConfigFile, testEnv, uniqueName } from '../support/test-services';
 import { createTestPki, type TestPki } from '../support/test-pki';
 
@@ -189,6 +190,49 @@ describe('Temporal over mTLS, and the upkeep purge schedule, on a real Temporal 
     assert.equal(result.staleReservationsFreed, 9);
     assert.deepEqual((await db('status_list_entries').select('request_key')).map((r: { request_key: string }) => r.request_key), ['req-9'], 'the live reservation stays');
     assert.equal((await db('status_lists').where({ id: 'token/status/0' }).first()).allocated, 1, "the list's count follows");
+  });
+
+  test('the purge deletes the webhook outbox\'s ended deliveries and dispatched events after the retention, in bounded batches, and never a pending one', async () => {
+    const db = database.db;
+    const doc = { authentic_source: 'hr.example.org', vct: 'urn:eudi:diploma:1', document_id: uniqueName('outbox') };
+    const ago = (seconds: number) => new Date(Date.now() - seconds * 1000);
+    const old = ago(WEBHOOK_OUTBOX_RETENTION_SECONDS + 3600);
+    const recent = ago(WEBHOOK_OUTBOX_RETENTION_SECONDS - 3600);
+    const tag = uniqueName('ev');
+    const event = (id: string, dispatchedAt: Date | null) => ({ id: `${tag}.${id}`, type: 'credential.issued', ...doc, data: JSON.stringify({ offer_id: id }), occurred_at: old, dispatched_at: dispatchedAt });
+    const delivery = (subscriber: string, eventId: string, state: string, finishedAt: Date | null) => ({ subscriber, event_id: `${tag}.${eventId}`, ...doc, position: 1, state, created_at: old, finished_at: finishedAt });
+    await db('webhook_events').insert([
+      event('all-ended', old),
+      event('one-pending', old),
+      event('ended-recently', old),
+      event('undispatched', null),
+      event('dispatched-recently', recent),
+      // Old events nobody wanted (or discarded): enough for several batches.
+      ...Array.from({ length: 9 }, (_, i) => event(`unwanted-${i}`, old)),
+    ]);
+    await db('webhook_deliveries').insert([
+      delivery('a', 'all-ended', 'DELIVERED', old),
+      delivery('b', 'all-ended', 'DEAD_LETTERED', old),
+      delivery('a', 'one-pending', 'DELIVERED', old),
+      delivery('b', 'one-pending', 'PENDING', null),
+      delivery('a', 'ended-recently', 'DELIVERED', recent),
+      // An offer's end event is ordered without an outbox row (webhook-outbox-repository.ts recordOrdered).
+      delivery('a', 'offer-end', 'REFUSED', old),
+    ]);
+    const result = await temporal.client.workflow.execute<UpkeepPurgeWorkflow>(UPKEEP_PURGE_WORKFLOW_TYPE, {
+      taskQueue,
+      workflowId: uniqueName('upkeep-test'),
+      args: [{ batchSize: 4, maxBatchesPerCall: 1 }],
+    });
+    assert.equal(result.state, 'DONE');
+    assert.deepEqual(result.webhookOutboxPurged, { deliveries: 4, events: 10 });
+    const events = (await db('webhook_events').where('id', 'like', `${tag}.%`).orderBy('id').pluck('id')) as string[];
+    assert.deepEqual(events, ['dispatched-recently', 'ended-recently', 'one-pending', 'undispatched'].map((id) => `${tag}.${id}`), 'a pending delivery keeps its event; recent and undispatched events stay');
+    const deliveries = (await db('webhook_deliveries').where('event_id', 'like', `${tag}.%`).orderBy('event_id').select('subscriber', 'event_id', 'state')) as { subscriber: string; event_id: string; state: string }[];
+    assert.deepEqual(deliveries, [
+      { subscriber: 'a', event_id: `${tag}.ended-recently`, state: 'DELIVERED' },
+      { subscriber: 'b', event_id: `${tag}.one-pending`, state: 'PENDING' },
+    ]);
   });
 
   test('a bounded run leaves the rest for the next run, and the schedule itself runs the purge', async () => {

@@ -108,7 +108,7 @@ describe('signed webhooks: X-Body-Signature, Bearer JWT, retries, dead letters a
 
   test('the OpenAPI document lists the event catalogue (OpenAPI 3.1 webhooks) and the new endpoints', async () => {
     const doc = (await (await fetch(`${gateway.url}/openapi.json`)).json()) as { webhooks: Record<string, unknown>; paths: Record<string, unknown>; components: { schemas: Record<string, unknown> } };
-    assert.deepEqual(Object.keys(doc.webhooks).sort(), ['credential.issued', 'credential.revoked', 'credential_offer.cancelled', 'credential_offer.created', 'credential_offer.expired', 'credential_offer.issued', 'credential_offer.locked', 'credential_offer.redeemed', 'document.reinstated', 'document.revoked', 'document.suspended', 'interaction.failed', 'wallet_notification.received', 'webhook.dead_lettered']);
+    assert.deepEqual(Object.keys(doc.webhooks).sort(), ['credential.issued', 'credential.revoked', 'credential_offer.cancelled', 'credential_offer.created', 'credential_offer.expired', 'credential_offer.issued', 'credential_offer.locked', 'credential_offer.redeemed', 'document.reinstated', 'document.revoked', 'document.suspended', 'interaction.answered', 'interaction.failed', 'interaction.postponed', 'wallet_notification.received', 'webhook.dead_lettered']);
     assert.ok(doc.components.schemas.WebhookEvent);
     for (const path of ['/service/{serviceDid}/public-info/public-key/{keyName}', '/service/{serviceDid}/webhook-accept/credentials-issued', '/service/{serviceDid}/webhook-accept/credendials-issued', '/service/{serviceDid}/webhook-accept/credentials-issuing-failed', '/admin/v1/webhooks/dead-letters', '/admin/v1/webhooks/dead-letters/redeliver']) assert.ok(doc.paths[path], path);
   });

@@ -24,6 +24,8 @@ export interface UpkeepPurgeStatus {
   leftForNextRun: ExpiringTable[];
   /** Status-list reservations freed because their issuance requests never came back (since the `purge-stale-status-reservations` patch). */
   staleReservationsFreed?: number;
+  /** Ended webhook deliveries and dispatched events deleted after the outbox retention (since the `purge-webhook-outbox` patch). */
+  webhookOutboxPurged?: { deliveries: number; events: number };
 }
 
 export const upkeepPurgeStateQuery = defineQuery<UpkeepPurgeStatus>('state');

@@ -21,6 +21,7 @@ import * as statusListTokens from './0020-status-list-tokens';
 import * as webhookOutbox from './0021-webhook-outbox';
 import * as interactionEvents from './0022-interaction-events';
 import * as issuanceIndexes from './0025-issuance-indexes';
+import * as webhookOutboxPurge from './0027-webhook-outbox-purge';
 
 /** Every migration, in order. A new migration is a new module appended here. */
 export const migrations = [
@@ -47,4 +48,5 @@ export const migrations = [
   { name: '0021-webhook-outbox', ...webhookOutbox },
   { name: '0022-interaction-events', ...interactionEvents },
   { name: '0025-issuance-indexes', ...issuanceIndexes },
+  { name: '0027-webhook-outbox-purge', ...webhookOutboxPurge },
 ];

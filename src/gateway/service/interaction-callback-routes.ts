@@ -148,7 +148,7 @@ export function interactionCallbackRoutes({ config, interactionEvents, temporal,
         if (isPostponement(body.issuedCredentials)) throw new InvalidFormatError('issuedCredentials carries no fields: nothing to issue');
         const cast = castCredentialValues(credentialOfSchema(body.issuedCredentials, interaction.schema_id ?? event.vct)?.fields, interaction.fields);
         if (!cast.ok) throw new InvalidFormatError(`issuedCredentials does not fit the credential schema: ${cast.error}`);
-        if (!(await interactionEvents.answer(event.action_event_id, 'postponed', 'issued', { claims: cast.claims }))) throw new InteractionEventAnsweredError('The event is not waiting for an answer');
+        if (!(await interactionEvents.answer(event.action_event_id, 'postponed', 'issued', { claims: cast.claims, byCallback: true }))) throw new InteractionEventAnsweredError('The event is not waiting for an answer');
         await signal(event.action_event_id, 'issued');
         return { ...answer, actionEventId: event.action_event_id };
       },
@@ -173,7 +173,7 @@ export function interactionCallbackRoutes({ config, interactionEvents, temporal,
         if (!ours(params.serviceDid!)) throw new RouteNotFoundError('No such service', { path: req.path });
         const vcts = await authenticate(req);
         const event = await eventOf(body.actionEventId, body.subscriberConnectDid, vcts);
-        if (!(await interactionEvents.answer(event.action_event_id, 'postponed', 'failed', { reason: body.reason ?? 'refused by the third party' }))) {
+        if (!(await interactionEvents.answer(event.action_event_id, 'postponed', 'failed', { reason: body.reason ?? 'refused by the third party', byCallback: true }))) {
           throw new InteractionEventAnsweredError('The event is not waiting for an answer', { state: event.state });
         }
         await signal(event.action_event_id, 'failed');
