@@ -180,14 +180,25 @@ export function expandEncodedList(encodedList: string): Uint8Array {
 }
 
 /**
- * The status of a credential's BitstringStatusListEntry as a verifier finds it (Bitstring Status List
- * §3.3 Validate Algorithm): the `statusListCredential` dereferenced through the loader (over HTTP),
- * its proof verified with `@digitalbazaar/vc` like any credential, the list's `statusPurpose` the
- * entry's, and the bit at `statusListIndex` of the expanded list. `list` is the fetched list credential.
+ * The credential's BitstringStatusListEntry of `purpose` (VC DM 2.0 §4.10: `credentialStatus` is one
+ * entry or an array of them; Bitstring Status List §2.1 statusPurpose), or undefined.
  */
-export async function bitstringStatus(credential: Json, loader: Loader, now?: Date): Promise<{ bit: number; list: Json }> {
-  const entry = credential.credentialStatus as Json | undefined;
-  if (entry?.type !== 'BitstringStatusListEntry') throw new Error('no BitstringStatusListEntry');
+export function bitstringEntry(credential: Json, purpose = 'revocation'): Json | undefined {
+  const status = credential.credentialStatus as Json | Json[] | undefined;
+  const entries = status === undefined ? [] : Array.isArray(status) ? status : [status];
+  return entries.find((e) => e.type === 'BitstringStatusListEntry' && e.statusPurpose === purpose);
+}
+
+/**
+ * The status of a credential's BitstringStatusListEntry of `purpose` as a verifier finds it
+ * (Bitstring Status List §3.3 Validate Algorithm): the `statusListCredential` dereferenced through
+ * the loader (over HTTP), its proof verified with `@digitalbazaar/vc` like any credential, the list's
+ * `statusPurpose` the entry's, and the bit at `statusListIndex` of the expanded list. `list` is the
+ * fetched list credential.
+ */
+export async function bitstringStatus(credential: Json, loader: Loader, now?: Date, purpose = 'revocation'): Promise<{ bit: number; list: Json }> {
+  const entry = bitstringEntry(credential, purpose);
+  if (!entry) throw new Error(`no BitstringStatusListEntry of purpose ${purpose}`);
   const list = (await loader(String(entry.statusListCredential))).document as Json;
   const verified = await verifyWithDigitalBazaar(list, loader, now);
   if (!verified.verified) throw new Error(`the status list credential does not verify: ${String(verified.error)}`);
