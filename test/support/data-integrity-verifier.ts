@@ -83,12 +83,17 @@ export function createVerifierDocumentLoader({ origins }: VerifierOptions): Load
  * `@digitalbazaar/vc` verifyCredential (proof purpose assertionMethod, the issuer as the VM's controller),
  * for `ecdsa-rdfc-2019`, `eddsa-rdfc-2022` and a derived (disclosure) `ecdsa-sd-2023` proof: that
  * suite verifies disclosures only (ECDSA Cryptosuites v1.0 §3.3.6), not the issuer's base proof.
- * The status check here only asserts the entry's shape, so the proof is what this verifies; the
+ * The status check here only asserts the entries' shape, so the proof is what this verifies; an
  * entry's list is read and checked by `bitstringStatus`.
  */
 export async function verifyWithDigitalBazaar(credential: Json, loader: Loader, now?: Date): Promise<{ verified: boolean; error?: unknown }> {
   const suite = [new DataIntegrityProof({ cryptosuite: ecdsaRdfc2019 }), new DataIntegrityProof({ cryptosuite: eddsaRdfc2022 }), new DataIntegrityProof({ cryptosuite: createVerifyCryptosuite() })];
-  const checkStatus = async ({ credential: c }: { credential: Json }) => ({ verified: (c.credentialStatus as Json | undefined)?.type === 'BitstringStatusListEntry' });
+  // VC DM 2.0 §4.10: one entry or an array of them, every one a BitstringStatusListEntry.
+  const checkStatus = async ({ credential: c }: { credential: Json }) => {
+    const status = c.credentialStatus as Json | Json[] | undefined;
+    const entries = status === undefined ? [] : Array.isArray(status) ? status : [status];
+    return { verified: entries.length > 0 && entries.every((e) => e.type === 'BitstringStatusListEntry') };
+  };
   const result = await verifyCredential({ credential, suite, documentLoader: loader, checkStatus: checkStatus as never, ...(now ? { now } : {}) });
   return { verified: result.verified, error: result.error ?? result.results?.find((r) => !r.verified)?.error };
 }
