@@ -48,8 +48,6 @@ function readableOrder(data: unknown): unknown {
   return credential;
 }
 
-/** A stored credential with an embedded Data Integrity proof (the JOSE form is an EnvelopedVerifiableCredential). */
-
 /** Bits per published revocation list (Bitstring Status List §6.1: at least 131,072 for herd privacy). */
 const STATUS_LIST_BITS = 131_072;
 const YEAR_MS = 365 * 86_400_000;
