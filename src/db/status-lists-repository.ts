@@ -258,12 +258,14 @@ export function createStatusListsRepository(db: Db, options: { tokenListSize?: n
       if (status === StatusValue.Invalid) {
         return token + (await entries('w3c/revocation').whereNot('status', 1).update({ status: 1, updated_at: trx.fn.now() }));
       }
+      // Before the suspension lists, a suspension wrote SUSPENDED (2) into W3C revocation entries (served as bit 1): a reinstatement clears it.
+      const legacy = status === StatusValue.Valid ? await entries('w3c/revocation').where('status', StatusValue.Suspended).update({ status: StatusValue.Valid, updated_at: trx.fn.now() }) : 0;
       const bit = status === StatusValue.Suspended ? 1 : 0;
       const w3c = await entries('w3c/suspension')
         .whereNot('status', bit)
         .whereNotExists(trx('status_list_entries as r').whereRaw('r.credential_ref = status_list_entries.credential_ref').whereLike('r.list_id', 'w3c/revocation/%').where('r.status', 1))
         .update({ status: bit, updated_at: trx.fn.now() });
-      return token + w3c;
+      return token + legacy + w3c;
     },
 
     /**

@@ -363,7 +363,7 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     assert.deepEqual(await bits(), { revocation: 1, suspension: 1 });
   });
 
-  test('a W3C credential issued before the suspension lists (one revocation entry) still resolves and revokes; suspension changes none of its bits', async () => {
+  test('a W3C credential issued before the suspension lists (one revocation entry) still resolves and revokes; suspension changes none of its bits, a reinstatement clears the SUSPENDED an older suspension wrote there', async () => {
     const documentId = `employment-legacy-${randomUUID()}`;
     const [credential] = await collect(EMPLOYMENT, documentId);
     const [revocation, suspension] = w3cEntries(credential!) as [BitstringEntry, BitstringEntry];
@@ -373,6 +373,13 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     const bit = async () => bitstringBitAt(await bitstringList(revocation.statusListCredential), Number(revocation.statusListIndex));
     const ref = { authentic_source: 'hr.example.org', vct: EMPLOYMENT.vct, document_id: documentId };
     assert.equal(await bit(), 0);
+    // What a suspension wrote then: SUSPENDED (2) in the revocation entry, served as bit 1. A reinstatement clears it.
+    const revocationEntry = { list_id: `w3c/revocation/${/\d+$/.exec(revocation.statusListCredential)![0]}`, idx: Number(revocation.statusListIndex) };
+    assert.equal(await database.db('status_list_entries').where(revocationEntry).update({ status: 2 }), 1);
+    await database.db.raw(`select nextval('status_list_change_seq')`);
+    await eventually(async () => assert.equal(await bit(), 1), 2000);
+    assert.equal((await api('/api/v1/document/reinstate', ref)).status, 200);
+    await eventually(async () => assert.equal(await bit(), 0), 2000);
     assert.equal((await api('/api/v1/document/suspend', ref)).status, 200);
     assert.equal(await bit(), 0, 'suspension does not touch the revocation bit');
     assert.equal((await api('/api/v1/document/revoke', { authentic_source: ref.authentic_source, vct: ref.vct, revocation: { id: documentId } })).status, 200);
