@@ -361,6 +361,14 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     assert.equal(reinstate.status, 409);
     assert.equal((await bodyOf(reinstate)).error.code, 'ALREADY_REVOKED');
     assert.deepEqual(await bits(), { revocation: 1, suspension: 1 });
+
+    // The Data Integrity form of the suspension list is served beside it (the negotiation of the revocation lists).
+    const di = await fetch(`${base}${pathOf(suspension.statusListCredential)}/di`);
+    assert.equal(di.status, 200);
+    assert.equal(di.headers.get('content-type')?.split(';')[0], 'application/vc');
+    assert.equal((await bodyOf(di)).credentialSubject.statusPurpose, 'suspension');
+    const openapi = await bodyOf(await fetch(`${base}/openapi.json`));
+    for (const path of ['/status-lists/w3c/suspension/{n}', '/status-lists/w3c/suspension/{n}/di']) assert.ok(openapi.paths[path]?.get?.responses?.['404'], `OpenAPI documents ${path}`);
   });
 
   test('a W3C credential issued before the suspension lists (one revocation entry) still resolves and revokes; suspension changes none of its bits, a reinstatement clears the SUSPENDED an older suspension wrote there', async () => {
