@@ -14,7 +14,7 @@ import { offeredContentHash } from '../src/oid4vci/offer-preparation';
 import type { OfferSecrets } from '../src/oid4vci/offer-secrets';
 import { OfferFailure } from '../workflows/contracts/credential-offer';
 import { bitstringStatusListEntry } from '../src/credentials/vc20-jose-issuer';
-import { issuedCredentialRef } from '../src/db/status-lists-repository';
+import { issuedCredentialRef, W3C_WALLET_PURPOSES } from '../src/db/status-lists-repository';
 import type { WebhookOutbox } from '../src/db/webhook-outbox-repository';
 import { credentialIssuedEvent, offerRedeemedEvent } from '../src/webhooks/offer-events';
 
@@ -83,8 +83,11 @@ export const createIssuanceActivities = ({ config, offers, documents, issuance, 
     }
     // Status-list indices, one per credential, held by this request: a retry after a crash gets the
     // same ones back; a failure below releases them, so no index is burnt (status-lists-repository.ts).
+    // A W3C credential has an index in a revocation and in a suspension list (Bitstring Status List
+    // §2.1): allocations[i] is credential i's revocation index, allocations[n + i] its suspension one.
     const family = type.format === 'jwt_vc_json' || type.format === 'ldp_vc' ? 'w3c' : 'token';
-    const allocations = await statusLists.reserve(family, requestKey, holderJwks.length);
+    const purposes = family === 'w3c' ? W3C_WALLET_PURPOSES : undefined;
+    const allocations = await statusLists.reserve(family, requestKey, holderJwks.length, purposes);
     const validity = { ...(doc.meta.credential_valid_from !== undefined ? { validFrom: doc.meta.credential_valid_from } : {}), ...(doc.meta.credential_valid_to !== undefined ? { validUntil: doc.meta.credential_valid_to } : {}) };
     const credentials: string[] = [];
     const records: IssuedCredentialRecord[] = [];
@@ -92,10 +95,17 @@ export const createIssuanceActivities = ({ config, offers, documents, issuance, 
     try {
       for (const [i, holderJwk] of holderJwks.entries()) {
         const allocation = allocations[i]!;
-        const uri = statusListUri(config.issuerUrl, allocation.family, allocation.family === 'w3c' ? 'revocation' : 'status', allocation.number);
+        const uri = statusListUri(config.issuerUrl, allocation.family, allocation.purpose, allocation.number);
         const status = { status_list: { idx: allocation.idx, uri } };
-        // The list the credential names (ldp_vc: the Data Integrity form), as its credential.issued event reports it.
-        statusUris.push(type.format === 'ldp_vc' ? w3cStatusListUri(config.issuerUrl, 'revocation', allocation.number, 'data-integrity') : uri);
+        // The list the credential names (ldp_vc: the Data Integrity form), as its credential.issued event reports it (the revocation list for a W3C one).
+        const securing = type.format === 'ldp_vc' ? 'data-integrity' : 'jose';
+        statusUris.push(type.format === 'ldp_vc' ? w3cStatusListUri(config.issuerUrl, allocation.purpose, allocation.number, securing) : uri);
+        // W3C: one BitstringStatusListEntry per purpose, each naming its list in the credential's own proof format.
+        const w3cStatus = () =>
+          (purposes ?? []).map((statusPurpose, p) => {
+            const a = allocations[p * holderJwks.length + i]!;
+            return bitstringStatusListEntry({ statusListCredential: w3cStatusListUri(config.issuerUrl, a.purpose, a.number, securing), statusListIndex: a.idx, statusPurpose });
+          });
         const record = { offer_id: offerId, ...key, holder_key_thumbprint: holderKeyThumbprint(parseHolderJwk(holderJwk)), status_list_id: allocation.listId, status_index: allocation.idx };
         switch (type.format) {
           case 'mso_mdoc': {
@@ -105,7 +115,7 @@ export const createIssuanceActivities = ({ config, offers, documents, issuance, 
             break;
           }
           case 'jwt_vc_json': {
-            const credentialStatus = bitstringStatusListEntry({ statusListCredential: uri, statusListIndex: allocation.idx });
+            const credentialStatus = w3cStatus();
             const made = await issuance.makeVc20({ types: [offer.vct], documentData, holderJwk, ...validity, credentialStatus });
             credentials.push(made.credential);
             records.push({ ...record, format: type.format, valid_from: toDate(made.validFrom), valid_until: toDate(made.validUntil) });
@@ -114,7 +124,7 @@ export const createIssuanceActivities = ({ config, offers, documents, issuance, 
           case 'ldp_vc': {
             // The document with its Data Integrity proof (ecdsa-rdfc-2019), bound to the holder by did:jwk;
             // claims no context defines expand under the VC 2.0 @vocab; its status list is the Data Integrity form. Parked as JSON text.
-            const credentialStatus = bitstringStatusListEntry({ statusListCredential: statusUris[i]!, statusListIndex: allocation.idx });
+            const credentialStatus = w3cStatus();
             const made = await issuance.makeVc20DataIntegrity({ types: [offer.vct], documentData, subjectDid: holderDidJwk(parseHolderJwk(holderJwk)), ...validity, credentialStatus, undefinedTerms: true });
             credentials.push(JSON.stringify(made.credential));
             records.push({ ...record, format: type.format, valid_from: toDate(made.validFrom), valid_until: toDate(made.validUntil) });
@@ -132,7 +142,9 @@ export const createIssuanceActivities = ({ config, offers, documents, issuance, 
       }
       const offerIds = { offer_id: offerId, workflow_id: offer.workflow_id, ...key };
       const pickupIds = await issued.recordAndPark(requestKey, records, credentials, async (trx, recordIds) => {
-        await statusLists.markIssued(trx, requestKey, recordIds.map(issuedCredentialRef));
+        // Each credential's ref once per purpose, in the order reserve gave the indices.
+        const refs = recordIds.map(issuedCredentialRef);
+        await statusLists.markIssued(trx, requestKey, (purposes ?? [undefined]).flatMap(() => refs));
         // The webhook events in the same transaction: the redemption first (if the gateway died before
         // recording it, this proven redemption records it now), then one per credential (ids, never the credential).
         await outbox.record(trx, offerRedeemedEvent(offerIds));

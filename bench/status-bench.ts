@@ -12,6 +12,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
+import { createDevPki } from '../src/credentials/dev-pki';
 import { createStatusListPublisher } from '../src/credentials/status-list-publisher';
 import { packTokenStatusList, zlibStatusList } from '../src/credentials/status-list-token';
 import { createLocalSigner, generateEs256PrivateJwk } from '../src/credentials/signer';
@@ -59,17 +60,20 @@ async function revokedIn(url: string, indices: number[]): Promise<number> {
   return indices.filter((i) => (bits[i >> 3]! >> (7 - (i & 7))) & 1).length;
 }
 
-/** Re-sign + publish of a 1,000,000-entry, 2-bit Token Status List (10% non-zero), in this process, beside bare zlib of the same packed list. */
+/** Re-sign + publish of a 1,000,000-entry, 2-bit Token Status List (10% non-zero; both forms, JWT and CWT, from one zlib), in this process, beside bare zlib of the same packed list. */
 async function listSigning(): Promise<void> {
   const entries = Array.from({ length: LIST_ENTRIES / 10 }, () => ({ idx: randomInt(LIST_ENTRIES), status: 1 + randomInt(2) }));
   const list: StatusListRow = { id: 'token/status/0', family: 'token', purpose: 'status', number: 0, bits: 2, size: LIST_ENTRIES, allocated: LIST_ENTRIES };
   let version = 0;
   const signer = await createLocalSigner(generateEs256PrivateJwk());
+  // The publisher signs both forms of a Token Status List together: the CWT with a Document Signer (x5chain).
+  const { documentSigner: ds } = await createDevPki();
+  const documentSigner = await createLocalSigner(ds.privateJwk, { x5c: ds.x5c });
   const publisher = createStatusListPublisher({
     issuerUrl: 'https://issuer.example.org',
     lists: { list: async () => list, lists: async () => [list], changeMark: async () => String(version), snapshot: async () => ({ list, entries, mark: String(version) }) },
     tokens: createMemoryStatusListTokenStore(),
-    keyStore: { signer: async () => signer },
+    keyStore: { signer: async (purpose) => (purpose === 'document_signer' ? documentSigner : signer) },
     ttlSeconds: 300,
     validitySeconds: 86_400,
   });
@@ -92,8 +96,8 @@ async function listSigning(): Promise<void> {
   }
   const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
   console.log(`\n1,000,000-entry Token Status List (2 bits, ${(entries.length / 1000).toFixed(0)}k non-zero), median of ${runs}:`);
-  console.log(`  re-sign + publish (pack, zlib, JWT ES256)   ${median(signTimes).toFixed(1)} ms   (target < 100 ms; JWT ${(size / 1024).toFixed(0)} KiB)`);
-  console.log(`  bare pack + zlib of the same list          ${median(zlibTimes).toFixed(1)} ms`);
+  console.log(`  re-sign + publish (pack, zlib, JWT + CWT ES256)   ${median(signTimes).toFixed(1)} ms   (target < 100 ms; JWT ${(size / 1024).toFixed(0)} KiB)`);
+  console.log(`  bare pack + zlib of the same list                ${median(zlibTimes).toFixed(1)} ms`);
   console.log('  (excludes reading the entries from PostgreSQL, measured above as part of visibility)');
 }
 

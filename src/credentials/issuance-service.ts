@@ -17,7 +17,7 @@ import {
   type DataIntegrityCryptosuite,
   type IssuedVc20DataIntegrity,
 } from './vc20-data-integrity-issuer';
-import { createVc20JoseIssuer, type BitstringStatusListEntry, type IssuedVc20, type Vc20IssueRequest, type Vc20JoseIssuer } from './vc20-jose-issuer';
+import { createVc20JoseIssuer, type CredentialStatus, type IssuedVc20, type Vc20IssueRequest, type Vc20JoseIssuer } from './vc20-jose-issuer';
 import { loadVctm, vctIntegrity, type LoadedVctm } from './vctm';
 
 /**
@@ -90,7 +90,7 @@ export interface MakeVc20Request {
   validUntil?: Instant;
   /** `id`; a `urn:uuid:` is generated when absent. */
   id?: string;
-  credentialStatus?: BitstringStatusListEntry;
+  credentialStatus?: CredentialStatus;
   /** Extra `@context` entries after the VC 2.0 context. */
   contexts?: readonly string[];
   /** Further top-level credential properties (seed 001's `onboardingId`, say). */

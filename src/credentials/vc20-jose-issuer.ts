@@ -24,6 +24,9 @@ export const BitstringStatusListEntrySchema = z.object({
   statusListCredential: z.string().min(1),
 });
 export type BitstringStatusListEntry = z.infer<typeof BitstringStatusListEntrySchema>;
+/** VC DM 2.0 §4.10: `credentialStatus` is one status entry or several (a W3C credential of ours: revocation and suspension). */
+export const CredentialStatusSchema = z.union([BitstringStatusListEntrySchema, z.array(BitstringStatusListEntrySchema).min(1)]);
+export type CredentialStatus = z.infer<typeof CredentialStatusSchema>;
 
 /** Builds the `credentialStatus` entry for an allocated index (the status-list hook). */
 export function bitstringStatusListEntry(input: {
@@ -62,8 +65,8 @@ export interface Vc20IssueRequest {
   /** `validUntil`. */
   validUntil?: Date | string;
   credentialSubject: Record<string, unknown> | readonly Record<string, unknown>[];
-  /** The status hook: a BitstringStatusListEntry (see `bitstringStatusListEntry`). */
-  credentialStatus?: BitstringStatusListEntry;
+  /** The status hook: a BitstringStatusListEntry, or several (see `bitstringStatusListEntry`). */
+  credentialStatus?: CredentialStatus;
   /** Other VC properties (`name`, `description`, `credentialSchema`, ...). Must not repeat the ones above. */
   extra?: Record<string, unknown>;
 }
@@ -144,7 +147,7 @@ export function buildVc20Credential(request: Vc20IssueRequest, now: () => Date):
   for (const key of Object.keys(extra)) {
     if (MANAGED.has(key)) throw new CredentialInputError('reserved_claim', `"${key}" is set by the issuer`, `extra.${key}`);
   }
-  const credentialStatus = request.credentialStatus && BitstringStatusListEntrySchema.parse(request.credentialStatus);
+  const credentialStatus = request.credentialStatus && CredentialStatusSchema.parse(request.credentialStatus);
   if (request.issuer !== undefined && typeof request.issuer !== 'string') assertJsonObject(request.issuer, 'issuer');
 
   // VC DM 2.0 §4.3: the first @context is the v2 context; §4.5: the type list includes VerifiableCredential.

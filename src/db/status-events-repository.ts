@@ -11,7 +11,8 @@ export type StatusEventType = 'document.revoked' | 'document.suspended' | 'docum
 
 /** The key a seed 001 credential's status events are recorded under (it has no authentic source or document). */
 export const CLIENT_EVENT_PREFIX = 'client:';
-export const credentialEventKey = (client: string, credentialType: string, credentialId: string): DocumentKey => ({ authentic_source: `${CLIENT_EVENT_PREFIX}${client}`, vct: credentialType, document_id: credentialId });
+export const credentialEventSource = (client: string) => `${CLIENT_EVENT_PREFIX}${client}`;
+export const credentialEventKey = (client: string, credentialType: string, credentialId: string): DocumentKey => ({ authentic_source: credentialEventSource(client), vct: credentialType, document_id: credentialId });
 
 export interface StatusEventRow extends DocumentKey {
   id: string;
@@ -51,29 +52,63 @@ export function createStatusEventsRepository(db: Db) {
       return row!;
     },
     /**
-     * Revokes one credential's status-list entry, with its audit entry and its status event, in ONE
-     * statement (a single statement is atomic: no BEGIN/COMMIT round trips; `npm run bench -- status`):
-     * the audit and event rows are written only if the entry flipped. Undefined when it was already
-     * revoked (or has no entry): nothing is written then.
+     * Revokes a seed 001 credential (`w3c_credentials.id`) if `client` owns it: the ownership check,
+     * the flip of its status-list entry, its audit entry and its `credential.revoked` event in ONE
+     * statement (a single statement is atomic: no BEGIN/COMMIT round trips, and no separate look-up;
+     * `npm run bench -- status`). The audit and event rows are written only if the entry flipped; the
+     * audit target gets the credential's `credential_id`, the event the key `credentialEventKey`
+     * gives. `undefined`: no such credential of this client (404); `event` undefined: it was already
+     * revoked (409), nothing written.
      */
-    async revokeCredentialEntry(credentialRef: string, audit: ReturnType<typeof auditRow>, key: DocumentKey, type: StatusEventType, at: Date, options: { deliveriesStarted?: boolean } = {}): Promise<StatusEventRow | undefined> {
-      const { rows } = await db.raw<{ rows: StatusEventRow[] }>(
-        `with flipped as (
-           update status_list_entries set status = 1, updated_at = now() where credential_ref = ? and status <> 1 returning 1
+    async revokeOwnedCredential(
+      id: string,
+      client: string,
+      audit: ReturnType<typeof auditRow>,
+      at: Date,
+      options: { deliveriesStarted?: boolean } = {},
+    ): Promise<{ credential: { id: string; credential_id: string; credential_type: string; status_list_index: number; data_integrity: boolean }; event: StatusEventRow | undefined } | undefined> {
+      const type: StatusEventType = 'credential.revoked';
+      const { rows } = await db.raw<{ rows: (Record<string, unknown> & { id: string; credential_id: string; credential_type: string; status_list_index: string | number; data_integrity: boolean | null })[] }>(
+        `with owned as (
+           select id, credential_id, credential_type, status_list_index, data->'proof'->>'type' = 'DataIntegrityProof' as data_integrity
+           from w3c_credentials where id = ? and client = ?
+         ), flipped as (
+           update status_list_entries set status = 1, updated_at = now()
+           where credential_ref = (select 'w3c:' || id::text from owned) and status <> 1 returning 1
          ), audited as (
            insert into audit_log (request_id, actor, action, method, path, status, target, client_ip)
-           select ?, ?, ?, ?, ?, ?::int, ?::jsonb, ? where exists (select 1 from flipped)
+           select ?, ?, ?, ?, ?, ?::int, ?::jsonb || jsonb_build_object('credential_id', owned.credential_id), ? from owned where exists (select 1 from flipped)
+         ), event as (
+           insert into status_events (id, authentic_source, vct, document_id, type, credentials_changed, occurred_at, deliveries_started_at)
+           select ?, ?, owned.credential_type, owned.id::text, ?, (select count(*) from flipped)::int, ?::timestamptz, ?::timestamptz from owned where exists (select 1 from flipped)
+           returning *
          )
-         insert into status_events (id, authentic_source, vct, document_id, type, credentials_changed, occurred_at, deliveries_started_at)
-         select ?, ?, ?, ?, ?, (select count(*) from flipped)::int, ?::timestamptz, ?::timestamptz where exists (select 1 from flipped)
-         returning *`,
+         select owned.*, event.id as event_id, event.authentic_source as event_authentic_source, event.vct as event_vct, event.document_id as event_document_id,
+                event.type as event_type, event.credentials_changed as event_credentials_changed, event.occurred_at as event_occurred_at, event.deliveries_started_at as event_deliveries_started_at
+         from owned left join event on true`,
         [
-          credentialRef,
+          id, client,
           audit.request_id, audit.actor, audit.action, audit.method, audit.path, audit.status, audit.target, audit.client_ip,
-          `status.${randomBytes(16).toString('base64url')}`, key.authentic_source, key.vct, key.document_id, type, at, options.deliveriesStarted ? at : null,
+          `status.${randomBytes(16).toString('base64url')}`, credentialEventSource(client), type, at, options.deliveriesStarted ? at : null,
         ],
       );
-      return rows[0];
+      const row = rows[0];
+      if (!row) return undefined;
+      const credential = { id: row.id, credential_id: row.credential_id, credential_type: row.credential_type, status_list_index: Number(row.status_list_index), data_integrity: row.data_integrity === true };
+      const event: StatusEventRow | undefined =
+        row.event_id == null
+          ? undefined
+          : {
+              id: row.event_id as string,
+              authentic_source: row.event_authentic_source as string,
+              vct: row.event_vct as string,
+              document_id: row.event_document_id as string,
+              type: row.event_type as StatusEventType,
+              credentials_changed: row.event_credentials_changed as number,
+              occurred_at: row.event_occurred_at as Date,
+              deliveries_started_at: (row.event_deliveries_started_at as Date | null) ?? null,
+            };
+      return { credential, event };
     },
     /** Every subscriber's delivery workflow has started. */
     async markDeliveriesStarted(id: string): Promise<void> {

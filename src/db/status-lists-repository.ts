@@ -6,8 +6,10 @@ import type { Db } from './knex';
  * Status lists and their entries (migration 0015). Two families:
  * - `token`: the IETF Token Status List (draft-ietf-oauth-status-list §4), 2 bits per entry
  *   (§7.1: 0x00 VALID, 0x01 INVALID, 0x02 SUSPENDED), for `dc+sd-jwt` and `mso_mdoc`;
- * - `w3c`: the W3C Bitstring Status List v1.0, purpose `revocation`, 1 bit per entry, for
- *   `jwt_vc_json` and seed 001's credentials.
+ * - `w3c`: the W3C Bitstring Status List v1.0, 1 bit per entry, purpose `revocation` (bit 1 =
+ *   revoked, for `jwt_vc_json`, `ldp_vc` and seed 001's credentials) or `suspension` (§2.1
+ *   statusPurpose `suspension`, bit 1 = suspended, for `jwt_vc_json` and `ldp_vc`): a W3C credential
+ *   issued to a wallet has one entry in each, both with its `credential_ref`.
  *
  * Allocation (`reserve`) is random among the free indices of the current list (draft §13.2 and
  * Bitstring Status List §6.1: no order that links holders or reveals issuance time); a full list
@@ -34,6 +36,7 @@ export const DEFAULT_LIST_SIZE = 131_072;
 export interface StatusAllocation {
   listId: string;
   family: StatusFamily;
+  purpose: string;
   number: number;
   idx: number;
 }
@@ -61,25 +64,30 @@ export const STALE_RESERVATION_MS = 3_600_000;
 
 export const statusListId = (family: StatusFamily, purpose: string, number: number) => `${family}/${purpose}/${number}`;
 
+/** The purposes of the Bitstring Status Lists a W3C credential issued to a wallet has an entry in, in its `credentialStatus` order. */
+export const W3C_WALLET_PURPOSES = ['revocation', 'suspension'] as const;
+
 export function createStatusListsRepository(db: Db, options: { tokenListSize?: number } = {}) {
+  /** Each family's default purpose (the one `reserve` allocates when given none). */
   const specs: Record<StatusFamily, StatusListSpec> = {
     token: { purpose: 'status', bits: 2, size: options.tokenListSize ?? DEFAULT_LIST_SIZE },
     // Seed 001's credentials carry `statusListIndex` = index in list `number` of this size: keep it.
     w3c: { purpose: 'revocation', bits: 1, size: DEFAULT_LIST_SIZE },
   };
+  const specOf = (family: StatusFamily, purpose: string): StatusListSpec => (family === 'w3c' && purpose === 'suspension' ? { purpose, bits: 1, size: DEFAULT_LIST_SIZE } : specs[family]);
 
   /**
    * The list new indices come from. Read without a lock; only opening the first or the next list is
    * serialised (the family's advisory lock), so two requests that find the current one full never
    * both create its successor.
    */
-  async function openList(family: StatusFamily): Promise<StatusListRow> {
-    const spec = specs[family];
+  async function openList(family: StatusFamily, purpose: string): Promise<StatusListRow> {
+    const spec = specOf(family, purpose);
     const current = async (q: Db) => (await q('status_lists').where({ family, purpose: spec.purpose }).whereRaw('allocated < size').orderBy('number').first()) as StatusListRow | undefined;
     const open = await current(db);
     if (open) return open;
     return db.transaction(async (trx) => {
-      await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`status-list-allocation/${family}`]);
+      await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`status-list-allocation/${family}${spec.purpose === specs[family].purpose ? '' : `/${spec.purpose}`}`]);
       const opened = await current(trx);
       if (opened) return opened;
       const last = (await trx('status_lists').where({ family, purpose: spec.purpose }).max('number as n').first()) as { n: number | null };
@@ -120,9 +128,9 @@ export function createStatusListsRepository(db: Db, options: { tokenListSize?: n
   }
 
   /** One fresh index of `family` for an entry; when the current list fills up under us, the next one is opened. */
-  async function allocate(family: StatusFamily, entry: { request_key: string; ordinal: number }): Promise<StatusAllocation> {
+  async function allocate(family: StatusFamily, purpose: string, entry: { request_key: string; ordinal: number }): Promise<StatusAllocation> {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const list = await openList(family);
+      const list = await openList(family, purpose);
       const idx = await takeFreeIndex(list, entry);
       if (idx !== undefined) return toAllocation({ list_id: list.id, idx });
     }
@@ -130,9 +138,39 @@ export function createStatusListsRepository(db: Db, options: { tokenListSize?: n
   }
 
   const toAllocation = (row: { list_id: string; idx: number }): StatusAllocation => {
-    const [family, , number] = row.list_id.split('/');
-    return { listId: row.list_id, family: family as StatusFamily, number: Number(number), idx: row.idx };
+    const [family, purpose, number] = row.list_id.split('/');
+    return { listId: row.list_id, family: family as StatusFamily, purpose: purpose!, number: Number(number), idx: row.idx };
   };
+
+  /**
+   * Advances the change mark with a statement sent after this call: a caller whose commit is done
+   * joins the advance queued behind the one in flight (which may have been sent before that commit),
+   * never the one in flight itself, so the rule holds (the mark moves after the commit) while a burst
+   * of changes costs about one round trip per in-flight advance instead of one per change.
+   */
+  let inFlight: Promise<void> | undefined;
+  let queued: Promise<void> | undefined;
+  const advance = (): Promise<void> => {
+    const sent = db.raw(`select nextval('status_list_change_seq')`).then(() => undefined);
+    // Settles (never rejects: the callers of `sent` get its error) once the advance is done.
+    const settled: Promise<void> = sent.then(
+      () => undefined,
+      () => undefined,
+    ).then(() => {
+      if (inFlight === settled) inFlight = undefined;
+    });
+    inFlight = settled;
+    return sent;
+  };
+  function announce(): Promise<void> {
+    if (queued) return queued;
+    if (!inFlight) return advance();
+    queued = inFlight.then(() => {
+      queued = undefined;
+      return advance();
+    });
+    return queued;
+  }
 
   /** The change mark: the sequence's last value (read without a lock, outside any transaction). */
   const changeMark = async (): Promise<string> => {
@@ -144,18 +182,24 @@ export function createStatusListsRepository(db: Db, options: { tokenListSize?: n
     specs,
 
     /**
-     * `count` indices of `family` for the issuance request `requestKey`, one per ordinal: the ones
-     * the request already holds (a retry after a crash), else fresh ones. No family-wide lock: see
-     * takeFreeIndex. Reservations abandoned by requests that crashed for good are freed by the
-     * upkeep Schedule (releaseStale), not here, so an issuance reads only its own rows.
+     * `count` indices of `family` for the issuance request `requestKey` in the list of each of
+     * `purposes` (default the family's own), one per ordinal: purpose `p`'s index of credential `i`
+     * is ordinal `p * count + i`, so the result is `purposes.length` runs of `count` (and
+     * `markIssued` takes the refs once per purpose). The ones the request already holds (a retry
+     * after a crash), else fresh ones. No family-wide lock: see takeFreeIndex. Reservations
+     * abandoned by requests that crashed for good are freed by the upkeep Schedule (releaseStale),
+     * not here, so an issuance reads only its own rows.
      */
-    async reserve(family: StatusFamily, requestKey: string, count: number): Promise<StatusAllocation[]> {
+    async reserve(family: StatusFamily, requestKey: string, count: number, purposes: readonly string[] = [specs[family].purpose]): Promise<StatusAllocation[]> {
       const held = (await db('status_list_entries').where({ request_key: requestKey }).orderBy('ordinal').select('list_id', 'idx', 'ordinal')) as { list_id: string; idx: number; ordinal: number }[];
       const byOrdinal = new Map(held.map((h) => [h.ordinal, h]));
       const out: StatusAllocation[] = [];
-      for (let ordinal = 0; ordinal < count; ordinal++) {
-        const existing = byOrdinal.get(ordinal);
-        out.push(existing ? toAllocation(existing) : await allocate(family, { request_key: requestKey, ordinal }));
+      for (const [p, purpose] of purposes.entries()) {
+        for (let i = 0; i < count; i++) {
+          const ordinal = p * count + i;
+          const existing = byOrdinal.get(ordinal);
+          out.push(existing ? toAllocation(existing) : await allocate(family, purpose, { request_key: requestKey, ordinal }));
+        }
       }
       return out;
     },
@@ -201,12 +245,27 @@ export function createStatusListsRepository(db: Db, options: { tokenListSize?: n
 
     /**
      * Sets the status of every issued credential of a document (all formats, all batch copies),
-     * within `trx`. A revoked (INVALID) entry keeps its status whatever is asked: revocation is final.
-     * Returns the number of entries changed.
+     * within `trx`. Token Status List entries take `status` itself. A W3C credential has one bit per
+     * list: INVALID sets its revocation bit; SUSPENDED sets and VALID clears its suspension bit
+     * (Bitstring Status List §2.1), and neither touches the revocation bit. A revoked credential
+     * (token entry INVALID, or W3C revocation bit set) keeps its status whatever is asked:
+     * revocation is final. Returns the number of entries changed (one per credential, whichever list).
      */
     async setDocumentStatus(trx: Db, key: DocumentKey, status: StatusValue): Promise<number> {
-      const refs = trx('issued_credentials').where(key).select(trx.raw("'issued:' || id::text"));
-      return trx('status_list_entries').whereIn('credential_ref', refs).whereNot('status', StatusValue.Invalid).whereNot('status', status).update({ status, updated_at: trx.fn.now() });
+      const refs = () => trx('issued_credentials').where(key).select(trx.raw("'issued:' || id::text"));
+      const entries = (prefix: string) => trx('status_list_entries').whereIn('credential_ref', refs()).whereLike('list_id', `${prefix}/%`);
+      const token = await entries('token').whereNot('status', StatusValue.Invalid).whereNot('status', status).update({ status, updated_at: trx.fn.now() });
+      if (status === StatusValue.Invalid) {
+        return token + (await entries('w3c/revocation').whereNot('status', 1).update({ status: 1, updated_at: trx.fn.now() }));
+      }
+      // Before the suspension lists, a suspension wrote SUSPENDED (2) into W3C revocation entries (served as bit 1): a reinstatement clears it.
+      const legacy = status === StatusValue.Valid ? await entries('w3c/revocation').where('status', StatusValue.Suspended).update({ status: StatusValue.Valid, updated_at: trx.fn.now() }) : 0;
+      const bit = status === StatusValue.Suspended ? 1 : 0;
+      const w3c = await entries('w3c/suspension')
+        .whereNot('status', bit)
+        .whereNotExists(trx('status_list_entries as r').whereRaw('r.credential_ref = status_list_entries.credential_ref').whereLike('r.list_id', 'w3c/revocation/%').where('r.status', 1))
+        .update({ status: bit, updated_at: trx.fn.now() });
+      return token + legacy + w3c;
     },
 
     /**
@@ -223,30 +282,39 @@ export function createStatusListsRepository(db: Db, options: { tokenListSize?: n
       return row ? { credentialRef: row.credential_ref, status: row.status, vct: row.vct ?? undefined } : undefined;
     },
 
-    /** setCredentialStatus in a transaction of its own, announced after the commit (gRPC SetCredentialStatus). */
-    async updateCredentialStatus(credentialRef: string, status: StatusValue): Promise<boolean> {
-      const changed = await db.transaction(async (trx) => (await trx('status_list_entries').where({ credential_ref: credentialRef }).whereNot('status', StatusValue.Invalid).update({ status, updated_at: trx.fn.now() })) > 0);
+    /**
+     * Sets the status of a credential's entry in `listId` in a transaction of its own, announced
+     * after the commit (gRPC SetCredentialStatus). Only that list's entry: a W3C credential has one
+     * in its suspension list too.
+     */
+    async updateCredentialStatus(credentialRef: string, status: StatusValue, listId: string): Promise<boolean> {
+      const changed = await db.transaction(async (trx) => (await trx('status_list_entries').where({ credential_ref: credentialRef, list_id: listId }).whereNot('status', StatusValue.Invalid).update({ status, updated_at: trx.fn.now() })) > 0);
       if (changed) await db.raw(`select nextval('status_list_change_seq')`);
       return changed;
     },
 
-    /** Sets the status of one credential's entry by its reference; false when there is none or it is already revoked. */
+    /**
+     * Sets the status of one credential's entry by its reference (its Token Status List or W3C
+     * revocation entry; a suspension entry is set by setDocumentStatus only); false when there is
+     * none or it is already revoked.
+     */
     async setCredentialStatus(trx: Db, credentialRef: string, status: StatusValue): Promise<boolean> {
-      return (await trx('status_list_entries').where({ credential_ref: credentialRef }).whereNot('status', StatusValue.Invalid).update({ status, updated_at: trx.fn.now() })) > 0;
+      return (await trx('status_list_entries').where({ credential_ref: credentialRef }).whereRaw("list_id not like 'w3c/suspension/%'").whereNot('status', StatusValue.Invalid).update({ status, updated_at: trx.fn.now() })) > 0;
     },
 
     /**
      * Announces committed status changes: call it after the transaction that changed statuses has
      * committed. Any reader that sees the new mark takes its snapshot after the change, so it shows it.
+     * Concurrent callers of a process share one advance (one round trip for a burst of changes,
+     * `npm run bench -- status`), never one sent before their call: see announce.
      */
-    async announceChange(): Promise<void> {
-      await db.raw(`select nextval('status_list_change_seq')`);
-    },
+    announceChange: (): Promise<void> => announce(),
 
     changeMark,
 
+    /** The status of a credential's Token Status List or W3C revocation entry. */
     async statusOf(credentialRef: string): Promise<StatusValue | undefined> {
-      const row = (await db('status_list_entries').where({ credential_ref: credentialRef }).first('status')) as { status: StatusValue } | undefined;
+      const row = (await db('status_list_entries').where({ credential_ref: credentialRef }).whereRaw("list_id not like 'w3c/suspension/%'").first('status')) as { status: StatusValue } | undefined;
       return row?.status;
     },
 

@@ -153,7 +153,7 @@ export function createIssuerGrpcHandlers(issuance: IssuanceService, { access, au
       if (!entry?.vct) throw new GrpcError(grpc.status.NOT_FOUND, 'no issued credential has this index in this list');
       access.authorizeStatusChange(caller, entry.vct);
       if (entry.status === StatusValue.Invalid && request.status !== StatusValue.Invalid) throw new GrpcError(grpc.status.FAILED_PRECONDITION, 'the credential is revoked; revocation is final');
-      if (entry.status !== StatusValue.Invalid) await status.lists.updateCredentialStatus(entry.credentialRef, request.status as StatusValue);
+      if (entry.status !== StatusValue.Invalid) await status.lists.updateCredentialStatus(entry.credentialRef, request.status as StatusValue, list.id);
       return {};
     },
   };

@@ -302,7 +302,8 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
     assert.equal(typeof ldp, 'object');
     assert.deepEqual(ldp.type, ['VerifiableCredential', 'MembershipCredential']);
     assert.equal(ldp.proof.cryptosuite, 'ecdsa-rdfc-2019');
-    assert.equal(ldp.credentialStatus.type, 'BitstringStatusListEntry');
+    // Two BitstringStatusListEntry objects (Bitstring Status List §2.1): revocation and suspension, each its own list.
+    assert.deepEqual(ldp.credentialStatus.map((e: { type: string; statusPurpose: string }) => `${e.type}/${e.statusPurpose}`), ['BitstringStatusListEntry/revocation', 'BitstringStatusListEntry/suspension']);
     const holderDid = ldp.credentialSubject.id as string;
     assert.match(holderDid, /^did:jwk:/);
     const holderJwk = JSON.parse(Buffer.from(holderDid.slice('did:jwk:'.length), 'base64url').toString()) as Record<string, unknown>;
@@ -311,10 +312,14 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
     const verified = await verifyWithDigitalBazaar(ldp, loader);
     assert.equal(verified.verified, true, JSON.stringify(verified.error));
     // Its status list is offered in its own proof format (Bitstring Status List §3.3, read by the verifier).
-    assert.match(ldp.credentialStatus.statusListCredential, /^https:\/\/issuer\.example\.org\/status-lists\/w3c\/revocation\/\d+\/di$/);
-    const status = await bitstringStatus(ldp, loader);
-    assert.equal(status.bit, 0);
-    assert.equal((status.list.proof as { cryptosuite: string }).cryptosuite, 'ecdsa-rdfc-2019');
+    assert.match(ldp.credentialStatus[0].statusListCredential, /^https:\/\/issuer\.example\.org\/status-lists\/w3c\/revocation\/\d+\/di$/);
+    assert.match(ldp.credentialStatus[1].statusListCredential, /^https:\/\/issuer\.example\.org\/status-lists\/w3c\/suspension\/\d+\/di$/);
+    for (const purpose of ['revocation', 'suspension']) {
+      // bitstringStatus verifies the list's Data Integrity proof with @digitalbazaar/vc and checks its statusPurpose.
+      const status = await bitstringStatus(ldp, loader, undefined, purpose);
+      assert.equal(status.bit, 0, purpose);
+      assert.equal((status.list.proof as { cryptosuite: string }).cryptosuite, 'ecdsa-rdfc-2019');
+    }
   });
 
   test('DPoP (RFC 9449): a token bound at /token must be presented with the DPoP scheme and a fresh proof by the same key', async () => {

@@ -47,6 +47,8 @@ describe('status-list re-signing Schedule, on real Temporal, PostgreSQL and HTTP
     const lists = createStatusListsRepository(database.db);
     await lists.reserve('token', uniqueName('resign-token'), 1);
     await lists.reserve('w3c', uniqueName('resign-w3c'), 1);
+    // And a Bitstring suspension list (Bitstring Status List §2.1 statusPurpose suspension).
+    await lists.reserve('w3c', uniqueName('resign-w3c-suspension'), 1, ['suspension']);
   });
   after(async () => {
     await worker?.client.schedule.getHandle(statusListResignScheduleId(taskQueue)).delete().catch(() => undefined);
@@ -75,13 +77,14 @@ describe('status-list re-signing Schedule, on real Temporal, PostgreSQL and HTTP
   test('one run signs every form of every list (JWT, CWT, Bitstring as JOSE and Data Integrity) and stores it; a run right after finds nothing due', async () => {
     const first = await worker.client.workflow.execute<StatusListResignWorkflow>(STATUS_LIST_RESIGN_WORKFLOW_TYPE, { taskQueue, workflowId: uniqueName('resign-run'), args: [{}] });
     assert.equal(first.state, 'DONE');
-    assert.deepEqual([...first.resigned].sort(), ['token/status/0|cwt', 'token/status/0|jwt', 'w3c/revocation/0|w3c', 'w3c/revocation/0|w3c-di']);
+    const all = ['token/status/0|cwt', 'token/status/0|jwt', 'w3c/revocation/0|w3c', 'w3c/revocation/0|w3c-di', 'w3c/suspension/0|w3c', 'w3c/suspension/0|w3c-di'];
+    assert.deepEqual([...first.resigned].sort(), all);
     const stored = await storedTokens();
-    assert.deepEqual(stored.map((t) => `${t.list_id}|${t.form}`), ['token/status/0|cwt', 'token/status/0|jwt', 'w3c/revocation/0|w3c', 'w3c/revocation/0|w3c-di']);
+    assert.deepEqual(stored.map((t) => `${t.list_id}|${t.form}`), all);
     for (const t of stored) assert.equal(new Date(t.expires_at).getTime() - new Date(t.signed_at).getTime(), 6000 - (new Date(t.signed_at).getTime() % 1000), 'exp = iat + STATUS_LIST_VALIDITY');
     const second = await worker.client.workflow.execute<StatusListResignWorkflow>(STATUS_LIST_RESIGN_WORKFLOW_TYPE, { taskQueue, workflowId: uniqueName('resign-run'), args: [{}] });
     assert.deepEqual(second.resigned, []);
-    assert.equal(second.checked, 4);
+    assert.equal(second.checked, 6);
 
     // The gateway serves the stored tokens as they are: its JWT, CWT and W3C bodies are the Schedule's.
     const row = (await database.db('status_list_tokens').where({ list_id: 'token/status/0', form: 'jwt' }).first('body')) as { body: Buffer };
@@ -95,6 +98,11 @@ describe('status-list re-signing Schedule, on real Temporal, PostgreSQL and HTTP
     assert.ok((claims.get(4) as number) > Date.now() / 1000, 'CWT exp (claim 4) in the future');
     const w3c = await (await fetch(`${config.issuerUrl}/status-lists/w3c/revocation/0`)).text();
     assert.ok(Date.parse((decodeJwt(w3c) as { validUntil: string }).validUntil) > Date.now(), 'validUntil in the future');
+    const suspension = await (await fetch(`${config.issuerUrl}/status-lists/w3c/suspension/0`)).text();
+    const suspensionRow = (await database.db('status_list_tokens').where({ list_id: 'w3c/suspension/0', form: 'w3c' }).first('body')) as { body: Buffer };
+    assert.equal(suspension, suspensionRow.body.toString('utf8'), 'the suspension list is served as the Schedule signed it');
+    const { payload } = await jwtVerify(suspension, createLocalJWKSet(await jwks()), { typ: 'vc+jwt' });
+    assert.equal((payload.credentialSubject as { statusPurpose: string }).statusPurpose, 'suspension');
   });
 
   test('the Schedule (created once; a second start leaves it) re-signs before exp without any read; the served token changes before its exp and is never expired', async () => {

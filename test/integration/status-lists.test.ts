@@ -310,7 +310,7 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
    * `id` is the URL without `/di` (test/integration/data-integrity-status-list.test.ts verifies the
    * Data Integrity form).
    */
-  async function bitstringList(url: string) {
+  async function bitstringList(url: string, purpose = 'revocation') {
     const dataIntegrity = url.endsWith('/di');
     const res = await fetch(`${base}${pathOf(url)}`, dataIntegrity ? { headers: { accept: 'application/vc+jwt' } } : {});
     assert.equal(res.status, 200);
@@ -320,22 +320,78 @@ describe('status lists, revocation and suspension (issue 17, seed 000 and 001)',
     assert.equal(payload.id, dataIntegrity ? url.slice(0, -'/di'.length) : url);
     const subject = payload.credentialSubject as { type: string; statusPurpose: string; encodedList: string };
     assert.equal(subject.type, 'BitstringStatusList');
-    assert.equal(subject.statusPurpose, 'revocation');
+    assert.equal(subject.statusPurpose, purpose);
     const bits = expandEncodedList(subject.encodedList);
     assert.ok(bits.length * 8 >= 131_072, 'at least 131,072 entries (§6.1)');
     return bits;
   }
 
-  test('a jwt_vc_json credential collected by the wallet has a BitstringStatusListEntry whose bit flips on revocation (Bitstring Status List §2.1, §3.2)', async () => {
+  type BitstringEntry = { type: string; statusPurpose: string; statusListIndex: string; statusListCredential: string };
+  const w3cEntries = (credential: string) => (decodeJwt(credential) as { credentialStatus: BitstringEntry[] }).credentialStatus;
+
+  test('a jwt_vc_json credential collected by the wallet has a revocation and a suspension BitstringStatusListEntry: suspend sets only the suspension bit, reinstate clears it, revoke sets the revocation bit for good (Bitstring Status List §2.1, §3.2)', async () => {
     const documentId = `employment-${randomUUID()}`;
     const [credential] = await collect(EMPLOYMENT, documentId);
-    const status = (decodeJwt(credential!) as { credentialStatus: { type: string; statusPurpose: string; statusListIndex: string; statusListCredential: string } }).credentialStatus;
-    assert.equal(status.type, 'BitstringStatusListEntry');
-    assert.equal(status.statusPurpose, 'revocation');
-    const idx = Number(status.statusListIndex);
-    assert.equal(bitstringBitAt(await bitstringList(status.statusListCredential), idx), 0);
-    await api('/api/v1/document/revoke', { authentic_source: 'hr.example.org', vct: EMPLOYMENT.vct, revocation: { id: documentId } });
-    await eventually(async () => assert.equal(bitstringBitAt(await bitstringList(status.statusListCredential), idx), 1), 2000);
+    const entries = w3cEntries(credential!);
+    assert.ok(Array.isArray(entries), 'credentialStatus is an array of entries (VC DM 2.0 §4.10)');
+    assert.deepEqual(entries.map((e) => `${e.type}/${e.statusPurpose}`), ['BitstringStatusListEntry/revocation', 'BitstringStatusListEntry/suspension']);
+    const [revocation, suspension] = entries as [BitstringEntry, BitstringEntry];
+    assert.match(revocation.statusListCredential, /\/status-lists\/w3c\/revocation\/\d+$/);
+    assert.match(suspension.statusListCredential, /\/status-lists\/w3c\/suspension\/\d+$/);
+    /** Both bits as read from the two served lists (each verified against the JWKS and checked for its statusPurpose). */
+    const bits = async () => ({
+      revocation: bitstringBitAt(await bitstringList(revocation.statusListCredential, 'revocation'), Number(revocation.statusListIndex)),
+      suspension: bitstringBitAt(await bitstringList(suspension.statusListCredential, 'suspension'), Number(suspension.statusListIndex)),
+    });
+    assert.deepEqual(await bits(), { revocation: 0, suspension: 0 });
+    const ref = { authentic_source: 'hr.example.org', vct: EMPLOYMENT.vct, document_id: documentId };
+
+    const suspended = await api('/api/v1/document/suspend', ref);
+    assert.equal(suspended.status, 200);
+    await eventually(async () => assert.deepEqual(await bits(), { revocation: 0, suspension: 1 }), 2000);
+    assert.equal((await api('/api/v1/document/reinstate', ref)).status, 200);
+    await eventually(async () => assert.deepEqual(await bits(), { revocation: 0, suspension: 0 }), 2000);
+
+    // Suspended, then revoked: the revocation bit is set, and a reinstatement is refused and clears nothing.
+    assert.equal((await api('/api/v1/document/suspend', ref)).status, 200);
+    await eventually(async () => assert.deepEqual(await bits(), { revocation: 0, suspension: 1 }), 2000);
+    assert.equal((await api('/api/v1/document/revoke', { authentic_source: ref.authentic_source, vct: ref.vct, revocation: { id: documentId } })).status, 200);
+    await eventually(async () => assert.deepEqual(await bits(), { revocation: 1, suspension: 1 }), 2000);
+    const reinstate = await api('/api/v1/document/reinstate', ref);
+    assert.equal(reinstate.status, 409);
+    assert.equal((await bodyOf(reinstate)).error.code, 'ALREADY_REVOKED');
+    assert.deepEqual(await bits(), { revocation: 1, suspension: 1 });
+
+    // The Data Integrity form of the suspension list is served beside it (the negotiation of the revocation lists).
+    const di = await fetch(`${base}${pathOf(suspension.statusListCredential)}/di`);
+    assert.equal(di.status, 200);
+    assert.equal(di.headers.get('content-type')?.split(';')[0], 'application/vc');
+    assert.equal((await bodyOf(di)).credentialSubject.statusPurpose, 'suspension');
+    const openapi = await bodyOf(await fetch(`${base}/openapi.json`));
+    for (const path of ['/status-lists/w3c/suspension/{n}', '/status-lists/w3c/suspension/{n}/di']) assert.ok(openapi.paths[path]?.get?.responses?.['404'], `OpenAPI documents ${path}`);
+  });
+
+  test('a W3C credential issued before the suspension lists (one revocation entry) still resolves and revokes; suspension changes none of its bits, a reinstatement clears the SUSPENDED an older suspension wrote there', async () => {
+    const documentId = `employment-legacy-${randomUUID()}`;
+    const [credential] = await collect(EMPLOYMENT, documentId);
+    const [revocation, suspension] = w3cEntries(credential!) as [BitstringEntry, BitstringEntry];
+    // What an issuer without suspension lists recorded: the credential's revocation entry only.
+    const deleted = await database.db('status_list_entries').where({ list_id: `w3c/suspension/${/\d+$/.exec(suspension.statusListCredential)![0]}`, idx: Number(suspension.statusListIndex) }).delete();
+    assert.equal(deleted, 1);
+    const bit = async () => bitstringBitAt(await bitstringList(revocation.statusListCredential), Number(revocation.statusListIndex));
+    const ref = { authentic_source: 'hr.example.org', vct: EMPLOYMENT.vct, document_id: documentId };
+    assert.equal(await bit(), 0);
+    // What a suspension wrote then: SUSPENDED (2) in the revocation entry, served as bit 1. A reinstatement clears it.
+    const revocationEntry = { list_id: `w3c/revocation/${/\d+$/.exec(revocation.statusListCredential)![0]}`, idx: Number(revocation.statusListIndex) };
+    assert.equal(await database.db('status_list_entries').where(revocationEntry).update({ status: 2 }), 1);
+    await database.db.raw(`select nextval('status_list_change_seq')`);
+    await eventually(async () => assert.equal(await bit(), 1), 2000);
+    assert.equal((await api('/api/v1/document/reinstate', ref)).status, 200);
+    await eventually(async () => assert.equal(await bit(), 0), 2000);
+    assert.equal((await api('/api/v1/document/suspend', ref)).status, 200);
+    assert.equal(await bit(), 0, 'suspension does not touch the revocation bit');
+    assert.equal((await api('/api/v1/document/revoke', { authentic_source: ref.authentic_source, vct: ref.vct, revocation: { id: documentId } })).status, 200);
+    await eventually(async () => assert.equal(await bit(), 1), 2000);
   });
 
   test('seed 001: POST /api/v1/credentials/:id/revoke flips the bit at the URL the credential already carries; owner only; revoking twice is ALREADY_REVOKED', async () => {

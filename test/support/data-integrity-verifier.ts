@@ -83,12 +83,17 @@ export function createVerifierDocumentLoader({ origins }: VerifierOptions): Load
  * `@digitalbazaar/vc` verifyCredential (proof purpose assertionMethod, the issuer as the VM's controller),
  * for `ecdsa-rdfc-2019`, `eddsa-rdfc-2022` and a derived (disclosure) `ecdsa-sd-2023` proof: that
  * suite verifies disclosures only (ECDSA Cryptosuites v1.0 §3.3.6), not the issuer's base proof.
- * The status check here only asserts the entry's shape, so the proof is what this verifies; the
+ * The status check here only asserts the entries' shape, so the proof is what this verifies; an
  * entry's list is read and checked by `bitstringStatus`.
  */
 export async function verifyWithDigitalBazaar(credential: Json, loader: Loader, now?: Date): Promise<{ verified: boolean; error?: unknown }> {
   const suite = [new DataIntegrityProof({ cryptosuite: ecdsaRdfc2019 }), new DataIntegrityProof({ cryptosuite: eddsaRdfc2022 }), new DataIntegrityProof({ cryptosuite: createVerifyCryptosuite() })];
-  const checkStatus = async ({ credential: c }: { credential: Json }) => ({ verified: (c.credentialStatus as Json | undefined)?.type === 'BitstringStatusListEntry' });
+  // VC DM 2.0 §4.10: one entry or an array of them, every one a BitstringStatusListEntry.
+  const checkStatus = async ({ credential: c }: { credential: Json }) => {
+    const status = c.credentialStatus as Json | Json[] | undefined;
+    const entries = status === undefined ? [] : Array.isArray(status) ? status : [status];
+    return { verified: entries.length > 0 && entries.every((e) => e.type === 'BitstringStatusListEntry') };
+  };
   const result = await verifyCredential({ credential, suite, documentLoader: loader, checkStatus: checkStatus as never, ...(now ? { now } : {}) });
   return { verified: result.verified, error: result.error ?? result.results?.find((r) => !r.verified)?.error };
 }
@@ -180,14 +185,25 @@ export function expandEncodedList(encodedList: string): Uint8Array {
 }
 
 /**
- * The status of a credential's BitstringStatusListEntry as a verifier finds it (Bitstring Status List
- * §3.3 Validate Algorithm): the `statusListCredential` dereferenced through the loader (over HTTP),
- * its proof verified with `@digitalbazaar/vc` like any credential, the list's `statusPurpose` the
- * entry's, and the bit at `statusListIndex` of the expanded list. `list` is the fetched list credential.
+ * The credential's BitstringStatusListEntry of `purpose` (VC DM 2.0 §4.10: `credentialStatus` is one
+ * entry or an array of them; Bitstring Status List §2.1 statusPurpose), or undefined.
  */
-export async function bitstringStatus(credential: Json, loader: Loader, now?: Date): Promise<{ bit: number; list: Json }> {
-  const entry = credential.credentialStatus as Json | undefined;
-  if (entry?.type !== 'BitstringStatusListEntry') throw new Error('no BitstringStatusListEntry');
+export function bitstringEntry(credential: Json, purpose = 'revocation'): Json | undefined {
+  const status = credential.credentialStatus as Json | Json[] | undefined;
+  const entries = status === undefined ? [] : Array.isArray(status) ? status : [status];
+  return entries.find((e) => e.type === 'BitstringStatusListEntry' && e.statusPurpose === purpose);
+}
+
+/**
+ * The status of a credential's BitstringStatusListEntry of `purpose` as a verifier finds it
+ * (Bitstring Status List §3.3 Validate Algorithm): the `statusListCredential` dereferenced through
+ * the loader (over HTTP), its proof verified with `@digitalbazaar/vc` like any credential, the list's
+ * `statusPurpose` the entry's, and the bit at `statusListIndex` of the expanded list. `list` is the
+ * fetched list credential.
+ */
+export async function bitstringStatus(credential: Json, loader: Loader, now?: Date, purpose = 'revocation'): Promise<{ bit: number; list: Json }> {
+  const entry = bitstringEntry(credential, purpose);
+  if (!entry) throw new Error(`no BitstringStatusListEntry of purpose ${purpose}`);
   const list = (await loader(String(entry.statusListCredential))).document as Json;
   const verified = await verifyWithDigitalBazaar(list, loader, now);
   if (!verified.verified) throw new Error(`the status list credential does not verify: ${String(verified.error)}`);

@@ -7,7 +7,7 @@ import { type AuditLogRepository, auditRow } from '../../db/audit-log-repository
 import type { W3cCredentialRecord, W3cCredentialsRepository } from '../../db/w3c-credentials-repository';
 import { type StatusListsRepository, w3cCredentialRef } from '../../db/status-lists-repository';
 import { w3cStatusListUri } from '../../credentials/status-list-publisher';
-import { credentialEventKey, type StatusEventsRepository } from '../../db/status-events-repository';
+import { credentialEventSource, type StatusEventsRepository } from '../../db/status-events-repository';
 import type { StatusEventDeliveries } from '../../temporal/status-event-deliveries';
 import { AlreadyRevokedError, ConflictError, InvalidFormatError, RouteNotFoundError } from '../api-errors';
 import { type AnyRouteSpec, defineRoute } from '../route-registry';
@@ -19,7 +19,7 @@ export interface CredentialsDeps {
   credentials: W3cCredentialsRepository;
   statusLists: Pick<StatusListsRepository, 'reserve' | 'release' | 'markIssued' | 'announceChange'>;
   /** Where a revocation's status event is recorded, in its transaction (the outbox of its webhooks). */
-  statusEvents: Pick<StatusEventsRepository, 'revokeCredentialEntry'>;
+  statusEvents: Pick<StatusEventsRepository, 'revokeOwnedCredential'>;
   /** Starts its webhook deliveries after the commit (retried; the outbox sweep takes what fails). */
   deliveries: Pick<StatusEventDeliveries, 'start' | 'recordOptions'>;
   audit: AuditLogRepository;
@@ -47,9 +47,6 @@ function readableOrder(data: unknown): unknown {
   if ('proof' in credential) credential.proof = reorder(credential.proof, ['type', 'cryptosuite', 'created', 'verificationMethod', 'proofPurpose'], ['proofValue']);
   return credential;
 }
-
-/** A stored credential with an embedded Data Integrity proof (the JOSE form is an EnvelopedVerifiableCredential). */
-const isDataIntegritySecured = (data: unknown): boolean => typeof data === 'object' && data !== null && (data as { proof?: { type?: unknown } }).proof?.type === 'DataIntegrityProof';
 
 /** Bits per published revocation list (Bitstring Status List §6.1: at least 131,072 for herd privacy). */
 const STATUS_LIST_BITS = 131_072;
@@ -183,20 +180,20 @@ export function credentialsRoutes({ config, issuance, credentials, statusLists, 
       response: RevokeCredentialResponse,
       errors: [400, 401, 404, 409, 415],
       handler: async ({ params, body, principal, req, res }) => {
-        const record = await credentials.getOwned(params.id!, principal.client);
-        if (!record) throw new RouteNotFoundError('No credential with this id', { id: params.id });
         const revokedAt = now();
-        // The flip, its audit entry and its status event (the outbox of its webhooks): one atomic statement.
-        const eventKey = credentialEventKey(principal.client, record.credential_type, record.id);
-        const auditEntry = auditRow({ requestId: res.locals.requestId, actor: `client:${principal.client}`, action: 'credential.revoke', method: req.method, path: req.path, status: 200, target: { id: record.id, credential_id: record.credential_id, ...(body?.reason ? { reason: body.reason } : {}) }, clientIp: req.ip });
-        const event = await statusEvents.revokeCredentialEntry(w3cCredentialRef(record.id), auditEntry, eventKey, 'credential.revoked', revokedAt, deliveries.recordOptions(eventKey.authentic_source, 'credential.revoked'));
-        if (!event) throw new AlreadyRevokedError('Credential already revoked', { id: record.id });
+        // The ownership check, the flip, its audit entry and its status event (the outbox of its webhooks): one atomic statement.
+        const auditEntry = auditRow({ requestId: res.locals.requestId, actor: `client:${principal.client}`, action: 'credential.revoke', method: req.method, path: req.path, status: 200, target: { id: params.id!, ...(body?.reason ? { reason: body.reason } : {}) }, clientIp: req.ip });
+        const outcome = await statusEvents.revokeOwnedCredential(params.id!, principal.client, auditEntry, revokedAt, deliveries.recordOptions(credentialEventSource(principal.client), 'credential.revoked'));
+        if (!outcome) throw new RouteNotFoundError('No credential with this id', { id: params.id });
+        const { credential, event } = outcome;
+        if (!event) throw new AlreadyRevokedError('Credential already revoked', { id: credential.id });
         res.locals.audited = true;
+        // The change mark after the commit (the statement above committed on its own).
         await statusLists.announceChange();
         // The `credential.revoked` webhook, to the issuer-wide subscribers that want it (ids only).
         await deliveries.start(event);
-        const number = Math.floor(record.status_list_index / STATUS_LIST_BITS);
-        return { id: record.id, status: 'revoked' as const, revokedAt: revokedAt.toISOString(), statusListCredential: w3cStatusListUri(config.issuerUrl, 'revocation', number, isDataIntegritySecured(record.data) ? 'data-integrity' : 'jose'), statusListIndex: String(record.status_list_index % STATUS_LIST_BITS) };
+        const number = Math.floor(credential.status_list_index / STATUS_LIST_BITS);
+        return { id: credential.id, status: 'revoked' as const, revokedAt: revokedAt.toISOString(), statusListCredential: w3cStatusListUri(config.issuerUrl, 'revocation', number, credential.data_integrity ? 'data-integrity' : 'jose'), statusListIndex: String(credential.status_list_index % STATUS_LIST_BITS) };
       },
     }),
   ];

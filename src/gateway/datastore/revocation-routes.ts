@@ -66,7 +66,7 @@ export function revocationRoutes(deps: RevocationDeps): AnyRouteSpec[] {
   };
   const alreadyRevoked = (key: DocumentKey) => new AlreadyRevokedError('Credential already revoked', { ...key });
 
-  /** Suspension and reinstatement (draft-ietf-oauth-status-list §7.1: 0x02 SUSPENDED, back to 0x00 VALID); never for a revoked document. */
+  /** Suspension and reinstatement (draft-ietf-oauth-status-list §7.1: 0x02 SUSPENDED, back to 0x00 VALID; a W3C credential's suspension bit); never for a revoked document. */
   const changeStatus = async (key: DocumentKey, status: StatusValue, action: string, req: Request, res: Response, principal: SourcePrincipal) => {
     await requireDocument(key);
     const outcome = await deps.db.transaction(async (trx) => {
@@ -208,7 +208,7 @@ export function revocationRoutes(deps: RevocationDeps): AnyRouteSpec[] {
       path: '/api/v1/document/suspend',
       operationId: 'suspendDocument',
       summary: 'Suspend every credential issued from a document (Token Status List value 2, SUSPENDED)',
-      description: 'Sets the Token Status List entries (dc+sd-jwt, mso_mdoc) of the document\'s credentials to SUSPENDED (draft-ietf-oauth-status-list §7.1, 0x02); POST /api/v1/document/reinstate sets them VALID again. A revoked document is ALREADY_REVOKED (409). W3C (jwt_vc_json) credentials carry a revocation entry only, so suspension does not reach them.',
+      description: 'Sets the Token Status List entries (dc+sd-jwt, mso_mdoc) of the document\'s credentials to SUSPENDED (draft-ietf-oauth-status-list §7.1, 0x02); POST /api/v1/document/reinstate sets them VALID again. A revoked document is ALREADY_REVOKED (409). W3C credentials issued to wallets (jwt_vc_json, ldp_vc) get their suspension bit set (Bitstring Status List §2.1, /status-lists/w3c/suspension/{n}), cleared again by reinstate; their revocation bit is untouched. W3C credentials issued before the suspension lists, and seed 001 credentials, have no suspension entry, so suspension does not reach them.',
       tags: TAG,
       security: 'source',
       body: DocumentRef,

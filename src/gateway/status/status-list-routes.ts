@@ -25,6 +25,8 @@ const LEGACY_VC_LD_MEDIA_TYPE = 'application/vc+ld+json';
  *   a Data Integrity proof (`ecdsa-rdfc-2019`).
  * - `GET /status-lists/w3c/revocation/:n/di`: the same list, the Data Integrity form by default (the
  *   URL Data Integrity credentials carry), the JOSE one when the Accept header prefers `application/vc+jwt`.
+ * - `GET /status-lists/w3c/suspension/:n` and `/di`: the same for the suspension lists (§2.1
+ *   statusPurpose `suspension`), the second entry of W3C credentials issued to wallets.
  * Cache-Control `max-age` is the token's `ttl` at most (draft §13.7, "Status List caching").
  */
 export function statusListRoutes(deps: StatusListRoutesDeps): Router {
@@ -61,17 +63,19 @@ export function statusListRoutes(deps: StatusListRoutesDeps): Router {
   // The W3C list in both proof formats (docs/conventions.md, Status lists): each URL answers the form
   // its credentials name unless the Accept header prefers the other one.
   const DATA_INTEGRITY_TYPES = [STATUS_LIST_MEDIA_TYPES['w3c-di'], LEGACY_VC_LD_MEDIA_TYPE];
-  const w3c = (defaultForm: 'w3c' | 'w3c-di') =>
+  const w3c = (purpose: 'revocation' | 'suspension', defaultForm: 'w3c' | 'w3c-di') =>
     wrap(async (req, res) => {
       const n = String(req.params.n);
       if (!NUMBER.test(n)) throw new RouteNotFoundError('No such status list', { path: req.path });
       const offered = defaultForm === 'w3c' ? [STATUS_LIST_MEDIA_TYPES.w3c, ...DATA_INTEGRITY_TYPES] : [...DATA_INTEGRITY_TYPES, STATUS_LIST_MEDIA_TYPES.w3c];
       const preferred = req.accepts(offered);
       const form = preferred === STATUS_LIST_MEDIA_TYPES.w3c ? 'w3c' : preferred ? 'w3c-di' : defaultForm;
-      await send(res, statusListId('w3c', 'revocation', Number(n)), form, form === 'w3c-di' && preferred === LEGACY_VC_LD_MEDIA_TYPE ? LEGACY_VC_LD_MEDIA_TYPE : undefined);
+      await send(res, statusListId('w3c', purpose, Number(n)), form, form === 'w3c-di' && preferred === LEGACY_VC_LD_MEDIA_TYPE ? LEGACY_VC_LD_MEDIA_TYPE : undefined);
     });
-  router.get('/status-lists/w3c/revocation/:n', w3c('w3c'));
-  router.get('/status-lists/w3c/revocation/:n/di', w3c('w3c-di'));
+  for (const purpose of ['revocation', 'suspension'] as const) {
+    router.get(`/status-lists/w3c/${purpose}/:n`, w3c(purpose, 'w3c'));
+    router.get(`/status-lists/w3c/${purpose}/:n/di`, w3c(purpose, 'w3c-di'));
+  }
   return router;
 }
 
@@ -123,6 +127,28 @@ export function statusListOpenApiPaths(errorRef: unknown): Record<string, Record
         operationId: 'bitstringStatusListCredentialDataIntegrity',
         summary: 'BitstringStatusListCredential n secured with a Data Integrity proof (ecdsa-rdfc-2019): application/vc by default, JOSE with Accept: application/vc+jwt',
         description: 'The statusListCredential of W3C credentials with a Data Integrity proof (seed 001 by default, ldp_vc). issuer is the issuer\'s did:web; the proof\'s verificationMethod is a Multikey of /.well-known/did.json; encodedList is Multibase base64url of the GZIP-compressed bitstring, index 0 the most significant bit of the first byte.',
+        tags: ['Status lists'],
+        security: [],
+        parameters: number,
+        responses: { 200: { description: 'The signed credential', headers: { ...cacheControl, ...vary }, content: { ...dataIntegrity, 'application/vc+jwt': { schema: { type: 'string' } } } }, 404: notFound },
+      },
+    },
+    '/status-lists/w3c/suspension/{n}': {
+      get: {
+        operationId: 'bitstringSuspensionListCredential',
+        summary: 'BitstringStatusListCredential n (W3C Bitstring Status List v1.0 §2.1), suspension purpose: application/vc+jwt by default, the Data Integrity form with Accept: application/vc',
+        description: 'The suspension list of JOSE-secured W3C credentials issued to wallets (jwt_vc_json), their second BitstringStatusListEntry (statusPurpose suspension): bit 1 while the document is suspended (POST /api/v1/document/suspend), 0 again after POST /api/v1/document/reinstate. Same negotiation, signing and caching as /status-lists/w3c/revocation/{n}; the Data Integrity form is also at /status-lists/w3c/suspension/{n}/di.',
+        tags: ['Status lists'],
+        security: [],
+        parameters: number,
+        responses: { 200: { description: 'The signed credential', headers: { ...cacheControl, ...vary }, content: { 'application/vc+jwt': { schema: { type: 'string' } }, ...dataIntegrity } }, 404: notFound },
+      },
+    },
+    '/status-lists/w3c/suspension/{n}/di': {
+      get: {
+        operationId: 'bitstringSuspensionListCredentialDataIntegrity',
+        summary: 'Suspension BitstringStatusListCredential n secured with a Data Integrity proof (ecdsa-rdfc-2019): application/vc by default, JOSE with Accept: application/vc+jwt',
+        description: 'The suspension list of W3C credentials with a Data Integrity proof issued to wallets (ldp_vc). Same proof and encoding as /status-lists/w3c/revocation/{n}/di.',
         tags: ['Status lists'],
         security: [],
         parameters: number,
