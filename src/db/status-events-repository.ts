@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DocumentKey } from './documents-repository';
 import type { auditRow } from './audit-log-repository';
-import type { Db } from './knex';
+import { type Db, preparedQuery } from './knex';
 
 /**
  * Event types of status changes, as sent to the authentic source's notification_endpoint (and the
@@ -37,6 +37,25 @@ export const statusWebhookEvent = (row: StatusEventRow): { id: string; type: Sta
       : { vct: row.vct, document_id: row.document_id, credentials_changed: row.credentials_changed },
 });
 
+/** The statement of `revokeOwnedCredential`, prepared once per connection (parse and plan were most of its PostgreSQL time). */
+const REVOKE_OWNED_CREDENTIAL_SQL = `with owned as (
+    select id, credential_id, credential_type, status_list_index, data->'proof'->>'type' = 'DataIntegrityProof' as data_integrity
+    from w3c_credentials where id = $1 and client = $2
+  ), flipped as (
+    update status_list_entries set status = 1, updated_at = now()
+    where credential_ref = (select 'w3c:' || id::text from owned) and status <> 1 returning 1
+  ), audited as (
+    insert into audit_log (request_id, actor, action, method, path, status, target, client_ip)
+    select $3, $4, $5, $6, $7, $8::int, $9::jsonb || jsonb_build_object('credential_id', owned.credential_id), $10 from owned where exists (select 1 from flipped)
+  ), event as (
+    insert into status_events (id, authentic_source, vct, document_id, type, credentials_changed, occurred_at, deliveries_started_at)
+    select $11, $12, owned.credential_type, owned.id::text, $13, (select count(*) from flipped)::int, $14::timestamptz, $15::timestamptz from owned where exists (select 1 from flipped)
+    returning *
+  )
+  select owned.*, event.id as event_id, event.authentic_source as event_authentic_source, event.vct as event_vct, event.document_id as event_document_id,
+         event.type as event_type, event.credentials_changed as event_credentials_changed, event.occurred_at as event_occurred_at, event.deliveries_started_at as event_deliveries_started_at
+  from owned left join event on true`;
+
 /** Status events (migration 0015 `status_events`), written in the transaction of the change they report. */
 export function createStatusEventsRepository(db: Db) {
   return {
@@ -68,24 +87,10 @@ export function createStatusEventsRepository(db: Db) {
       options: { deliveriesStarted?: boolean } = {},
     ): Promise<{ credential: { id: string; credential_id: string; credential_type: string; status_list_index: number; data_integrity: boolean }; event: StatusEventRow | undefined } | undefined> {
       const type: StatusEventType = 'credential.revoked';
-      const { rows } = await db.raw<{ rows: (Record<string, unknown> & { id: string; credential_id: string; credential_type: string; status_list_index: string | number; data_integrity: boolean | null })[] }>(
-        `with owned as (
-           select id, credential_id, credential_type, status_list_index, data->'proof'->>'type' = 'DataIntegrityProof' as data_integrity
-           from w3c_credentials where id = ? and client = ?
-         ), flipped as (
-           update status_list_entries set status = 1, updated_at = now()
-           where credential_ref = (select 'w3c:' || id::text from owned) and status <> 1 returning 1
-         ), audited as (
-           insert into audit_log (request_id, actor, action, method, path, status, target, client_ip)
-           select ?, ?, ?, ?, ?, ?::int, ?::jsonb || jsonb_build_object('credential_id', owned.credential_id), ? from owned where exists (select 1 from flipped)
-         ), event as (
-           insert into status_events (id, authentic_source, vct, document_id, type, credentials_changed, occurred_at, deliveries_started_at)
-           select ?, ?, owned.credential_type, owned.id::text, ?, (select count(*) from flipped)::int, ?::timestamptz, ?::timestamptz from owned where exists (select 1 from flipped)
-           returning *
-         )
-         select owned.*, event.id as event_id, event.authentic_source as event_authentic_source, event.vct as event_vct, event.document_id as event_document_id,
-                event.type as event_type, event.credentials_changed as event_credentials_changed, event.occurred_at as event_occurred_at, event.deliveries_started_at as event_deliveries_started_at
-         from owned left join event on true`,
+      const rows = await preparedQuery<Record<string, unknown> & { id: string; credential_id: string; credential_type: string; status_list_index: string | number; data_integrity: boolean | null }>(
+        db,
+        'status-revoke-owned-credential',
+        REVOKE_OWNED_CREDENTIAL_SQL,
         [
           id, client,
           audit.request_id, audit.actor, audit.action, audit.method, audit.path, audit.status, audit.target, audit.client_ip,
