@@ -3,11 +3,8 @@ import type { Config } from '../src/config/config';
 import { CredentialInputError } from '../src/credentials/credential-errors';
 import { holderDidJwk, holderKeyThumbprint, parseHolderJwk } from '../src/credentials/holder-key';
 import type { IssuanceService } from '../src/credentials/issuance-service';
-import type { DocumentsRepository } from '../src/db/documents-repository';
 import type { InteractionEventsRepository } from '../src/db/interaction-events-repository';
 import type { IssuedCredentialRecord, IssuedCredentialsRepository } from '../src/db/issued-credentials-repository';
-import type { OffersRepository } from '../src/db/offers-repository';
-import type { RevocationsRepository } from '../src/db/revocations-repository';
 import type { StatusListsRepository } from '../src/db/status-lists-repository';
 import { statusListUri, w3cStatusListUri } from '../src/credentials/status-list-publisher';
 import { offeredContentHash } from '../src/oid4vci/offer-preparation';
@@ -20,20 +17,17 @@ import { credentialIssuedEvent, offerRedeemedEvent } from '../src/webhooks/offer
 
 export interface IssuanceActivityDeps {
   config: Config;
-  offers: OffersRepository;
-  documents: DocumentsRepository;
   issuance: IssuanceService;
   issued: IssuedCredentialsRepository;
   secrets: OfferSecrets;
   statusLists: StatusListsRepository;
-  revocations: RevocationsRepository;
   outbox: WebhookOutbox;
   interactionEvents: InteractionEventsRepository;
 }
 
 const toDate = (v: number | string | Date | undefined): Date | null => (v === undefined ? null : typeof v === 'number' ? new Date(v * 1000) : new Date(v));
 
-export const createIssuanceActivities = ({ config, offers, documents, issuance, issued, secrets, statusLists, revocations, outbox, interactionEvents }: IssuanceActivityDeps) => ({
+export const createIssuanceActivities = ({ config, issuance, issued, secrets, statusLists, outbox, interactionEvents }: IssuanceActivityDeps) => ({
   /**
    * Signs one credential of the offer's document per holder key (OpenID4VCI 1.0 batch issuance),
    * records them and parks them, sealed, for the waiting /credential request. Returns only pickup
@@ -50,24 +44,24 @@ export const createIssuanceActivities = ({ config, offers, documents, issuance, 
    * these holder keys, and answered with data; it is then marked collected.
    */
   async issueOfferCredentials({ offerId, holderJwks, redemptionProof, interactionEventId }: { offerId: string; holderJwks: Record<string, unknown>[]; redemptionProof?: string | undefined; interactionEventId?: string }): Promise<{ pickupIds: string[] }> {
-    const offer = await offers.byId(offerId);
-    if (!offer) throw ApplicationFailure.nonRetryable(`offer ${offerId} not found`, OfferFailure.OfferNotFound);
     const { workflowExecution, activityId } = Context.current().info;
-    if (!secrets.redemptionProofMatches(offerId, redemptionProof) || workflowExecution?.workflowId !== offer.workflow_id || offer.closed_at !== null) {
+    if (!workflowExecution) throw ApplicationFailure.nonRetryable('issuance runs for an offer workflow only', OfferFailure.RedemptionNotProven);
+    // The run and the (local) activity's id name this request: its retries derive the same record and pickup ids.
+    const requestKey = `${workflowExecution.runId}/${activityId}`;
+    const inputs = await issued.issuanceInputs(offerId, { requestKey, count: holderJwks.length });
+    if (!inputs) throw ApplicationFailure.nonRetryable(`offer ${offerId} not found`, OfferFailure.OfferNotFound);
+    const { offer, document: doc } = inputs;
+    if (!secrets.redemptionProofMatches(offerId, redemptionProof) || workflowExecution.workflowId !== offer.workflow_id || offer.closed_at !== null) {
       throw ApplicationFailure.nonRetryable('the offer was not redeemed through the token endpoint (no valid redemption proof), or it is closed', OfferFailure.RedemptionNotProven);
     }
     const cap = config.file.issuer.pre_authorized_code.max_credentials_per_offer;
-    // The run and the (local) activity's id name this request: its retries derive the same record and pickup ids.
-    const requestKey = `${workflowExecution.runId}/${activityId}`;
-    const already = await issued.countFor(offerId, { requestKey, count: holderJwks.length });
-    if (already + holderJwks.length > cap) throw ApplicationFailure.nonRetryable(`the offer may issue ${cap} credential(s) and has issued ${already}`, OfferFailure.CredentialLimitReached);
+    if (inputs.issued + holderJwks.length > cap) throw ApplicationFailure.nonRetryable(`the offer may issue ${cap} credential(s) and has issued ${inputs.issued}`, OfferFailure.CredentialLimitReached);
     const key = { authentic_source: offer.authentic_source, vct: offer.vct, document_id: offer.document_id };
-    const doc = await documents.get(key);
     if (!doc) throw ApplicationFailure.nonRetryable('the document was deleted', OfferFailure.DocumentGone);
     if (offer.document_hash === null || offeredContentHash(doc) !== offer.document_hash) {
       throw ApplicationFailure.nonRetryable('the document changed after the offer was made: a new notification offers the new version', OfferFailure.DocumentChanged);
     }
-    if (await revocations.isRevoked(key)) throw ApplicationFailure.nonRetryable('the document was revoked', OfferFailure.DocumentGone);
+    if (inputs.revoked) throw ApplicationFailure.nonRetryable('the document was revoked', OfferFailure.DocumentGone);
     const type = config.credentialTypes.get(offer.vct);
     if (!type) throw ApplicationFailure.nonRetryable(`${offer.vct} is no longer a configured credential type`, OfferFailure.CredentialInput);
     let documentData = doc.document_data;

@@ -1,6 +1,6 @@
 import type { OfferState, PinDelivery } from '../../workflows/contracts/credential-offer';
 import type { DocumentKey } from './documents-repository';
-import type { Db } from './knex';
+import { type Db, preparedQuery } from './knex';
 
 export interface OfferRecord {
   offer_id: string;
@@ -29,6 +29,9 @@ export interface OfferRecord {
 }
 
 export function createOffersRepository(db: Db) {
+  /** The offer whose `column` (one of three fixed names, each its own statement) is `value`. */
+  const offerBy = async (column: 'offer_id' | 'uri_token_hash' | 'code_hash', value: string): Promise<OfferRecord | undefined> =>
+    (await preparedQuery<OfferRecord>(db, `offer-by-${column}`, `select * from credential_offers where ${column} = $1 limit 1`, [value]))[0];
   return {
     /** Records a new offer; `inTransaction` runs in the same transaction (the `credential_offer.created` event, src/webhooks/offer-events.ts). */
     async create(offer: Omit<OfferRecord, 'state' | 'created_at' | 'closed_at' | 'pin_generation'>, inTransaction?: (trx: Db) => Promise<void>): Promise<void> {
@@ -42,15 +45,10 @@ export function createOffersRepository(db: Db) {
         await inTransaction(trx);
       });
     },
-    async byId(offerId: string): Promise<OfferRecord | undefined> {
-      return db('credential_offers').where({ offer_id: offerId }).first();
-    },
-    async byUriTokenHash(tokenHash: string): Promise<OfferRecord | undefined> {
-      return db('credential_offers').where({ uri_token_hash: tokenHash }).first();
-    },
-    async byCodeHash(codeHash: string): Promise<OfferRecord | undefined> {
-      return db('credential_offers').where({ code_hash: codeHash }).first();
-    },
+    // The wallet path's look-ups: named statements, parsed and planned once per connection.
+    byId: (offerId: string) => offerBy('offer_id', offerId),
+    byUriTokenHash: (tokenHash: string) => offerBy('uri_token_hash', tokenHash),
+    byCodeHash: (codeHash: string) => offerBy('code_hash', codeHash),
     /** The token endpoint redeemed the code: /offers and /token stop serving it without asking Temporal. */
     /** `inTransaction` runs in the same transaction when this call made the change (the `credential_offer.redeemed` event). */
     async markRedeemed(offerId: string, inTransaction?: (trx: Db) => Promise<void>): Promise<void> {

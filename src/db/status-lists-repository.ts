@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { DocumentKey } from './documents-repository';
-import type { Db } from './knex';
+import { type Db, preparedQuery } from './knex';
 
 /**
  * Status lists and their entries (migration 0015). Two families:
@@ -84,7 +84,8 @@ export function createStatusListsRepository(db: Db, options: { tokenListSize?: n
   async function openList(family: StatusFamily, purpose: string): Promise<StatusListRow> {
     const spec = specOf(family, purpose);
     const current = async (q: Db) => (await q('status_lists').where({ family, purpose: spec.purpose }).whereRaw('allocated < size').orderBy('number').first()) as StatusListRow | undefined;
-    const open = await current(db);
+    // The common case, once per issuance: a named statement, planned once per connection.
+    const [open] = await preparedQuery<StatusListRow>(db, 'status-list-open', 'select * from status_lists where family = $1 and purpose = $2 and allocated < size order by number asc limit 1', [family, spec.purpose]);
     if (open) return open;
     return db.transaction(async (trx) => {
       await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`status-list-allocation/${family}${spec.purpose === specs[family].purpose ? '' : `/${spec.purpose}`}`]);
@@ -105,11 +106,13 @@ export function createStatusListsRepository(db: Db, options: { tokenListSize?: n
    */
   async function takeFreeIndex(list: StatusListRow, entry: { request_key: string; ordinal: number }): Promise<number | undefined> {
     const insert = async (idx: number) => {
-      const { rows } = await db.raw<{ rows: { idx: number }[] }>(
-        `with entry as (insert into status_list_entries (list_id, idx, state, request_key, ordinal) values (?, ?, 'reserved', ?, ?) on conflict (list_id, idx) do nothing returning idx),
-              counted as (update status_lists set allocated = allocated + 1 where id = ? and exists (select 1 from entry))
+      const rows = await preparedQuery<{ idx: number }>(
+        db,
+        'status-list-reserve-index',
+        `with entry as (insert into status_list_entries (list_id, idx, state, request_key, ordinal) values ($1, $2, 'reserved', $3, $4) on conflict (list_id, idx) do nothing returning idx),
+              counted as (update status_lists set allocated = allocated + 1 where id = $1 and exists (select 1 from entry))
          select idx from entry`,
-        [list.id, idx, entry.request_key, entry.ordinal, list.id],
+        [list.id, idx, entry.request_key, entry.ordinal],
       );
       return rows.length === 1;
     };
@@ -191,7 +194,7 @@ export function createStatusListsRepository(db: Db, options: { tokenListSize?: n
      * not here, so an issuance reads only its own rows.
      */
     async reserve(family: StatusFamily, requestKey: string, count: number, purposes: readonly string[] = [specs[family].purpose]): Promise<StatusAllocation[]> {
-      const held = (await db('status_list_entries').where({ request_key: requestKey }).orderBy('ordinal').select('list_id', 'idx', 'ordinal')) as { list_id: string; idx: number; ordinal: number }[];
+      const held = await preparedQuery<{ list_id: string; idx: number; ordinal: number }>(db, 'status-list-held', 'select list_id, idx, ordinal from status_list_entries where request_key = $1 order by ordinal asc', [requestKey]);
       const byOrdinal = new Map(held.map((h) => [h.ordinal, h]));
       const out: StatusAllocation[] = [];
       for (const [p, purpose] of purposes.entries()) {

@@ -35,7 +35,7 @@ const canonicalJson = (value: unknown): string => {
  * content changed since, so a re-upload never changes what a holder picks up under an old offer.
  * Identities are left out: they choose who may collect, not what the credential says.
  */
-export const offeredContentHash = (doc: DocumentUpload): string =>
+export const offeredContentHash = (doc: Pick<DocumentUpload, 'meta' | 'document_data' | 'document_data_version'>): string =>
   createHash('sha256')
     .update(
       canonicalJson({

@@ -1,5 +1,6 @@
 import { type LogLevel, type LogMetadata, Runtime } from '@temporalio/worker';
 import type { Logger } from 'pino';
+import { createLogger } from '../logger';
 
 let installed = false;
 
@@ -9,7 +10,7 @@ let installed = false;
  * With `sdkMetricsAddress` (TEMPORAL_SDK_METRICS_ADDRESS) the runtime's own Prometheus exporter
  * serves the SDK's worker metrics (task latencies, slots, polls, cache) at `http://<address>/metrics`.
  */
-export function installTemporalRuntime(logger: Logger, { sdkMetricsAddress }: { sdkMetricsAddress?: string | undefined } = {}): void {
+export function installTemporalRuntime(logger: Logger = createLogger('warn', 'temporal-sdk'), { sdkMetricsAddress }: { sdkMetricsAddress?: string | undefined } = {}): void {
   if (installed) return;
   installed = true;
   const forward = (level: LogLevel, message: string, meta?: LogMetadata) => {
