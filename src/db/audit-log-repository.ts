@@ -1,4 +1,4 @@
-import type { Db } from './knex';
+import { type Db, preparedQuery } from './knex';
 
 export interface AuditEntry {
   requestId?: string;
@@ -33,7 +33,10 @@ export function createAuditLogRepository(db: Db) {
   return {
     /** Appends one entry; pass the transaction of the business write so both commit or neither does. */
     async append(entry: AuditEntry, trx: Db = db): Promise<void> {
-      await trx('audit_log').insert(auditRow(entry));
+      const row = auditRow(entry);
+      await preparedQuery(trx, 'audit-append', 'insert into audit_log (request_id, actor, action, method, path, status, target, client_ip) values ($1, $2, $3, $4, $5, $6, $7, $8)', [
+        row.request_id, row.actor, row.action, row.method, row.path, row.status, row.target, row.client_ip,
+      ]);
     },
     /**
      * The `webhook.dead_lettered` entry the delivery workflow wrote for its run `runId` (actor

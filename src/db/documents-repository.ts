@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { normalizeDate } from '../identity/date-normalization';
 import { type AuditEntry, auditRow } from './audit-log-repository';
 import { type BatchItem, createUploadBatcher } from './document-upload-batcher';
-import type { Db } from './knex';
+import { type Db, preparedQuery } from './knex';
 
 /** What an authentic source uploads (seed 000 `POST /upload`), already validated. */
 export interface DocumentUpload {
@@ -106,6 +106,17 @@ export function createDocumentsRepository(db: Db, opts: { dateFormats: readonly 
     async get(key: DocumentKey): Promise<DocumentUpload | undefined> {
       const doc = await db('documents').where(key).first(DOCUMENT_COLUMNS);
       return doc ? toUpload(doc) : undefined;
+    },
+
+    /** What a credential of the document states (identities left out), by one prepared statement: what an offer is prepared from. */
+    async content(key: DocumentKey): Promise<Pick<DocumentUpload, 'meta' | 'document_data' | 'document_data_version'> | undefined> {
+      const [doc] = await preparedQuery<{ meta: DocumentUpload['meta']; document_data: Record<string, unknown>; document_data_version: string | null }>(
+        db,
+        'document-content',
+        'select meta, document_data, document_data_version from documents where authentic_source = $1 and vct = $2 and document_id = $3 limit 1',
+        [key.authentic_source, key.vct, key.document_id],
+      );
+      return doc && { meta: doc.meta, document_data: doc.document_data, ...(doc.document_data_version ? { document_data_version: doc.document_data_version } : {}) };
     },
 
     /** Seed 000 `collect_id`: `meta.collect.id` when the source gave one, else the document id. */

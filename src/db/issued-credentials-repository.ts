@@ -38,6 +38,22 @@ const ISSUANCE_INPUTS_SQL = `select o.workflow_id, o.closed_at, o.authentic_sour
   left join documents d on d.authentic_source = o.authentic_source and d.vct = o.vct and d.document_id = o.document_id
   where o.offer_id = $1`;
 
+/**
+ * The records, the sealed pickups and the offer's ISSUED state in one statement (its parts see one
+ * snapshot and commit together); ids are derived from the request key, so a retry inserts nothing twice.
+ */
+const RECORD_AND_PARK_SQL = `with recorded as (
+    insert into issued_credentials (id, offer_id, authentic_source, vct, document_id, format, holder_key_thumbprint, valid_from, valid_until, status_list_id, status_index)
+    select * from jsonb_to_recordset($1::jsonb) as r(id uuid, offer_id text, authentic_source text, vct text, document_id text, format text, holder_key_thumbprint text,
+      valid_from timestamptz, valid_until timestamptz, status_list_id text, status_index int)
+    on conflict (id) do nothing
+  ), parked as (
+    insert into credential_pickups (id, offer_id, sealed_credential, expires_at)
+    select p.id, p.offer_id, p.sealed_credential, now() + make_interval(secs => $3::int) from jsonb_to_recordset($2::jsonb) as p(id uuid, offer_id text, sealed_credential text)
+    on conflict (id) do nothing
+  )
+  update credential_offers set state = 'ISSUED' where offer_id = $4 and state in ('OFFERED', 'REDEEMED')`;
+
 /** UUID-shaped ids (RFC 9562 §5.8, custom) derived from a request key, one record and one pickup id per credential. */
 function requestIds(requestKey: string, count: number): { record: string; pickup: string }[] {
   const uuid = (label: string) => {
@@ -80,22 +96,24 @@ export function createIssuedCredentialsRepository(db: Db, pickupKey: Subkey<'pic
     async recordAndPark(requestKey: string, records: IssuedCredentialRecord[], credentials: string[], inTransaction?: (trx: Db, recordIds: string[]) => Promise<void>): Promise<string[]> {
       const ids = requestIds(requestKey, records.length);
       return db.transaction(async (trx) => {
-        await trx('issued_credentials').insert(records.map((r, i) => ({ id: ids[i]!.record, ...r }))).onConflict('id').ignore();
+        const pickups = credentials.map((credential, i) => ({ id: ids[i]!.pickup, offer_id: records[i]!.offer_id, sealed_credential: seal(ids[i]!.pickup, credential) }));
+        // One issuance request is under one offer (the statement's ISSUED update takes its id by primary key).
+        const offerIds = [...new Set(records.map((r) => r.offer_id))];
+        if (offerIds.length !== 1) throw new Error('the credentials of one request are under one offer');
+        await preparedQuery(trx, 'record-and-park', RECORD_AND_PARK_SQL, [
+          JSON.stringify(records.map((r, i) => ({ id: ids[i]!.record, status_list_id: null, status_index: null, ...r }))),
+          JSON.stringify(pickups),
+          PICKUP_TTL_SECONDS,
+          offerIds[0],
+        ]);
         // The status-list indices become permanent in the same transaction (status-lists-repository.ts markIssued).
         await inTransaction?.(trx, ids.map((i) => i.record));
-        const pickups = credentials.map((credential, i) => {
-          const id = ids[i]!.pickup;
-          return { id, offer_id: records[i]!.offer_id, sealed_credential: seal(id, credential), expires_at: new Date(Date.now() + PICKUP_TTL_SECONDS * 1000) };
-        });
-        await trx('credential_pickups').insert(pickups).onConflict('id').ignore();
-        const offerIds = [...new Set(records.map((r) => r.offer_id))];
-        await trx('credential_offers').whereIn('offer_id', offerIds).whereIn('state', ['OFFERED', 'REDEEMED']).update({ state: 'ISSUED' });
         return pickups.map((p) => p.id);
       });
     },
     /** Takes the credentials out of their slots (each can be taken once). */
     async pickUp(ids: string[]): Promise<string[]> {
-      const rows: { id: string; sealed_credential: string }[] = await db('credential_pickups').whereIn('id', ids).delete().returning(['id', 'sealed_credential']);
+      const rows = await preparedQuery<{ id: string; sealed_credential: string }>(db, 'pick-up', 'delete from credential_pickups where id = any($1::uuid[]) returning id, sealed_credential', [ids]);
       const byId = new Map(rows.map((r) => [r.id, open(r.id, r.sealed_credential)]));
       return ids.map((id) => {
         const credential = byId.get(id);

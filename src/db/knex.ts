@@ -50,7 +50,8 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
 /**
  * Runs a named prepared statement on a pooled connection: PostgreSQL parses and plans it once per
  * connection instead of on every call, which matters for the hot path's multi-CTE statement.
- * `text` uses $1..$n placeholders.
+ * Given a transaction, it runs on the transaction's connection (knex's transaction client hands out
+ * only that one). `text` uses $1..$n placeholders; one name, one text.
  */
 export async function preparedQuery<Row>(db: Db, name: string, text: string, values: unknown[]): Promise<Row[]> {
   const client = db.client as { acquireConnection(): Promise<PgConnection>; releaseConnection(c: PgConnection): Promise<void> };

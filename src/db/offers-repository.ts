@@ -28,6 +28,9 @@ export interface OfferRecord {
   replaces?: DocumentKey | null;
 }
 
+const INSERT_OFFER_SQL = `insert into credential_offers (offer_id, workflow_id, authentic_source, vct, document_id, code_hash, uri_token_hash, document_hash, tx_code_required, pin_delivery, email, expires_at, replaces)
+  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`;
+
 export function createOffersRepository(db: Db) {
   /** The offer whose `column` (one of three fixed names, each its own statement) is `value`. */
   const offerBy = async (column: 'offer_id' | 'uri_token_hash' | 'code_hash', value: string): Promise<OfferRecord | undefined> =>
@@ -35,13 +38,17 @@ export function createOffersRepository(db: Db) {
   return {
     /** Records a new offer; `inTransaction` runs in the same transaction (the `credential_offer.created` event, src/webhooks/offer-events.ts). */
     async create(offer: Omit<OfferRecord, 'state' | 'created_at' | 'closed_at' | 'pin_generation'>, inTransaction?: (trx: Db) => Promise<void>): Promise<void> {
-      const row = { ...offer, replaces: offer.replaces ? JSON.stringify(offer.replaces) : null };
+      const insert = (on: Db) =>
+        preparedQuery(on, 'offer-create', INSERT_OFFER_SQL, [
+          offer.offer_id, offer.workflow_id, offer.authentic_source, offer.vct, offer.document_id, offer.code_hash, offer.uri_token_hash,
+          offer.document_hash, offer.tx_code_required, offer.pin_delivery, offer.email, offer.expires_at, offer.replaces ? JSON.stringify(offer.replaces) : null,
+        ]);
       if (!inTransaction) {
-        await db('credential_offers').insert(row);
+        await insert(db);
         return;
       }
       await db.transaction(async (trx) => {
-        await trx('credential_offers').insert(row);
+        await insert(trx);
         await inTransaction(trx);
       });
     },
@@ -52,9 +59,13 @@ export function createOffersRepository(db: Db) {
     /** The token endpoint redeemed the code: /offers and /token stop serving it without asking Temporal. */
     /** `inTransaction` runs in the same transaction when this call made the change (the `credential_offer.redeemed` event). */
     async markRedeemed(offerId: string, inTransaction?: (trx: Db) => Promise<void>): Promise<void> {
+      const mark = (on: Db) => preparedQuery(on, 'offer-mark-redeemed', "update credential_offers set state = 'REDEEMED' where offer_id = $1 and state = 'OFFERED' returning 1", [offerId]);
+      if (!inTransaction) {
+        await mark(db);
+        return;
+      }
       await db.transaction(async (trx) => {
-        const changed = await trx('credential_offers').where({ offer_id: offerId, state: 'OFFERED' }).update({ state: 'REDEEMED' });
-        if (changed > 0) await inTransaction?.(trx);
+        if ((await mark(trx)).length > 0) await inTransaction(trx);
       });
     },
     /** The workflow re-sent the PIN: from now on only generation `generation`'s PIN redeems the code (never lowered). */

@@ -1,5 +1,5 @@
 import type { DocumentKey } from './documents-repository';
-import type { Db } from './knex';
+import { type Db, preparedQuery } from './knex';
 import { type StatusListsRepository, StatusValue } from './status-lists-repository';
 
 export interface DocumentRevocation extends DocumentKey {
@@ -39,7 +39,8 @@ export function createRevocationsRepository(db: Db, statusLists: Pick<StatusList
     },
 
     async isRevoked(key: DocumentKey): Promise<boolean> {
-      return (await db('document_revocations').where({ ...key, state: 'revoked' }).first('document_id')) !== undefined;
+      const rows = await preparedQuery(db, 'document-revoked', "select 1 from document_revocations where authentic_source = $1 and vct = $2 and document_id = $3 and state = 'revoked' limit 1", [key.authentic_source, key.vct, key.document_id]);
+      return rows.length > 0;
     },
 
     /** The ones of `documentIds` (of one source and vct) that are revoked, in the order given. */

@@ -241,8 +241,8 @@ export function createStatusListsRepository(db: Db, options: { tokenListSize?: n
      */
     async markIssued(trx: Db, requestKey: string, refs: string[]): Promise<void> {
       for (const [ordinal, ref] of refs.entries()) {
-        const updated = await trx('status_list_entries').where({ request_key: requestKey, ordinal }).update({ state: 'issued', credential_ref: ref, updated_at: trx.fn.now() });
-        if (updated !== 1) throw new Error(`the status-list index reserved by ${requestKey} (#${ordinal}) is gone`);
+        const updated = await preparedQuery(trx, 'status-list-mark-issued', "update status_list_entries set state = 'issued', credential_ref = $3, updated_at = now() where request_key = $1 and ordinal = $2 returning 1", [requestKey, ordinal, ref]);
+        if (updated.length !== 1) throw new Error(`the status-list index reserved by ${requestKey} (#${ordinal}) is gone`);
       }
     },
 

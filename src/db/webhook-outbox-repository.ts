@@ -82,6 +82,9 @@ export function createWebhookOutbox(db: Db, subscribersFor: SubscribersFor) {
     /** Records `event` in `trx` with a delivery row per subscriber that wants it; false when it was recorded before, or nobody wants it. */
     record,
 
+    /** Whether anybody subscribes to `event`: a change whose only companion is its event needs no transaction when nobody does. */
+    wants: (event: Pick<OutboxEventInput, 'authentic_source' | 'type'>): boolean => subscribersFor(event.authentic_source, event.type).length > 0,
+
     /** Records an event that is a change of its own (the wallet's notification arrived), in a transaction of its own. */
     async recordNow(event: OutboxEventInput): Promise<boolean> {
       if (subscribersFor(event.authentic_source, event.type).length === 0) return false;

@@ -17,7 +17,7 @@ export interface OfferPreparationDeps {
   offers: OffersRepository;
   secrets: OfferSecrets;
   /** Where the `credential_offer.created` event is recorded, in the offer's own transaction. */
-  outbox: Pick<WebhookOutbox, 'record'>;
+  outbox: Pick<WebhookOutbox, 'record' | 'wants'>;
 }
 
 const canonicalJson = (value: unknown): string => {
@@ -58,7 +58,7 @@ export const offeredContentHash = (doc: Pick<DocumentUpload, 'meta' | 'document_
 export async function prepareOffer({ config, documents, offers, secrets, outbox }: OfferPreparationDeps, key: DocumentKey, email?: string, replaces?: DocumentKey): Promise<PreparedOffer> {
   const { pre_authorized_code: preAuth } = config.file.issuer;
   if (!preAuth.enabled) return { ok: false, reason: 'flow_disabled' };
-  const doc = await documents.get(key);
+  const doc = await documents.content(key);
   if (!doc) return { ok: false, reason: 'document_not_found' };
   const now = Math.floor(Date.now() / 1000);
   const { credential_valid_from: from, credential_valid_to: to } = doc.meta;
@@ -68,6 +68,7 @@ export async function prepareOffer({ config, documents, offers, secrets, outbox 
   const pinDelivery: PinDelivery = !preAuth.pin_required ? 'none' : source?.pin_delivery === 'authentic_source' ? 'authentic_source' : 'email';
   const expiresAt = new Date(Date.now() + preAuth.code_ttl * 1000);
   const workflowId = credentialOfferWorkflowId(key.authentic_source, key.vct, key.document_id);
+  const created = offerCreatedEvent({ offer_id: offerId, workflow_id: workflowId, ...key, expires_at: expiresAt });
   await offers.create(
     {
     offer_id: offerId,
@@ -82,8 +83,8 @@ export async function prepareOffer({ config, documents, offers, secrets, outbox 
     expires_at: expiresAt,
     ...(replaces ? { replaces } : {}),
     },
-    // The event in the offer's transaction: recorded if and only if the offer is.
-    async (trx) => void (await outbox.record(trx, offerCreatedEvent({ offer_id: offerId, workflow_id: workflowId, ...key, expires_at: expiresAt }))),
+    // The event in the offer's transaction: recorded if and only if the offer is (no transaction when nobody subscribes).
+    outbox.wants(created) ? async (trx) => void (await outbox.record(trx, created)) : undefined,
   );
   return {
     ok: true,

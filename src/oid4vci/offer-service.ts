@@ -37,7 +37,7 @@ export interface OfferServiceDeps {
   temporal: Client;
   issued: Pick<IssuedCredentialsRepository, 'pickUp'>;
   /** The webhook outbox (migration 0021): offer created, redeemed and wallet notification events are recorded with their change. */
-  outbox: Pick<WebhookOutbox, 'record' | 'recordNow' | 'discard'>;
+  outbox: Pick<WebhookOutbox, 'record' | 'recordNow' | 'discard' | 'wants'>;
   /** Seed 002 interaction events, to find a deferred request's event by its transaction_id. */
   interactionEvents: Pick<InteractionEventsRepository, 'byOffer'>;
 }
@@ -165,8 +165,9 @@ export function createOfferService({ config, documents, offers, secrets, tempora
         if (result.reason === 'locked') throw new InvalidGrant('Too many wrong tx_codes: the offer is locked');
         throw new InvalidGrant(NOT_REDEEMABLE);
       }
-      // The redemption event in the transaction that marks the row (only the call that changed it records it).
-      await offers.markRedeemed(offer.offer_id, async (trx) => void (await outbox.record(trx, offerRedeemedEvent(offer))));
+      // The redemption event in the transaction that marks the row (only the call that changed it records it; no transaction when nobody subscribes).
+      const redeemed = offerRedeemedEvent(offer);
+      await offers.markRedeemed(offer.offer_id, outbox.wants(redeemed) ? async (trx) => void (await outbox.record(trx, redeemed)) : undefined);
     },
 
     /**
