@@ -3,13 +3,15 @@
  * credential (SD-JWT VC), against real gateway and worker processes, Temporal and PostgreSQL;
  * credentials/s and per-step latency, beside Temporal's bare ceiling and the in-process signing
  * rate measured in the same run. BENCH_SHAPE=dev runs one `issuer dev` (what `npm run dev` runs) instead of
- * separate gateway and worker processes; both print each process's CPU share during the drive and peak RSS.
+ * separate gateway and worker processes; both print each process's CPU share during the drive and peak RSS,
+ * and then the CPU of each wallet step run alone (and of the probe's start and Updates run alone),
+ * which a noisy machine blurs far less than the mixed drive.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { parse, stringify } from 'yaml';
 import { loadConfig } from '../src/config/config';
@@ -29,6 +31,8 @@ export const description = 'documents through upload → notification → token 
 
 const DOCUMENTS = Number(process.env.BENCH_DOCUMENTS ?? 300);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+/** Documents of the per-step pass (each step alone for all of them). */
+const STEP_DOCUMENTS = Math.min(200, DOCUMENTS);
 const KEY = 'bench-dev-api-key-0123456789';
 const GRANT = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
 const STEPS = ['upload', 'notification', 'offer', 'token', 'nonce', 'credential'] as const;
@@ -167,16 +171,29 @@ export async function run(): Promise<void> {
     const source = { 'content-type': 'application/json', 'x-api-key': KEY };
     const keys = await Promise.all(Array.from({ length: CONCURRENCY }, () => generateKeyPair('ES256')));
     const jwks = await Promise.all(keys.map((k) => exportJWK(k.publicKey)));
+    // One document's way through the wallet path, step by step: the drive runs the steps in order per
+    // document; the per-step pass below runs each step for every document before the next one.
+    type Step = (typeof STEPS)[number];
+    interface Holder { documentId: string; key: number; qr?: { deep_link: string }; offer?: any; accessToken?: string; nonce?: string; proof?: string }
+    const walletStep: Record<Step, (h: Holder) => Promise<void>> = {
+      upload: async (h) => void (await json(await fetch(`${base}/api/v1/upload`, { method: 'POST', headers: source, body: JSON.stringify({ meta: { authentic_source: 'hr.example.org', vct: 'urn:eudi:diploma:1', document_id: h.documentId }, identities: [{ family_name: 'Smith', given_name: 'Alice', birth_date: '1990-05-15' }], document_data: documentData }) }))),
+      notification: async (h) => void (h.qr = (await json(await fetch(`${base}/api/v1/notification`, { method: 'POST', headers: source, body: JSON.stringify({ authentic_source: 'hr.example.org', vct: 'urn:eudi:diploma:1', document_id: h.documentId }) }))).qr),
+      offer: async (h) => void (h.offer = await json(await fetch(decodeURIComponent(h.qr!.deep_link.split('credential_offer_uri=')[1]!)))),
+      token: async (h) => void (h.accessToken = (await json(await fetch(`${base}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: GRANT, 'pre-authorized_code': h.offer.grants[GRANT]['pre-authorized_code'] }) }))).access_token),
+      nonce: async (h) => void (h.nonce = (await json(await fetch(`${base}/nonce`, { method: 'POST' }))).c_nonce),
+      credential: async (h) => void (await json(await fetch(`${base}/credential`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${h.accessToken}` }, body: JSON.stringify({ credential_configuration_id: 'urn:eudi:diploma:1', proofs: { jwt: [h.proof] } }) }))),
+    };
+    /** The wallet's key proof (OpenID4VCI 1.0 §8.2.1.1), signed between the nonce and the credential request: the wallet's own work, not timed. */
+    const signProof = async (h: Holder) => {
+      h.proof = await new SignJWT({ nonce: h.nonce }).setProtectedHeader({ alg: 'ES256', typ: 'openid4vci-proof+jwt', jwk: jwks[h.key]! }).setAudience(base).setIssuedAt().sign(keys[h.key]!.privateKey);
+    };
+    const holder = (id: string, i: number): Holder => ({ documentId: id, key: i % keys.length });
     const flow = async (i: number) => {
-      const documentId = `bench-${i}`;
-      await timed('upload', async () => json(await fetch(`${base}/api/v1/upload`, { method: 'POST', headers: source, body: JSON.stringify({ meta: { authentic_source: 'hr.example.org', vct: 'urn:eudi:diploma:1', document_id: documentId }, identities: [{ family_name: 'Smith', given_name: 'Alice', birth_date: '1990-05-15' }], document_data: documentData }) })));
-      const { qr } = await timed('notification', async () => json(await fetch(`${base}/api/v1/notification`, { method: 'POST', headers: source, body: JSON.stringify({ authentic_source: 'hr.example.org', vct: 'urn:eudi:diploma:1', document_id: documentId }) })));
-      const offer = await timed('offer', async () => json(await fetch(decodeURIComponent(qr.deep_link.split('credential_offer_uri=')[1]))));
-      const { access_token } = await timed('token', async () => json(await fetch(`${base}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: GRANT, 'pre-authorized_code': offer.grants[GRANT]['pre-authorized_code'] }) })));
-      const { c_nonce } = await timed('nonce', async () => json(await fetch(`${base}/nonce`, { method: 'POST' })));
-      const k = i % keys.length;
-      const proof = await new SignJWT({ nonce: c_nonce }).setProtectedHeader({ alg: 'ES256', typ: 'openid4vci-proof+jwt', jwk: jwks[k]! }).setAudience(base).setIssuedAt().sign(keys[k]!.privateKey);
-      await timed('credential', async () => json(await fetch(`${base}/credential`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${access_token}` }, body: JSON.stringify({ credential_configuration_id: 'urn:eudi:diploma:1', proofs: { jwt: [proof] } }) })));
+      const h = holder(`bench-${i}`, i);
+      for (const step of STEPS) {
+        if (step === 'credential') await signProof(h);
+        await timed(step, () => walletStep[step](h));
+      }
     };
     await drive(Math.min(32, DOCUMENTS), CONCURRENCY, (i) => flow(1_000_000 + i)); // warm-up
     for (const step of STEPS) latencies[step].length = 0;
@@ -192,6 +209,28 @@ export async function run(): Promise<void> {
     // The statements behind those figures, most frequent first (pg_stat_statements, drive only).
     const { rows: statements } = await db.raw(`select calls, rows, round(total_exec_time::numeric, 1) as ms, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) as query from pg_stat_statements where query not like '%pg_stat%' order by calls desc limit 25`);
     await db.destroy();
+    // Each step alone, for every document of a second set before the next step (and the probe's own
+    // three steps the same way): what one call costs each process, without the other steps' load
+    // mixed in, so a change to one step shows in its own line.
+    const stepBudgets: [string, CpuBudget][] = [];
+    const holders = Array.from({ length: STEP_DOCUMENTS }, (_, i) => holder(`bench-step-${i}`, i));
+    for (const step of STEPS) {
+      if (step === 'credential') await drive(STEP_DOCUMENTS, CONCURRENCY, (i) => signProof(holders[i]!));
+      const cpu = startCpuBudget(pidsOf());
+      await drive(STEP_DOCUMENTS, CONCURRENCY, (i) => walletStep[step](holders[i]!));
+      stepBudgets.push([step, cpu.end(STEP_DOCUMENTS)]);
+    }
+    const probeHandles: WorkflowHandle<CeilingProbeWorkflow>[] = [];
+    const probeSteps: [string, (i: number) => Promise<void>][] = [
+      ['probe start', async (i) => void (probeHandles[i] = await client.workflow.start<CeilingProbeWorkflow>(CEILING_PROBE_WORKFLOW_TYPE, { taskQueue: 'issuer', workflowId: `probe-step-${i}-${Date.now()}`, args: [{ updates: 2 }] }))],
+      ['probe Update 1', async (i) => void (await probeHandles[i]!.executeUpdate(finishProbeUpdate, { args: ['x'] }))],
+      ['probe Update 2, result', async (i) => void (await probeHandles[i]!.executeUpdate(finishProbeUpdate, { args: ['x'] }), await probeHandles[i]!.result())],
+    ];
+    for (const [label, task] of probeSteps) {
+      const cpu = startCpuBudget(pidsOf());
+      await drive(STEP_DOCUMENTS, CONCURRENCY, task);
+      stepBudgets.push([label, cpu.end(STEP_DOCUMENTS)]);
+    }
     const { historyLength: offerHistoryLength } = await client.workflow.getHandle(credentialOfferWorkflowId('hr.example.org', 'urn:eudi:diploma:1', 'bench-0')).describe();
     const rate = DOCUMENTS / seconds;
 
@@ -219,6 +258,10 @@ export async function run(): Promise<void> {
     // The budget that bounds the ratio: what one credential costs every process, beside one probe workflow.
     console.log(`  CPU per workflow (ms): ${formatBudget('ceiling probe (2 Updates)', ceiling.budget)}`);
     console.log(`                         ${formatBudget('issuer credential', driveBudget)}`);
+    console.log(`  CPU per call, each step alone (${STEP_DOCUMENTS} documents, ${CONCURRENCY} in flight; ms; a workflow task the call causes is counted where it runs):`);
+    for (const [label, budget] of stepBudgets) console.log(`    ${formatBudget(label, budget)}`);
+    const sum = (labels: readonly string[]) => stepBudgets.filter(([l]) => labels.includes(l)).reduce((a, [, b]) => a + b.machineMs, 0);
+    console.log(`    the six steps ${sum(STEPS).toFixed(1)} ms against the probe's three ${sum(probeSteps.map(([l]) => l)).toFixed(1)} ms: ratio of costs ${(sum(probeSteps.map(([l]) => l)) / sum(STEPS)).toFixed(2)}`);
     console.log(`  at this cost the machine's ${cpus().length} cores bound the issuer at ${((cpus().length * 1000) / driveBudget.machineMs).toFixed(0)} credentials/s and the probe at ${((cpus().length * 1000) / ceiling.budget.machineMs).toFixed(0)} workflows/s`);
     console.log(`  peak RSS: ${gatewayLabel} ${peakRssMiB(gatewayPid).toFixed(0)} MiB, ${workerPid ? `worker ${peakRssMiB(workerPid).toFixed(0)} MiB, ` : ''}Temporal ${peakRssMiB(temporal.pid).toFixed(0)} MiB, bench ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
     await connection.close();
