@@ -45,9 +45,13 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
   // them (older starters, and every history recorded before) set them here. Decided by the start
   // event alone, so replay takes the same branch.
   if (workflowInfo().typedSearchAttributes.get(ProcessState) === undefined) upsertSearchAttributes(offerStartSearchAttributes(input));
+  // A patch of revision 1 or earlier holds for an input of revision 1 without asking (no marker, no
+  // upsert; CredentialOfferInput.revision). Inputs without a revision ask, at the same points their
+  // histories did. Decided by the start event alone, so replay takes the same branch.
+  const since = (patchId: string) => (input.revision ?? 0) >= 1 || patched(patchId);
   // Offers started since this patch stay alive when LOCKED, until their code expires, so an operator
   // can unlock them or re-send the PIN; older histories ended at LOCKED. Decided in the first task.
-  const lockedWaits = patched('locked-offer-waits');
+  const lockedWaits = since('locked-offer-waits');
   /** Until the code expires (or the offer is redeemed); after that a LOCKED offer is closing and takes no unlock, re-send or cancel. */
   let waiting = true;
   const isLocked = () => lockedWaits && waiting && status.state === 'LOCKED';
@@ -101,7 +105,7 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
     return result;
   };
   // Seed 002 interactions (workflows/interaction.ts): only for inputs of a type with one, which older histories never have.
-  const interactions = input.interaction !== undefined && patched('credential-interaction') ? offerInteractions(input, sign) : undefined;
+  const interactions = input.interaction !== undefined && since('credential-interaction') ? offerInteractions(input, sign) : undefined;
   if (interactions) setHandler(collectDeferredUpdate, ({ actionEventId }) => interactions.collect(actionEventId));
   setHandler(
     issueCredentialsUpdate,
@@ -166,7 +170,7 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
     // the server's activity queue, and retried until the code expires (the PIN is derived and the mail
     // carries an idempotency key, so a retry after a crash sends the same message). Older histories
     // used the queued activity.
-    const pinMail = patched('pin-mail-local-activity')
+    const pinMail = since('pin-mail-local-activity')
       ? proxyLocalActivities<ReturnType<typeof createActivities>>({ startToCloseTimeout: '30s', scheduleToCloseTimeout: Math.max(1000, expiresAtMs - Date.now()), localRetryThreshold: '10s', retry: mailRetry }).sendOfferPin
       : sendOfferPin;
     try {
@@ -198,7 +202,7 @@ export async function credentialOfferWorkflow(input: CredentialOfferInput): Prom
     occurred_at: new Date().toISOString(),
     data: { vct: input.vct, document_id: input.documentId, offer_id: input.offerId, credentials_issued: status.credentialsIssued },
   };
-  if (patched('webhook-subscribers')) {
+  if (since('webhook-subscribers')) {
     // Tell every subscriber of this event type (the source's notification_endpoint and the issuer-wide
     // webhooks.subscribers) how the offer ended, each by its own durable, retrying delivery workflow.
     const { webhookSubscribers } = proxyLocalActivities<ReturnType<typeof createActivities>>({ startToCloseTimeout: '10s' });

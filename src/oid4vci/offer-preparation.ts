@@ -5,7 +5,7 @@ import type { OffersRepository } from '../db/offers-repository';
 import type { WebhookOutbox } from '../db/webhook-outbox-repository';
 import { offerCreatedEvent } from '../webhooks/offer-events';
 import type { PreparedOffer } from '../../workflows/contracts/batch-offer';
-import { credentialOfferWorkflowId, type PinDelivery } from '../../workflows/contracts/credential-offer';
+import { credentialOfferWorkflowId, OFFER_INPUT_REVISION, type PinDelivery } from '../../workflows/contracts/credential-offer';
 import type { OfferSecrets } from './offer-secrets';
 
 export const ISSUANCE_WINDOW_SECONDS = 600;
@@ -103,6 +103,7 @@ export async function prepareOffer({ config, documents, offers, secrets, outbox 
       maxCredentials: preAuth.max_credentials_per_offer,
       ...interactionOf(config, key.vct),
       ...(replaces ? { replaces: { authenticSource: replaces.authentic_source, vct: replaces.vct, documentId: replaces.document_id } } : {}),
+      revision: OFFER_INPUT_REVISION,
     },
   };
 }
