@@ -257,6 +257,13 @@ describe('credential offer: notification, offer, token with PIN (OpenID4VCI 1.0)
     assert.equal(final.state, 'ISSUED');
     assert.equal(final.credentialsIssued, 1);
     assert.deepEqual(final.walletEvents, ['credential_accepted']);
+    // An offer of revision 1 (OFFER_INPUT_REVISION) takes its patches from its input: no patch
+    // marker and no TemporalChangeVersion upsert in its history, only the state upserts.
+    const events = (await handle.fetchHistory()).events ?? [];
+    assert.equal(events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.length, 1);
+    assert.equal(events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch').length, 0, 'no patch marker');
+    const upserted = events.flatMap((e) => Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}));
+    assert.ok(upserted.length > 0 && upserted.every((key) => key === 'ProcessState'), `upserts: ${upserted.join(', ')}`);
   });
 
   test('the same flow issues an mDL (mso_mdoc, ISO/IEC 18013-5) and a W3C VC 2.0 (jwt_vc_json, ldp_vc) from their configurations', async () => {
