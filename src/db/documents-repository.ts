@@ -38,6 +38,14 @@ export interface DocumentKey {
 
 export type UpsertResult = 'created' | 'updated' | 'unchanged';
 
+/** What a credential of a document states (identities left out), from its row's columns. */
+export type DocumentContent = Pick<DocumentUpload, 'meta' | 'document_data' | 'document_data_version'>;
+export const documentContent = (row: { meta: DocumentUpload['meta']; document_data: Record<string, unknown>; document_data_version: string | null }): DocumentContent => ({
+  meta: row.meta,
+  document_data: row.document_data,
+  ...(row.document_data_version ? { document_data_version: row.document_data_version } : {}),
+});
+
 export function createDocumentsRepository(db: Db, opts: { dateFormats: readonly string[] }) {
   const uploadBatch = createUploadBatcher(db);
   const identityRow = (documentPk: string, authenticSource: string, identity: StoredIdentity, position: number) => ({
@@ -109,14 +117,14 @@ export function createDocumentsRepository(db: Db, opts: { dateFormats: readonly 
     },
 
     /** What a credential of the document states (identities left out), by one prepared statement: what an offer is prepared from. */
-    async content(key: DocumentKey): Promise<Pick<DocumentUpload, 'meta' | 'document_data' | 'document_data_version'> | undefined> {
+    async content(key: DocumentKey): Promise<DocumentContent | undefined> {
       const [doc] = await preparedQuery<{ meta: DocumentUpload['meta']; document_data: Record<string, unknown>; document_data_version: string | null }>(
         db,
         'document-content',
         'select meta, document_data, document_data_version from documents where authentic_source = $1 and vct = $2 and document_id = $3 limit 1',
         [key.authentic_source, key.vct, key.document_id],
       );
-      return doc && { meta: doc.meta, document_data: doc.document_data, ...(doc.document_data_version ? { document_data_version: doc.document_data_version } : {}) };
+      return doc && documentContent(doc);
     },
 
     /** Seed 000 `collect_id`: `meta.collect.id` when the source gave one, else the document id. */

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { Subkey } from '../credentials/kek-subkeys';
-import type { DocumentUpload } from './documents-repository';
+import { type DocumentContent, documentContent, type DocumentUpload } from './documents-repository';
 import { type Db, preparedQuery } from './knex';
 
 export interface IssuedCredentialRecord {
@@ -23,7 +23,7 @@ const PICKUP_TTL_SECONDS = 120;
 export interface IssuanceInputs {
   offer: { workflow_id: string; closed_at: Date | null; authentic_source: string; vct: string; document_id: string; document_hash: string | null };
   /** The document's content as a credential states it (identities left out: they choose who collects, not what it says); undefined once deleted. */
-  document: Pick<DocumentUpload, 'meta' | 'document_data' | 'document_data_version'> | undefined;
+  document: DocumentContent | undefined;
   /** Credentials the offer has issued, not counting the request's own (a retry). */
   issued: number;
   revoked: boolean;
@@ -135,7 +135,7 @@ export function createIssuedCredentialsRepository(db: Db, pickupKey: Subkey<'pic
       const [row] = await preparedQuery<Row>(db, 'issuance-inputs', ISSUANCE_INPUTS_SQL, [offerId, ownIds]);
       if (!row) return undefined;
       const { has_document, meta, document_data, document_data_version, issued, revoked, ...offer } = row;
-      const document = has_document ? { meta, document_data, ...(document_data_version ? { document_data_version } : {}) } : undefined;
+      const document = has_document ? documentContent({ meta, document_data, document_data_version }) : undefined;
       return { offer, document, issued, revoked };
     },
     /** Credentials the offer has issued, not counting the `count` of request `requestKey` (a retry of that request). */

@@ -65,9 +65,12 @@ export function createWebhookOutbox(db: Db, subscribersFor: SubscribersFor) {
     return subscribers.length;
   };
 
+  /** Whether anybody subscribes to `event`: a change whose only companion is its event needs no transaction when nobody does. */
+  const wants = (event: Pick<OutboxEventInput, 'authentic_source' | 'type'>): boolean => subscribersFor(event.authentic_source, event.type).length > 0;
+
   const record = async (trx: Db, event: OutboxEventInput): Promise<boolean> => {
     // Nobody wants it: nothing to record or dispatch (two statements fewer per event on an issuer without subscribers).
-    if (subscribersFor(event.authentic_source, event.type).length === 0) return false;
+    if (!wants(event)) return false;
     const [row] = (await trx('webhook_events')
       .insert({ id: event.id, type: event.type, ...docKey(event), data: JSON.stringify(event.data) })
       .onConflict('id')
@@ -82,12 +85,11 @@ export function createWebhookOutbox(db: Db, subscribersFor: SubscribersFor) {
     /** Records `event` in `trx` with a delivery row per subscriber that wants it; false when it was recorded before, or nobody wants it. */
     record,
 
-    /** Whether anybody subscribes to `event`: a change whose only companion is its event needs no transaction when nobody does. */
-    wants: (event: Pick<OutboxEventInput, 'authentic_source' | 'type'>): boolean => subscribersFor(event.authentic_source, event.type).length > 0,
+    wants,
 
     /** Records an event that is a change of its own (the wallet's notification arrived), in a transaction of its own. */
     async recordNow(event: OutboxEventInput): Promise<boolean> {
-      if (subscribersFor(event.authentic_source, event.type).length === 0) return false;
+      if (!wants(event)) return false;
       return db.transaction((trx) => record(trx, event));
     },
 

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { type Config, sourceByName } from '../config/config';
-import type { DocumentKey, DocumentsRepository, DocumentUpload } from '../db/documents-repository';
+import type { DocumentContent, DocumentKey, DocumentsRepository } from '../db/documents-repository';
 import type { OffersRepository } from '../db/offers-repository';
 import type { WebhookOutbox } from '../db/webhook-outbox-repository';
 import { offerCreatedEvent } from '../webhooks/offer-events';
@@ -35,7 +35,7 @@ const canonicalJson = (value: unknown): string => {
  * content changed since, so a re-upload never changes what a holder picks up under an old offer.
  * Identities are left out: they choose who may collect, not what the credential says.
  */
-export const offeredContentHash = (doc: Pick<DocumentUpload, 'meta' | 'document_data' | 'document_data_version'>): string =>
+export const offeredContentHash = (doc: DocumentContent): string =>
   createHash('sha256')
     .update(
       canonicalJson({
