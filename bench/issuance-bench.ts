@@ -261,15 +261,16 @@ export async function run(): Promise<void> {
     console.log(`  CPU per call, each step alone (${STEP_DOCUMENTS} documents, ${CONCURRENCY} in flight; ms; a workflow task the call causes is counted where it runs):`);
     for (const [label, budget] of stepBudgets) console.log(`    ${formatBudget(label, budget)}`);
     const sum = (labels: readonly string[]) => stepBudgets.filter(([l]) => labels.includes(l)).reduce((a, [, b]) => a + b.machineMs, 0);
-    console.log(`    the six steps ${sum(STEPS).toFixed(1)} ms against the probe's three ${sum(probeSteps.map(([l]) => l)).toFixed(1)} ms: ratio of costs ${(sum(probeSteps.map(([l]) => l)) / sum(STEPS)).toFixed(2)}`);
+    const probeTotal = sum(probeSteps.map(([l]) => l));
+    console.log(`    the six steps ${sum(STEPS).toFixed(1)} ms against the probe's three ${probeTotal.toFixed(1)} ms: ratio of costs ${(probeTotal / sum(STEPS)).toFixed(2)}`);
     // What a 0.75 ratio of costs leaves: the steps that make no Temporal call are the seeds' own
     // requests, so whatever they cost comes out of what the three Temporal steps may add to the probe's.
     const [start, update1, update2] = probeSteps.map(([l]) => sum([l]));
-    const budget = sum(probeSteps.map(([l]) => l)) / 0.75;
+    const budget = probeTotal / 0.75;
     const plain = sum(['upload', 'offer', 'nonce']);
     const extras = { notification: sum(['notification']) - start!, token: sum(['token']) - update1!, credential: sum(['credential']) - update2! };
     console.log(
-      `    a ratio of costs of 0.75 allows the six steps ${budget.toFixed(1)} ms; upload, offer and nonce (no Temporal call) take ${plain.toFixed(1)}, so notification, token and credential may add ${(budget - plain - sum(probeSteps.map(([l]) => l))).toFixed(1)} ms to the probe's start and Updates; they add ${(extras.notification + extras.token + extras.credential).toFixed(1)} (${Object.entries(extras).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')})`,
+      `    a ratio of costs of 0.75 allows the six steps ${budget.toFixed(1)} ms; upload, offer and nonce (no Temporal call) take ${plain.toFixed(1)}, so notification, token and credential may add ${(budget - plain - probeTotal).toFixed(1)} ms to the probe's start and Updates; they add ${(extras.notification + extras.token + extras.credential).toFixed(1)} (${Object.entries(extras).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')})`,
     );
     console.log(`  at this cost the machine's ${cpus().length} cores bound the issuer at ${((cpus().length * 1000) / driveBudget.machineMs).toFixed(0)} credentials/s and the probe at ${((cpus().length * 1000) / ceiling.budget.machineMs).toFixed(0)} workflows/s`);
     console.log(`  peak RSS: ${gatewayLabel} ${peakRssMiB(gatewayPid).toFixed(0)} MiB, ${workerPid ? `worker ${peakRssMiB(workerPid).toFixed(0)} MiB, ` : ''}Temporal ${peakRssMiB(temporal.pid).toFixed(0)} MiB, bench ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
