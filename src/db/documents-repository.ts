@@ -40,7 +40,13 @@ export type UpsertResult = 'created' | 'updated' | 'unchanged';
 
 /** What a credential of a document states (identities left out), from its row's columns. */
 export type DocumentContent = Pick<DocumentUpload, 'meta' | 'document_data' | 'document_data_version'>;
-export const documentContent = (row: { meta: DocumentUpload['meta']; document_data: Record<string, unknown>; document_data_version: string | null }): DocumentContent => ({
+/** The columns of a document's content as PostgreSQL returns them. */
+export interface DocumentContentRow {
+  meta: DocumentUpload['meta'];
+  document_data: Record<string, unknown>;
+  document_data_version: string | null;
+}
+export const documentContent = (row: DocumentContentRow): DocumentContent => ({
   meta: row.meta,
   document_data: row.document_data,
   ...(row.document_data_version ? { document_data_version: row.document_data_version } : {}),
@@ -61,7 +67,7 @@ export function createDocumentsRepository(db: Db, opts: { dateFormats: readonly 
   });
   const identitiesOf = async (documentPk: string, trx: Db = db): Promise<StoredIdentity[]> =>
     (await trx('document_identities').where('document_pk', documentPk).orderBy('position').select('attributes')).map((i: { attributes: StoredIdentity }) => i.attributes);
-  const toUpload = async (doc: { id: string; meta: DocumentUpload['meta']; document_display: unknown; document_data: Record<string, unknown>; document_data_version: string | null }): Promise<DocumentUpload> => ({
+  const toUpload = async (doc: DocumentContentRow & { id: string; document_display: unknown }): Promise<DocumentUpload> => ({
     meta: doc.meta,
     identities: await identitiesOf(doc.id),
     ...(doc.document_display ? { document_display: doc.document_display as Record<string, unknown> } : {}),
@@ -118,7 +124,7 @@ export function createDocumentsRepository(db: Db, opts: { dateFormats: readonly 
 
     /** What a credential of the document states (identities left out), by one prepared statement: what an offer is prepared from. */
     async content(key: DocumentKey): Promise<DocumentContent | undefined> {
-      const [doc] = await preparedQuery<{ meta: DocumentUpload['meta']; document_data: Record<string, unknown>; document_data_version: string | null }>(
+      const [doc] = await preparedQuery<DocumentContentRow>(
         db,
         'document-content',
         'select meta, document_data, document_data_version from documents where authentic_source = $1 and vct = $2 and document_id = $3 limit 1',

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { Subkey } from '../credentials/kek-subkeys';
-import { type DocumentContent, documentContent, type DocumentUpload } from './documents-repository';
+import { type DocumentContent, type DocumentContentRow, documentContent } from './documents-repository';
 import { type Db, preparedQuery } from './knex';
 
 export interface IssuedCredentialRecord {
@@ -131,7 +131,7 @@ export function createIssuedCredentialsRepository(db: Db, pickupKey: Subkey<'pic
      */
     async issuanceInputs(offerId: string, own: { requestKey: string; count: number }): Promise<IssuanceInputs | undefined> {
       const ownIds = requestIds(own.requestKey, own.count).map((i) => i.record);
-      type Row = IssuanceInputs['offer'] & { has_document: boolean; meta: DocumentUpload['meta']; document_data: Record<string, unknown>; document_data_version: string | null; issued: number; revoked: boolean };
+      type Row = IssuanceInputs['offer'] & DocumentContentRow & { has_document: boolean; issued: number; revoked: boolean };
       const [row] = await preparedQuery<Row>(db, 'issuance-inputs', ISSUANCE_INPUTS_SQL, [offerId, ownIds]);
       if (!row) return undefined;
       const { has_document, meta, document_data, document_data_version, issued, revoked, ...offer } = row;
